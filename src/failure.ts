@@ -1,0 +1,101 @@
+// Expected failures as values: every way a build can go wrong that a user can
+// fix is a `Failure`, tagged by `reason`. Code deep in the build throws a
+// `FailureError` carrying one; the CLI renders each reason in one switch
+// (src/cli/render-failure.ts) and maps its kind to an exit code.
+
+/** Where in an element a problem sits: the CLI prints it as `element: file:line`. */
+export interface Location {
+  element?: string;
+  file?: string;
+  line?: number;
+}
+
+export type Failure =
+  | { reason: 'usage'; message: string; hint?: string }
+  | { reason: 'not-implemented'; what: string; issue: string }
+  | { reason: 'element-not-found'; name: string; requiredBy?: string; searchPath: string[]; nearMisses: string[] }
+  | { reason: 'duplicate-provides'; name: string; providers: [string, string] }
+  | { reason: 'requested-is-provided'; name: string; provider: string }
+  | { reason: 'no-operating-system'; distro?: string }
+  | { reason: 'self-dependency'; element: string; file: string }
+  | { reason: 'malformed-element'; at: Location; message: string }
+  | { reason: 'bad-distro'; distro: string; file?: string; message: string; known?: string[] }
+  | { reason: 'duplicate-hook'; phase: string; script: string; elements: [string, string] }
+  | { reason: 'host-missing'; what: string; hint: string }
+  | { reason: 'bootstrap-failed'; distro: string; exitCode: number | null; logTail: string[]; logPath: string }
+  | {
+      reason: 'hook-failed';
+      element: string;
+      phase: string;
+      script: string;
+      exitCode: number | null;
+      signal?: string;
+      logTail: string[];
+      logPath: string;
+    }
+  | { reason: 'interrupted'; signal: string }
+  | { reason: 'integrity'; what: string; expected: string; found: string }
+  | { reason: 'io'; what: string; message: string };
+
+export type Reason = Failure['reason'];
+
+/** What kind of failure, and so which exit code (documented in README.md). */
+export type FailureKind = 'usage' | 'build' | 'integrity' | 'publish' | 'not-implemented';
+
+export const EXIT_CODES: Record<FailureKind, number> = {
+  build: 1,
+  usage: 2,
+  integrity: 3,
+  publish: 4,
+  'not-implemented': 64,
+};
+
+export function kindOf(failure: Failure): FailureKind {
+  switch (failure.reason) {
+    case 'usage':
+    case 'element-not-found':
+    case 'duplicate-provides':
+    case 'requested-is-provided':
+    case 'no-operating-system':
+    case 'self-dependency':
+    case 'malformed-element':
+    case 'bad-distro':
+    case 'duplicate-hook':
+      return 'usage';
+    case 'not-implemented':
+      return 'not-implemented';
+    case 'integrity':
+      return 'integrity';
+    case 'host-missing':
+    case 'bootstrap-failed':
+    case 'hook-failed':
+    case 'interrupted':
+    case 'io':
+      return 'build';
+    default:
+      return unreachable(failure);
+  }
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: Failure };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const fail = <T = never>(error: Failure): Result<T> => ({ ok: false, error });
+
+/** Carries a Failure through code that cannot return a Result (streams, callbacks). */
+export class FailureError extends Error {
+  constructor(readonly failure: Failure) {
+    super(`${failure.reason}: ${JSON.stringify(failure)}`);
+    this.name = 'FailureError';
+  }
+}
+
+/** Unwraps a Result or throws its Failure. */
+export function unwrap<T>(result: Result<T>): T {
+  if (result.ok) return result.value;
+  throw new FailureError(result.error);
+}
+
+export function unreachable(value: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(value)}`);
+}
