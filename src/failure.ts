@@ -35,7 +35,10 @@ export type Failure =
     }
   | { reason: 'interrupted'; signal: string }
   | { reason: 'integrity'; what: string; expected: string; found: string }
-  | { reason: 'io'; what: string; message: string };
+  | { reason: 'io'; what: string; message: string }
+  | { reason: 'bad-layout'; file: string; partition?: string; message: string }
+  | { reason: 'image-tool-failed'; tool: string; args: string[]; exitCode: number | null; stderrTail: string[] }
+  | { reason: 'image-too-small'; what: string; needed: number; available: number };
 
 export type Reason = Failure['reason'];
 
@@ -61,6 +64,8 @@ export function kindOf(failure: Failure): FailureKind {
     case 'malformed-element':
     case 'bad-distro':
     case 'duplicate-hook':
+    case 'bad-layout':
+    case 'image-too-small':
       return 'usage';
     case 'not-implemented':
       return 'not-implemented';
@@ -71,6 +76,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'hook-failed':
     case 'interrupted':
     case 'io':
+    case 'image-tool-failed':
       return 'build';
     default:
       return unreachable(failure);
