@@ -36,6 +36,8 @@ export type Failure =
   | { reason: 'interrupted'; signal: string }
   | { reason: 'integrity'; what: string; expected: string; found: string }
   | { reason: 'io'; what: string; message: string }
+  | { reason: 'layer-unpackable'; source: string; path: string; message: string }
+  | { reason: 'layer-invalid'; entry: string; message: string }
   | { reason: 'bad-layout'; file: string; partition?: string; message: string }
   | { reason: 'image-tool-failed'; tool: string; args: string[]; exitCode: number | null; stderrTail: string[] }
   | { reason: 'image-too-small'; what: string; needed: number; available: number };
@@ -70,12 +72,14 @@ export function kindOf(failure: Failure): FailureKind {
     case 'not-implemented':
       return 'not-implemented';
     case 'integrity':
+    case 'layer-invalid':
       return 'integrity';
     case 'host-missing':
     case 'bootstrap-failed':
     case 'hook-failed':
     case 'interrupted':
     case 'io':
+    case 'layer-unpackable':
     case 'image-tool-failed':
       return 'build';
     default:
