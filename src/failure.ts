@@ -40,7 +40,8 @@ export type Failure =
   | { reason: 'layer-invalid'; entry: string; message: string }
   | { reason: 'bad-layout'; file: string; partition?: string; message: string }
   | { reason: 'image-tool-failed'; tool: string; args: string[]; exitCode: number | null; stderrTail: string[] }
-  | { reason: 'image-too-small'; what: string; needed: number; available: number };
+  | { reason: 'image-too-small'; what: string; needed: number; available: number }
+  | { reason: 'lock-timeout'; what: string; holder: string; waitedMs: number };
 
 export type Reason = Failure['reason'];
 
@@ -79,6 +80,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'hook-failed':
     case 'interrupted':
     case 'io':
+    case 'lock-timeout':
     case 'layer-unpackable':
     case 'image-tool-failed':
       return 'build';
