@@ -1,0 +1,27 @@
+// Every on-disk format version of the cache in one place: the layout of the
+// content and index directories and the tags hashed into keys. Changing the
+// meaning of any of them is a version bump here, never a migration guess.
+//
+//   <cache>/content-v1/sha512/ab/cd/<rest of hex>   blobs, by ssri integrity
+//   <cache>/index-v1/<2 hex>/<2 hex>/<sha256(key)>  append-only index buckets
+//   <cache>/tmp/                                   temp files, renamed into place
+//   <cache>/locks/                                 per-key build locks
+
+/** Directory of blobs; bump when the blob layout changes. */
+export const CONTENT_DIR = 'content-v1';
+/** Directory of index buckets; bump when the line format changes. */
+export const INDEX_DIR = 'index-v1';
+/** Temp files for atomic writes (same filesystem as content, so rename works). */
+export const TMP_DIR = 'tmp';
+/** Per-key build locks. */
+export const LOCKS_DIR = 'locks';
+
+/** The one hash algorithm blobs are addressed by (ssri integrity). */
+export const CONTENT_ALGORITHM = 'sha512';
+
+/** Tag hashed into every step's layer key; bump when the meaning of a key changes. */
+export const LAYER_KEY_TAG = 'imgfactory.layer.v1';
+/** Tag hashed into the key of the final image outputs. */
+export const OUTPUT_KEY_TAG = 'imgfactory.output.v1';
+/** Tag of the line format `digestTree` hashes; bump when a tree's description changes. */
+export const TREE_DIGEST_TAG = 'imgfactory.tree.v1';

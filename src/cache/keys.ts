@@ -1,0 +1,75 @@
+// The ONE place layer keys are derived. A key is a hash chain (osbuild's
+// stage id, BuildKit's cache map): sha256 over the canonical JSON of a
+// versioned tag, the parent step's key, and everything that can change the
+// bytes this step writes. Whatever cannot change those bytes (absolute paths,
+// job count, log level, cache location, wall-clock time) is left out on
+// purpose. Optional fields are hashed only when set, so adding one later keeps
+// existing keys valid.
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.js';
+import type { FileDigest, LayerKey } from './digest.js';
+import { LAYER_KEY_TAG, OUTPUT_KEY_TAG } from './format.js';
+
+/** Everything that decides what one step writes into the root tree. */
+export interface StepKeyFields {
+  /** The previous step's key (null for the first step): covers every earlier step, so a change anywhere before invalidates everything after. */
+  parent: LayerKey | null;
+  /** 'base' for the distro bootstrap, else the DIB phase: the same script run in another phase runs in- or outside the chroot. */
+  phase: string;
+  /** '<element>/<phase>/<file>', 'distro/<name>' or 'builtin/<name>': which hook this is; two swapped scripts must give different keys. */
+  script: string;
+  /** sha256 of the script's bytes: an edited script must run again. */
+  scriptDigest: FileDigest;
+  /** digestTree of the element owning the script: hooks read their element's other files (static files, helpers). */
+  elementDigest: FileDigest | null;
+  /** Declared build variables only (never the whole process env): scripts branch on them (DIB_*, ...). */
+  env: Record<string, string>;
+  /** Digest of the environment.d snippets sourced before the step (all elements, by path): they set variables the script reads. */
+  environmentD: FileDigest | null;
+  /** The package-installs data this step uses (any JSON value) or null: installing another package list gives another tree. */
+  packages: unknown;
+  /** The distro (debian, ubuntu, ...): the same hook on another distro writes other files. */
+  distro: string;
+  /** The release (bookworm, ...): likewise. */
+  release: string;
+  /** Target architecture: binaries and package choice differ. */
+  arch: string;
+  /** SOURCE_DATE_EPOCH if reproducible timestamps were asked for: it changes file times in the layer. */
+  sourceDateEpoch: number | null;
+}
+
+/** The cache key of a step's layer. Throws (TypeError) on malformed fields: a programming error. */
+export function layerKey(f: StepKeyFields): LayerKey {
+  if (f.sourceDateEpoch !== null && !(Number.isSafeInteger(f.sourceDateEpoch) && f.sourceDateEpoch >= 0)) {
+    throw new TypeError(`sourceDateEpoch must be a non-negative integer, got ${f.sourceDateEpoch}`);
+  }
+  const hashed: Record<string, unknown> = {
+    v: LAYER_KEY_TAG,
+    phase: f.phase,
+    script: f.script,
+    scriptDigest: f.scriptDigest,
+    env: f.env,
+    distro: f.distro,
+    release: f.release,
+    arch: f.arch,
+  };
+  if (f.parent !== null) hashed.parent = f.parent;
+  if (f.elementDigest !== null) hashed.elementDigest = f.elementDigest;
+  if (f.environmentD !== null) hashed.environmentD = f.environmentD;
+  if (f.packages !== null && f.packages !== undefined) hashed.packages = f.packages;
+  if (f.sourceDateEpoch !== null) hashed.sourceDateEpoch = f.sourceDateEpoch;
+  return hashKey(hashed);
+}
+
+/**
+ * The key of the final image outputs: the last layer's key (the whole tree)
+ * plus the assembly settings (formats, sizes, partitioning, boot loader...),
+ * which must not contain paths or anything else that cannot change the bytes.
+ */
+export function outputKey(last: LayerKey, settings: unknown): LayerKey {
+  return hashKey({ v: OUTPUT_KEY_TAG, layer: last, settings });
+}
+
+function hashKey(value: unknown): LayerKey {
+  return `sha256:${createHash('sha256').update(canonicalJson(value)).digest('hex')}` as LayerKey;
+}

@@ -1,0 +1,135 @@
+import { cp, mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { digestTree, sha256Buffer, type LayerKey } from '../../../src/cache/digest.js';
+import { layerKey, outputKey, type StepKeyFields } from '../../../src/cache/keys.js';
+import { scratchDir } from '../../support/run-dir.js';
+
+const PARENT = 'sha256:1111111111111111111111111111111111111111111111111111111111111111' as LayerKey;
+
+/** A fixture step: install.d/50-foo of element 'foo' on Debian bookworm. */
+function fixture(): StepKeyFields {
+  return {
+    parent: PARENT,
+    phase: 'install.d',
+    script: 'foo/install.d/50-foo',
+    scriptDigest: sha256Buffer('#!/bin/bash\napt-get install -y foo\n'),
+    elementDigest: sha256Buffer('element foo'),
+    env: { DIB_RELEASE: 'bookworm', DIB_FOO: 'yes' },
+    environmentD: sha256Buffer('export DIB_FOO=yes\n'),
+    packages: { foo: { phase: 'install.d' } },
+    distro: 'debian',
+    release: 'bookworm',
+    arch: 'amd64',
+    sourceDateEpoch: 1700000000,
+  };
+}
+
+// The golden keys below were computed outside this code: sha256sum over the
+// canonical JSON written out by hand (keys sorted, tag "imgfactory.layer.v1",
+// unset optional fields absent). If one changes, the meaning of keys changed:
+// bump LAYER_KEY_TAG in src/cache/format.ts.
+describe('layerKey', () => {
+  it('gives the golden key for the fixture step', () => {
+    expect(layerKey(fixture())).toBe('sha256:028150226ad608b87c17238f0544d182fee8cf2eedd57ff83592ab54a15f0c3b');
+  });
+
+  it('gives the golden key for a first step with every optional field unset', () => {
+    const base: StepKeyFields = {
+      ...fixture(),
+      parent: null,
+      phase: 'base',
+      script: 'distro/debian',
+      elementDigest: null,
+      environmentD: null,
+      packages: null,
+      sourceDateEpoch: null,
+    };
+    expect(layerKey(base)).toBe('sha256:eedfee3313a6a2ad033366859f9e02e925b8e7c4293d43dfb1de2a56e0056597');
+  });
+
+  const mutations: [keyof StepKeyFields, unknown][] = [
+    ['parent', null],
+    ['parent', 'sha256:2222222222222222222222222222222222222222222222222222222222222222'],
+    ['phase', 'post-install.d'],
+    ['script', 'foo/install.d/51-foo'],
+    ['scriptDigest', sha256Buffer('#!/bin/bash\napt-get install -y bar\n')],
+    ['elementDigest', null],
+    ['elementDigest', sha256Buffer('element foo, edited')],
+    ['env', { DIB_RELEASE: 'bookworm', DIB_FOO: 'no' }],
+    ['env', { DIB_RELEASE: 'bookworm', DIB_FOO: 'yes', DIB_BAR: '1' }],
+    ['env', { DIB_RELEASE: 'bookworm' }],
+    ['environmentD', null],
+    ['environmentD', sha256Buffer('export DIB_FOO=no\n')],
+    ['packages', null],
+    ['packages', { foo: { phase: 'install.d' }, bar: { phase: 'install.d' } }],
+    ['distro', 'ubuntu'],
+    ['release', 'trixie'],
+    ['arch', 'arm64'],
+    ['sourceDateEpoch', null],
+    ['sourceDateEpoch', 1700000001],
+  ];
+  it.each(mutations)('changes when %s becomes %j', (field, value) => {
+    expect(layerKey({ ...fixture(), [field]: value })).not.toBe(layerKey(fixture()));
+  });
+
+  it('does not depend on the order of env variables or of package-installs keys', () => {
+    const f = fixture();
+    expect(layerKey({ ...f, env: { DIB_FOO: 'yes', DIB_RELEASE: 'bookworm' } })).toBe(layerKey(f));
+    expect(layerKey({ ...f, packages: { foo: { phase: 'install.d' } } })).toBe(layerKey(f));
+  });
+
+  it('does not depend on the working directory', () => {
+    const before = layerKey(fixture());
+    const cwd = process.cwd();
+    try {
+      process.chdir('/tmp');
+      expect(layerKey(fixture())).toBe(before);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('changes when two hooks of the element swap contents, not when the element moves', async () => {
+    const root = path.join(await scratchDir('keys'), 'foo');
+    await mkdir(path.join(root, 'install.d'), { recursive: true });
+    await writeFile(path.join(root, 'install.d', '10-a'), 'echo a\n', { mode: 0o755 });
+    await writeFile(path.join(root, 'install.d', '20-b'), 'echo b\n', { mode: 0o755 });
+    const key = async (dir: string) => layerKey({ ...fixture(), elementDigest: await digestTree(dir) });
+
+    const original = await key(root);
+    const moved = path.join(await scratchDir('keys-elsewhere'), 'some', 'where', 'foo');
+    await cp(root, moved, { recursive: true });
+    expect(await key(moved)).toBe(original);
+
+    await rename(path.join(root, 'install.d', '10-a'), path.join(root, 'install.d', 'x'));
+    await rename(path.join(root, 'install.d', '20-b'), path.join(root, 'install.d', '10-a'));
+    await rename(path.join(root, 'install.d', 'x'), path.join(root, 'install.d', '20-b'));
+    expect(await key(root)).not.toBe(original);
+  });
+
+  it('refuses a bad sourceDateEpoch and values canonical JSON cannot hold', () => {
+    expect(() => layerKey({ ...fixture(), sourceDateEpoch: -1 })).toThrow(/sourceDateEpoch/);
+    expect(() => layerKey({ ...fixture(), sourceDateEpoch: 1.5 })).toThrow(/sourceDateEpoch/);
+    expect(() => layerKey({ ...fixture(), packages: { x: undefined } })).toThrow(/undefined/);
+  });
+
+  it('chains: changing an early step changes every later key', () => {
+    const first = layerKey({ ...fixture(), parent: null });
+    const second = layerKey({ ...fixture(), parent: first, script: 'foo/install.d/60-next' });
+    const firstEdited = layerKey({ ...fixture(), parent: null, env: { DIB_FOO: 'other' } });
+    expect(layerKey({ ...fixture(), parent: firstEdited, script: 'foo/install.d/60-next' })).not.toBe(second);
+  });
+});
+
+describe('outputKey', () => {
+  const last = layerKey(fixture());
+  it('gives the golden key and follows the last layer and the settings', () => {
+    const settings = { formats: ['qcow2', 'raw'], size: '4G' };
+    expect(outputKey(last, settings)).toBe('sha256:d2df663ff3500b7cfdc69d765881d6f2064b6d09a81333cd88def9c20163ec97');
+    expect(outputKey(last, { size: '4G', formats: ['qcow2', 'raw'] })).toBe(outputKey(last, settings));
+    expect(outputKey(last, { ...settings, size: '8G' })).not.toBe(outputKey(last, settings));
+    expect(outputKey(PARENT, settings)).not.toBe(outputKey(last, settings));
+    expect(outputKey(last, settings)).not.toBe(last);
+  });
+});
