@@ -41,6 +41,7 @@ export type Failure =
   | { reason: 'bad-layout'; file: string; partition?: string; message: string }
   | { reason: 'image-tool-failed'; tool: string; args: string[]; exitCode: number | null; stderrTail: string[] }
   | { reason: 'image-too-small'; what: string; needed: number; available: number }
+  | { reason: 'tree-missing'; what: string; hint: string }
   | { reason: 'lock-timeout'; what: string; holder: string; waitedMs: number };
 
 export type Reason = Failure['reason'];
@@ -69,6 +70,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'duplicate-hook':
     case 'bad-layout':
     case 'image-too-small':
+    case 'tree-missing':
       return 'usage';
     case 'not-implemented':
       return 'not-implemented';
