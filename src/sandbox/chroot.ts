@@ -1,0 +1,70 @@
+// The chroot sandbox: the overlay and every bind are mounted in the host's
+// mount namespace (each recorded in the step's state file first, so a killed
+// build can be cleaned up by the next one), the command runs chrooted in the
+// merged tree (or on the host with TARGET_ROOT), and everything is unmounted
+// in reverse order afterwards, whatever happened. The only namespace it may
+// use is a UTS one, when a hostname is asked for.
+import { mkdir, realpath } from 'node:fs/promises';
+import { FailureError } from '../failure.js';
+import { requireTool } from './host-tools.js';
+import { planMounts } from './mount-plan.js';
+import { mount, unmount } from './mounts.js';
+import { killProcessesIn } from './processes.js';
+import { StateRecord } from './state.js';
+import { commandEnv, type Sandbox, type StepOutcome, type StepRun } from './step.js';
+import { guarded, runLaunch } from './step-runner.js';
+
+export class ChrootSandbox implements Sandbox {
+  readonly kind = 'chroot' as const;
+
+  constructor(private readonly stateDir: string) {}
+
+  run(step: StepRun): Promise<StepOutcome> {
+    return guarded(step, (stop) => this.runGuarded(step, stop));
+  }
+
+  private async runGuarded(input: StepRun, stop: AbortSignal): Promise<StepOutcome> {
+    const chrootBin = await requireTool('chroot', 'coreutils');
+    const mountBin = await requireTool('mount', 'mount');
+    const prefix = input.hostname === undefined ? [] : [await requireTool('unshare', 'util-linux'), '--uts', '--'];
+    await mkdir(input.mergedDir, { recursive: true });
+    const step = { ...input, mergedDir: await realpath(input.mergedDir) };
+    const record = await StateRecord.create(this.stateDir, 'chroot', step.mergedDir);
+    const mounted: string[] = [];
+    try {
+      const plan = await planMounts(step, record.state.scratchDir);
+      if (!plan.ok) throw new FailureError(plan.error);
+      for (const op of plan.value) {
+        if (stop.aborted) return { exitCode: null, signal: 'SIGKILL' };
+        if (op.creates) await record.addMount(op.target);
+        const done = await mount(op.args);
+        if (!done.ok) throw new FailureError(done.error);
+        if (op.creates) mounted.push(op.target);
+      }
+      return await runLaunch(
+        step,
+        record,
+        {
+          prefix,
+          spec: {
+            mountBin,
+            mounts: [],
+            hostname: step.hostname,
+            root: step.inside ? step.mergedDir : null,
+            chrootBin,
+            argv: step.argv,
+            env: commandEnv(step),
+            cwd: '/',
+          },
+          // A hook may leave daemons behind, possibly in a new session: anything living in the tree goes.
+          afterExit: async () => void (await killProcessesIn(step.mergedDir)),
+        },
+        stop,
+      );
+    } finally {
+      await killProcessesIn(step.mergedDir);
+      for (const target of mounted.reverse()) await unmount(target);
+      await record.remove();
+    }
+  }
+}

@@ -1,0 +1,56 @@
+// The contract between the build and a sandbox: what one step needs (StepRun)
+// and how it ended (StepOutcome). Both sandboxes (chroot.ts, container.ts)
+// implement `Sandbox`; sandbox.ts chooses between them.
+
+/** A directory or file of the host made visible inside the tree while the step runs. */
+export interface Bind {
+  source: string;
+  /** Absolute path as seen inside the tree, e.g. /tmp/in_target.d. */
+  target: string;
+  readOnly: boolean;
+}
+
+/** One hook script run on an overlay of the tree so far. */
+export interface StepRun {
+  /** The root tree so far; never written. */
+  lowerDir: string;
+  /** Empty directory that receives everything the command changes (the step's layer). */
+  upperDir: string;
+  /** Empty directory on the same filesystem as upperDir, for overlayfs. */
+  workDir: string;
+  /** Where the overlay is mounted (in whatever namespace). */
+  mergedDir: string;
+  /** True: run chrooted in the merged tree; false: on the host, with TARGET_ROOT=mergedDir added to env. */
+  inside: boolean;
+  /** The command (inside: a path inside the tree). */
+  argv: string[];
+  /** The complete environment: nothing leaks from the host. */
+  env: Record<string, string>;
+  binds: Bind[];
+  /** Make (a private copy of) the host's /etc/resolv.conf visible inside while running. */
+  resolver: boolean;
+  hostname?: string;
+  /** Live output, one call per line (without its newline). */
+  onLine?: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** Everything the command printed is appended here. */
+  logFile: string;
+  /** Abort: the command's whole process group is killed and every mount undone. */
+  signal?: AbortSignal;
+}
+
+/** How the command ended: an exit code, or the signal that killed it. */
+export interface StepOutcome {
+  exitCode: number | null;
+  signal: string | null;
+}
+
+export interface Sandbox {
+  readonly kind: 'chroot' | 'container';
+  /** Runs one step. Expected problems (a mount point the tree cannot hold, a missing tool) throw a FailureError. */
+  run(step: StepRun): Promise<StepOutcome>;
+}
+
+/** The environment the command sees: exactly step.env, plus TARGET_ROOT for steps that run outside. */
+export function commandEnv(step: StepRun): Record<string, string> {
+  return step.inside ? { ...step.env } : { ...step.env, TARGET_ROOT: step.mergedDir };
+}

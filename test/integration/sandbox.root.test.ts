@@ -1,0 +1,245 @@
+// One conformance suite for both sandboxes (chroot, container), on a real
+// Debian minbase tree as the overlay's lower dir: what the command sees
+// inside and outside the tree, what is left in the upper dir, exit codes and
+// signals, abort of a command that ignores SIGTERM, and recovery after the
+// build process itself was killed with SIGKILL. Needs root.
+import { execa } from 'execa';
+import { mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ChrootSandbox } from '../../src/sandbox/chroot.js';
+import { mountsUnder, readMountInfo } from '../../src/sandbox/mountinfo.js';
+import { recoverStale } from '../../src/sandbox/stale.js';
+import { chooseSandbox, type Sandbox, type StepRun } from '../../src/sandbox/sandbox.js';
+import { copyDebianTree } from '../support/debian-tree.js';
+import { scratchDir } from '../support/run-dir.js';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+
+async function mountsIn(dir: string): Promise<string[]> {
+  return mountsUnder(await readMountInfo(), dir).map((m) => m.mountPoint);
+}
+
+/** Last-resort clean-up so one failing test cannot leave mounts for the next. */
+async function forceUnmount(dir: string): Promise<void> {
+  for (const target of await mountsIn(dir)) await execa('umount', ['-l', target], { reject: false });
+}
+
+/** All files and dirs under `dir`, relative, sorted. */
+async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for (const entry of await readdir(path.join(dir, rel), { withFileTypes: true })) {
+      const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      out.push(child);
+      if (entry.isDirectory()) await walk(child);
+    }
+  };
+  await walk('');
+  return out.sort();
+}
+
+/** Pids whose command line contains `marker`. */
+async function processesWith(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(marker)) pids.push(Number(name));
+  }
+  return pids;
+}
+
+for (const kind of ['chroot', 'container'] as const) {
+  describe(`sandbox conformance: ${kind}`, () => {
+    let root: string;
+    let lower: string;
+    let stateDir: string;
+    let sandbox: Sandbox;
+    let count = 0;
+
+    beforeAll(async () => {
+      root = await scratchDir(`sandbox-${kind}`);
+      lower = await copyDebianTree(path.join(root, 'lower'));
+      stateDir = path.join(root, 'state');
+      sandbox = kind === 'chroot' ? new ChrootSandbox(stateDir) : (await chooseSandbox('container', stateDir)).sandbox;
+      expect(sandbox.kind).toBe(kind);
+    });
+    afterEach(async () => {
+      await forceUnmount(root);
+    });
+    afterAll(async () => {
+      if (root !== undefined) await forceUnmount(root);
+    });
+
+    async function makeStep(over: Partial<StepRun>): Promise<StepRun & { lines: string[] }> {
+      const dir = path.join(root, `step-${++count}`);
+      for (const d of ['upper', 'work', 'merged']) await mkdir(path.join(dir, d), { recursive: true });
+      const lines: string[] = [];
+      return {
+        lowerDir: lower,
+        upperDir: path.join(dir, 'upper'),
+        workDir: path.join(dir, 'work'),
+        mergedDir: path.join(dir, 'merged'),
+        inside: true,
+        argv: ['/bin/true'],
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+        binds: [],
+        resolver: false,
+        logFile: path.join(dir, 'step.log'),
+        onLine: (stream, line) => lines.push(`${stream}: ${line}`),
+        lines,
+        ...over,
+      };
+    }
+
+    it('runs inside the tree with exactly the given env, /proc, /dev, resolver, read-only binds and hostname', async () => {
+      const hooks = path.join(root, 'hooks');
+      await mkdir(hooks, { recursive: true });
+      await writeFile(path.join(hooks, 'marker'), 'from-the-host\n');
+      const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', DIB_TEST: 'a b=c', LC_ALL: 'C' };
+      const script = [
+        'echo "version $(cat /etc/debian_version)"',
+        'echo "environ $(tr "\\0" "\\n" < /proc/$$/environ | sort | tr "\\n" "|")"',
+        'test -r /proc/self/status && echo proc-ok',
+        'echo x > /dev/null && echo devnull-ok',
+        'test -c /dev/pts/ptmx && echo pts-ok',
+        'echo "resolver $(md5sum < /etc/resolv.conf)"',
+        'echo "bound $(cat /tmp/in_target.d/marker)"',
+        'if touch /tmp/in_target.d/new 2>/dev/null; then echo bind-writable; else echo bind-ro; fi',
+        'echo "hostname $(cat /proc/sys/kernel/hostname)"',
+        'echo written > /root/written.txt',
+      ].join('\n');
+      const step = await makeStep({
+        argv: ['/bin/sh', '-c', script],
+        env,
+        binds: [{ source: hooks, target: '/tmp/in_target.d', readOnly: true }],
+        resolver: true,
+        hostname: 'imgfactory-test',
+      });
+      const outcome = await sandbox.run(step);
+      expect(step.lines.filter((l) => l.startsWith('stderr'))).toEqual([]);
+      expect(outcome).toEqual({ exitCode: 0, signal: null });
+      const hostResolver = (await execa('md5sum', { inputFile: '/etc/resolv.conf' })).stdout;
+      const expected = [
+        `version ${(await readFile(path.join(lower, 'etc/debian_version'), 'utf8')).trim()}`,
+        `environ ${Object.entries(env).map(([k, v]) => `${k}=${v}`).sort().join('|')}|`,
+        'proc-ok',
+        'devnull-ok',
+        'pts-ok',
+        `resolver ${hostResolver}`,
+        'bound from-the-host',
+        'bind-ro',
+        'hostname imgfactory-test',
+      ].map((l) => `stdout: ${l}`);
+      expect(step.lines).toEqual(expected);
+      expect(await readFile(step.logFile, 'utf8')).toContain('bound from-the-host');
+      // Only what the command wrote: no mount points, no resolv.conf, no /tmp of the sandbox's own.
+      expect(await listTree(step.upperDir)).toEqual(['root', 'root/written.txt']);
+      expect(await mountsIn(root)).toEqual([]);
+      expect(await readdir(path.join(lower, 'root'))).not.toContain('written.txt');
+    });
+
+    it('follows a symlinked /etc/resolv.conf inside the tree, never out of it', async () => {
+      const tree = path.join(root, 'lower-symlink');
+      await copyDebianTree(tree);
+      await execa('rm', ['-f', path.join(tree, 'etc/resolv.conf')]);
+      await symlink('/run/nowhere/resolv.conf', path.join(tree, 'etc/resolv.conf'));
+      const step = await makeStep({ lowerDir: tree, resolver: true, argv: ['/bin/sh', '-c', 'grep -c . /etc/resolv.conf >/dev/null && echo ok'] });
+      expect(await sandbox.run(step)).toEqual({ exitCode: 0, signal: null });
+      expect(step.lines).toEqual(['stdout: ok']);
+      expect(await listTree(step.upperDir)).toEqual([]);
+      expect(await readlink(path.join(tree, 'etc/resolv.conf'))).toBe('/run/nowhere/resolv.conf');
+      expect(await mountsIn(root)).toEqual([]);
+    });
+
+    it('runs outside with TARGET_ROOT showing the merged view, writes landing in the upper dir', async () => {
+      const script = 'cat "$TARGET_ROOT/etc/debian_version"; echo out > "$TARGET_ROOT/outside.txt"; test -r "$TARGET_ROOT/proc/self/status" && echo proc-ok';
+      const step = await makeStep({ inside: false, argv: ['/bin/sh', '-c', script] });
+      expect(await sandbox.run(step)).toEqual({ exitCode: 0, signal: null });
+      const version = (await readFile(path.join(lower, 'etc/debian_version'), 'utf8')).trim();
+      expect(step.lines).toEqual([`stdout: ${version}`, 'stdout: proc-ok']);
+      expect(await listTree(step.upperDir)).toEqual(['outside.txt']);
+      expect(await readFile(path.join(step.upperDir, 'outside.txt'), 'utf8')).toBe('out\n');
+      expect(await mountsIn(root)).toEqual([]);
+    });
+
+    it('reports exit codes and signals, and logs a failing command', async () => {
+      const failing = await makeStep({ argv: ['/bin/sh', '-c', 'echo boom-out; echo boom-err >&2; exit 7'] });
+      expect(await sandbox.run(failing)).toEqual({ exitCode: 7, signal: null });
+      const log = await readFile(failing.logFile, 'utf8');
+      expect(log).toContain('boom-out');
+      expect(log).toContain('boom-err');
+      expect(failing.lines).toEqual(['stdout: boom-out', 'stderr: boom-err']);
+
+      const killed = await makeStep({ argv: ['/bin/sh', '-c', 'kill -TERM $$'] });
+      expect(await sandbox.run(killed)).toEqual({ exitCode: null, signal: 'SIGTERM' });
+
+      const missing = await makeStep({ argv: ['/no/such/hook'] });
+      expect((await sandbox.run(missing)).exitCode).toBe(127);
+      expect(await mountsIn(root)).toEqual([]);
+    });
+
+    it('aborts a command that ignores SIGTERM: whole group killed, mounts undone', async () => {
+      const marker = kind === 'chroot' ? '612301' : '612302';
+      const controller = new AbortController();
+      const step = await makeStep({
+        argv: ['/bin/sh', '-c', `trap '' TERM; sleep ${marker} & echo ready; wait; sleep ${marker}`],
+        signal: controller.signal,
+        onLine: (_s, line) => {
+          if (line === 'ready') controller.abort();
+        },
+      });
+      const outcome = await sandbox.run(step);
+      expect(outcome.exitCode).toBeNull();
+      expect(outcome.signal).toBe('SIGKILL');
+      expect(await processesWith(marker)).toEqual([]);
+      expect(await mountsIn(root)).toEqual([]);
+      expect(await listTree(step.upperDir)).toEqual([]);
+    });
+
+    it('recovers after the build process is killed with SIGKILL mid-step', async () => {
+      const out = path.join(root, 'fixture-build');
+      await mkdir(out, { recursive: true });
+      await writeFile(path.join(out, 'package.json'), '{"type":"module"}');
+      await symlink(path.join(REPO, 'node_modules'), path.join(out, 'node_modules')).catch(() => undefined);
+      // Node 20 cannot run TypeScript: compile the fixture (and the sources it imports) first.
+      const tsc = await execa(path.join(REPO, 'node_modules/.bin/tsc'), [
+        '--outDir', out, '--rootDir', REPO, '--module', 'nodenext', '--moduleResolution', 'nodenext',
+        '--target', 'es2022', '--strict', '--skipLibCheck', '--types', 'node',
+        path.join(REPO, 'test/fixtures/sandbox/run-step.ts'),
+      ], { reject: false });
+      expect(tsc.stdout).toBe('');
+      const marker = kind === 'chroot' ? '612303' : '612304';
+      const buildRoot = path.join(root, 'killed-build');
+      const step = await makeStep({
+        mergedDir: path.join(buildRoot, 'merged'),
+        argv: ['/bin/sh', '-c', `echo started; sleep ${marker}`],
+        binds: [{ source: out, target: '/tmp/in_target.d', readOnly: true }],
+        resolver: true,
+      });
+      const { onLine: _unused, lines: _lines, ...plain } = step;
+      const child = execa(process.execPath, [path.join(out, 'test/fixtures/sandbox/run-step.js'), JSON.stringify({ kind, stateDir: buildRoot, step: plain })], {
+        reject: false,
+        buffer: false,
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('started') && resolve());
+        void child.then((r) => reject(new Error(`fixture ended early: ${r.exitCode} ${String(r.stderr)}`)));
+      });
+      if (kind === 'chroot') expect((await mountsIn(buildRoot)).length).toBeGreaterThan(3);
+      else expect(await mountsIn(buildRoot)).toEqual([]);
+      child.kill('SIGKILL');
+      await child;
+
+      const messages = await recoverStale(buildRoot);
+      if (kind === 'chroot') expect(messages.some((m) => m.startsWith(`unmounted ${step.mergedDir}`))).toBe(true);
+      expect(await mountsIn(buildRoot)).toEqual([]);
+      expect(await readdir(path.join(buildRoot, 'sandbox'))).toEqual([]);
+      // The step's processes died with their lifeline (or were killed by recoverStale).
+      for (let i = 0; i < 50 && (await processesWith(marker)).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await processesWith(marker)).toEqual([]);
+      expect(await recoverStale(buildRoot)).toEqual([]);
+    });
+  });
+}
