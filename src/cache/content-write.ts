@@ -1,0 +1,93 @@
+// Writing a blob: into a temp file opened exclusively, hashed while written
+// (sha512 for the integrity that addresses it, sha256 for registries, which
+// address blobs by that), fsynced, then renamed into place. A reader never
+// sees half a blob, and two writers of the same content both succeed: the
+// second rename replaces identical bytes.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { blobPath, integrityFromHex, integrityHex } from './content-path.js';
+import { IntegrityError } from './integrity-error.js';
+import { fileDigestFromHex, type FileDigest, type Integrity } from './digest.js';
+import { CONTENT_ALGORITHM, TMP_DIR } from './format.js';
+
+export type BlobSource = Buffer | Uint8Array | AsyncIterable<Uint8Array | string>;
+
+export interface WrittenBlob {
+  integrity: Integrity;
+  size: number;
+  /** sha256 of the same bytes, as an OCI registry addresses them. */
+  digest: FileDigest;
+}
+
+export interface WriteBlobOptions {
+  /** If given, the bytes must hash to this, else IntegrityError and nothing is stored. */
+  expected?: Integrity;
+}
+
+/** Stores `source` in the content store of `cache` and says where it went. */
+export async function writeBlob(cache: string, source: BlobSource, opts: WriteBlobOptions = {}): Promise<WrittenBlob> {
+  const tmp = await tempPath(cache);
+  const sha512 = createHash(CONTENT_ALGORITHM);
+  const sha256 = createHash('sha256');
+  let size = 0;
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    try {
+      for await (const chunk of chunks(source)) {
+        sha512.update(chunk);
+        sha256.update(chunk);
+        size += chunk.length;
+        await writeAll(fh, chunk);
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const hex = sha512.digest('hex');
+    const integrity = integrityFromHex(hex);
+    if (opts.expected !== undefined && integrityHex(opts.expected) !== hex) {
+      throw new IntegrityError('blob being written', opts.expected, integrity);
+    }
+    const dest = blobPath(cache, integrity);
+    await mkdir(path.dirname(dest), { recursive: true });
+    await rename(tmp, dest);
+    await syncDir(path.dirname(dest));
+    return { integrity, size, digest: fileDigestFromHex(sha256.digest('hex')) };
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A fresh, unique temp file name in `<cache>/tmp` (same filesystem as the content). */
+export async function tempPath(cache: string): Promise<string> {
+  const dir = path.join(cache, TMP_DIR);
+  await mkdir(dir, { recursive: true });
+  return path.join(dir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+}
+
+async function* chunks(source: BlobSource): AsyncGenerator<Buffer> {
+  if (source instanceof Uint8Array) {
+    yield Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+    return;
+  }
+  for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
+}
+
+async function writeAll(fh: import('node:fs/promises').FileHandle, chunk: Buffer): Promise<void> {
+  let off = 0;
+  while (off < chunk.length) {
+    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+    off += bytesWritten;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,127 @@
+// Garbage collection of a local cache: removes blobs no entry references,
+// then the least recently used entries (and their blobs, once nothing else
+// references them) until the content is under `maxSize`. Entries whose key is
+// locked by a live build, or that were used within `graceMs` (a build may
+// just have found them and be reading the blob), are never removed; nor are
+// unreferenced blobs younger than `graceMs` (a writer renames the blob in
+// before it appends the index line). Leftover temp files go too.
+import { readdir, rm as rmPath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { integrityHex, listBlobs, type BlobFile } from './content-path.js';
+import { removeBlob } from './content-rm.js';
+import { LOCKS_DIR, TMP_DIR } from './format.js';
+import { ls, rm, type IndexEntry } from './index-entries.js';
+import { lockState } from './lock.js';
+
+export interface GcOptions {
+  /** Target size of the content store in bytes. */
+  maxSize: number;
+  /** Recently used entries and recently written blobs are kept (default 10 minutes). */
+  graceMs?: number;
+  /** Passed to the lock check: when a foreign holder counts as dead. */
+  staleMs?: number | undefined;
+  /** Temp files and lock set-up dirs older than this are removed (default one day). */
+  tmpMaxAgeMs?: number;
+}
+
+export interface GcReport {
+  sizeBefore: number;
+  sizeAfter: number;
+  /** Keys whose entries were removed, least recently used first. */
+  removedEntries: string[];
+  removedBlobs: number;
+  freedBytes: number;
+  /** Keys kept although they were candidates: locked or recently used. */
+  keptInUse: string[];
+  /** Whether the store ended at or under maxSize. */
+  underLimit: boolean;
+}
+
+export async function gc(cache: string, opts: GcOptions): Promise<GcReport> {
+  const graceMs = opts.graceMs ?? 10 * 60_000;
+  const now = Date.now();
+  const blobs = new Map<string, BlobFile>();
+  for await (const b of listBlobs(cache)) blobs.set(integrityHex(b.integrity), b);
+  const sizeBefore = sum([...blobs.values()].map((b) => b.size));
+  let size = sizeBefore;
+  let removedBlobs = 0;
+
+  const { entries } = await ls(cache);
+  const refs = new Map<string, number>();
+  for (const e of entries) refs.set(integrityHex(e.integrity), (refs.get(integrityHex(e.integrity)) ?? 0) + 1);
+
+  const dropBlob = async (hex: string): Promise<void> => {
+    const blob = blobs.get(hex);
+    if (!blob) return;
+    blobs.delete(hex);
+    if (await removeBlob(cache, blob.integrity)) {
+      size -= blob.size;
+      removedBlobs++;
+    }
+  };
+
+  for (const [hex, blob] of [...blobs]) {
+    if (!refs.has(hex) && now - blob.mtimeMs > graceMs) await dropBlob(hex);
+  }
+
+  const removedEntries: string[] = [];
+  const keptInUse: string[] = [];
+  const byLastUse = [...entries].sort((a, b) => a.lastUse - b.lastUse);
+  for (const entry of byLastUse) {
+    if (size <= opts.maxSize) break;
+    if (await inUse(cache, entry, now, graceMs, opts.staleMs)) {
+      keptInUse.push(entry.key);
+      continue;
+    }
+    await rm(cache, entry.key);
+    removedEntries.push(entry.key);
+    const hex = integrityHex(entry.integrity);
+    const left = (refs.get(hex) ?? 1) - 1;
+    refs.set(hex, left);
+    if (left === 0) await dropBlob(hex);
+  }
+
+  await removeOldTemp(cache, now, opts.tmpMaxAgeMs ?? 24 * 60 * 60_000);
+  return {
+    sizeBefore,
+    sizeAfter: size,
+    removedEntries,
+    removedBlobs,
+    freedBytes: sizeBefore - size,
+    keptInUse,
+    underLimit: size <= opts.maxSize,
+  };
+}
+
+async function inUse(cache: string, entry: IndexEntry, now: number, graceMs: number, staleMs?: number): Promise<boolean> {
+  if (now - entry.lastUse < graceMs) return true;
+  const lock = await lockState(cache, entry.key, staleMs === undefined ? {} : { staleMs });
+  return lock?.alive === true;
+}
+
+/** Temp blobs of writers that died, and lock set-up dirs of takers that died. */
+async function removeOldTemp(cache: string, now: number, maxAgeMs: number): Promise<void> {
+  const candidates = [
+    ...(await names(path.join(cache, TMP_DIR))).map((n) => path.join(cache, TMP_DIR, n)),
+    ...(await names(path.join(cache, LOCKS_DIR))).filter((n) => n.startsWith('.tmp-')).map((n) => path.join(cache, LOCKS_DIR, n)),
+  ];
+  for (const p of candidates) {
+    try {
+      if (now - (await stat(p)).mtimeMs > maxAgeMs) await rmPath(p, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+async function names(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch {
+    return [];
+  }
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}

@@ -1,0 +1,123 @@
+// The index: key -> blob integrity, size and metadata, on top of the
+// append-only buckets of index-bucket.ts. The newest valid record of a key
+// wins; a deletion is a record too. The last use of an entry is the bucket's
+// mtime, refreshed on every hit with one utimes call (cheap, and no growth of
+// the bucket), so gc can evict the least recently used entries.
+import { readdir, stat, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import type { Integrity } from './digest.js';
+import { appendRecord, bucketPath, indexRoot, readBucket, type IndexRecord } from './index-bucket.js';
+
+/** A live index entry. */
+export interface IndexEntry {
+  key: string;
+  integrity: Integrity;
+  size: number;
+  /** When it was written (ms since the epoch). */
+  time: number;
+  /** When it was last written or found (ms since the epoch). */
+  lastUse: number;
+  metadata: Record<string, unknown>;
+}
+
+export interface PutInput {
+  integrity: Integrity;
+  size: number;
+  metadata?: Record<string, unknown>;
+}
+
+export async function put(cache: string, key: string, input: PutInput): Promise<IndexEntry> {
+  const record: IndexRecord = {
+    key,
+    integrity: input.integrity,
+    size: input.size,
+    time: Date.now(),
+    metadata: input.metadata ?? {},
+  };
+  await appendRecord(cache, record);
+  return { ...record, integrity: input.integrity, lastUse: record.time };
+}
+
+export interface GetOptions {
+  /** Record this lookup as a use (default true). */
+  touch?: boolean;
+}
+
+/** The live entry of `key`, or null if it has none (never written, or removed). */
+export async function get(cache: string, key: string, opts: GetOptions = {}): Promise<IndexEntry | null> {
+  const file = bucketPath(cache, key);
+  const { records } = await readBucket(file);
+  const entry = newest(records.filter((r) => r.key === key));
+  if (!entry) return null;
+  const mtime = await mtimeOf(file);
+  if (opts.touch === false) return { ...entry, lastUse: Math.max(entry.time, mtime) };
+  const now = new Date();
+  await utimes(file, now, now).catch(() => undefined);
+  return { ...entry, lastUse: now.getTime() };
+}
+
+/** Removes `key` from the index (appends a deletion record). */
+export async function rm(cache: string, key: string): Promise<void> {
+  await appendRecord(cache, { key, integrity: null, size: 0, time: Date.now(), metadata: {} });
+}
+
+export interface Listing {
+  entries: IndexEntry[];
+  /** Lines skipped because their checksum or shape was wrong. */
+  badLines: number;
+}
+
+/** Every live entry of the index, with the count of damaged lines seen. */
+export async function ls(cache: string): Promise<Listing> {
+  const entries: IndexEntry[] = [];
+  let badLines = 0;
+  for (const file of await bucketFiles(cache)) {
+    const bucket = await readBucket(file);
+    badLines += bucket.badLines;
+    const mtime = await mtimeOf(file);
+    const byKey = new Map<string, IndexRecord[]>();
+    for (const r of bucket.records) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
+    for (const records of byKey.values()) {
+      const entry = newest(records);
+      if (entry) entries.push({ ...entry, lastUse: Math.max(entry.time, mtime) });
+    }
+  }
+  return { entries, badLines };
+}
+
+/** Every bucket file under the index directory. */
+export async function bucketFiles(cache: string): Promise<string[]> {
+  const root = indexRoot(cache);
+  const files: string[] = [];
+  for (const a of await dirNames(root)) {
+    for (const b of await dirNames(path.join(root, a))) {
+      for (const h of await dirNames(path.join(root, a, b))) files.push(path.join(root, a, b, h));
+    }
+  }
+  return files;
+}
+
+/** The last record of a key's records in append order, unless it is a deletion. */
+function newest(records: IndexRecord[]): Omit<IndexEntry, 'lastUse'> | null {
+  const last = records[records.length - 1];
+  if (!last || last.integrity === null) return null;
+  return { ...last, integrity: last.integrity };
+}
+
+async function mtimeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+async function dirNames(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw err;
+  }
+}

@@ -1,0 +1,31 @@
+// Child processes in the cache tests are plain node: they cannot load our
+// TypeScript. This transpiles src/failure.ts and src/cache/*.ts (no type
+// check, imports already end in .js) into a scratch dir once per test file,
+// with a node_modules link so their imports of ssri etc. resolve.
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { scratchDir } from '../../../support/run-dir.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+/** Directory holding failure.js and cache/*.js, compiled from the current sources. */
+export async function compiledSources(): Promise<string> {
+  const out = await scratchDir('compiled-src');
+  await mkdir(path.join(out, 'cache'));
+  await symlink(path.join(repo, 'node_modules'), path.join(out, 'node_modules'));
+  const files = ['failure.ts', ...(await readdir(path.join(repo, 'src/cache'))).filter((f) => f.endsWith('.ts')).map((f) => `cache/${f}`)];
+  for (const rel of files) {
+    const source = await readFile(path.join(repo, 'src', rel), 'utf8');
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.NodeNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
+      fileName: rel,
+    });
+    await writeFile(path.join(out, rel.replace(/\.ts$/, '.js')), outputText);
+  }
+  return out;
+}
+
+/** Path of the worker script the tests spawn. */
+export const workerScript = path.join(repo, 'test/unit/cache/child/store-worker.mjs');
