@@ -1,0 +1,25 @@
+// Where the CLI writes: human messages to stderr (so stdout stays clean for
+// --json and pipes), machine-readable documents to stdout. The only module
+// besides the commands that prints.
+
+export interface Output {
+  info(line: string): void;
+  warn(line: string): void;
+  error(line: string): void;
+  /** One JSON document on stdout. */
+  json(value: unknown): void;
+  /** Plain text on stdout (e.g. `graph --format text`). */
+  print(text: string): void;
+}
+
+export function consoleOutput(stream: NodeJS.WriteStream = process.stderr): Output {
+  const color = stream.isTTY && !process.env.NO_COLOR;
+  const paint = (code: string, s: string): string => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return {
+    info: (line) => stream.write(`${line}\n`),
+    warn: (line) => stream.write(`${paint('33', 'warning:')} ${line}\n`),
+    error: (line) => stream.write(`${paint('31', 'error:')} ${line}\n`),
+    json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    print: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  };
+}

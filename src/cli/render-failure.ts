@@ -1,0 +1,111 @@
+// Turns every Failure into the one clear message a user sees: what went
+// wrong, where (element, file, line), and what to do. One switch, so the
+// compiler notices a reason nobody renders.
+import { unreachable, type Failure, type Location } from '../failure.js';
+
+export interface Rendered {
+  message: string;
+  details: string[];
+  hint?: string;
+}
+
+export function where(at: Location): string {
+  const file = at.file ? (at.line ? `${at.file}:${at.line}` : at.file) : '';
+  return [at.element ? `element "${at.element}"` : '', file].filter(Boolean).join(', ');
+}
+
+export function renderFailure(f: Failure): Rendered {
+  switch (f.reason) {
+    case 'usage':
+      return { message: f.message, details: [], ...(f.hint ? { hint: f.hint } : {}) };
+    case 'not-implemented':
+      return { message: `${f.what} is not implemented yet (tracked in ${f.issue})`, details: [] };
+    case 'element-not-found':
+      return {
+        message: `element "${f.name}" not found${f.requiredBy ? ` (required by "${f.requiredBy}")` : ''}`,
+        details: [`searched: ${f.searchPath.join(':')}`],
+        hint: f.nearMisses.length
+          ? `did you mean ${f.nearMisses.map((n) => `"${n}"`).join(', ')}?`
+          : 'add the directory holding it with --elements-path (or ELEMENTS_PATH)',
+      };
+    case 'duplicate-provides':
+      return {
+        message: `"${f.name}" is provided by both "${f.providers[0]}" and "${f.providers[1]}"`,
+        details: [],
+        hint: 'an image may hold only one provider of a name: drop one of the two elements',
+      };
+    case 'requested-is-provided':
+      return {
+        message: `element "${f.name}" is also provided by "${f.provider}"`,
+        details: [],
+        hint: `ask for either "${f.name}" or "${f.provider}", not both`,
+      };
+    case 'no-operating-system':
+      return {
+        message: 'nothing provides "operating-system"',
+        details: [],
+        hint: 'choose a distribution with --distro (see `ls distros/`)',
+      };
+    case 'self-dependency':
+      return { message: `element "${f.element}" depends on itself`, details: [`at ${f.file}`], hint: 'remove that line' };
+    case 'malformed-element':
+      return { message: `${where(f.at)}: ${f.message}`, details: [] };
+    case 'bad-distro':
+      return {
+        message: `distribution "${f.distro}"${f.file ? ` (${f.file})` : ''}: ${f.message}`,
+        details: [],
+        ...(f.known ? { hint: `known distributions: ${f.known.join(', ')}` } : {}),
+      };
+    case 'duplicate-hook':
+      return {
+        message: `${f.phase}/${f.script} is shipped by both "${f.elements[0]}" and "${f.elements[1]}"`,
+        details: [],
+        hint: 'rename one of the two hooks',
+      };
+    case 'host-missing':
+      return { message: `${f.what} is missing on this host`, details: [], hint: f.hint };
+    case 'bootstrap-failed':
+      return {
+        message: `making the ${f.distro} base tree failed (exit ${f.exitCode ?? 'by signal'})`,
+        details: [...f.logTail.map((l) => `  | ${l}`), `log: ${f.logPath}`],
+      };
+    case 'hook-failed':
+      return {
+        message: `hook ${f.element}/${f.phase}/${f.script} failed (${f.signal ? `killed by ${f.signal}` : `exit ${f.exitCode}`})`,
+        details: [...f.logTail.map((l) => `  | ${l}`), `log: ${f.logPath}`],
+      };
+    case 'interrupted':
+      return { message: `interrupted by ${f.signal}; mounts and processes were cleaned up`, details: [] };
+    case 'integrity':
+      return { message: `integrity check failed for ${f.what}`, details: [`expected ${f.expected}`, `found    ${f.found}`] };
+    case 'io':
+      return { message: `${f.what}: ${f.message}`, details: [] };
+    case 'layer-unpackable':
+      return { message: `cannot make a layer of ${f.source}: ${f.path}: ${f.message}`, details: [] };
+    case 'layer-invalid':
+      return { message: `invalid layer entry ${f.entry}: ${f.message}`, details: [], hint: 'the cache entry is removed; build again to rebuild it' };
+    case 'bad-layout':
+      return { message: `block-device layout ${f.file}${f.partition ? `, partition "${f.partition}"` : ''}: ${f.message}`, details: [] };
+    case 'image-tool-failed':
+      return {
+        message: `${f.tool} failed (exit ${f.exitCode ?? 'by signal'})`,
+        details: [`  $ ${f.tool} ${f.args.join(' ')}`, ...f.stderrTail.map((l) => `  | ${l}`)],
+      };
+    case 'image-too-small':
+      return {
+        message: `${f.what} needs ${f.needed} bytes but only ${f.available} are available`,
+        details: [],
+        hint: 'raise --image-size or --image-extra-size',
+      };
+    case 'lock-timeout':
+      return {
+        message: `gave up waiting for ${f.what} after ${Math.round(f.waitedMs / 1000)} s`,
+        details: [`held by ${f.holder}`],
+        hint: 'another build is still working on it; wait for it, or remove the lock if that process is gone',
+      };
+    case 'tree-missing':
+      return { message: `${f.what} is missing from the image's root tree`, details: [], hint: f.hint };
+    default:
+      return unreachable(f);
+  }
+}

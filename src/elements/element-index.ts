@@ -1,0 +1,58 @@
+// Finds every element on the search path and loads it: the `ElementIndex` that
+// the graph resolves names against. Earlier search-path entries win; what they
+// hide is kept in `overrides` and reported as a warning. An element that
+// fails to load is kept aside in `broken`, an error only for builds that need it.
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fail, ok, type Failure, type Result } from '../failure.js';
+import type { Element, ElementWarning } from './element.js';
+import { loadElement } from './load-element.js';
+
+export interface ElementIndex {
+  searchPath: string[];
+  elements: Map<string, Element>;
+  /** Elements that failed to load: an error only when a build needs them. */
+  broken: Map<string, Failure>;
+  warnings: ElementWarning[];
+}
+
+export async function indexElements(searchPath: string[]): Promise<Result<ElementIndex>> {
+  const elements = new Map<string, Element>();
+  const broken = new Map<string, Failure>();
+  const warnings: ElementWarning[] = [];
+  const hidden = new Map<string, string[]>();
+
+  for (const entry of searchPath) {
+    let names: string[];
+    try {
+      const dirents = await readdir(entry, { withFileTypes: true });
+      names = dirents.filter((d) => d.isDirectory() || d.isSymbolicLink()).map((d) => d.name).sort();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        warnings.push({ element: '-', file: entry, message: 'element search path entry is not a directory; ignored' });
+        continue;
+      }
+      return fail({ reason: 'io', what: `element search path entry ${entry}`, message: (e as Error).message });
+    }
+    for (const name of names) {
+      if (name.startsWith('.')) continue;
+      const dir = path.join(entry, name);
+      if (elements.has(name) || broken.has(name)) {
+        hidden.set(name, [...(hidden.get(name) ?? []), dir]);
+        continue;
+      }
+      const loaded = await loadElement(name, dir, entry);
+      if (loaded.ok) elements.set(name, loaded.value);
+      else broken.set(name, loaded.error);
+    }
+  }
+  for (const [name, dirs] of hidden) {
+    const element = elements.get(name);
+    if (!element) continue;
+    element.overrides = dirs;
+    warnings.push({ element: name, file: element.dir, message: `overrides ${dirs.join(', ')} (earlier search-path entries win)` });
+  }
+  for (const element of elements.values()) warnings.push(...element.warnings);
+  return ok({ searchPath, elements, broken, warnings });
+}

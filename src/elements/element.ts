@@ -1,0 +1,49 @@
+// The typed form of one element directory (diskimage-builder's layout):
+//
+//   <dir>/element-deps            names it needs           -> deps
+//   <dir>/element-provides        virtual names it fills   -> provides
+//   <dir>/environment.d/*         snippets sourced before every hook
+//   <dir>/package-installs.yaml   packages per phase       -> packages
+//   <dir>/pkg-map                 distro package-name map  -> pkgMap
+//   <dir>/<phase>.d/NN-name       hooks                    -> hooks
+//   <dir>/bin/ <dir>/static/      tools on PATH, files to copy
+//   <dir>/README.md               first paragraph          -> description
+import type { NamedLine } from './name-list.js';
+import type { PackageInstall } from './package-installs.js';
+import type { PhaseName } from './phases.js';
+
+export interface Hook {
+  phase: PhaseName;
+  /** The file name inside the phase directory, e.g. `50-install-foo`. */
+  name: string;
+  path: string;
+}
+
+export interface ElementWarning {
+  element: string;
+  file: string;
+  message: string;
+}
+
+export interface Element {
+  name: string;
+  dir: string;
+  /** The search-path entry it was found in. */
+  origin: string;
+  /** Directories of elements with the same name that this one hides. */
+  overrides: string[];
+  description: string;
+  deps: NamedLine[];
+  provides: NamedLine[];
+  /** Hooks by phase, in run order. */
+  hooks: Partial<Record<PhaseName, Hook[]>>;
+  /** environment.d files, in sourcing order (file name, byte order). */
+  environmentD: string[];
+  packages: PackageInstall[];
+  /** The package-installs file's path, when there is one. */
+  packagesFile: string | null;
+  pkgMap: Record<string, unknown> | null;
+  hasBin: boolean;
+  hasStatic: boolean;
+  warnings: ElementWarning[];
+}

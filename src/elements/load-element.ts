@@ -1,0 +1,146 @@
+// Reads one element directory into an `Element`, validating as it goes.
+// Problems a user must fix are `malformed-element` failures naming the file
+// and line; traps diskimage-builder falls into silently (a hook that would
+// never run) are warnings.
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fail, ok, type Result } from '../failure.js';
+import type { Element, ElementWarning, Hook } from './element.js';
+import { compareHookNames, isRunnableHookName } from './hook-name.js';
+import { parseNameList, type NamedLine } from './name-list.js';
+import { parsePackageInstalls, type PackageInstall } from './package-installs.js';
+import { PHASE_NAMES, type PhaseName } from './phases.js';
+import { firstParagraph } from './readme.js';
+
+export async function loadElement(name: string, dir: string, origin: string): Promise<Result<Element>> {
+  const warnings: ElementWarning[] = [];
+  const malformed = (file: string, message: string, line?: number): Result<never> =>
+    fail({ reason: 'malformed-element', at: { element: name, file: path.join(dir, file), line }, message });
+
+  const deps = await readNames(dir, 'element-deps');
+  if (!deps.ok) return malformed('element-deps', deps.message, deps.line);
+  const self = deps.names.find((d) => d.name === name);
+  if (self) return fail({ reason: 'self-dependency', element: name, file: `${path.join(dir, 'element-deps')}:${self.line}` });
+  const provides = await readNames(dir, 'element-provides');
+  if (!provides.ok) return malformed('element-provides', provides.message, provides.line);
+
+  const hooks: Partial<Record<PhaseName, Hook[]>> = {};
+  for (const phase of PHASE_NAMES) {
+    const found = await readHooks(name, dir, phase, warnings);
+    if (!found.ok) return malformed(phase, found.message);
+    if (found.hooks.length > 0) hooks[phase] = found.hooks;
+  }
+
+  const environmentD = (await listFiles(path.join(dir, 'environment.d'))).sort().map((f) => path.join(dir, 'environment.d', f));
+
+  let packages: PackageInstall[] = [];
+  let packagesFile: string | null = null;
+  for (const file of ['package-installs.yaml', 'package-installs.json']) {
+    const text = await readText(path.join(dir, file));
+    if (text === null) continue;
+    const parsed = parsePackageInstalls(text);
+    if (!parsed.ok) return malformed(file, parsed.message, parsed.line);
+    packages = parsed.packages;
+    packagesFile = path.join(dir, file);
+    break;
+  }
+
+  let pkgMap: Record<string, unknown> | null = null;
+  const pkgMapText = await readText(path.join(dir, 'pkg-map'));
+  if (pkgMapText !== null) {
+    try {
+      const parsed: unknown = JSON.parse(pkgMapText);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return malformed('pkg-map', 'must be a JSON object');
+      pkgMap = parsed as Record<string, unknown>;
+    } catch (e) {
+      return malformed('pkg-map', `not valid JSON: ${(e as Error).message}`);
+    }
+  }
+
+  const readme = await readText(path.join(dir, 'README.md'));
+  return ok({
+    name,
+    dir,
+    origin,
+    overrides: [],
+    description: readme ? firstParagraph(readme) : '',
+    deps: deps.names,
+    provides: provides.names,
+    hooks,
+    environmentD,
+    packages,
+    packagesFile,
+    pkgMap,
+    hasBin: await isDir(path.join(dir, 'bin')),
+    hasStatic: await isDir(path.join(dir, 'static')),
+    warnings,
+  });
+}
+
+type NamesResult = { ok: true; names: NamedLine[] } | { ok: false; line?: number; message: string };
+
+async function readNames(dir: string, file: string): Promise<NamesResult> {
+  let text: string | null;
+  try {
+    text = await readText(path.join(dir, file));
+  } catch (e) {
+    return { ok: false, message: `unreadable: ${(e as Error).message}` };
+  }
+  if (text === null) return { ok: true, names: [] };
+  return parseNameList(text);
+}
+
+type HooksResult = { ok: true; hooks: Hook[] } | { ok: false; message: string };
+
+async function readHooks(element: string, dir: string, phase: PhaseName, warnings: ElementWarning[]): Promise<HooksResult> {
+  const phaseDir = path.join(dir, phase);
+  let entries;
+  try {
+    entries = await readdir(phaseDir, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, hooks: [] };
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return { ok: false, message: `${phase} must be a directory` };
+    throw e;
+  }
+  const hooks: Hook[] = [];
+  for (const entry of entries) {
+    const file = path.join(phase, entry.name);
+    const full = path.join(phaseDir, entry.name);
+    const st = await stat(full).catch(() => null);
+    if (!st || st.isDirectory()) continue;
+    if (!isRunnableHookName(entry.name)) {
+      warnings.push({ element, file, message: `will not run: diskimage-builder only runs hook names made of letters, digits, "_" and "-" (rename it, e.g. drop the extension)` });
+      continue;
+    }
+    if ((st.mode & 0o111) === 0) {
+      warnings.push({ element, file, message: 'will not run: it is not executable (chmod +x it)' });
+      continue;
+    }
+    hooks.push({ phase, name: entry.name, path: full });
+  }
+  hooks.sort((a, b) => compareHookNames(a.name, b.name));
+  return { ok: true, hooks };
+}
+
+async function readText(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => !e.isDirectory()).map((e) => e.name);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => null))?.isDirectory() ?? false;
+}
