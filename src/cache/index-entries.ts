@@ -1,8 +1,9 @@
 // The index: key -> blob integrity, size and metadata, on top of the
 // append-only buckets of index-bucket.ts. The newest valid record of a key
 // wins; a deletion is a record too. The last use of an entry is the bucket's
-// mtime, refreshed on every hit with one utimes call (cheap, and no growth of
-// the bucket), so gc can evict the least recently used entries.
+// mtime: every put appends to it, and every hit refreshes it with one utimes
+// call (cheap, and no growth of the bucket), so gc can evict the least
+// recently used entries.
 import { readdir, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Integrity } from './digest.js';
@@ -49,8 +50,7 @@ export async function get(cache: string, key: string, opts: GetOptions = {}): Pr
   const { records } = await readBucket(file);
   const entry = newest(records.filter((r) => r.key === key));
   if (!entry) return null;
-  const mtime = await mtimeOf(file);
-  if (opts.touch === false) return { ...entry, lastUse: Math.max(entry.time, mtime) };
+  if (opts.touch === false) return { ...entry, lastUse: (await mtimeOf(file)) ?? entry.time };
   const now = new Date();
   await utimes(file, now, now).catch(() => undefined);
   return { ...entry, lastUse: now.getTime() };
@@ -79,7 +79,7 @@ export async function ls(cache: string): Promise<Listing> {
     for (const r of bucket.records) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
     for (const records of byKey.values()) {
       const entry = newest(records);
-      if (entry) entries.push({ ...entry, lastUse: Math.max(entry.time, mtime) });
+      if (entry) entries.push({ ...entry, lastUse: mtime ?? entry.time });
     }
   }
   return { entries, badLines };
@@ -104,11 +104,11 @@ function newest(records: IndexRecord[]): Omit<IndexEntry, 'lastUse'> | null {
   return { ...last, integrity: last.integrity };
 }
 
-async function mtimeOf(file: string): Promise<number> {
+async function mtimeOf(file: string): Promise<number | null> {
   try {
     return (await stat(file)).mtimeMs;
   } catch {
-    return 0;
+    return null;
   }
 }
 

@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { blobPath } from '../../../src/cache/content-path.js';
+import { writeBlob } from '../../../src/cache/content-write.js';
+import type { Integrity } from '../../../src/cache/digest.js';
+import { TMP_DIR } from '../../../src/cache/format.js';
+import { isIntegrityError } from '../../../src/cache/integrity-error.js';
+import { scratchDir } from '../../support/run-dir.js';
+
+describe('writeBlob', () => {
+  it('stores bytes at the path their sha512 names, with their sha256 too', async () => {
+    const cache = await scratchDir('content');
+    const data = Buffer.from('hello blob');
+    const w = await writeBlob(cache, data);
+    const sha512 = createHash('sha512').update(data);
+    expect(w.integrity).toBe(`sha512-${sha512.copy().digest('base64')}`);
+    expect(w.size).toBe(data.length);
+    expect(w.digest).toBe(`sha256:${createHash('sha256').update(data).digest('hex')}`);
+    const hex = sha512.digest('hex');
+    const file = path.join(cache, 'content-v1', 'sha512', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4));
+    expect(blobPath(cache, w.integrity)).toBe(file);
+    expect(await readFile(file)).toEqual(data);
+    expect(await readdir(path.join(cache, TMP_DIR))).toEqual([]);
+  });
+
+  it('accepts streams, async iterables of strings, and empty input', async () => {
+    const cache = await scratchDir('content');
+    const a = await writeBlob(cache, Readable.from([Buffer.from('ab'), Buffer.from('c')]));
+    const b = await writeBlob(cache, (async function* () {
+      yield 'a';
+      yield 'bc';
+    })());
+    expect(a.integrity).toBe(b.integrity);
+    const empty = await writeBlob(cache, Buffer.alloc(0));
+    expect(empty.size).toBe(0);
+    expect((await stat(blobPath(cache, empty.integrity))).size).toBe(0);
+  });
+
+  it('lets many concurrent writers of the same content all succeed', async () => {
+    const cache = await scratchDir('content');
+    const data = Buffer.alloc(1 << 20, 7);
+    const results = await Promise.all(Array.from({ length: 8 }, () => writeBlob(cache, Readable.from([data]))));
+    expect(new Set(results.map((r) => r.integrity)).size).toBe(1);
+    expect((await readFile(blobPath(cache, results[0]!.integrity))).equals(data)).toBe(true);
+    expect(await readdir(path.join(cache, TMP_DIR))).toEqual([]);
+  });
+
+  it('refuses bytes that do not match an expected integrity and leaves nothing behind', async () => {
+    const cache = await scratchDir('content');
+    const other = (await writeBlob(await scratchDir('content'), Buffer.from('other'))).integrity;
+    const err = await writeBlob(cache, Buffer.from('this'), { expected: other as Integrity }).catch((e: unknown) => e);
+    expect(isIntegrityError(err)).toBe(true);
+    expect(await readdir(path.join(cache, TMP_DIR))).toEqual([]);
+    await expect(stat(blobPath(cache, other))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('removes its temp file when the source fails', async () => {
+    const cache = await scratchDir('content');
+    const failing = (async function* () {
+      yield Buffer.from('partial');
+      throw new Error('source broke');
+    })();
+    await expect(writeBlob(cache, failing)).rejects.toThrow('source broke');
+    expect(await readdir(path.join(cache, TMP_DIR))).toEqual([]);
+  });
+});

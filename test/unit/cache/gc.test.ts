@@ -1,0 +1,102 @@
+import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { blobPath } from '../../../src/cache/content-path.js';
+import { writeBlob } from '../../../src/cache/content-write.js';
+import { gc } from '../../../src/cache/gc.js';
+import { TMP_DIR } from '../../../src/cache/format.js';
+import { bucketPath } from '../../../src/cache/index-bucket.js';
+import { get, ls } from '../../../src/cache/index-entries.js';
+import { withKeyLock } from '../../../src/cache/lock.js';
+import { LocalLayerStore } from '../../../src/cache/store-local.js';
+import { scratchDir } from '../../support/run-dir.js';
+import { key } from './store-conformance.js';
+
+const KB = 1024;
+
+/** A store with entries 0..n-1 of 10 KiB each, entry i last used n-i hours ago (0 is the oldest). */
+async function filled(n: number): Promise<LocalLayerStore> {
+  const store = new LocalLayerStore(await scratchDir('gc'));
+  for (let i = 0; i < n; i++) {
+    await store.putLayer(key(i), Buffer.alloc(10 * KB, i), { step: `s${i}` });
+    const t = new Date(Date.now() - (n - i) * 3_600_000);
+    await utimes(bucketPath(store.dir, key(i)), t, t);
+  }
+  return store;
+}
+
+/** Checks the fixture: every entry looks unused for an hour or more. */
+async function ageEntries(store: LocalLayerStore): Promise<void> {
+  for (const e of (await ls(store.dir)).entries) expect(e.lastUse).toBeLessThan(Date.now() - 3_000_000);
+}
+
+describe('gc', () => {
+  it('removes the least recently used entries and their blobs until under maxSize', async () => {
+    const store = await filled(5);
+    await ageEntries(store);
+    // Entry 1 was used just now; with no grace period it counts as newest.
+    await get(store.dir, key(1));
+    const report = await gc(store.dir, { maxSize: 25 * KB, graceMs: 0 });
+    expect(report.sizeBefore).toBe(50 * KB);
+    expect(report.removedEntries).toEqual([key(0), key(2), key(3)]);
+    expect(report.sizeAfter).toBe(20 * KB);
+    expect(report.underLimit).toBe(true);
+    expect((await store.list()).map((e) => e.key).sort()).toEqual([key(1), key(4)].sort());
+    expect(await store.lookup(key(0))).toBeNull();
+  });
+
+  it('removes unreferenced blobs first, but not fresh ones (a writer may be about to index them)', async () => {
+    const store = await filled(2);
+    const orphanOld = await writeBlob(store.dir, Buffer.alloc(5 * KB, 'o'));
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(blobPath(store.dir, orphanOld.integrity), old, old);
+    const orphanNew = await writeBlob(store.dir, Buffer.alloc(5 * KB, 'n'));
+    const report = await gc(store.dir, { maxSize: 1_000_000, graceMs: 60_000 });
+    expect(report.removedBlobs).toBe(1);
+    expect(report.removedEntries).toEqual([]);
+    await expect(stat(blobPath(store.dir, orphanOld.integrity))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await stat(blobPath(store.dir, orphanNew.integrity))).size).toBe(5 * KB);
+  });
+
+  it('never removes an entry whose key is locked or recently used', async () => {
+    const store = await filled(3);
+    await ageEntries(store);
+    await get(store.dir, key(1)); // used now: within the grace period
+    const report = await withKeyLock(store.dir, key(0), () => gc(store.dir, { maxSize: 0, graceMs: 60_000 }));
+    expect(report.removedEntries).toEqual([key(2)]);
+    expect(report.keptInUse.sort()).toEqual([key(0), key(1)].sort());
+    expect(report.underLimit).toBe(false);
+    expect((await store.list()).map((e) => e.key).sort()).toEqual([key(0), key(1)].sort());
+  });
+
+  it('keeps a blob still referenced by another entry', async () => {
+    const store = new LocalLayerStore(await scratchDir('gc'));
+    await store.putLayer(key('a'), Buffer.from('same'), {});
+    await store.putLayer(key('b'), Buffer.from('same'), {});
+    await store.putLayer(key('c'), Buffer.from('0123456789'), {});
+    for (const [k, hoursAgo] of [['a', 3], ['c', 2], ['b', 1]] as const) {
+      const t = new Date(Date.now() - hoursAgo * 3_600_000);
+      await utimes(bucketPath(store.dir, key(k)), t, t);
+    }
+    const report = await gc(store.dir, { maxSize: 4, graceMs: 0 });
+    // Dropping 'a' frees nothing ('b' shares its blob), so 'c' goes too; 'b' stays whole.
+    expect(report.removedEntries).toEqual([key('a'), key('c')]);
+    expect(report.removedBlobs).toBe(1);
+    expect(report.sizeAfter).toBe(4);
+    expect(await store.lookup(key('a'))).toBeNull();
+    expect((await store.lookup(key('b')))?.size).toBe(4);
+  });
+
+  it('removes old temp files and lock set-up dirs', async () => {
+    const store = await filled(1);
+    await mkdir(path.join(store.dir, TMP_DIR), { recursive: true });
+    const stale = path.join(store.dir, TMP_DIR, 'dead-writer');
+    const fresh = path.join(store.dir, TMP_DIR, 'live-writer');
+    await writeFile(stale, 'x');
+    await writeFile(fresh, 'y');
+    const old = new Date(Date.now() - 2 * 24 * 3_600_000);
+    await utimes(stale, old, old);
+    await gc(store.dir, { maxSize: 1_000_000 });
+    expect(await readdir(path.join(store.dir, TMP_DIR))).toEqual(['live-writer']);
+  });
+});
