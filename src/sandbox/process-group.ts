@@ -29,6 +29,7 @@ export interface ProcessGroup {
 
 export function startGroup(file: string, args: string[], options: GroupOptions): ProcessGroup {
   const log = createWriteStream(options.logFile, { flags: 'a' });
+  log.on('error', () => undefined); // checked before the start (step-runner); a later disk error must not crash the build
   const child = execa(file, args, {
     env: options.env,
     extendEnv: false,

@@ -1,7 +1,7 @@
 // What both sandboxes do once their mounts are planned: start ns-init as the
 // leader of a new process group, follow it to the end or kill it on abort (or
 // on imgfactory's own SIGINT/SIGTERM), and read how the command ended.
-import { readFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FailureError } from '../failure.js';
 import { whileRunning } from './interrupts.js';
@@ -50,6 +50,9 @@ export async function runLaunch(step: StepRun, record: StateRecord, launch: Laun
   const statusFile = path.join(record.state.scratchDir, 'status.json');
   const specFile = path.join(record.state.scratchDir, 'init.json');
   await writeInitSpec(specFile, { ...launch.spec, statusFile });
+  await appendFile(step.logFile, '').catch((e: Error) => {
+    throw new FailureError({ reason: 'io', what: `log file ${step.logFile}`, message: e.message });
+  });
   const initArgs = ['-e', NS_INIT_SOURCE, specFile];
   const [file, ...args] = [...launch.prefix, process.execPath, ...initArgs];
   if (stop.aborted) return { exitCode: null, signal: 'SIGKILL' };

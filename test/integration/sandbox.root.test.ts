@@ -50,6 +50,26 @@ async function processesWith(marker: string): Promise<number[]> {
   return pids;
 }
 
+let fixture: Promise<string> | undefined;
+
+/** test/fixtures/sandbox/run-step.ts compiled (Node 20 cannot run TypeScript), with the sources it imports. */
+function compiledFixture(): Promise<string> {
+  fixture ??= (async () => {
+    const out = await scratchDir('sandbox-fixture');
+    await writeFile(path.join(out, 'package.json'), '{"type":"module"}');
+    await symlink(path.join(REPO, 'node_modules'), path.join(out, 'node_modules'));
+    const tsc = await execa(
+      path.join(REPO, 'node_modules/.bin/tsc'),
+      ['--outDir', out, '--rootDir', REPO, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--strict']
+        .concat(['--skipLibCheck', '--types', 'node', path.join(REPO, 'test/fixtures/sandbox/run-step.ts')]),
+      { reject: false },
+    );
+    expect(tsc.stdout).toBe('');
+    return path.join(out, 'test/fixtures/sandbox/run-step.js');
+  })();
+  return fixture;
+}
+
 for (const kind of ['chroot', 'container'] as const) {
   describe(`sandbox conformance: ${kind}`, () => {
     let root: string;
@@ -108,6 +128,8 @@ for (const kind of ['chroot', 'container'] as const) {
         'echo "bound $(cat /tmp/in_target.d/marker)"',
         'if touch /tmp/in_target.d/new 2>/dev/null; then echo bind-writable; else echo bind-ro; fi',
         'echo "hostname $(cat /proc/sys/kernel/hostname)"',
+        // (the root directory itself always shows the upper dir's attributes: overlayfs, not us)
+        'echo "meta $(stat -c %a:%u:%g:%Y /tmp /etc | tr "\n" " ")"',
         'echo written > /root/written.txt',
       ].join('\n');
       const step = await makeStep({
@@ -131,6 +153,7 @@ for (const kind of ['chroot', 'container'] as const) {
         'bound from-the-host',
         'bind-ro',
         'hostname imgfactory-test',
+        `meta ${(await execa('stat', ['-c', '%a:%u:%g:%Y', `${lower}/tmp`, `${lower}/etc`])).stdout.split('\n').join(' ')} `,
       ].map((l) => `stdout: ${l}`);
       expect(step.lines).toEqual(expected);
       expect(await readFile(step.logFile, 'utf8')).toContain('bound from-the-host');
@@ -138,6 +161,15 @@ for (const kind of ['chroot', 'container'] as const) {
       expect(await listTree(step.upperDir)).toEqual(['root', 'root/written.txt']);
       expect(await mountsIn(root)).toEqual([]);
       expect(await readdir(path.join(lower, 'root'))).not.toContain('written.txt');
+    });
+
+    it('is what chooseSandbox picks for it', async () => {
+      const chosen = await chooseSandbox(kind, stateDir);
+      expect(chosen.sandbox.kind).toBe(kind);
+      // This machine allows namespaces, so auto means container, without a note.
+      const auto = await chooseSandbox('auto', stateDir);
+      expect(auto.sandbox.kind).toBe('container');
+      expect(auto.note).toBeUndefined();
     });
 
     it('follows a symlinked /etc/resolv.conf inside the tree, never out of it', async () => {
@@ -198,37 +230,35 @@ for (const kind of ['chroot', 'container'] as const) {
       expect(await listTree(step.upperDir)).toEqual([]);
     });
 
-    it('recovers after the build process is killed with SIGKILL mid-step', async () => {
-      const out = path.join(root, 'fixture-build');
-      await mkdir(out, { recursive: true });
-      await writeFile(path.join(out, 'package.json'), '{"type":"module"}');
-      await symlink(path.join(REPO, 'node_modules'), path.join(out, 'node_modules')).catch(() => undefined);
-      // Node 20 cannot run TypeScript: compile the fixture (and the sources it imports) first.
-      const tsc = await execa(path.join(REPO, 'node_modules/.bin/tsc'), [
-        '--outDir', out, '--rootDir', REPO, '--module', 'nodenext', '--moduleResolution', 'nodenext',
-        '--target', 'es2022', '--strict', '--skipLibCheck', '--types', 'node',
-        path.join(REPO, 'test/fixtures/sandbox/run-step.ts'),
-      ], { reject: false });
-      expect(tsc.stdout).toBe('');
-      const marker = kind === 'chroot' ? '612303' : '612304';
-      const buildRoot = path.join(root, 'killed-build');
+    /** Starts the fixture build process on a long step and resolves once the step printed 'started'. */
+    async function startFixtureBuild(marker: string, buildRoot: string) {
+      const script = await compiledFixture();
       const step = await makeStep({
         mergedDir: path.join(buildRoot, 'merged'),
         argv: ['/bin/sh', '-c', `echo started; sleep ${marker}`],
-        binds: [{ source: out, target: '/tmp/in_target.d', readOnly: true }],
+        binds: [{ source: path.dirname(script), target: '/tmp/in_target.d', readOnly: true }],
         resolver: true,
       });
       const { onLine: _unused, lines: _lines, ...plain } = step;
-      const child = execa(process.execPath, [path.join(out, 'test/fixtures/sandbox/run-step.js'), JSON.stringify({ kind, stateDir: buildRoot, step: plain })], {
-        reject: false,
-        buffer: false,
-      });
+      const child = execa(process.execPath, [script, JSON.stringify({ kind, stateDir: buildRoot, step: plain })], { reject: false, buffer: false });
       await new Promise<void>((resolve, reject) => {
         child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('started') && resolve());
         void child.then((r) => reject(new Error(`fixture ended early: ${r.exitCode} ${String(r.stderr)}`)));
       });
       if (kind === 'chroot') expect((await mountsIn(buildRoot)).length).toBeGreaterThan(3);
       else expect(await mountsIn(buildRoot)).toEqual([]);
+      return { child, step };
+    }
+
+    async function expectNoProcess(marker: string): Promise<void> {
+      for (let i = 0; i < 50 && (await processesWith(marker)).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await processesWith(marker)).toEqual([]);
+    }
+
+    it('recovers after the build process is killed with SIGKILL mid-step', async () => {
+      const marker = kind === 'chroot' ? '612303' : '612304';
+      const buildRoot = path.join(root, 'killed-build');
+      const { child, step } = await startFixtureBuild(marker, buildRoot);
       child.kill('SIGKILL');
       await child;
 
@@ -237,9 +267,22 @@ for (const kind of ['chroot', 'container'] as const) {
       expect(await mountsIn(buildRoot)).toEqual([]);
       expect(await readdir(path.join(buildRoot, 'sandbox'))).toEqual([]);
       // The step's processes died with their lifeline (or were killed by recoverStale).
-      for (let i = 0; i < 50 && (await processesWith(marker)).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-      expect(await processesWith(marker)).toEqual([]);
+      await expectNoProcess(marker);
       expect(await recoverStale(buildRoot)).toEqual([]);
     });
+
+    for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+      it(`cleans up and exits ${code} when the build process gets ${signal}`, async () => {
+        const marker = `6124${kind === 'chroot' ? 1 : 2}${code}`;
+        const buildRoot = path.join(root, `interrupted-${signal}`);
+        const { child } = await startFixtureBuild(marker, buildRoot);
+        child.kill(signal);
+        expect((await child).exitCode).toBe(code);
+        expect(await mountsIn(buildRoot)).toEqual([]);
+        expect(await readdir(path.join(buildRoot, 'sandbox'))).toEqual([]);
+        await expectNoProcess(marker);
+        expect(await recoverStale(buildRoot)).toEqual([]);
+      });
+    }
   });
 }
