@@ -3,7 +3,8 @@
 // sandbox performs them in the host namespace (recording each first), the
 // container sandbox inside its own mount namespace; both undo them in reverse.
 //
-//   <scratch>/shadow        mount points the tree lacks (shadow-layer.ts)
+//   <scratch>/shadow        mount points the tree lacks, and a policy-rc.d that
+//                           keeps package scripts from starting services (shadow-layer.ts)
 //   <scratch>/resolv.conf   private copy of the host's resolver config
 import { copyFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -28,6 +29,7 @@ interface MountPoint {
 }
 
 const PSEUDO = ['/proc', '/sys', '/dev'];
+const POLICY_RC_D = '#!/bin/sh\n# imgfactory sandbox: no service starts while the image is built\nexit 101\n';
 
 /** Resolves every mount point in the tree, builds the shadow layer if needed, and returns the mount calls. */
 export async function planMounts(step: StepRun, scratchDir: string): Promise<Result<MountOp[]>> {
@@ -70,6 +72,10 @@ export async function planMounts(step: StepRun, scratchDir: string): Promise<Res
     }
     ops.push(...point.ops(path.join(step.mergedDir, rel)));
   }
+
+  // Debian's invoke-rc.d asks /usr/sbin/policy-rc.d; exit 101 = "not allowed". Only while the step runs.
+  const policy = await resolveInTree(step.lowerDir, '/usr/sbin/policy-rc.d', false);
+  if (policy.type === 'missing') shadow.push({ rel: policy.rel, kind: 'file', content: POLICY_RC_D, mode: 0o755 });
 
   let lowers = step.lowerDir;
   if (shadow.length > 0) {

@@ -21,6 +21,9 @@ export interface ShadowEntry {
   /** Path relative to the tree root, already resolved with resolveInTree. */
   rel: string;
   kind: 'dir' | 'file';
+  /** For files: content and mode (default: empty, 0644). */
+  content?: string;
+  mode?: number;
 }
 
 /** Creates `shadowDir` holding `entries`; the caller removes it after the step. */
@@ -33,7 +36,7 @@ export async function buildShadowLayer(lowerDir: string, entries: ShadowEntry[],
     const full = path.join(shadowDir, entry.rel);
     await mkdir(path.dirname(full), { recursive: true, mode: 0o755 });
     if (entry.kind === 'dir') await mkdir(full, { recursive: true, mode: 0o755 });
-    else await writeFile(full, '', { mode: 0o644 });
+    else await writeFile(full, entry.content ?? '', { mode: entry.mode ?? 0o644 });
   }
   const inTree: string[] = [];
   for (const rel of [...ancestors].sort()) {

@@ -130,6 +130,7 @@ for (const kind of ['chroot', 'container'] as const) {
         'echo "hostname $(cat /proc/sys/kernel/hostname)"',
         // (the root directory itself always shows the upper dir's attributes: overlayfs, not us)
         'echo "meta $(stat -c %a:%u:%g:%Y /tmp /etc | tr "\n" " ")"',
+        '/usr/sbin/policy-rc.d; echo "policy-rc.d $?"',
         'echo written > /root/written.txt',
       ].join('\n');
       const step = await makeStep({
@@ -154,6 +155,7 @@ for (const kind of ['chroot', 'container'] as const) {
         'bind-ro',
         'hostname imgfactory-test',
         `meta ${(await execa('stat', ['-c', '%a:%u:%g:%Y', `${lower}/tmp`, `${lower}/etc`])).stdout.split('\n').join(' ')} `,
+        'policy-rc.d 101',
       ].map((l) => `stdout: ${l}`);
       expect(step.lines).toEqual(expected);
       expect(await readFile(step.logFile, 'utf8')).toContain('bound from-the-host');
