@@ -33,6 +33,7 @@ export type Failure =
       logTail: string[];
       logPath: string;
     }
+  | { reason: 'unknown-package'; packages: { name: string; element: string }[]; phase: string; logPath: string }
   | { reason: 'interrupted'; signal: string }
   | { reason: 'integrity'; what: string; expected: string; found: string }
   | { reason: 'io'; what: string; message: string }
@@ -80,6 +81,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'host-missing':
     case 'bootstrap-failed':
     case 'hook-failed':
+    case 'unknown-package':
     case 'interrupted':
     case 'io':
     case 'lock-timeout':

@@ -14,6 +14,14 @@ import { LAYER_KEY_TAG, OUTPUT_KEY_TAG } from './format.js';
 export interface StepKeyFields {
   /** The previous step's key (null for the first step): covers every earlier step, so a change anywhere before invalidates everything after. */
   parent: LayerKey | null;
+  /**
+   * sha256 of the previous step's layer blob (null for the first step): the
+   * parent key says which inputs made the tree so far, this says which bytes
+   * it holds. After --refresh rebuilds a network-dependent step (new package
+   * versions under the same key), every later step must run again on the new
+   * bytes instead of stacking an old layer on them.
+   */
+  parentLayer?: FileDigest | null;
   /** 'base' for the distro bootstrap, else the DIB phase: the same script run in another phase runs in- or outside the chroot. */
   phase: string;
   /** '<element>/<phase>/<file>', 'distro/<name>' or 'builtin/<name>': which hook this is; two swapped scripts must give different keys. */
@@ -54,6 +62,7 @@ export function layerKey(f: StepKeyFields): LayerKey {
     arch: f.arch,
   };
   if (f.parent !== null) hashed.parent = f.parent;
+  if (f.parentLayer !== null && f.parentLayer !== undefined) hashed.parentLayer = f.parentLayer;
   if (f.elementDigest !== null) hashed.elementDigest = f.elementDigest;
   if (f.environmentD !== null) hashed.environmentD = f.environmentD;
   if (f.packages !== null && f.packages !== undefined) hashed.packages = f.packages;

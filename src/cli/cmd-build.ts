@@ -1,23 +1,36 @@
 // `imgfactory build <image...>`: validates the build options, resolves the
-// element graph, and builds. Option parsing and validation live here; the
-// build itself is src/build/.
+// element graph, runs the build (src/build/) and reports it: progress on
+// stderr, the timing table at the end, a JSON summary on stdout with --json.
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
+import { build, type BuildResult } from '../build/builder.js';
+import type { OutputType } from '../build/outputs.js';
+import { applyOverrides, overridesFromEnv } from '../distro/sources.js';
 import { resolveImage } from '../graph/resolve.js';
 import { FailureError, unwrap } from '../failure.js';
+import { declaredVars } from '../plan/hook-env.js';
 import { loadContext, type CommonArgs } from './context.js';
 import type { Handler } from './main.js';
+import { progressRenderer } from './progress.js';
+import { timingTable } from './timing-table.js';
 
 export const OUTPUT_TYPES = ['qcow2', 'raw', 'tar'] as const;
-export type OutputType = (typeof OUTPUT_TYPES)[number];
 
 interface Args extends CommonArgs {
   image: string[];
   type: string[];
   outputDir: string;
   cacheDir: string;
+  buildDir: string;
   cache: boolean;
+  refresh?: boolean;
   sandbox: 'auto' | 'chroot' | 'container';
+  imageName?: string;
+  env?: string[];
+  release?: string;
+  mirror?: string;
+  securityMirror?: string;
+  sourceDateEpoch?: number;
 }
 
 export function parseTypes(raw: string[]): OutputType[] {
@@ -31,6 +44,14 @@ export function parseTypes(raw: string[]): OutputType[] {
   return [...new Set(types)] as OutputType[];
 }
 
+function sourceDateEpoch(flag: number | undefined): number | null {
+  const raw = flag ?? process.env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return null;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new FailureError({ reason: 'usage', message: `SOURCE_DATE_EPOCH must be a whole number of seconds, got "${raw}"` });
+  return n;
+}
+
 export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>): CommandModule<object, Args> {
   return {
     command: 'build <image..>',
@@ -40,16 +61,75 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .positional('image', { type: 'string', array: true, describe: 'image or element names, e.g. overcloud-control' })
         .option('type', { alias: 't', type: 'string', array: true, default: ['qcow2'], describe: `output types, comma-separated: ${OUTPUT_TYPES.join(', ')}` })
         .option('output-dir', { alias: 'o', type: 'string', default: './out', describe: 'where outputs are written' })
+        .option('image-name', { alias: 'n', type: 'string', describe: 'output file name without extension (default: the first image name)' })
         .option('cache-dir', { type: 'string', default: process.env.IMGFACTORY_CACHE ?? './cache', describe: 'layer cache (or IMGFACTORY_CACHE)' })
+        .option('build-dir', { type: 'string', default: process.env.IMGFACTORY_BUILD_DIR ?? './build', describe: 'scratch space for trees and step logs (or IMGFACTORY_BUILD_DIR)' })
         .option('cache', { type: 'boolean', default: true, describe: 'use the layer cache (--no-cache builds everything and stores nothing)' })
+        .option('refresh', { type: 'boolean', describe: 'rebuild the base tree and package steps even if cached (their archive may have moved on)' })
         .option('sandbox', { choices: ['auto', 'chroot', 'container'] as const, default: 'auto' as const, describe: 'where hooks run: container namespaces, or a chroot' })
+        .option('env', { type: 'string', array: true, describe: 'declare a build variable for hooks: NAME=VALUE, or NAME to take it from the environment (DIB_* are always passed)' })
+        .option('release', { type: 'string', describe: 'distribution release (or DIB_RELEASE)' })
+        .option('mirror', { type: 'string', describe: 'archive mirror (or DIB_DISTRIBUTION_MIRROR)' })
+        .option('security-mirror', { type: 'string', describe: 'security archive mirror (or DIB_DEBIAN_SECURITY_MIRROR)' })
+        .option('source-date-epoch', { type: 'number', describe: 'timestamps for reproducible trees (or SOURCE_DATE_EPOCH)' })
         .option('json', { type: 'boolean', describe: 'print a JSON summary of the build on stdout' }) as never,
     handler: run<Args>(async (args, out) => {
       const types = parseTypes(args.type);
-      const { index, distro } = await loadContext(args, out);
-      const graph = unwrap(resolveImage(args.image, { index, distro }));
-      out.info(`${args.image.join(' ')}: ${graph.elements.length} elements on ${distro.name}; outputs ${types.join(', ')} in ${path.resolve(args.outputDir)}`);
-      throw new FailureError({ reason: 'not-implemented', what: 'building images', issue: 'issue 3 (root tree) and issue 5 (disk images)' });
+      const disk = types.filter((t) => t !== 'tar');
+      if (disk.length > 0) {
+        throw new FailureError({ reason: 'not-implemented', what: `-t ${disk.join(',')} (disk images)`, issue: 'issue 5; use -t tar for the root tree' });
+      }
+      const ctx = await loadContext(args, out);
+      const distro = applyOverrides(ctx.distro, overridesFromEnv(process.env), {
+        ...(args.release ? { release: args.release } : {}),
+        ...(args.mirror ? { mirror: args.mirror } : {}),
+        ...(args.securityMirror ? { securityMirror: args.securityMirror } : {}),
+      });
+      const graph = unwrap(resolveImage(args.image, { index: ctx.index, distro }));
+      const imageName = args.imageName ?? args.image[0]!;
+      out.info(`building ${imageName}: ${graph.elements.length} elements on ${distro.name} (${distro.release}); outputs ${types.join(', ')} in ${path.resolve(args.outputDir)}`);
+
+      const controller = new AbortController();
+      const onSignal = (signal: NodeJS.Signals): void => controller.abort(signal);
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let result: BuildResult;
+      try {
+        result = await build({
+          graph,
+          distro,
+          imageName,
+          buildRoot: args.buildDir,
+          cacheDir: args.cache ? args.cacheDir : null,
+          refresh: args.refresh ?? false,
+          outputs: { types, outputDir: args.outputDir },
+          sandbox: args.sandbox,
+          declared: declaredVars(process.env, args.env ?? []),
+          sourceDateEpoch: sourceDateEpoch(args.sourceDateEpoch),
+          emit: progressRenderer({ stream: process.stderr, tty: Boolean(process.stderr.isTTY) && !process.env.CI }),
+          signal: controller.signal,
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      out.info('');
+      out.info(timingTable(result.steps, result.seconds));
+      if (args.json) out.json(buildSummary(imageName, result));
+      return 0;
     }),
+  };
+}
+
+export function buildSummary(image: string, r: BuildResult): unknown {
+  return {
+    image,
+    result: 'success',
+    seconds: Number(r.seconds.toFixed(3)),
+    sandbox: r.sandbox,
+    steps: r.steps.map((s) => ({ id: s.id, phase: s.phase, status: s.status, seconds: Number(s.seconds.toFixed(3)), layerSize: s.layerSize, key: s.key })),
+    outputs: r.outputs,
+    cached: r.steps.filter((s) => s.status === 'cached').length,
+    built: r.steps.filter((s) => s.status === 'built').length,
   };
 }

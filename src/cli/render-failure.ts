@@ -74,6 +74,12 @@ export function renderFailure(f: Failure): Rendered {
         message: `hook ${f.element}/${f.phase}/${f.script} failed (${f.signal ? `killed by ${f.signal}` : `exit ${f.exitCode}`})`,
         details: [...f.logTail.map((l) => `  | ${l}`), `log: ${f.logPath}`],
       };
+    case 'unknown-package':
+      return {
+        message: `${f.phase}: no such package in the archive: ${f.packages.map((p) => `"${p.name}" (element "${p.element}")`).join(', ')}`,
+        details: [`log: ${f.logPath}`],
+        hint: "check the name in the element's package-installs.yaml (or its pkg-map)",
+      };
     case 'interrupted':
       return { message: `interrupted by ${f.signal}; mounts and processes were cleaned up`, details: [] };
     case 'integrity':

@@ -51,6 +51,7 @@ describe('layerKey', () => {
   const mutations: [keyof StepKeyFields, unknown][] = [
     ['parent', null],
     ['parent', 'sha256:2222222222222222222222222222222222222222222222222222222222222222'],
+    ['parentLayer', 'sha256:3333333333333333333333333333333333333333333333333333333333333333'],
     ['phase', 'post-install.d'],
     ['script', 'foo/install.d/51-foo'],
     ['scriptDigest', sha256Buffer('#!/bin/bash\napt-get install -y bar\n')],

@@ -1,0 +1,101 @@
+// A build's private working directory under the build root (default
+// ./build), and the clean-up of directories that killed builds left behind.
+//
+//   build/
+//     .sandbox/                  sandbox records of running steps (all builds)
+//     <image>-<pid>-<rand>/
+//       owner.json               {pid, startTime}: is the build still alive?
+//       tree/                    the root tree so far (layers applied)
+//       hooks/                   the merged hooks tree
+//       step/{upper,work,merged} the running step's overlay
+//       spool/                   layer blobs on their way in or out
+//     logs/<image>-<time>/NNN-<step>.log   one log per built step; kept after
+//                              the build (a failure message points here),
+//                              the newest KEEP_LOGS runs per image
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { readMountInfo, mountsUnder } from '../sandbox/mountinfo.js';
+import { recoverStale } from '../sandbox/sandbox.js';
+import { isAlive, processIdOf, type ProcessId } from '../sandbox/processes.js';
+
+export interface BuildDir {
+  root: string;
+  tree: string;
+  hooks: string;
+  step: { upper: string; work: string; merged: string };
+  spool: string;
+  logs: string;
+}
+
+const KEEP_LOGS = 10;
+
+export async function createBuildDir(buildRoot: string, image: string): Promise<BuildDir> {
+  await mkdir(buildRoot, { recursive: true });
+  const safe = image.replace(/[^A-Za-z0-9._-]/g, '_');
+  const root = await mkdtemp(path.join(path.resolve(buildRoot), `${safe}-${process.pid}-`));
+  await writeFile(path.join(root, 'owner.json'), JSON.stringify(await processIdOf(process.pid)));
+  const dir: BuildDir = {
+    root,
+    tree: path.join(root, 'tree'),
+    hooks: path.join(root, 'hooks'),
+    step: { upper: path.join(root, 'step', 'upper'), work: path.join(root, 'step', 'work'), merged: path.join(root, 'step', 'merged') },
+    spool: path.join(root, 'spool'),
+    logs: await newLogDir(path.join(path.resolve(buildRoot), 'logs'), safe),
+  };
+  for (const d of [dir.tree, dir.hooks, dir.spool, dir.logs]) await mkdir(d, { recursive: true });
+  return dir;
+}
+
+/** Fresh, empty overlay directories for the next step. */
+export async function resetStepDirs(dir: BuildDir): Promise<void> {
+  await rm(path.join(dir.root, 'step'), { recursive: true, force: true });
+  for (const d of Object.values(dir.step)) await mkdir(d, { recursive: true });
+}
+
+export async function removeBuildDir(dir: BuildDir): Promise<void> {
+  await removeUnlessMounted(dir.root);
+}
+
+/**
+ * Removes a build directory, but never one with something mounted below it:
+ * a recursive delete through a bind mount of /dev or /sys would damage the
+ * host. Returns false (and leaves it for recoverBuilds) in that case.
+ */
+async function removeUnlessMounted(root: string): Promise<boolean> {
+  if (mountsUnder(await readMountInfo(), root).length > 0) return false;
+  await rm(root, { recursive: true, force: true });
+  return true;
+}
+
+/** Undoes what builds killed outright left under `buildRoot`; returns what it did. */
+export async function recoverBuilds(buildRoot: string): Promise<string[]> {
+  const root = path.resolve(buildRoot);
+  const messages = await recoverStale(root, sandboxStateDir(root));
+  const names = await readdir(root).catch(() => [] as string[]);
+  for (const name of names) {
+    if (name.startsWith('.') || name === 'logs') continue;
+    const dir = path.join(root, name);
+    const owner = await readFile(path.join(dir, 'owner.json'), 'utf8').then(
+      (t) => JSON.parse(t) as ProcessId,
+      () => null,
+    );
+    if (owner && (await isAlive(owner))) continue;
+    if (await removeUnlessMounted(dir)) messages.push(`removed the build directory ${dir} of a build that is gone`);
+    else messages.push(`left ${dir} in place: something is still mounted below it (see findmnt)`);
+  }
+  return messages;
+}
+
+export function sandboxStateDir(buildRoot: string): string {
+  return path.join(path.resolve(buildRoot), '.sandbox');
+}
+
+/** A new log directory for this run; older runs of the same image beyond KEEP_LOGS are removed. */
+async function newLogDir(logRoot: string, image: string): Promise<string> {
+  await mkdir(logRoot, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '').replace('Z', 'Z');
+  const dir = await mkdtemp(path.join(logRoot, `${image}-${stamp}-`));
+  const runs = (await readdir(logRoot)).filter((n) => n.startsWith(`${image}-`) && /^\d{8}T/.test(n.slice(image.length + 1))).sort();
+  for (const old of runs.slice(0, Math.max(0, runs.length - KEEP_LOGS))) await rm(path.join(logRoot, old), { recursive: true, force: true });
+  return dir;
+}

@@ -1,0 +1,181 @@
+// Runs a build plan: for each step, derive its key, apply the cached layer if
+// the store has it, otherwise run the step in the sandbox, pack its change as
+// a layer, store it, and apply it. A build with nothing changed finds every
+// key and its outputs in the cache and only copies the outputs out.
+import path from 'node:path';
+import { layerKey } from '../cache/keys.js';
+import type { FileDigest, LayerKey } from '../cache/digest.js';
+import { LocalLayerStore } from '../cache/store-local.js';
+import type { LayerEntry, LayerStore } from '../cache/store.js';
+import type { Distro } from '../distro/distro.js';
+import { FailureError, unwrap } from '../failure.js';
+import type { ImageGraph } from '../graph/resolve.js';
+import { planBuild, type Plan } from '../plan/plan.js';
+import type { Step } from '../plan/step.js';
+import { chooseSandbox, type SandboxKind } from '../sandbox/sandbox.js';
+import { createBuildDir, recoverBuilds, removeBuildDir, resetStepDirs, sandboxStateDir, type BuildDir } from './build-dir.js';
+import type { EventSink, StepReport } from './events.js';
+import { makeHooksTree } from './hooks-tree.js';
+import { applyToTree, fetchLayer, packStep, storeLayer } from './layer-io.js';
+import { writeOutputs, cachedOutputs, type OutputFile, type OutputRequest } from './outputs.js';
+import { execStep } from './step-exec.js';
+import { prepareInputs, stepInputs, type InputContext, type StepInputs } from './step-inputs.js';
+
+export interface BuildOptions {
+  graph: ImageGraph;
+  distro: Distro;
+  /** Name of the outputs (`<name>.<ext>`) and IMAGE_NAME. */
+  imageName: string;
+  buildRoot: string;
+  /** null: --no-cache (build everything, store nothing). */
+  cacheDir: string | null;
+  /** Rebuild the network-dependent steps (base tree, package installs) even when cached. */
+  refresh: boolean;
+  outputs: OutputRequest;
+  sandbox: SandboxKind | 'auto';
+  declared: Record<string, string>;
+  sourceDateEpoch: number | null;
+  emit: EventSink;
+  signal: AbortSignal;
+}
+
+export interface BuildResult {
+  steps: StepReport[];
+  outputs: OutputFile[];
+  seconds: number;
+  sandbox: string;
+}
+
+const isNetworkStep = (s: Step): boolean => s.kind === 'base' || s.kind === 'packages';
+
+export async function build(o: BuildOptions): Promise<BuildResult> {
+  const started = performance.now();
+  for (const message of await recoverBuilds(o.buildRoot)) o.emit({ type: 'note', message: `cleaned up after an earlier build: ${message}` });
+  const plan: Plan = unwrap(
+    planBuild(o.graph, o.distro, { vars: o.declared, skipPhases: o.outputs.types.some((t) => t !== 'tar') ? [] : ['block-device.d'] }),
+  );
+  const dir = await createBuildDir(o.buildRoot, o.imageName);
+  try {
+    await makeHooksTree(o.graph.elements, dir.hooks);
+    const ictx: InputContext = {
+      distro: o.distro,
+      elements: o.graph.elements,
+      imageName: o.imageName,
+      hooksDir: dir.hooks,
+      declared: o.declared,
+      sourceDateEpoch: o.sourceDateEpoch,
+    };
+    const icache = await prepareInputs(ictx);
+    const inputs: StepInputs[] = [];
+    for (const step of plan.steps) inputs.push(await stepInputs(step, ictx, icache));
+    const store = o.cacheDir ? new LocalLayerStore(path.resolve(o.cacheDir)) : null;
+
+    const fast = store && !o.refresh ? await noopBuild(plan, inputs, store, o) : null;
+    if (fast) return { ...fast, seconds: (performance.now() - started) / 1000, sandbox: 'none' };
+
+    const { sandbox, note } = await chooseSandbox(o.sandbox, sandboxStateDir(o.buildRoot));
+    if (note) o.emit({ type: 'note', message: note });
+    const reports: StepReport[] = [];
+    let parent: LayerKey | null = null;
+    let parentLayer: FileDigest | null = null;
+    for (const [i, step] of plan.steps.entries()) {
+      const key = layerKey({ ...inputs[i]!, parent, parentLayer });
+      const t0 = performance.now();
+      const useCached = store !== null && !(o.refresh && isNetworkStep(step));
+      const done = await runOrApply(step, i, key, inputs[i]!, useCached, store, dir, sandbox, o, plan.steps.length);
+      reports.push({ ...done.report, seconds: (performance.now() - t0) / 1000 });
+      o.emit({ type: 'step-end', report: reports[reports.length - 1]! });
+      parent = key;
+      parentLayer = done.digest;
+    }
+    const outputs = await writeOutputs({ tree: dir.tree, request: o.outputs, lastKey: parent!, lastLayer: parentLayer!, store, spool: dir.spool, name: o.imageName, emit: o.emit });
+    return { steps: reports, outputs, seconds: (performance.now() - started) / 1000, sandbox: sandbox.kind };
+  } finally {
+    await removeBuildDir(dir);
+  }
+}
+
+/** Every step and every output cached: copy the outputs out, touch nothing else. */
+async function noopBuild(plan: Plan, inputs: StepInputs[], store: LayerStore, o: BuildOptions): Promise<Omit<BuildResult, 'seconds' | 'sandbox'> | null> {
+  let parent: LayerKey | null = null;
+  let parentLayer: FileDigest | null = null;
+  const reports: StepReport[] = [];
+  for (const [i, step] of plan.steps.entries()) {
+    const key = layerKey({ ...inputs[i]!, parent, parentLayer });
+    const entry = await store.lookup(key);
+    if (!entry) return null;
+    reports.push({ index: i, id: step.id, phase: step.phase, status: 'cached', seconds: 0, layerSize: entry.size, key });
+    parent = key;
+    parentLayer = entry.metadata.digest;
+  }
+  const outputs = await cachedOutputs({ request: o.outputs, lastKey: parent!, lastLayer: parentLayer!, store, name: o.imageName, emit: o.emit });
+  if (!outputs) return null;
+  for (const [i, report] of reports.entries()) {
+    o.emit({ type: 'step-start', index: i, total: reports.length, step: plan.steps[i]!, cached: true });
+    o.emit({ type: 'step-end', report });
+  }
+  return { steps: reports, outputs };
+}
+
+interface StepDone {
+  report: Omit<StepReport, 'seconds'>;
+  digest: FileDigest;
+}
+
+async function runOrApply(
+  step: Step,
+  index: number,
+  key: LayerKey,
+  input: StepInputs,
+  useCached: boolean,
+  store: LayerStore | null,
+  dir: BuildDir,
+  sandbox: Awaited<ReturnType<typeof chooseSandbox>>['sandbox'],
+  o: BuildOptions,
+  total: number,
+): Promise<StepDone> {
+  const name = String(index).padStart(3, '0');
+  const cachedReport = (entry: LayerEntry): StepDone => ({
+    report: { index, id: step.id, phase: step.phase, status: 'cached', layerSize: entry.size, key },
+    digest: entry.metadata.digest,
+  });
+  const applyCached = async (entry: LayerEntry): Promise<StepDone | null> => {
+    const fetched = await fetchLayer(store!, entry, dir.spool, name);
+    if ('damaged' in fetched) {
+      o.emit({ type: 'note', message: `cached layer of ${step.id} is damaged (${fetched.damaged}); removed it and building the step again` });
+      return null;
+    }
+    await applyToTree(fetched.file, dir.tree);
+    return cachedReport(entry);
+  };
+
+  if (useCached) {
+    const entry = await store!.lookup(key);
+    if (entry) {
+      o.emit({ type: 'step-start', index, total, step, cached: true });
+      const done = await applyCached(entry);
+      if (done) return done;
+    }
+  }
+  const buildIt = async (): Promise<StepDone> => {
+    if (useCached) {
+      const again = await store!.lookup(key);
+      if (again) {
+        const done = await applyCached(again);
+        if (done) return done;
+      }
+    }
+    o.emit({ type: 'step-start', index, total, step, cached: false });
+    await resetStepDirs(dir);
+    const logFile = path.join(dir.logs, `${name}-${step.id.replace(/\//g, '_')}.log`);
+    await execStep(step, input.runEnv, logFile, { dir, sandbox, sourceDateEpoch: o.sourceDateEpoch, emit: o.emit, signal: o.signal });
+    const layer = await packStep(dir.step.upper, step.kind === 'base' ? 'tree' : 'upper', dir.spool, name);
+    if (store) await storeLayer(store, key, layer, { image: o.imageName, step: step.id });
+    await applyToTree(layer.file, dir.tree);
+    await resetStepDirs(dir);
+    return { report: { index, id: step.id, phase: step.phase, status: 'built', layerSize: layer.size, key, log: logFile }, digest: layer.digest };
+  };
+  if (o.signal.aborted) throw new FailureError({ reason: 'interrupted', signal: String(o.signal.reason ?? 'SIGTERM') });
+  return store ? store.withKeyLock(key, buildIt) : buildIt();
+}
+

@@ -1,0 +1,27 @@
+// What a build reports while it runs. The builder emits these; the CLI
+// renders them (live lines, progress, the timing table, --json).
+import type { Step } from '../plan/step.js';
+
+export type StepStatus = 'cached' | 'built' | 'skipped';
+
+export interface StepReport {
+  index: number;
+  id: string;
+  phase: string;
+  status: StepStatus;
+  seconds: number;
+  /** Compressed size of the step's layer, bytes. */
+  layerSize: number;
+  key: string;
+  /** Per-step log file (built steps only). */
+  log?: string;
+}
+
+export type BuildEvent =
+  | { type: 'note'; message: string }
+  | { type: 'step-start'; index: number; total: number; step: Step; cached: boolean }
+  | { type: 'step-line'; step: Step; stream: 'stdout' | 'stderr'; line: string }
+  | { type: 'step-end'; report: StepReport }
+  | { type: 'output'; path: string; format: string; size: number; cached: boolean };
+
+export type EventSink = (event: BuildEvent) => void;

@@ -1,0 +1,85 @@
+// imgfactory's own scripts, written into the merged hooks tree under
+// `imgfactory/` so that every step runs through the same sandbox path as an
+// element hook. Their bytes are part of the keys of the steps that run them.
+//
+//   run-hook <phase> <script>      sources environment.d, then runs one hook
+//   package-installs <action> <package=element>...   apt install / purge
+//   finalise-tree                  what no golden image may keep
+
+export const HELPER_DIR = 'imgfactory';
+
+export const RUN_HOOK = `#!/bin/bash
+# Runs one diskimage-builder hook the way dib-run-parts does: every
+# environment.d snippet of the image is sourced first, in name order.
+set -e
+phase=$1 script=$2
+for env_file in "$TMP_HOOKS_PATH"/environment.d/*; do
+  [ -f "$env_file" ] || continue
+  set +u
+  # shellcheck disable=SC1090
+  source "$env_file"
+done
+exec "$TMP_HOOKS_PATH/$phase/$script"
+`;
+
+export const UNKNOWN_PACKAGE_MARK = 'imgfactory: unknown package:';
+export const UNKNOWN_PACKAGE_EXIT = 100;
+
+export const PACKAGE_INSTALLS = `#!/bin/bash
+# Installs or removes the packages a phase's package-installs data lists.
+# Arguments: install|uninstall, then package=element pairs. Services are kept
+# from starting by /usr/sbin/policy-rc.d (installed with the base tree).
+set -eu -o pipefail
+action=$1; shift
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o APT::Install-Recommends=false)
+if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+  apt-get "\${apt_opts[@]}" update
+fi
+packages=()
+unknown=0
+for pair in "$@"; do
+  pkg=\${pair%%=*} element=\${pair#*=}
+  if [ -z "$(apt-cache policy "$pkg" 2>/dev/null)" ]; then
+    echo "${UNKNOWN_PACKAGE_MARK} $pkg (element $element)" >&2
+    unknown=1
+    continue
+  fi
+  packages+=("$pkg")
+done
+[ "$unknown" -eq 0 ] || exit ${UNKNOWN_PACKAGE_EXIT}
+case "$action" in
+  install)
+    apt-get "\${apt_opts[@]}" install "\${packages[@]}"
+    ;;
+  uninstall)
+    installed=()
+    for pkg in "\${packages[@]}"; do
+      if dpkg-query -W -f='\${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then installed+=("$pkg"); fi
+    done
+    if [ \${#installed[@]} -gt 0 ]; then
+      apt-get "\${apt_opts[@]}" purge "\${installed[@]}"
+      apt-get "\${apt_opts[@]}" autoremove --purge
+    fi
+    ;;
+  *) echo "package-installs: unknown action $action" >&2; exit 2 ;;
+esac
+`;
+
+export const FINALISE_TREE = `#!/bin/bash
+# The last step of every build: what no golden image may keep. /tmp, /run
+# and mount points never reach a layer anyway (see src/cache/layer-exclude.ts).
+set -eu
+rm -f /usr/sbin/policy-rc.d
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
+mkdir -p /var/lib/apt/lists/partial
+if [ -e /etc/machine-id ]; then : > /etc/machine-id; fi
+rm -f /var/lib/dbus/machine-id
+`;
+
+export const HELPERS: Record<string, string> = {
+  'run-hook': RUN_HOOK,
+  'package-installs': PACKAGE_INSTALLS,
+  'finalise-tree': FINALISE_TREE,
+};

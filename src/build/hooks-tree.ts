@@ -1,0 +1,32 @@
+// The merged hooks tree, as diskimage-builder builds it: the contents of every
+// element directory copied in build order into one directory (so later
+// elements' files win), plus imgfactory's helper scripts. Inside the tree it
+// is bind-mounted read-only at /tmp/in_target.d; outside it is TMP_HOOKS_PATH.
+//
+//   hooks/
+//     install.d/50-foo          hooks of all elements, by phase
+//     environment.d/10-bar      sourced before every hook
+//     bin/                      on PATH
+//     static/ ...               whatever else the elements ship
+//     imgfactory/run-hook       imgfactory's helpers (helper-scripts.ts)
+import { execa } from 'execa';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Element } from '../elements/element.js';
+import { HELPER_DIR, HELPERS } from './helper-scripts.js';
+
+export async function makeHooksTree(elements: Element[], dest: string): Promise<void> {
+  await mkdir(dest, { recursive: true });
+  for (const element of elements) {
+    await execa('cp', ['-a', '--no-preserve=ownership', `${element.dir}/.`, dest]);
+  }
+  // Always present, so every build digests and sources them the same way.
+  for (const d of ['environment.d', 'bin']) await mkdir(path.join(dest, d), { recursive: true });
+  const helpers = path.join(dest, HELPER_DIR);
+  await mkdir(helpers, { recursive: true });
+  for (const [name, text] of Object.entries(HELPERS)) {
+    await writeFile(path.join(helpers, name), text);
+    await chmod(path.join(helpers, name), 0o755);
+  }
+  await chmod(dest, 0o755);
+}

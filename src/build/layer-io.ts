@@ -1,0 +1,58 @@
+// Moving a step's change between the overlay, the cache and the tree. A built
+// step's upper dir is packed into a layer blob (spooled in the build dir),
+// stored, and then applied to the tree exactly as a cached layer would be:
+// cold and warm builds construct the tree the same way.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { FileDigest } from '../cache/digest.js';
+import { applyLayer } from '../cache/layer-apply.js';
+import { packLayer, type PackResult } from '../cache/layer-pack.js';
+import type { LayerEntry, LayerStore } from '../cache/store.js';
+import { unwrap } from '../failure.js';
+
+export const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+zstd';
+
+export interface PackedLayer {
+  file: string;
+  digest: FileDigest;
+  size: number;
+  pack: PackResult;
+}
+
+export async function packStep(sourceDir: string, source: 'upper' | 'tree', spoolDir: string, name: string): Promise<PackedLayer> {
+  const file = path.join(spoolDir, `${name}.tar.zst`);
+  await rm(file, { force: true });
+  const pack = unwrap(await packLayer(sourceDir, file, { source }));
+  return { file, digest: pack.digest, size: pack.size, pack };
+}
+
+export async function applyToTree(blobFile: string, tree: string): Promise<void> {
+  unwrap(await applyLayer(blobFile, tree));
+}
+
+/**
+ * Copies a cached layer into the spool, checking its integrity on the way.
+ * Returns null (and forgets the entry) when the blob is damaged or gone: the
+ * caller rebuilds the step; a damaged layer is never applied.
+ */
+export async function fetchLayer(store: LayerStore, entry: LayerEntry, spoolDir: string, name: string): Promise<{ file: string } | { damaged: string }> {
+  const file = path.join(spoolDir, `${name}.tar.zst`);
+  try {
+    await pipeline(await store.openLayer(entry), createWriteStream(file));
+    return { file };
+  } catch (e) {
+    await rm(file, { force: true });
+    const err = e as NodeJS.ErrnoException & { expected?: unknown; found?: unknown };
+    if (err.code === 'EINTEGRITY' || err.code === 'ENOENT') {
+      await store.remove(entry.key);
+      return { damaged: err.code === 'EINTEGRITY' ? `integrity mismatch (expected ${String(err.expected)}, found ${String(err.found)})` : 'blob missing' };
+    }
+    throw e;
+  }
+}
+
+export async function storeLayer(store: LayerStore, key: LayerEntry['key'], layer: PackedLayer, metadata: { image: string; step: string }): Promise<LayerEntry> {
+  return store.putLayer(key, createReadStream(layer.file), { ...metadata, mediaType: LAYER_MEDIA_TYPE, diffId: layer.pack.diffId });
+}

@@ -1,0 +1,73 @@
+// The environment a hook sees, and the part of it that goes into cache keys.
+// A build's inputs must be known, so nothing leaks from the caller's
+// environment except DECLARED variables:
+//   - every DIB_* variable the caller has set (the convention elements use
+//     for their knobs), and
+//   - whatever `--env NAME[=VALUE]` names.
+// On top come the variables diskimage-builder hooks rely on. IMAGE_NAME and
+// IMAGE_ELEMENT (and DIB_IMAGE_ELEMENT) are set only for elements whose files
+// mention them: an image-specific value in every key would stop two images
+// from sharing any layer, and a variable that is not set cannot go stale.
+import type { Distro } from '../distro/distro.js';
+import type { Place } from '../elements/phases.js';
+
+/** Where the merged hooks tree is mounted inside the root tree. */
+export const IN_TARGET_HOOKS = '/tmp/in_target.d';
+
+export function declaredVars(env: NodeJS.ProcessEnv, extra: string[] = []): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('DIB_') && v !== undefined) vars[k] = v;
+  for (const item of extra) {
+    const eq = item.indexOf('=');
+    const name = eq < 0 ? item : item.slice(0, eq);
+    const value = eq < 0 ? env[name] : item.slice(eq + 1);
+    if (value !== undefined) vars[name] = value;
+  }
+  return vars;
+}
+
+export interface HookEnvOptions {
+  place: Place;
+  distro: Distro;
+  /** Host path of the merged hooks tree (outside hooks see it there). */
+  hooksDir: string;
+  declared: Record<string, string>;
+  sourceDateEpoch: number | null;
+  /** IMAGE_NAME / IMAGE_ELEMENT, only when the step's element reads them. */
+  image?: { name: string; elements: string[] };
+}
+
+const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The complete environment of one hook (the sandbox adds TARGET_ROOT outside). */
+export function hookEnv(o: HookEnvOptions): Record<string, string> {
+  const hooks = o.place === 'inside' ? IN_TARGET_HOOKS : o.hooksDir;
+  const env: Record<string, string> = {
+    ...o.declared,
+    LC_ALL: 'C',
+    LANG: 'C',
+    HOME: '/root',
+    PATH: `${hooks}/bin:${SYSTEM_PATH}`,
+    TMP_HOOKS_PATH: hooks,
+    ARCH: o.distro.arch,
+    DISTRO_NAME: o.distro.family,
+    DIB_RELEASE: o.distro.release,
+    DIB_INIT_SYSTEM: o.distro.initSystem,
+    DIB_DISTRIBUTION_MIRROR: o.distro.mirror,
+    DEBIAN_FRONTEND: 'noninteractive',
+  };
+  if (o.sourceDateEpoch !== null) env.SOURCE_DATE_EPOCH = String(o.sourceDateEpoch);
+  if (o.image) {
+    env.IMAGE_NAME = o.image.name;
+    env.IMAGE_ELEMENT = o.image.elements.join(' ');
+    env.DIB_IMAGE_ELEMENT = env.IMAGE_ELEMENT;
+  }
+  return env;
+}
+
+/** The hook environment as it goes into a key: host paths blanked (they cannot change the bytes). */
+export function keyEnv(env: Record<string, string>, hooksDir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) out[k] = v.split(hooksDir).join('<hooks>');
+  return out;
+}
