@@ -1,0 +1,80 @@
+// Packs a layer source directory into a zstd-compressed OCI layer blob and
+// reports its identities: diffId (sha256 of the tar, what an OCI image config
+// lists) and digest (sha256 of the compressed blob, its content address).
+//
+//   walkLayer ─► tarStream ─► [sha256 → diffId] ─► zstd ─► [sha256 → digest] ─► out
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CompressStream } from 'zstd-napi';
+import { fail, ok, type Result } from '../failure.js';
+import { fileDigestFromHex, type FileDigest } from './digest.js';
+import { walkLayer, type WalkOptions } from './layer-walk.js';
+import { tarStream, type TarWriterOptions } from './tar-writer.js';
+
+export interface PackOptions extends TarWriterOptions, Partial<WalkOptions> {
+  /**
+   * zstd level. Default 3 (zstd's own default): with 2 worker threads it packs
+   * a Debian tree at well over 200 MB/s here (bench/layer-pack.mjs).
+   */
+  level?: number;
+  /** zstd worker threads (0 = compress on the main thread). Default 2. */
+  workers?: number;
+}
+
+export interface PackResult {
+  diffId: FileDigest;
+  digest: FileDigest;
+  /** Compressed bytes written. */
+  size: number;
+  uncompressedSize: number;
+  /** Archive members (whiteouts and opaque markers included). */
+  entries: number;
+  /** Sockets found in the source and left out. */
+  skipped: string[];
+}
+
+/** Packs `sourceDir` (source defaults to 'upper') into `out` (a stream, or a file path to create). */
+export async function packLayer(sourceDir: string, out: Writable | string, opts: PackOptions = {}): Promise<Result<PackResult>> {
+  const walked = await walkLayer(sourceDir, { source: opts.source ?? 'upper' });
+  if (!walked.ok) return walked;
+  const { entries, skipped } = walked.value;
+
+  const tarHash = counter();
+  const blobHash = counter();
+  const sink = typeof out === 'string' ? createWriteStream(out, { flags: 'wx' }) : out;
+  try {
+    await pipeline(
+      tarStream(entries, opts),
+      tarHash.stream,
+      new CompressStream({ compressionLevel: opts.level ?? 3, nbWorkers: opts.workers ?? 2, checksumFlag: true }),
+      blobHash.stream,
+      sink,
+    );
+  } catch (err) {
+    return fail({ reason: 'io', what: `packing layer ${sourceDir}`, message: (err as Error).message });
+  }
+  return ok({
+    diffId: tarHash.digest(),
+    digest: blobHash.digest(),
+    size: blobHash.bytes(),
+    uncompressedSize: tarHash.bytes(),
+    entries: entries.length,
+    skipped,
+  });
+}
+
+/** A pass-through that hashes and counts what flows through it. */
+function counter(): { stream: Transform; digest: () => FileDigest; bytes: () => number } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  return { stream, digest: () => fileDigestFromHex(hash.digest('hex')), bytes: () => bytes };
+}

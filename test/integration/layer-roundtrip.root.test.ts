@@ -1,0 +1,122 @@
+// Layers round-trip a real Debian tree with full fidelity, and a layer packed
+// from an overlayfs upper dir turns the lower tree into exactly what the
+// merged view showed (whiteouts, opaque dirs, file<->dir replacements).
+import { execa } from 'execa';
+import { chmod, chown, link, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { isExcludedPath } from '../../src/cache/layer-exclude.js';
+import { applyLayer } from '../../src/cache/layer-apply.js';
+import { packLayer } from '../../src/cache/layer-pack.js';
+import { copyDebianTree, debianTree } from '../support/debian-tree.js';
+import { scratchDir } from '../support/run-dir.js';
+import { compareTrees, formatDifferences } from '../support/tree-compare.js';
+
+const ignore = isExcludedPath;
+const SLOW = 300_000; // whole Debian trees are copied, packed, applied and hashed
+
+async function sh(cwd: string, script: string): Promise<void> {
+  await execa('sh', ['-euc', script], { cwd });
+}
+
+describe('layer round trip', () => {
+  beforeAll(async () => {
+    await debianTree();
+  });
+
+  it('packs and restores a Debian tree with every kind of file and metadata', async () => {
+    const work = await scratchDir('roundtrip');
+    const src = await copyDebianTree(path.join(work, 'src'));
+    await sh(src, `
+      mkdir -p srv/empty srv/sgid srv/sticky
+      cp -a usr/bin/true usr/local/bin/suid && chmod 4755 usr/local/bin/suid
+      cp -a usr/bin/true usr/local/bin/pinger && setcap cap_net_raw+ep usr/local/bin/pinger
+      chgrp 50 srv/sgid && chmod 2775 srv/sgid
+      chmod 1777 srv/sticky
+      echo pair > srv/hl1 && ln srv/hl1 srv/hl2 && chown 1234:4321 srv/hl1
+      mkfifo -m 640 srv/fifo
+      mknod -m 620 srv/ttyish c 4 64 && mknod -m 660 srv/loopish b 7 0
+      setfattr -n user.note -v hello srv/hl1
+      setfattr -n user.bin -v 0x00ff0a3d srv/sgid
+      setfattr -n trusted.x -v secret srv/empty
+      touch -h -d @1600000000.5 usr/local/bin/suid
+      echo scratch > tmp/not-in-layer
+    `);
+    const blob = path.join(work, 'layer.tar.zst');
+    const packed = await packLayer(src, blob, { source: 'tree' });
+    if (!packed.ok) throw new Error(JSON.stringify(packed.error));
+    expect(packed.value.diffId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(packed.value.size).toBe((await stat(blob)).size);
+
+    const listing = await execa('sh', ['-c', `zstd -dc '${blob}' | tar --xattrs --xattrs-include='*' -tvv`]);
+    expect(listing.stdout).toMatch(/x: \d+ security\.capability/);
+    expect(listing.stdout).not.toContain('tmp/not-in-layer');
+
+    const dest = path.join(work, 'dest');
+    await mkdir(dest);
+    const applied = await applyLayer(blob, dest);
+    if (!applied.ok) throw new Error(JSON.stringify(applied.error));
+    expect(applied.value.tarBytes).toBe(packed.value.uncompressedSize);
+
+    const diffs = await compareTrees(src, dest, { ignore });
+    expect(diffs, formatDifferences(diffs)).toEqual([]);
+    const cap = await execa('getcap', [path.join(dest, 'usr/local/bin/pinger')]);
+    expect(cap.stdout).toContain('cap_net_raw=ep');
+    expect((await stat(path.join(dest, 'usr/local/bin/suid'))).mode & 0o7777).toBe(0o4755);
+    await expect(stat(path.join(dest, 'tmp/not-in-layer'))).rejects.toThrow();
+
+    const again = await packLayer(src, path.join(work, 'again.tar.zst'), { source: 'tree' });
+    expect(again.ok && again.value.diffId).toBe(packed.value.diffId);
+  }, SLOW);
+
+  it('applies an overlay upper dir as a layer that reproduces the merged view', async () => {
+    const work = await scratchDir('overlay');
+    const lower = await copyDebianTree(path.join(work, 'lower'));
+    await sh(lower, `
+      mkdir -p srv/replace-me/y srv/dir-becomes-file/x srv/gone-dir/deep
+      echo x > srv/replace-me/x && echo z > srv/replace-me/y/z
+      echo f > srv/file-becomes-dir && echo g > srv/gone-dir/deep/g
+    `);
+    const target = path.join(work, 'target');
+    await mkdir(target);
+    await execa('cp', ['-a', `${lower}/.`, target]);
+    const [upper, wk, merged, expected] = ['upper', 'work', 'merged', 'expected'].map((d) => path.join(work, d)) as [string, string, string, string];
+    for (const d of [upper, wk, merged, expected]) await mkdir(d);
+    const rootSt = await stat(lower);
+    await chmod(upper, rootSt.mode & 0o7777); // the builder gives the upper dir the root's metadata
+    await chown(upper, rootSt.uid, rootSt.gid);
+
+    await execa('mount', ['-t', 'overlay', 'overlay', '-o',
+      `lowerdir=${lower},upperdir=${upper},workdir=${wk},redirect_dir=off,metacopy=off,index=off`, merged]);
+    try {
+      await sh(merged, `
+        echo added > etc/added && mkdir -p opt/new/dir
+        echo modified >> etc/debian_version
+        chmod 4711 usr/bin/true && chown 1:1 usr/bin/false
+        rm etc/issue && rm -r srv/gone-dir
+        rm -r srv/replace-me && mkdir srv/replace-me && echo fresh > srv/replace-me/fresh
+        rm srv/file-becomes-dir && mkdir srv/file-becomes-dir && echo in > srv/file-becomes-dir/in
+        rm -r srv/dir-becomes-file && echo now-a-file > srv/dir-becomes-file
+        ln etc/debian_version etc/debian_version.link
+        setfattr -n user.tag -v v1 etc/added
+      `);
+      await execa('cp', ['-a', `${merged}/.`, expected]);
+    } finally {
+      await execa('umount', [merged]);
+    }
+    expect(await readFile(path.join(lower, 'etc/issue'), 'utf8')).not.toBe(''); // lower untouched
+
+    const blob = path.join(work, 'layer.tar.zst');
+    const packed = await packLayer(upper, blob, { source: 'upper' });
+    if (!packed.ok) throw new Error(JSON.stringify(packed.error));
+    const listing = await execa('sh', ['-c', `zstd -dc '${blob}' | tar -t`]);
+    expect(listing.stdout.split('\n')).toEqual(
+      expect.arrayContaining(['etc/.wh.issue', 'srv/.wh.gone-dir', 'srv/replace-me/.wh..wh..opq']),
+    );
+
+    const applied = await applyLayer(blob, target);
+    if (!applied.ok) throw new Error(JSON.stringify(applied.error));
+    const diffs = await compareTrees(expected, target, { ignore });
+    expect(diffs, formatDifferences(diffs)).toEqual([]);
+  }, SLOW);
+});
