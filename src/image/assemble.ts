@@ -1,0 +1,313 @@
+// Assembles bootable disk images from a finished root tree, from files only
+// (no loop partitions, no device-mapper, no mounts):
+//
+//   tree ──du──► sizes ──► plan (offsets) ──► filesystems in files ──┐
+//     root: mkfs.ext4 -d + debugfs (fstab, grub.cfg)                 │
+//     ESP:  mkfs.vfat + mcopy (BOOTX64.EFI)                          ▼
+//   disk.raw: truncate ─► sfdisk ─► dd filesystems at offsets ─► boot.img + core.img
+//     ─► onBlockDevice hook ─► raw/qcow2/vmdk/vhd outputs (temp name, rename, .sha256)
+import { mkdir, mkdtemp, rm, truncate, writeFile, access, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fail, ok, type Result } from '../failure.js';
+import { ALIGN, MIB, SECTOR, bootTargets, rootPartition, type Layout } from './layout.js';
+import { diskSizeFor, planDisk, type DiskPlan, type PlacedPartition } from './partition-plan.js';
+import { measureTree, rootFsSize, DEFAULT_HEADROOM_PERCENT } from './size.js';
+import { parseBytes } from './size-spec.js';
+import { imageIds } from './seed.js';
+import { writePartitionTable } from './partition-table.js';
+import { makeExt4 } from './ext4.js';
+import { makeSwap, makeVfat } from './esp.js';
+import { renderFstab, vfatUuid, type FstabEntry } from './fstab.js';
+import { earlyConfig, grubCfg } from './grub-config.js';
+import { grubDir } from './grub-modules.js';
+import { installBiosBoot, makeCoreImage } from './grub-bios.js';
+import { EFI_BOOT_PATH, makeEfiImage } from './grub-efi.js';
+import { EXTENSION, IMAGE_FORMATS, convertImage, imageInfo, type ImageFormat } from './qemu-img.js';
+import { discard, publishOutput, tempOutputPath } from './outputs.js';
+import { runTool, type LogFn } from './run-tool.js';
+
+/** What DIB's block-device.d hooks get; here the "device" is the raw image file. */
+export interface BlockDeviceContext {
+  /** The raw image file, fully assembled (table, filesystems, boot loader). */
+  image: string;
+  plan: DiskPlan;
+  /** Environment for a hook script: IMAGE_BLOCK_DEVICE (the file), IMAGE_BLOCK_DEVICE_TYPE=file. */
+  env: Record<string, string>;
+}
+
+export interface AssembleOptions {
+  /** The finished root tree; read only, never modified. */
+  rootDir: string;
+  layout: Layout;
+  /** Seeds every UUID/GUID/volume id: pass the image key so equal inputs give equal bytes. */
+  seed: string;
+  /** Timestamps written by mkfs/debugfs/mtools. */
+  sourceDateEpoch: number;
+  formats: ImageFormat[];
+  outputDir: string;
+  /** Base name of the outputs: `<name>.qcow2`, `<name>.raw`, ... */
+  name: string;
+  /** qcow2 (and vmdk) compression; default true. */
+  compress?: boolean;
+  /** The whole disk's size (`8GiB`); default: computed from the tree. */
+  imageSize?: number | string;
+  /** Added to the computed root filesystem size (`512MiB`). */
+  extraSize?: number | string;
+  headroomPercent?: number;
+  /** Kernel command line after root=... ro. */
+  kernelArgs?: string;
+  /** Scratch space (needs about twice the image size); a private subdirectory is made and removed. */
+  workDir: string;
+  onLog?: LogFn;
+  /** Runs at DIB's block-device.d slot: after the raw disk is complete, before conversion. */
+  onBlockDevice?: (ctx: BlockDeviceContext) => Promise<Result<void>>;
+}
+
+export interface ImageOutput {
+  path: string;
+  format: ImageFormat;
+  /** Bytes of the file as stored. */
+  size: number;
+  /** Bytes the guest sees. */
+  virtualSize: number;
+  sha256: string;
+}
+
+export interface LayoutUsed {
+  layout: Layout;
+  diskSize: number;
+  partitions: Array<{ number: number; name: string; start: number; size: number; filesystem?: string; uuid?: string; label?: string; partuuid?: string }>;
+  boot: { bios: boolean; efi: boolean };
+  rootFs: { bytes: number; inodes: number; treeBytes: number; treeEntries: number };
+}
+
+export interface AssembleResult {
+  outputs: ImageOutput[];
+  layoutUsed: LayoutUsed;
+}
+
+export async function assembleImage(o: AssembleOptions): Promise<Result<AssembleResult>> {
+  const checked = await checkOptions(o);
+  if (!checked.ok) return checked;
+  const { imageSize, extraSize } = checked.value;
+  await mkdir(o.workDir, { recursive: true });
+  const work = await mkdtemp(path.join(o.workDir, 'image-'));
+  const temps: string[] = [];
+  try {
+    const r = await assembleIn(o, work, temps, imageSize, extraSize);
+    if (!r.ok) await discard(temps);
+    return r;
+  } catch (e) {
+    await discard(temps);
+    throw e;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function assembleIn(o: AssembleOptions, work: string, temps: string[], imageSize: number | undefined, extraSize: number): Promise<Result<AssembleResult>> {
+  const log = o.onLog ?? (() => undefined);
+  const { layout } = o;
+  const root = rootPartition(layout);
+  const boot = bootTargets(layout);
+
+  // Sizes and placement.
+  const usage = await measureTree(o.rootDir);
+  if (!usage.ok) return usage;
+  const sizing = rootFsSize(usage.value, { headroomPercent: o.headroomPercent ?? DEFAULT_HEADROOM_PERCENT, extraSize });
+  log(`tree: ${usage.value.apparentBytes} bytes, ${usage.value.entries} entries -> root fs needs ${sizing.bytes} bytes, ${sizing.inodes} inodes`);
+  let diskSize = imageSize;
+  if (diskSize === undefined) {
+    const d = diskSizeFor(layout, root.name, sizing.bytes);
+    if (!d.ok) return d;
+    diskSize = d.value;
+  }
+  const planned = planDisk(layout, diskSize);
+  if (!planned.ok) return planned;
+  const plan = planned.value;
+  const rootPlaced = plan.partitions.find((p) => p.spec === root)!;
+  if (rootPlaced.size < sizing.bytes) {
+    return fail({ reason: 'image-too-small', what: `${layout.source}: root partition '${root.name}' on a ${diskSize}-byte disk`, needed: sizing.bytes, available: rootPlaced.size });
+  }
+  log(`disk: ${plan.diskSize} bytes; ${plan.partitions.map((p) => `${p.number}:${p.spec.name}@${p.start}+${p.size}`).join(' ')}`);
+
+  // Identities.
+  const ids = imageIds(o.seed);
+  const fsUuid = (p: PlacedPartition): string => (p.spec.filesystem === 'vfat' ? vfatUuid(ids.vfatId(p.spec.name)) : ids.fsUuid(p.spec.name));
+  const rootUuid = ids.fsUuid(root.name);
+
+  // Boot loader images from the tree's GRUB.
+  const early = path.join(work, 'early.cfg');
+  await writeFile(early, earlyConfig(rootUuid));
+  let coreImg: string | undefined;
+  let bootImg: string | undefined;
+  let efiImg: string | undefined;
+  if (boot.bios || boot.efi) {
+    for (const f of ['vmlinuz', 'initrd.img']) {
+      try {
+        await access(path.join(o.rootDir, f));
+      } catch {
+        return fail({ reason: 'tree-missing', what: `/${f} in the root tree`, hint: 'install a kernel and initramfs (the vm element does) so /vmlinuz and /initrd.img exist' });
+      }
+    }
+  }
+  if (boot.bios) {
+    const dir = await grubDir(o.rootDir, 'i386-pc');
+    if (!dir.ok) return dir;
+    const core = await makeCoreImage(dir.value, early, path.join(work, 'core.img'), log);
+    if (!core.ok) return core;
+    coreImg = core.value;
+    bootImg = path.join(dir.value, 'boot.img');
+  }
+  if (boot.efi) {
+    const dir = await grubDir(o.rootDir, 'x86_64-efi');
+    if (!dir.ok) return dir;
+    const efi = await makeEfiImage(dir.value, early, path.join(work, 'BOOTX64.EFI'), log);
+    if (!efi.ok) return efi;
+    efiImg = efi.value;
+  }
+
+  // Filesystems, each in its own file.
+  const fstab: FstabEntry[] = plan.partitions
+    .filter((p) => p.spec.mountpoint || p.spec.type === 'swap')
+    .map((p) => ({ spec: p.spec, uuid: fsUuid(p) }));
+  const fsFiles = new Map<PlacedPartition, string>();
+  for (const p of plan.partitions) {
+    const file = path.join(work, `part${p.number}.fs`);
+    if (p.spec === root) {
+      const r = await makeExt4({
+        file,
+        bytes: p.size,
+        treeDir: o.rootDir,
+        ...(p.spec.label ? { label: p.spec.label } : {}),
+        uuid: rootUuid,
+        hashSeed: ids.hashSeed(p.spec.name),
+        inodes: sizing.inodes,
+        sourceDateEpoch: o.sourceDateEpoch,
+        dirs: fstab.map((e) => e.spec.mountpoint).filter((m): m is string => !!m && m !== '/'),
+        inject: [
+          { path: '/etc/fstab', content: renderFstab(fstab), mode: 0o644 },
+          ...(boot.bios || boot.efi
+            ? [{ path: '/boot/grub/grub.cfg', content: grubCfg({ rootUuid, ...(root.label ? { rootLabel: root.label } : {}), ...(o.kernelArgs ? { kernelArgs: o.kernelArgs } : {}) }), mode: 0o644 }]
+            : []),
+        ],
+        workDir: work,
+        onLog: log,
+      });
+      if (!r.ok) return r;
+    } else if (p.spec.filesystem === 'vfat') {
+      const r = await makeVfat({
+        file,
+        bytes: p.size,
+        ...(p.spec.label ? { label: p.spec.label } : {}),
+        volumeId: ids.vfatId(p.spec.name),
+        files: p.spec.type === 'efi' && efiImg ? { [EFI_BOOT_PATH]: efiImg } : {},
+        sourceDateEpoch: o.sourceDateEpoch,
+        stageDir: path.join(work, `stage${p.number}`),
+        onLog: log,
+      });
+      if (!r.ok) return r;
+    } else if (p.spec.type === 'swap') {
+      const r = await makeSwap(file, p.size, ids.fsUuid(p.spec.name), p.spec.label, log);
+      if (!r.ok) return r;
+    } else {
+      continue;
+    }
+    fsFiles.set(p, file);
+  }
+
+  // The raw disk: table, filesystems at their offsets, boot loader.
+  const raw = path.join(work, 'disk.raw');
+  await writeFile(raw, '');
+  await truncate(raw, plan.diskSize);
+  const table = await writePartitionTable(raw, layout, plan, ids, log);
+  if (!table.ok) return table;
+  for (const [p, file] of fsFiles) {
+    const dd = await runTool('dd', [`if=${file}`, `of=${raw}`, 'bs=4M', `seek=${p.start}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none'], { onLog: log });
+    if (!dd.ok) return dd;
+    await rm(file);
+  }
+  if (boot.bios && coreImg && bootImg) {
+    const bsp = plan.partitions.find((p) => p.spec.type === 'bios-boot');
+    const coreSector = bsp ? bsp.start / SECTOR : 1;
+    const areaSectors = bsp ? bsp.size / SECTOR : Math.min(...plan.partitions.map((p) => p.start)) / SECTOR - 1;
+    const b = await installBiosBoot({ image: raw, bootImg, coreImg, coreSector, areaSectors }, log);
+    if (!b.ok) return b;
+  }
+  if (o.onBlockDevice) {
+    log('block-device.d: running the caller hook on the raw image');
+    const hook = await o.onBlockDevice({ image: raw, plan, env: { IMAGE_BLOCK_DEVICE: raw, IMAGE_BLOCK_DEVICE_TYPE: 'file' } });
+    if (!hook.ok) return hook;
+  }
+
+  // Outputs.
+  await mkdir(o.outputDir, { recursive: true });
+  const outputs: ImageOutput[] = [];
+  for (const format of o.formats) {
+    const finalPath = path.join(o.outputDir, `${o.name}.${EXTENSION[format]}`);
+    const tmp = tempOutputPath(finalPath);
+    temps.push(tmp);
+    if (format === 'raw') {
+      const cp = await runTool('cp', ['--sparse=always', raw, tmp], { onLog: log });
+      if (!cp.ok) return cp;
+    } else {
+      const cv = await convertImage(raw, tmp, format, o.compress ?? true, log);
+      if (!cv.ok) return cv;
+    }
+    const info = await imageInfo(tmp, format);
+    if (!info.ok) return info;
+    const published = await publishOutput(tmp, finalPath);
+    log(`output: ${finalPath} (${format}, ${published.size} bytes, virtual ${info.value.virtualSize})`);
+    outputs.push({ path: finalPath, format, size: published.size, virtualSize: info.value.virtualSize, sha256: published.sha256 });
+  }
+
+  return ok({
+    outputs,
+    layoutUsed: {
+      layout,
+      diskSize: plan.diskSize,
+      partitions: plan.partitions.map((p) => ({
+        number: p.number,
+        name: p.spec.name,
+        start: p.start,
+        size: p.size,
+        ...(p.spec.filesystem ? { filesystem: p.spec.filesystem, uuid: fsUuid(p) } : {}),
+        ...(p.spec.label ? { label: p.spec.label } : {}),
+        ...(layout.table === 'gpt' ? { partuuid: ids.partitionGuid(p.spec.name) as string } : {}),
+      })),
+      boot,
+      rootFs: { bytes: rootPlaced.size, inodes: sizing.inodes, treeBytes: usage.value.apparentBytes, treeEntries: usage.value.entries },
+    },
+  });
+}
+
+/** Option checks that need no work: formats, name, sizes, the tree exists. */
+async function checkOptions(o: AssembleOptions): Promise<Result<{ imageSize: number | undefined; extraSize: number }>> {
+  const usage = (message: string): Result<never> => fail({ reason: 'usage', message });
+  if (o.formats.length === 0) return usage('no output formats given');
+  for (const f of o.formats) if (!IMAGE_FORMATS.includes(f)) return usage(`unknown image format '${f}' (known: ${IMAGE_FORMATS.join(', ')})`);
+  if (new Set(o.formats).size !== o.formats.length) return usage(`a format is listed twice: ${o.formats.join(', ')}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(o.name)) return usage(`image name '${o.name}' must be a plain file name`);
+  if (!Number.isSafeInteger(o.sourceDateEpoch) || o.sourceDateEpoch < 0) return usage(`sourceDateEpoch must be a whole number of seconds, got ${o.sourceDateEpoch}`);
+  if (o.seed === '') return usage('seed must not be empty');
+  let imageSize: number | undefined;
+  if (o.imageSize !== undefined) {
+    const n = parseBytes(o.imageSize);
+    if (typeof n === 'string') return usage(`imageSize: ${n}`);
+    if (n < 2 * ALIGN) return usage(`imageSize ${o.imageSize} is too small for any disk`);
+    imageSize = Math.ceil(n / MIB) * MIB;
+  }
+  let extraSize = 0;
+  if (o.extraSize !== undefined) {
+    const n = parseBytes(o.extraSize);
+    if (typeof n === 'string') return usage(`extraSize: ${n}`);
+    extraSize = n;
+  }
+  try {
+    await readdir(o.rootDir);
+  } catch (e) {
+    return fail({ reason: 'io', what: `root tree ${o.rootDir}`, message: (e as Error).message });
+  }
+  return ok({ imageSize, extraSize });
+}
+

@@ -1,0 +1,36 @@
+// Publishing outputs: each file is written under a temporary name in the
+// output directory and renamed into place only once complete, with a
+// `<name>.sha256` (sha256sum format) beside it.
+//
+//   outputDir/.<name>.<ext>.<pid>.tmp  --rename-->  outputDir/<name>.<ext>
+//                                                   outputDir/<name>.<ext>.sha256
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The temporary name an output is built under, in the same directory (so rename is atomic). */
+export function tempOutputPath(finalPath: string): string {
+  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${process.pid}.tmp`);
+}
+
+/** Renames a finished temp file into place and writes its .sha256; returns the digest and size. */
+export async function publishOutput(tempPath: string, finalPath: string): Promise<{ sha256: string; size: number }> {
+  const sha256 = await sha256File(tempPath);
+  const sumTmp = tempOutputPath(`${finalPath}.sha256`);
+  await writeFile(sumTmp, `${sha256}  ${path.basename(finalPath)}\n`);
+  await rename(tempPath, finalPath);
+  await rename(sumTmp, `${finalPath}.sha256`);
+  return { sha256, size: (await stat(finalPath)).size };
+}
+
+/** Removes leftovers of a failed run (best effort). */
+export async function discard(paths: string[]): Promise<void> {
+  await Promise.all(paths.map((p) => rm(p, { force: true })));
+}
