@@ -12,7 +12,7 @@
 //     logs/<image>-<time>/NNN-<step>.log   one log per built step; kept after
 //                              the build (a failure message points here),
 //                              the newest KEEP_LOGS runs per image
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readMountInfo, mountsUnder } from '../sandbox/mountinfo.js';
 import { recoverStale } from '../sandbox/sandbox.js';
@@ -46,10 +46,18 @@ export async function createBuildDir(buildRoot: string, image: string): Promise<
   return dir;
 }
 
-/** Fresh, empty overlay directories for the next step. */
+/**
+ * Fresh, empty overlay directories for the next step. The upper dir takes the
+ * tree root's owner and mode: overlayfs shows the upper dir's attributes for
+ * the merged root, and the layer records them.
+ */
 export async function resetStepDirs(dir: BuildDir): Promise<void> {
   await rm(path.join(dir.root, 'step'), { recursive: true, force: true });
   for (const d of Object.values(dir.step)) await mkdir(d, { recursive: true });
+  const root = await stat(dir.tree);
+  await chown(dir.step.upper, root.uid, root.gid);
+  await chmod(dir.step.upper, root.mode & 0o7777);
+  await utimes(dir.step.upper, root.atime, root.mtime);
 }
 
 export async function removeBuildDir(dir: BuildDir): Promise<void> {

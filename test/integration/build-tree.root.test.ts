@@ -1,0 +1,199 @@
+// Builds real root trees (shared mmdebstrap base, real sandbox, real apt)
+// from fixture elements whose hooks record, from inside, the order they ran
+// in, where they ran and what variables they saw. Runs against both sandboxes.
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cacheWithBase } from '../support/base-cache.js';
+import { FIXTURES } from '../support/fixtures.js';
+import { imgfactory, startImgfactory } from '../support/imgfactory.js';
+import { scratchDir } from '../support/run-dir.js';
+
+const ELEMENTS = path.join(FIXTURES, 'elements', 'build');
+const LONG = 900_000;
+
+async function workspace(name: string): Promise<{ dir: string; args: string[] }> {
+  const dir = await scratchDir(name);
+  const cache = await cacheWithBase(path.join(dir, 'cache'));
+  return { dir, args: ['--elements-path', ELEMENTS, '--cache-dir', cache, '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out'), '-t', 'tar'] };
+}
+
+async function mountsUnder(dir: string): Promise<string[]> {
+  const r = await execa('findmnt', ['-rn', '-o', 'TARGET'], { reject: false });
+  return r.stdout.split('\n').filter((t) => t.startsWith(dir));
+}
+
+async function extract(tarFile: string, dest: string): Promise<string> {
+  await mkdir(dest, { recursive: true });
+  await execa('tar', ['-xf', tarFile, '-C', dest, '--numeric-owner', '--xattrs', '--xattrs-include=*']);
+  return dest;
+}
+
+const EXPECTED_ORDER = [
+  'root.d/10-rec-b outside',
+  'root.d/20-rec-a outside',
+  'extra-data.d/10-rec-a outside',
+  'pre-install.d/50-rec-a inside',
+  'install.d/05-rec-b inside',
+  'install.d/10-rec-a inside',
+  'install.d/50-rec-b inside',
+  'install.d/70-rec-a inside',
+  'post-install.d/10-rec-a inside',
+  'post-root.d/10-rec-a outside',
+  'pre-finalise.d/10-rec-a outside',
+  'finalise.d/10-rec-a inside',
+  'finalise.d/90-rec-b inside',
+  'cleanup.d/10-rec-a outside',
+];
+
+/** The variables each recorded hook saw, by `<phase>/<script>`. */
+function parseEnv(text: string): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  let current: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    if (line.startsWith('== ')) out.set(line.slice(3), (current = {}));
+    else if (line.includes('=')) current[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+  }
+  return out;
+}
+
+describe.each(['chroot', 'container'])('a root tree built in the %s sandbox', (sandbox) => {
+  it(
+    'runs every hook in diskimage-builder order, in the right place, with the declared variables only',
+    async () => {
+      const ws = await workspace(`tree-${sandbox}`);
+      const r = await imgfactory(['build', 'rec-b', '--sandbox', sandbox, '--json', ...ws.args], { DIB_TEST_VAR: 'passed', HOST_SECRET: 'leaked' });
+      expect(r.stderr).not.toMatch(/error:/);
+      expect(r.exitCode).toBe(0);
+      const summary = JSON.parse(r.stdout) as { sandbox: string; steps: { id: string; status: string }[]; outputs: { path: string }[] };
+      expect(summary.sandbox).toBe(sandbox);
+      expect(summary.steps.map((s) => s.id)).toEqual([
+        'distro/debian-bookworm',
+        'rec-b/root.d/10-rec-b',
+        'rec-a/root.d/20-rec-a',
+        'rec-a/extra-data.d/10-rec-a',
+        'rec-a/pre-install.d/50-rec-a',
+        'package-installs/install.d/01-package-installs',
+        'rec-b/install.d/05-rec-b',
+        'rec-a/install.d/10-rec-a',
+        'rec-b/install.d/50-rec-b',
+        'rec-a/install.d/70-rec-a',
+        'rec-a/post-install.d/10-rec-a',
+        'rec-a/post-root.d/10-rec-a',
+        'rec-a/pre-finalise.d/10-rec-a',
+        'rec-a/finalise.d/10-rec-a',
+        'rec-b/finalise.d/90-rec-b',
+        'rec-a/cleanup.d/10-rec-a',
+        'builtin/finalise-tree',
+      ]);
+      expect(summary.steps[0]!.status).toBe('cached');
+      expect(r.stderr).toMatch(/step\s+status\s+time\s+layer/);
+
+      const tree = await extract(summary.outputs[0]!.path, path.join(ws.dir, 'tree'));
+      const order = (await readFile(path.join(tree, 'var/lib/imgfactory-test/order'), 'utf8')).trim().split('\n');
+      expect(order).toEqual(EXPECTED_ORDER);
+
+      const env = parseEnv(await readFile(path.join(tree, 'var/lib/imgfactory-test/env'), 'utf8'));
+      const inside = env.get('install.d/10-rec-a')!;
+      expect(inside).toMatchObject({
+        TARGET_ROOT: '<unset>',
+        TMP_HOOKS_PATH: '/tmp/in_target.d',
+        ARCH: 'amd64',
+        DISTRO_NAME: 'debian',
+        DIB_RELEASE: 'bookworm',
+        DIB_INIT_SYSTEM: 'systemd',
+        IMAGE_NAME: 'rec-b',
+        LC_ALL: 'C',
+        HOME: '/root',
+        REC_B_ENV: 'from-environment-d',
+        DIB_TEST_VAR: 'passed',
+        HOST_SECRET: '<unset>',
+      });
+      expect(inside.PATH!.split(':')[0]).toBe('/tmp/in_target.d/bin');
+      const outside = env.get('root.d/20-rec-a')!;
+      expect(outside.TARGET_ROOT).toMatch(/\/step\/merged$/);
+      expect(outside.TMP_HOOKS_PATH).toMatch(/\/hooks$/);
+      expect(outside.HOST_SECRET).toBe('<unset>');
+      // rec-b's files never mention IMAGE_NAME, so its hooks do not get it (and their keys cannot depend on it).
+      expect(env.get('install.d/05-rec-b')!.IMAGE_NAME).toBe('<unset>');
+
+      expect(await readFile(path.join(tree, 'var/lib/imgfactory-test/tool-output'), 'utf8')).toBe('rec-b-tool ran\n');
+      const dpkg = await execa('chroot', [tree, 'dpkg-query', '-W', '-f=${Status}', 'hello']);
+      expect(dpkg.stdout).toBe('install ok installed');
+      expect(existsSync(path.join(tree, 'tmp/rec-a-scratch'))).toBe(false);
+      expect(existsSync(path.join(tree, 'usr/sbin/policy-rc.d'))).toBe(false);
+      expect(existsSync(path.join(tree, 'etc/resolv.conf'))).toBe(false);
+      expect(existsSync(path.join(tree, 'tmp/in_target.d'))).toBe(false);
+      expect((await execa('ls', ['-A', path.join(tree, 'var/lib/apt/lists')])).stdout.trim()).toBe('partial');
+      expect(await mountsUnder(ws.dir)).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    'a failing hook stops the build with one clear error and leaves no mount',
+    async () => {
+      const ws = await workspace(`fail-${sandbox}`);
+      const r = await imgfactory(['build', 'failing', '--sandbox', sandbox, ...ws.args]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/error: hook failing\/install\.d\/30-fail failed \(exit 3\)/);
+      expect(r.stderr).toMatch(/\| last words/);
+      const log = /log: (\S+)/.exec(r.stderr)![1]!;
+      expect(await readFile(log, 'utf8')).toContain('about to fail on purpose');
+      expect(r.stderr.match(/^error:/gm)).toHaveLength(1);
+      expect(await mountsUnder(ws.dir)).toEqual([]);
+      expect(existsSync(path.join(ws.dir, 'out', 'failing.tar'))).toBe(false);
+    },
+    LONG,
+  );
+
+  it(
+    'SIGTERM in the middle of install.d kills the hook, undoes every mount, and the next build succeeds',
+    async () => {
+      const ws = await workspace(`term-${sandbox}`);
+      const child = startImgfactory(['build', 'sleepy', '--sandbox', sandbox, ...ws.args]);
+      let seen = '';
+      await new Promise<void>((resolve, reject) => {
+        child.all!.on('data', (chunk: Buffer) => {
+          seen += chunk.toString();
+          if (seen.includes('sleepy hook started')) resolve();
+        });
+        void child.then(() => reject(new Error(`build ended before the hook started:\n${seen}`)));
+      });
+      child.kill('SIGTERM');
+      const r = await child;
+      expect(r.exitCode).toBe(143);
+      expect(await mountsUnder(ws.dir)).toEqual([]);
+      const sleepers = await execa('pgrep', ['-f', 'sleep 600'], { reject: false });
+      expect(sleepers.stdout.trim()).toBe('');
+
+      const again = await imgfactory(['build', 'sleepy', '--sandbox', sandbox, ...ws.args], { DIB_SLEEPY_SKIP: '1' });
+      expect(again.stderr).not.toMatch(/error:/);
+      expect(again.exitCode).toBe(0);
+      expect(existsSync(path.join(ws.dir, 'out', 'sleepy.tar'))).toBe(true);
+    },
+    LONG,
+  );
+});
+
+describe('package and hook errors', () => {
+  it(
+    'an unknown package is a build error naming the element',
+    async () => {
+      const ws = await workspace('unknown-pkg');
+      const r = await imgfactory(['build', 'unknown-pkg', ...ws.args]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/no such package in the archive: "no-such-package-imgfactory" \(element "unknown-pkg"\)/);
+    },
+    LONG,
+  );
+
+  it('two elements shipping the same hook in one phase is an error naming both', async () => {
+    const ws = await workspace('dup-hook');
+    const r = await imgfactory(['build', 'dup-hook', ...ws.args]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/install\.d\/10-rec-a is shipped by both "rec-a" and "dup-hook"/);
+  });
+});
