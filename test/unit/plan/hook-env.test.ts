@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { loadDistro } from '../../../src/distro/load-distro.js';
+import { unwrap } from '../../../src/failure.js';
+import { declaredVars, hookEnv, keyEnv } from '../../../src/plan/hook-env.js';
+
+describe('hook environment', () => {
+  it('passes DIB_* and --env variables, nothing else', () => {
+    const env = { DIB_FOO: '1', HOME: '/home/me', SECRET: 's', EXTRA: 'e', PATH: '/bin' };
+    expect(declaredVars(env, ['EXTRA', 'SET=v', 'MISSING'])).toEqual({ DIB_FOO: '1', EXTRA: 'e', SET: 'v' });
+  });
+
+  it('sets what DIB hooks rely on, inside and outside', async () => {
+    const distro = unwrap(await loadDistro('debian-bookworm'));
+    const inside = hookEnv({ place: 'inside', distro, hooksDir: '/b/hooks', declared: { DIB_X: '1' }, sourceDateEpoch: 42 });
+    expect(inside).toMatchObject({ TMP_HOOKS_PATH: '/tmp/in_target.d', ARCH: 'amd64', DISTRO_NAME: 'debian', DIB_RELEASE: 'bookworm', LC_ALL: 'C', HOME: '/root', SOURCE_DATE_EPOCH: '42', DIB_X: '1' });
+    expect(inside.IMAGE_NAME).toBeUndefined();
+    const outside = hookEnv({ place: 'outside', distro, hooksDir: '/b/hooks', declared: {}, sourceDateEpoch: null, image: { name: 'img', elements: ['a', 'b'] } });
+    expect(outside).toMatchObject({ TMP_HOOKS_PATH: '/b/hooks', IMAGE_NAME: 'img', IMAGE_ELEMENT: 'a b', DIB_IMAGE_ELEMENT: 'a b' });
+    expect(outside.PATH!.startsWith('/b/hooks/bin:')).toBe(true);
+  });
+
+  it('blanks the host path of the hooks tree in keys', async () => {
+    const distro = unwrap(await loadDistro('debian-bookworm'));
+    const a = hookEnv({ place: 'outside', distro, hooksDir: '/one/hooks', declared: {}, sourceDateEpoch: null });
+    const b = hookEnv({ place: 'outside', distro, hooksDir: '/two/elsewhere/hooks', declared: {}, sourceDateEpoch: null });
+    expect(keyEnv(a, '/one/hooks')).toEqual(keyEnv(b, '/two/elsewhere/hooks'));
+  });
+});
