@@ -126,6 +126,22 @@ async function extract(blobPath: string, root: string): Promise<Omit<ApplyResult
   const dirTimes: Array<[string, bigint]> = [];
   let entries = 0;
   const nodes = new PendingNodes();
+  // Resolved parent directories (archive path -> real path). Anything removed
+  // may have been on a cached path, so a removal forgets them all.
+  const resolved = new Map<string, string>();
+  const fresh = new Set<string>();
+  const parentDir = (relDir: string): string => {
+    let real = resolved.get(relDir);
+    if (real === undefined) {
+      real = resolveDirInRoot(root, relDir, true)!;
+      resolved.set(relDir, real);
+    }
+    return real;
+  };
+  const removed = (remove: () => void): void => {
+    remove();
+    resolved.clear();
+  };
   const tar = decompressed(blobPath);
   try {
     await readTar(tar.chunks, async (member, body) => {
@@ -144,15 +160,18 @@ async function extract(blobPath: string, root: string): Promise<Omit<ApplyResult
     const rel = checkedPath(member);
     if (markerOf(rel) !== undefined) return;
     entries++;
-    const abs = rel === '.' ? root : path.join(resolveDirInRoot(root, path.posix.dirname(rel), true)!, path.posix.basename(rel));
-    const existing = lstatSync(abs, { throwIfNoEntry: false });
+    const parent = rel === '.' ? undefined : parentDir(path.posix.dirname(rel));
+    const abs = parent === undefined ? root : path.join(parent, path.posix.basename(rel));
+    // Nothing can exist yet in a directory this pass created.
+    const existing = parent !== undefined && fresh.has(parent) ? undefined : lstatSync(abs, { throwIfNoEntry: false });
     const t = member.typeflag;
 
     if (t === TYPE.dir) {
       if (existing?.isDirectory()) keptDirs.push([abs, member.xattrs]);
       else {
-        if (existing !== undefined) rmSync(abs, { recursive: true, force: true });
+        if (existing !== undefined) removed(() => rmSync(abs, { recursive: true, force: true }));
         mkdirSync(abs, { mode: 0o700 });
+        fresh.add(abs);
       }
       lchownSync(abs, member.uid, member.gid);
       chmodSync(abs, member.mode & 0o7777);
@@ -161,8 +180,7 @@ async function extract(blobPath: string, root: string): Promise<Omit<ApplyResult
       return;
     }
     if (existing !== undefined) {
-      if (existing.isDirectory()) rmSync(abs, { recursive: true, force: true });
-      else unlinkSync(abs);
+      removed(() => (existing.isDirectory() ? rmSync(abs, { recursive: true, force: true }) : unlinkSync(abs)));
     }
     if (t === TYPE.file || t === '\0' || t === '7') {
       const fd = openSync(abs, 'wx', 0o600);

@@ -4,9 +4,9 @@
 // FIFOs, hard links, and xattrs as `SCHILY.xattr.<name>` records. The same
 // entries always give the same bytes: no atime/ctime, no pid in pax names.
 //
-// File contents are read with synchronous calls in 1 MiB pieces: a layer is
-// thousands of small files, and a thread-pool round trip per open/read/close
-// would cost more than the reads themselves.
+// File contents are read with synchronous calls straight into 4 MiB output
+// chunks: a layer is thousands of small files, and a thread-pool round trip
+// per open/read/close, or an extra copy, would cost more than the reads.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { LayerEntry } from './layer-entry.js';
@@ -17,42 +17,59 @@ export interface TarWriterOptions {
   sourceDateEpoch?: number;
 }
 
-const PIECE = 1024 * 1024;
-const COALESCE = 256 * 1024;
+/** Output chunk size: file data is read straight into these, never copied again here. */
+const CHUNK = 4 * 1024 * 1024;
 const NS = 1_000_000_000n;
 
 /** A byte stream of the tar archive of `entries` (which must be in layer order). */
 export function tarStream(entries: readonly LayerEntry[], opts: TarWriterOptions = {}): Readable {
-  return Readable.from(tarChunks(entries, opts), { objectMode: false, highWaterMark: COALESCE });
+  return Readable.from(tarChunks(entries, opts), { objectMode: false, highWaterMark: CHUNK });
 }
 
-/** The archive as a sequence of buffers (small members are coalesced). */
+/**
+ * The archive as a sequence of buffers of up to CHUNK bytes. Each buffer is
+ * handed over for good (a fresh one is started), so consumers may keep it.
+ */
 export function* tarChunks(entries: readonly LayerEntry[], opts: TarWriterOptions = {}): Generator<Buffer> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  for (const entry of entries) {
-    const head = entryHeaders(entry, opts);
-    pending.push(head);
-    pendingBytes += head.length;
-    if (entry.kind === 'file' && entry.size > 0) {
-      for (const piece of fileBody(entry)) {
-        pending.push(piece);
-        pendingBytes += piece.length;
-        if (pendingBytes >= COALESCE) {
-          yield Buffer.concat(pending, pendingBytes);
-          pending = [];
-          pendingBytes = 0;
-        }
+  let buf = Buffer.allocUnsafeSlow(CHUNK);
+  let used = 0;
+  const take = (): Buffer => {
+    const out = buf.subarray(0, used);
+    buf = Buffer.allocUnsafeSlow(CHUNK);
+    used = 0;
+    return out;
+  };
+  const probe = Buffer.alloc(1);
+  for (const entry of [...entries, undefined]) {
+    const head = entry === undefined ? Buffer.alloc(2 * BLOCK) : entryHeaders(entry, opts);
+    if (head.length > CHUNK - used && used > 0) yield take();
+    if (head.length > CHUNK) yield head;
+    else {
+      head.copy(buf, used);
+      used += head.length;
+    }
+    if (entry === undefined || entry.kind !== 'file' || entry.size === 0) continue;
+
+    const fd = openSync(entry.source!, 'r');
+    try {
+      let remaining = entry.size;
+      while (remaining > 0) {
+        if (used === CHUNK) yield take();
+        const n = readSync(fd, buf, used, Math.min(CHUNK - used, remaining), null);
+        if (n === 0) throw new Error(`${entry.path}: file shrank while packing`);
+        used += n;
+        remaining -= n;
       }
+      if (readSync(fd, probe, 0, 1, null) !== 0) throw new Error(`${entry.path}: file grew while packing`);
+    } finally {
+      closeSync(fd);
     }
-    if (pendingBytes >= COALESCE) {
-      yield Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-    }
+    const pad = padding(entry.size);
+    if (pad > CHUNK - used) yield take();
+    buf.fill(0, used, used + pad);
+    used += pad;
   }
-  pending.push(Buffer.alloc(2 * BLOCK));
-  yield Buffer.concat(pending);
+  if (used > 0) yield take();
 }
 
 /** The pax extended header (when needed) and ustar header of one entry. */
@@ -125,33 +142,6 @@ function typeflagOf(entry: LayerEntry): string {
       return TYPE.block;
     case 'fifo':
       return TYPE.fifo;
-  }
-}
-
-/** Reads exactly entry.size bytes (plus block padding); a file that changed size fails the pack. */
-function* fileBody(entry: LayerEntry): Generator<Buffer> {
-  const fd = openSync(entry.source!, 'r');
-  try {
-    let remaining = entry.size;
-    while (remaining > 0) {
-      const want = Math.min(remaining, PIECE);
-      const last = want === remaining;
-      const buf = Buffer.allocUnsafe(last ? want + padding(entry.size) : want);
-      let got = 0;
-      while (got < want) {
-        const n = readSync(fd, buf, got, want - got, null);
-        if (n === 0) throw new Error(`${entry.path}: file shrank while packing`);
-        got += n;
-      }
-      if (last) {
-        buf.fill(0, want);
-        if (readSync(fd, Buffer.alloc(1), 0, 1, null) !== 0) throw new Error(`${entry.path}: file grew while packing`);
-      }
-      remaining -= want;
-      yield buf;
-    }
-  } finally {
-    closeSync(fd);
   }
 }
 
