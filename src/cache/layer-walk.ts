@@ -29,9 +29,16 @@ export interface WalkResult {
 /** overlayfs' private xattrs: bookkeeping of the mount, never layer content. */
 const OVERLAY_XATTR = 'trusted.overlay.';
 
-/** Walks `sourceDir` (absolute) into the entries of a layer, sorted by path bytes. */
+/** Walks `sourceDir` into the entries of a layer, sorted by path bytes. */
 export async function walkLayer(sourceDir: string, opts: WalkOptions): Promise<Result<WalkResult>> {
-  const root = path.resolve(sourceDir);
+  try {
+    return await walk(path.resolve(sourceDir), opts);
+  } catch (err) {
+    return fail({ reason: 'io', what: `reading layer source ${sourceDir}`, message: (err as Error).message });
+  }
+}
+
+async function walk(root: string, opts: WalkOptions): Promise<Result<WalkResult>> {
   const found: Array<{ rel: string; abs: string; st: BigIntStats }> = [];
   const skipped: string[] = [];
   const bad = (rel: string, message: string): Result<WalkResult> =>

@@ -50,3 +50,10 @@ describe('walkLayer', () => {
 
   });
 });
+
+describe('walkLayer failures', () => {
+  it('returns an io failure for a missing source instead of throwing', async () => {
+    const res = await walkLayer(path.join(await scratchDir('walk-missing'), 'nope'), { source: 'upper' });
+    expect(res.ok ? 'ok' : res.error.reason).toBe('io');
+  });
+});
