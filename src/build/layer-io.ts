@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FileDigest } from '../cache/digest.js';
 import { applyLayer } from '../cache/layer-apply.js';
 import { packLayer, type PackResult } from '../cache/layer-pack.js';
+import { LocalLayerStore } from '../cache/store-local.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
 import { unwrap } from '../failure.js';
 
@@ -38,6 +39,13 @@ export async function applyToTree(blobFile: string, tree: string): Promise<void>
  * caller rebuilds the step; a damaged layer is never applied.
  */
 export async function fetchLayer(store: LayerStore, entry: LayerEntry, spoolDir: string, name: string): Promise<{ file: string } | { damaged: string }> {
+  if (store instanceof LocalLayerStore) {
+    // A local blob is checked in place (one read) and applied from where it is.
+    const checked = await store.layerFile(entry);
+    if (checked.ok) return { file: checked.value };
+    await store.remove(entry.key);
+    return { damaged: checked.error.reason === 'integrity' ? `integrity mismatch (expected ${checked.error.expected}, found ${checked.error.found})` : 'blob missing or unreadable' };
+  }
   const file = path.join(spoolDir, `${name}.tar.zst`);
   try {
     await pipeline(await store.openLayer(entry), createWriteStream(file));

@@ -42,7 +42,10 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
   const elementDigest = new Map<string, FileDigest>();
   const readsImageVars = new Set<string>();
   for (const e of ctx.elements) {
-    elementDigest.set(e.name, await digestTree(e.dir));
+    // The element's files minus its hook scripts: each hook's own bytes are its
+    // scriptDigest, so editing one hook re-runs that hook, not its siblings.
+    const hookFiles = new Set(Object.values(e.hooks).flatMap((hooks) => hooks.map((h) => path.relative(e.dir, h.path))));
+    elementDigest.set(e.name, await digestTree(e.dir, (rel) => hookFiles.has(rel)));
     const grep = await execa('grep', ['-rlE', 'IMAGE_NAME|IMAGE_ELEMENT', e.dir], { reject: false });
     if (grep.exitCode === 0) readsImageVars.add(e.name);
   }

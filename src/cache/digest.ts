@@ -73,12 +73,12 @@ export interface TreeEntry {
  * One digest over every entry under `dir` (not following symlinks), each
  * described by its relative path (see TreeEntry). Entries are visited in
  * code-unit order of their names, so the digest does not depend on readdir
- * order either.
+ * order either. `exclude` leaves out entries by relative path.
  */
-export async function digestTree(dir: string): Promise<FileDigest> {
+export async function digestTree(dir: string, exclude?: (relPath: string) => boolean): Promise<FileDigest> {
   const hash = createHash('sha256');
   hash.update(`${TREE_DIGEST_TAG}\n`);
-  for await (const entry of walkTree(dir)) hash.update(`${canonicalJson(entry)}\n`);
+  for await (const entry of walkTree(dir)) if (!exclude?.(entry.path)) hash.update(`${canonicalJson(entry)}\n`);
   return fileDigestFromHex(hash.digest('hex'));
 }
 

@@ -28,7 +28,7 @@ export interface StepKeyFields {
   script: string;
   /** sha256 of the script's bytes: an edited script must run again. */
   scriptDigest: FileDigest;
-  /** digestTree of the element owning the script: hooks read their element's other files (static files, helpers). */
+  /** digestTree of the element owning the script, its hook scripts left out (each has its own scriptDigest): hooks read their element's other files (static files, helpers). */
   elementDigest: FileDigest | null;
   /** Declared build variables only (never the whole process env): scripts branch on them (DIB_*, ...). */
   env: Record<string, string>;

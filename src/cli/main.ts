@@ -5,6 +5,7 @@
 import yargs, { type Argv } from 'yargs';
 import { EXIT_CODES, FailureError, kindOf, type Failure } from '../failure.js';
 import { buildCommand } from './cmd-build.js';
+import { cacheCommand } from './cmd-cache.js';
 import { elementsCommand } from './cmd-elements.js';
 import { graphCommand } from './cmd-graph.js';
 import { consoleOutput, type Output } from './output.js';
@@ -35,6 +36,7 @@ export async function main(argv: string[], out: Output = consoleOutput()): Promi
     .command(elementsCommand(run))
     .command(graphCommand(run))
     .command(buildCommand(run))
+    .command(cacheCommand(run))
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .version(toolVersion())

@@ -1,0 +1,129 @@
+// The layer cache on real builds: fixture hooks print a COUNT-RUN line each
+// time they really run (a cached step prints nothing), so these tests see
+// exactly what a rebuild re-executed.
+import { execa } from 'execa';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { blobPath } from '../../src/cache/content-path.js';
+import type { Integrity } from '../../src/cache/digest.js';
+import { cacheWithBase } from '../support/base-cache.js';
+import { FIXTURES } from '../support/fixtures.js';
+import { imgfactory, startImgfactory, type Run } from '../support/imgfactory.js';
+import { scratchDir } from '../support/run-dir.js';
+
+const LONG = 900_000;
+
+interface Workspace {
+  dir: string;
+  elements: string;
+  cache: string;
+  args: (build: string) => string[];
+}
+
+async function workspace(name: string): Promise<Workspace> {
+  const dir = await scratchDir(name);
+  const elements = path.join(dir, 'elements');
+  await execa('cp', ['-a', path.join(FIXTURES, 'elements', 'cache'), elements]);
+  const cache = await cacheWithBase(path.join(dir, 'cache'));
+  return {
+    dir,
+    elements,
+    cache,
+    args: (build) => ['build', 'count-a', '--json', '-t', 'tar', '--elements-path', elements, '--cache-dir', cache, '--build-dir', path.join(dir, build), '-o', path.join(dir, 'out')],
+  };
+}
+
+const ran = (r: Run): string[] => [...`${r.stderr}`.matchAll(/\| COUNT-RUN (\S+)/g)].map((m) => m[1]!);
+const statuses = (r: Run): Record<string, string> =>
+  Object.fromEntries((JSON.parse(r.stdout) as { steps: { id: string; status: string }[] }).steps.map((s) => [s.id, s.status]));
+
+async function build(ws: Workspace, buildDir = 'build'): Promise<Run> {
+  const r = await imgfactory(ws.args(buildDir));
+  if (r.exitCode !== 0) throw new Error(`build failed:\n${r.stderr}`);
+  return r;
+}
+
+const ALL = [
+  'count-b/root.d/05-count-b',
+  'count-b/install.d/10-count-b',
+  'count-a/install.d/20-count-a',
+  'count-b/finalise.d/20-count-b',
+  'count-a/finalise.d/30-count-a',
+  'count-b/finalise.d/50-count-b',
+  'count-a/cleanup.d/40-count-a',
+];
+
+describe('rebuilds redo only what changed', () => {
+  it(
+    'a second build runs nothing; changing a finalise.d hook or a static file re-runs only from there',
+    async () => {
+      const ws = await workspace('rebuild');
+      const cold = await build(ws);
+      expect(ran(cold)).toEqual(ALL);
+      const tar = path.join(ws.dir, 'out', 'count-a.tar');
+      const coldSum = (await execa('sha256sum', [tar])).stdout.split(' ')[0];
+
+      const noop = await build(ws);
+      expect(ran(noop)).toEqual([]);
+      expect(new Set(Object.values(statuses(noop)))).toEqual(new Set(['cached']));
+      expect((await execa('sha256sum', [tar])).stdout.split(' ')[0]).toBe(coldSum);
+
+      await appendFile(path.join(ws.elements, 'count-a', 'finalise.d', '30-count-a'), '# edited\n');
+      const hookChanged = await build(ws);
+      expect(ran(hookChanged)).toEqual(['count-a/finalise.d/30-count-a', 'count-b/finalise.d/50-count-b', 'count-a/cleanup.d/40-count-a']);
+      expect(statuses(hookChanged)).toMatchObject({
+        'distro/debian-bookworm': 'cached',
+        'count-b/finalise.d/20-count-b': 'cached',
+        'count-a/finalise.d/30-count-a': 'built',
+        'builtin/finalise-tree': 'built',
+      });
+
+      await writeFile(path.join(ws.elements, 'count-a', 'static', 'data.txt'), 'version 2\n');
+      const staticChanged = await build(ws);
+      expect(ran(staticChanged)).toEqual(ALL.slice(2));
+      const tree = path.join(ws.dir, 'tree');
+      await execa('mkdir', ['-p', tree]);
+      await execa('tar', ['-xf', tar, '-C', tree, './var/lib/count/data.txt']);
+      expect(await readFile(path.join(tree, 'var/lib/count/data.txt'), 'utf8')).toBe('version 2\n');
+    },
+    LONG,
+  );
+
+  it(
+    'two concurrent builds on one cache both succeed, build each step once, and leave the cache clean',
+    async () => {
+      const ws = await workspace('concurrent');
+      const [one, two] = await Promise.all([startImgfactory(ws.args('build-1')), startImgfactory(ws.args('build-2'))]);
+      expect(one.exitCode, String(one.stderr)).toBe(0);
+      expect(two.exitCode, String(two.stderr)).toBe(0);
+      const runs = [...ran({ exitCode: 0, stdout: '', stderr: String(one.stderr) }), ...ran({ exitCode: 0, stdout: '', stderr: String(two.stderr) })];
+      expect(runs.sort()).toEqual([...ALL].sort());
+      const verify = await imgfactory(['cache', 'verify', '--cache-dir', ws.cache]);
+      expect(verify.exitCode).toBe(0);
+    },
+    LONG,
+  );
+
+  it(
+    'a flipped byte in a cached layer is detected, never applied, and the step is rebuilt',
+    async () => {
+      const ws = await workspace('flip');
+      await build(ws);
+      const ls = JSON.parse((await imgfactory(['cache', 'ls', '--json', '--cache-dir', ws.cache])).stdout) as { step: string; integrity: string }[];
+      const victim = ls.find((e) => e.step === 'count-b/install.d/10-count-b')!;
+      const file = blobPath(ws.cache, victim.integrity as Integrity);
+      const bytes = await readFile(file);
+      bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+      await writeFile(file, bytes);
+
+      await appendFile(path.join(ws.elements, 'count-b', 'finalise.d', '50-count-b'), '# edited\n');
+      const r = await build(ws);
+      expect(r.stderr).toMatch(/cached layer of count-b\/install\.d\/10-count-b is damaged .*building the step again/);
+      expect(ran(r)).toContain('count-b/install.d/10-count-b');
+      expect(ran(r)).not.toContain('count-b/root.d/05-count-b');
+      expect((await imgfactory(['cache', 'verify', '--cache-dir', ws.cache])).exitCode).toBe(0);
+    },
+    LONG,
+  );
+});
