@@ -43,7 +43,8 @@ export type Failure =
   | { reason: 'image-tool-failed'; tool: string; args: string[]; exitCode: number | null; stderrTail: string[] }
   | { reason: 'image-too-small'; what: string; needed: number; available: number }
   | { reason: 'tree-missing'; what: string; hint: string }
-  | { reason: 'lock-timeout'; what: string; holder: string; waitedMs: number };
+  | { reason: 'lock-timeout'; what: string; holder: string; waitedMs: number }
+  | { reason: 'remote-cache'; ref: string; message: string; status?: number };
 
 export type Reason = Failure['reason'];
 
@@ -85,6 +86,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'interrupted':
     case 'io':
     case 'lock-timeout':
+    case 'remote-cache':
     case 'layer-unpackable':
     case 'image-tool-failed':
       return 'build';

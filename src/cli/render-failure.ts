@@ -111,6 +111,12 @@ export function renderFailure(f: Failure): Rendered {
       };
     case 'tree-missing':
       return { message: `${f.what} is missing from the image's root tree`, details: [], hint: f.hint };
+    case 'remote-cache':
+      return {
+        message: `remote cache ${f.ref}: ${f.message}${f.status ? ` (HTTP ${f.status})` : ''}`,
+        details: [],
+        hint: 'check the registry address, its credentials (~/.docker/config.json, REGISTRY_AUTH_FILE) and --insecure-registry for plain HTTP on loopback',
+      };
     default:
       return unreachable(f);
   }
