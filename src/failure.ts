@@ -73,11 +73,16 @@ export function kindOf(failure: Failure): FailureKind {
     case 'bad-layout':
     case 'image-too-small':
     case 'tree-missing':
+    case 'bad-key':
+    case 'cloud-config':
       return 'usage';
     case 'not-implemented':
       return 'not-implemented';
     case 'integrity':
     case 'layer-invalid':
+    case 'manifest-invalid':
+    case 'verify-failed':
+    case 'signature-rejected':
       return 'integrity';
     case 'host-missing':
     case 'bootstrap-failed':
@@ -90,6 +95,8 @@ export function kindOf(failure: Failure): FailureKind {
     case 'layer-unpackable':
     case 'image-tool-failed':
       return 'build';
+    case 'publish-failed':
+      return 'publish';
     default:
       return unreachable(failure);
   }

@@ -111,6 +111,31 @@ export function renderFailure(f: Failure): Rendered {
       };
     case 'tree-missing':
       return { message: `${f.what} is missing from the image's root tree`, details: [], hint: f.hint };
+    case 'manifest-invalid':
+      return { message: `manifest ${f.file}: ${f.field}: ${f.message}`, details: [], hint: 'see docs/manifest.md for the schema' };
+    case 'verify-failed':
+      return {
+        message: `verification of ${f.manifest} failed: ${f.problems.length} ${f.problems.length === 1 ? 'mismatch' : 'mismatches'}`,
+        details: f.problems.map((p) => `  ${p}`),
+      };
+    case 'bad-key':
+      return { message: `${f.what}: ${f.message}`, details: [], ...(f.hint ? { hint: f.hint } : {}) };
+    case 'cloud-config':
+      return { message: `cloud configuration: ${f.message}`, details: [], ...(f.hint ? { hint: f.hint } : {}) };
+    case 'publish-failed':
+      return {
+        message: `publish failed at ${f.step}${f.status ? ` (HTTP ${f.status})` : ''}: ${f.message}`,
+        details: f.leftBehind ? [`left behind: ${f.leftBehind}`] : [],
+        ...(f.status === 401 ? { hint: 'check the credentials (clouds.yaml / OS_* variables)' } : {}),
+        ...(f.status === 403 ? { hint: 'the user lacks the role or quota for this; ask the cloud admin' } : {}),
+        ...(f.status === 413 ? { hint: 'the image is larger than the image size quota allows' } : {}),
+      };
+    case 'signature-rejected':
+      return {
+        message: `Glance rejected the image signature of ${f.image}: ${f.message}`,
+        details: [f.deleted ? 'the image was deleted' : 'the image could NOT be deleted: remove it by hand'],
+        hint: 'sign with the key whose certificate was given, and the hash method and key type it expects',
+      };
     case 'remote-cache':
       return {
         message: `remote cache ${f.ref}: ${f.message}${f.status ? ` (HTTP ${f.status})` : ''}`,
