@@ -44,7 +44,13 @@ export type Failure =
   | { reason: 'image-too-small'; what: string; needed: number; available: number }
   | { reason: 'tree-missing'; what: string; hint: string }
   | { reason: 'lock-timeout'; what: string; holder: string; waitedMs: number }
-  | { reason: 'remote-cache'; ref: string; message: string; status?: number };
+  | { reason: 'remote-cache'; ref: string; message: string; status?: number }
+  | { reason: 'manifest-invalid'; file: string; field: string; message: string }
+  | { reason: 'verify-failed'; manifest: string; problems: string[] }
+  | { reason: 'bad-key'; what: string; message: string; hint?: string }
+  | { reason: 'cloud-config'; message: string; hint?: string }
+  | { reason: 'publish-failed'; step: string; status?: number; message: string; leftBehind?: string }
+  | { reason: 'signature-rejected'; image: string; message: string; deleted: boolean };
 
 export type Reason = Failure['reason'];
 
