@@ -1,8 +1,10 @@
-// `imgfactory cache ls|gc|verify|rm`: look after the layer cache.
+// `imgfactory cache ls|gc|verify|rm`: look after the layer cache; `push|pull`
+// (cmd-cache-remote.ts) move entries to and from a remote cache.
 import type { Argv, CommandModule } from 'yargs';
 import type { LayerKey } from '../cache/digest.js';
 import { LocalLayerStore } from '../cache/store-local.js';
 import { FailureError } from '../failure.js';
+import { cachePullCommand, cachePushCommand } from './cmd-cache-remote.js';
 import { formatBytes } from './format.js';
 import type { Handler } from './main.js';
 import { parseSize } from './size-arg.js';
@@ -83,7 +85,9 @@ export function cacheCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
             return 0;
           }),
         } as never)
-        .demandCommand(1, 'name a cache command: ls, gc, verify or rm') as never,
+        .command(cachePushCommand(run) as never)
+        .command(cachePullCommand(run) as never)
+        .demandCommand(1, 'name a cache command: ls, gc, verify, rm, push or pull') as never,
     handler: () => undefined,
   };
 }

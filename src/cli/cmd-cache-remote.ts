@@ -1,0 +1,97 @@
+// `imgfactory cache push|pull <image> <ref>`: move an image's cache entries
+// between the local cache and a remote one (registry://host/repo or
+// oci:<dir>) explicitly, e.g. to seed a registry or hand a cache over to an
+// air-gapped site. Unlike `build --cache-from`, a remote that fails here is
+// an error (exit 1), and a blob that does not match its digest is exit 3.
+import type { Argv, CommandModule } from 'yargs';
+import type { LayerKey } from '../cache/digest.js';
+import { openRemoteCache, type RemoteCache } from '../cache/remote/remote-cache.js';
+import { LocalLayerStore } from '../cache/store-local.js';
+import { EXIT_CODES, FailureError, type Failure } from '../failure.js';
+import { formatBytes } from './format.js';
+import type { Handler } from './main.js';
+
+interface RemoteArgs {
+  cacheDir: string;
+  json?: boolean;
+  image: string;
+  ref: string;
+  insecureRegistry?: boolean;
+  registryCa?: string[];
+}
+
+type Run = <A>(h: Handler<A>) => (a: A) => Promise<void>;
+
+const remoteOptions = (y: Argv): Argv =>
+  y
+    .positional('image', { type: 'string', demandOption: true, describe: 'image name the entries were built for' })
+    .positional('ref', { type: 'string', demandOption: true, describe: 'registry://host[:port]/repo or oci:<dir>' })
+    .option('insecure-registry', { type: 'boolean', describe: 'plain HTTP to a registry on loopback' })
+    .option('registry-ca', { type: 'string', array: true, describe: 'extra CA certificate (PEM) for the registry' });
+
+async function open(a: RemoteArgs, push: boolean): Promise<RemoteCache> {
+  const r = await openRemoteCache(a.ref, { image: a.image, push, insecure: a.insecureRegistry ?? false, ...(a.registryCa ? { caFiles: a.registryCa } : {}) });
+  if (!r.ok) throw new FailureError(r.error);
+  return r.value;
+}
+
+export function cachePushCommand(run: Run): CommandModule<object, RemoteArgs> {
+  return {
+    command: 'push <image> <ref>',
+    describe: "push every local entry of <image> to a registry or OCI layout (only blobs it lacks are uploaded)",
+    builder: remoteOptions as never,
+    handler: run<RemoteArgs>(async (a, out) => {
+      const local = new LocalLayerStore(a.cacheDir);
+      const entries = (await local.list()).filter((e) => e.metadata.image === a.image).sort((x, y) => x.time - y.time);
+      if (entries.length === 0) throw new FailureError({ reason: 'usage', message: `no cache entries of image "${a.image}" in ${a.cacheDir}`, hint: 'see `imgfactory cache ls`' });
+      const layers = entries.filter((e) => !String(e.metadata.step ?? '').startsWith('output/'));
+      const finalKey = (layers[layers.length - 1] ?? entries[entries.length - 1]!).key as LayerKey;
+      const remote = await open(a, true);
+      const pushed = await remote.push(a.image, entries.map((e) => e.key as LayerKey), local, finalKey);
+      if (!pushed.ok) throw new FailureError(pushed.error);
+      const r = pushed.value;
+      if (a.json) out.json({ ref: a.ref, ...r });
+      else {
+        out.info(`pushed ${r.entries} entries to ${a.ref}: ${r.blobsPushed} blobs uploaded (${formatBytes(r.bytesPushed)}), ${r.blobsSkipped} already there`);
+        out.info(`tags: ${r.tags.join(', ')}`);
+        if (r.missing.length) out.warn(`${r.missing.length} entries were missing or damaged locally and not pushed`);
+      }
+      return 0;
+    }),
+  };
+}
+
+export function cachePullCommand(run: Run): CommandModule<object, RemoteArgs> {
+  return {
+    command: 'pull <image> <ref>',
+    describe: 'pull every cache entry of <image> from a registry or OCI layout (each blob checked against its digest)',
+    builder: remoteOptions as never,
+    handler: run<RemoteArgs>(async (a, out) => {
+      const local = new LocalLayerStore(a.cacheDir);
+      const remote = await open(a, false);
+      const listed = await remote.entriesOf(a.image);
+      if (!listed.ok) throw new FailureError(listed.error);
+      if (listed.value.length === 0) throw new FailureError({ reason: 'usage', message: `${a.ref} has no cache entries of image "${a.image}"` });
+      let fetched = 0;
+      let present = 0;
+      const failed: { key: string; failure: Failure }[] = [];
+      for (const entry of listed.value) {
+        const have = await local.lookup(entry.key);
+        if (have && have.metadata.digest === entry.digest) {
+          present++;
+          continue;
+        }
+        const got = await remote.fetch(entry, local);
+        if (got.ok) fetched++;
+        else if (got.error.reason === 'integrity') failed.push({ key: entry.key, failure: got.error });
+        else throw new FailureError(got.error);
+      }
+      if (a.json) out.json({ ref: a.ref, entries: listed.value.length, fetched, present, bytesPulled: remote.stats.bytesPulled, rejected: failed });
+      else {
+        out.info(`pulled ${fetched} entries from ${a.ref} (${formatBytes(remote.stats.bytesPulled)}), ${present} already here`);
+        for (const f of failed) if (f.failure.reason === 'integrity') out.error(`rejected ${f.key}: ${f.failure.what}: expected ${f.failure.expected}, found ${f.failure.found}`);
+      }
+      return failed.length ? EXIT_CODES.integrity : 0;
+    }),
+  };
+}

@@ -1,0 +1,145 @@
+// Remote caches against the real thing: Debian's docker-registry
+// (distribution 2.8) on 127.0.0.1 — anonymous over plain HTTP with
+// --insecure-registry, and htpasswd over TLS with a throwaway CA — and an
+// OCI image layout directory; then auth, down and stalled registries.
+import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRemoteCache, type RemoteCacheOptions } from '../../src/cache/remote/remote-cache.js';
+import { freePort, startRegistry, type TestRegistry } from '../support/registry.js';
+import { scratchDir } from '../support/run-dir.js';
+import { key, localWith, registerRemoteCacheTests } from './remote-cache-conformance.js';
+
+const USER = { user: 'ci', password: 'pässword with spaces' };
+
+async function flipByte(file: string): Promise<void> {
+  const data = await readFile(file);
+  const at = data.length >> 1;
+  data[at] = data[at]! ^ 0xff;
+  await writeFile(file, data);
+}
+
+const registryBlob = (r: TestRegistry, digest: string): string => {
+  const hex = digest.slice(7);
+  return path.join(r.storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+};
+
+let anonymous: TestRegistry;
+let secured: TestRegistry;
+let repo = 0;
+
+beforeAll(async () => {
+  anonymous = await startRegistry();
+  secured = await startRegistry({ htpasswd: USER, tls: true });
+});
+
+afterAll(async () => {
+  await anonymous?.stop();
+  await secured?.stop();
+});
+
+registerRemoteCacheTests('registry, anonymous, plain HTTP on loopback', async () => {
+  const ref = `registry://${anonymous.host}/cache/t${++repo}`;
+  return {
+    open: async (o: RemoteCacheOptions = {}) => unwrapOk(await openRemoteCache(ref, { insecure: true, credentials: null, ...o })),
+    corrupt: (digest) => flipByte(registryBlob(anonymous, digest)),
+  };
+});
+
+registerRemoteCacheTests('registry, htpasswd, TLS with a custom CA', async () => {
+  const ref = `registry://${secured.host}/cache/t${++repo}`;
+  return {
+    open: async (o: RemoteCacheOptions = {}) =>
+      unwrapOk(await openRemoteCache(ref, { caFiles: [secured.caFile!], credentials: { username: USER.user, password: USER.password }, ...o })),
+    corrupt: (digest) => flipByte(registryBlob(secured, digest)),
+  };
+});
+
+registerRemoteCacheTests('OCI image layout', async () => {
+  const dir = await scratchDir('oci');
+  return {
+    open: async (o: RemoteCacheOptions = {}) => unwrapOk(await openRemoteCache(`oci:${dir}`, o)),
+    corrupt: (digest) => flipByte(path.join(dir, 'blobs/sha256', digest.slice(7))),
+  };
+});
+
+function unwrapOk<T>(r: { ok: true; value: T } | { ok: false; error: unknown }): T {
+  if (!r.ok) throw new Error(`open failed: ${JSON.stringify(r.error)}`);
+  return r.value;
+}
+
+describe('registry auth, TLS and failures', () => {
+  const pushOne = async (opts: RemoteCacheOptions, host = secured.host) => {
+    const a = await localWith({ x: Buffer.from('x') });
+    const remote = unwrapOk(await openRemoteCache(`registry://${host}/auth/t${++repo}`, { push: true, ...opts }));
+    return remote.push('img', [key('x')], a);
+  };
+
+  it('refuses without credentials and with a wrong password (401, no secret in the message)', async () => {
+    const none = await pushOne({ caFiles: [secured.caFile!], credentials: null });
+    expect(none.ok).toBe(false);
+    expect(!none.ok && none.error).toMatchObject({ reason: 'remote-cache', status: 401 });
+    const wrong = await pushOne({ caFiles: [secured.caFile!], credentials: { username: 'ci', password: 'not-it' } });
+    expect(!wrong.ok && wrong.error).toMatchObject({ reason: 'remote-cache', status: 401 });
+    expect(JSON.stringify(wrong)).not.toContain('not-it');
+  });
+
+  it('reads credentials from REGISTRY_AUTH_FILE as podman writes it', async () => {
+    const dir = await scratchDir('auth');
+    const file = path.join(dir, 'auth.json');
+    await writeFile(file, JSON.stringify({ auths: { [secured.host]: { auth: Buffer.from(`${USER.user}:${USER.password}`).toString('base64') } } }));
+    const saved = { file: process.env.REGISTRY_AUTH_FILE, home: process.env.HOME };
+    process.env.REGISTRY_AUTH_FILE = file;
+    process.env.HOME = dir; // no ~/.docker of the machine running the tests
+    try {
+      const r = await pushOne({ caFiles: [secured.caFile!] });
+      expect(r.ok).toBe(true);
+    } finally {
+      restore('REGISTRY_AUTH_FILE', saved.file);
+      restore('HOME', saved.home);
+    }
+  });
+
+  it('does not trust the registry certificate without its CA', async () => {
+    const r = await pushOne({ credentials: { username: USER.user, password: USER.password } });
+    expect(!r.ok && r.error).toMatchObject({ reason: 'remote-cache' });
+    expect(!r.ok && r.error.reason === 'remote-cache' && r.error.message).toMatch(/certificate|self.signed|issuer/i);
+  });
+
+  it('allows plain HTTP only to loopback with --insecure-registry', async () => {
+    const far = await openRemoteCache('registry://registry.example.com/cache', { insecure: true });
+    expect(!far.ok && far.error).toMatchObject({ reason: 'usage' });
+    // Without --insecure-registry the client speaks TLS to a plain-HTTP registry and fails.
+    const plain = await pushOne({ credentials: null, attempts: 1 }, anonymous.host);
+    expect(plain.ok).toBe(false);
+  });
+
+  it('a registry that is down is a remote-cache failure, not a hang', async () => {
+    const port = await freePort();
+    const remote = unwrapOk(await openRemoteCache(`registry://127.0.0.1:${port}/cache`, { insecure: true, attempts: 2 }));
+    const r = await remote.lookup(key('x'));
+    expect(!r.ok && r.error).toMatchObject({ reason: 'remote-cache' });
+    expect(!r.ok && r.error.reason === 'remote-cache' && r.error.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('a registry that accepts connections but never answers times out', async () => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const remote = unwrapOk(await openRemoteCache(`registry://127.0.0.1:${port}/cache`, { insecure: true, attempts: 2, idleTimeoutMs: 300 }));
+      const r = await remote.lookup(key('x'));
+      expect(!r.ok && r.error.reason === 'remote-cache' && r.error.message).toMatch(/no answer/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+});
+
+function restore(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
