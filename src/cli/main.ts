@@ -8,6 +8,10 @@ import { buildCommand } from './cmd-build.js';
 import { cacheCommand } from './cmd-cache.js';
 import { elementsCommand } from './cmd-elements.js';
 import { graphCommand } from './cmd-graph.js';
+import { keygenCommand } from './cmd-keygen.js';
+import { publishCommand } from './cmd-publish.js';
+import { signCommand } from './cmd-sign.js';
+import { verifyCommand } from './cmd-verify.js';
 import { consoleOutput, type Output } from './output.js';
 import { renderFailure } from './render-failure.js';
 import { toolVersion } from './version.js';
@@ -37,6 +41,10 @@ export async function main(argv: string[], out: Output = consoleOutput()): Promi
     .command(graphCommand(run))
     .command(buildCommand(run))
     .command(cacheCommand(run))
+    .command(keygenCommand(run))
+    .command(signCommand(run))
+    .command(verifyCommand(run))
+    .command(publishCommand(run))
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .version(toolVersion())

@@ -1,0 +1,97 @@
+// Makes the manifest of one build and writes it beside the outputs:
+//
+//   <dir>/<image>.manifest.json     canonical JSON (canonical.ts)
+//   <dir>/<image>.provenance.json   in-toto Statement v1 + SLSA provenance v1
+//
+// Both are written to a temporary name and renamed, so a reader never sees
+// half a file. The signature (sign.ts) is a separate step.
+import { rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { canonicalJson } from '../cache/canonical-json.js';
+import { ok, type Result } from '../failure.js';
+import { manifestBytes } from './canonical.js';
+import { glanceProperties } from './glance-properties.js';
+import {
+  MANIFEST_SCHEMA,
+  manifestFileName,
+  provenanceFileName,
+  type Firmware,
+  type GlanceProperties,
+  type Manifest,
+  type ManifestElement,
+  type ManifestOutput,
+  type ManifestPackage,
+} from './manifest.js';
+import { describeOutput } from './output-info.js';
+import { provenance } from './provenance.js';
+
+export interface ManifestInput {
+  image: string;
+  /** Output files (already in their final place) and their format (`qcow2`, `raw`, `tar`, ...). */
+  outputs: { path: string; format: string }[];
+  elements: ManifestElement[];
+  layerKeys: string[];
+  distro: { name: string; release: string; arch: string };
+  /** From installedPackages(finalTree). */
+  packages: ManifestPackage[];
+  toolVersion: string;
+  sourceDateEpoch: number;
+  inputs: Record<string, string>;
+  /** null for tar-only builds. */
+  layout: { name: string; firmware: Firmware } | null;
+  tag?: string;
+  /** MiB for Glance's min_ram; default 512. */
+  minRam?: number;
+}
+
+export async function buildManifest(input: ManifestInput): Promise<Result<Manifest>> {
+  const outputs: ManifestOutput[] = [];
+  for (const o of input.outputs) {
+    const d = await describeOutput(o.path, o.format);
+    if (!d.ok) return d;
+    outputs.push(d.value);
+  }
+  const glance: Record<string, GlanceProperties> = {};
+  for (const o of outputs) {
+    const props = glanceProperties({
+      output: o,
+      distro: input.distro,
+      firmware: input.layout?.firmware ?? null,
+      ...(input.minRam !== undefined ? { minRam: input.minRam } : {}),
+    });
+    if (props) glance[o.format] = props;
+  }
+  return ok({
+    schema: MANIFEST_SCHEMA,
+    image: input.image,
+    tag: input.tag ?? '',
+    outputs,
+    elements: input.elements,
+    layerKeys: input.layerKeys,
+    distro: input.distro,
+    packages: input.packages,
+    tool: { name: 'imgfactory', version: input.toolVersion },
+    sourceDateEpoch: input.sourceDateEpoch,
+    inputs: input.inputs,
+    layout: input.layout,
+    glance,
+  });
+}
+
+export interface WrittenManifest {
+  manifest: string;
+  provenance: string;
+}
+
+export async function writeManifest(manifest: Manifest, dir: string): Promise<WrittenManifest> {
+  const files = { manifest: path.join(dir, manifestFileName(manifest.image)), provenance: path.join(dir, provenanceFileName(manifest.image)) };
+  await writeAtomic(files.manifest, manifestBytes(manifest));
+  await writeAtomic(files.provenance, Buffer.from(`${canonicalJson(provenance(manifest))}\n`));
+  return files;
+}
+
+export async function writeAtomic(file: string, data: Buffer | string, mode = 0o644): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, data, { mode });
+  await rename(tmp, file);
+}

@@ -1,0 +1,81 @@
+// The manifest's shape: what one build produced (output files and their
+// hashes), from what (elements, layer keys, distro, packages, inputs), and the
+// Glance properties to publish it with. Documented in docs/manifest.md,
+// validated by schema.ts, serialised by canonical.ts.
+
+/** Bump when a field's meaning changes; readers refuse versions they do not know. */
+export const MANIFEST_SCHEMA = 'imgfactory.manifest.v1';
+
+/** Lower-case hex digests, brand-kept apart so an md5 is never passed as a sha256. */
+export type Sha256Hex = string & { readonly __brand: 'Sha256Hex' };
+export type Sha512Hex = string & { readonly __brand: 'Sha512Hex' };
+export type Md5Hex = string & { readonly __brand: 'Md5Hex' };
+
+/** One output file, named relative to the manifest's directory. */
+export interface ManifestOutput {
+  /** Base name of the file, beside the manifest. */
+  name: string;
+  /** `qcow2`, `raw`, `tar`, ...: also Glance's disk_format for disk images. */
+  format: string;
+  size: number;
+  /** What the guest sees (qemu-img info); equals `size` for raw and tar. */
+  virtualSize: number;
+  sha256: Sha256Hex;
+  /** Glance's `os_hash_value` with the default os_hash_algo. */
+  sha512: Sha512Hex;
+  /** Glance's `checksum`. */
+  md5: Md5Hex;
+}
+
+export interface ManifestElement {
+  name: string;
+  /** digestTree of the element directory (`sha256:<hex>`). */
+  digest: string;
+  /** Where it was loaded from (an element directory on the search path). */
+  origin: string;
+}
+
+export interface ManifestPackage {
+  name: string;
+  version: string;
+  arch: string;
+}
+
+/** Properties for Glance, string-valued except the two sizes Glance keeps as integers. */
+export interface GlanceProperties {
+  disk_format: string;
+  container_format: 'bare';
+  /** GiB, rounded up from the virtual size. */
+  min_disk: number;
+  /** MiB. */
+  min_ram: number;
+  [property: string]: string | number;
+}
+
+export interface Manifest {
+  schema: typeof MANIFEST_SCHEMA;
+  image: string;
+  /** Free-form label of this build (a release or commit); empty when not given. */
+  tag: string;
+  outputs: ManifestOutput[];
+  /** In build order. */
+  elements: ManifestElement[];
+  /** The layer key chain, in order. */
+  layerKeys: string[];
+  distro: { name: string; release: string; arch: string };
+  packages: ManifestPackage[];
+  tool: { name: 'imgfactory'; version: string };
+  sourceDateEpoch: number;
+  /** The build's declared inputs (environment variables that reach the hooks, options). */
+  inputs: Record<string, string>;
+  layout: { name: string; firmware: Firmware } | null;
+  /** Per output format: the Glance properties to set. */
+  glance: Record<string, GlanceProperties>;
+}
+
+export type Firmware = 'bios' | 'uefi' | 'both';
+
+/** `<image>.manifest.json`, and what sits beside it. */
+export const manifestFileName = (image: string): string => `${image}.manifest.json`;
+export const provenanceFileName = (image: string): string => `${image}.provenance.json`;
+export const signatureFileName = (manifestFile: string): string => `${manifestFile}.sig`;

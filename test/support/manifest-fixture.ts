@@ -1,0 +1,56 @@
+// A small "built image" for manifest, verify and publish tests: a raw and a
+// qcow2 disk made with qemu-img (with some non-zero data, so hashes differ),
+// and their manifest written beside them. No real build needed.
+import { execa } from 'execa';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { buildManifest, writeManifest, type ManifestInput } from '../../src/manifest/build-manifest.js';
+import type { Manifest } from '../../src/manifest/manifest.js';
+import { scratchDir } from './run-dir.js';
+
+export interface ManifestFixture {
+  dir: string;
+  manifestFile: string;
+  provenanceFile: string;
+  manifest: Manifest;
+  raw: string;
+  qcow2: string;
+}
+
+export function fixtureInput(dir: string, over: Partial<ManifestInput> = {}): ManifestInput {
+  return {
+    image: 'tiny',
+    outputs: [
+      { path: path.join(dir, 'tiny.qcow2'), format: 'qcow2' },
+      { path: path.join(dir, 'tiny.raw'), format: 'raw' },
+    ],
+    elements: [
+      { name: 'base', digest: `sha256:${'1'.repeat(64)}`, origin: '/usr/share/imgfactory/elements/base' },
+      { name: 'vm', digest: `sha256:${'2'.repeat(64)}`, origin: '/usr/share/imgfactory/elements/vm' },
+    ],
+    layerKeys: [`sha256:${'a'.repeat(64)}`, `sha256:${'b'.repeat(64)}`],
+    distro: { name: 'debian', release: 'bookworm', arch: 'amd64' },
+    packages: [{ name: 'bash', version: '5.2.15-2+b7', arch: 'amd64' }],
+    toolVersion: '0.1.0',
+    sourceDateEpoch: 1700000000,
+    inputs: { DIB_RELEASE: 'bookworm' },
+    layout: { name: 'gpt', firmware: 'both' },
+    tag: 'v1',
+    ...over,
+  };
+}
+
+/** Makes the disks (raw `sizeMiB` MiB with random data in the first MiB, and its qcow2) and the manifest. */
+export async function manifestFixture(sizeMiB = 8, over: Partial<ManifestInput> = {}): Promise<ManifestFixture> {
+  const dir = await scratchDir('manifest');
+  const raw = path.join(dir, 'tiny.raw');
+  const qcow2 = path.join(dir, 'tiny.qcow2');
+  await execa('qemu-img', ['create', '-f', 'raw', raw, `${sizeMiB}M`]);
+  await writeFile(raw, randomBytes(1024 * 1024), { flag: 'r+' });
+  await execa('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
+  const m = await buildManifest(fixtureInput(dir, over));
+  if (!m.ok) throw new Error(JSON.stringify(m.error));
+  const files = await writeManifest(m.value, dir);
+  return { dir, manifestFile: files.manifest, provenanceFile: files.provenance, manifest: m.value, raw, qcow2 };
+}

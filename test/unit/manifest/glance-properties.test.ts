@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { glanceProperties } from '../../../src/manifest/glance-properties.js';
+
+const GIB = 1024 ** 3;
+const distro = { name: 'debian', release: 'bookworm', arch: 'amd64' };
+
+describe('glanceProperties', () => {
+  it('derives the common and hw_* properties from distro, layout and size', () => {
+    expect(glanceProperties({ output: { format: 'qcow2', virtualSize: 2 * GIB + 1 }, distro, firmware: 'both' })).toEqual({
+      disk_format: 'qcow2',
+      container_format: 'bare',
+      min_disk: 3,
+      min_ram: 512,
+      os_distro: 'debian',
+      os_version: '12',
+      os_type: 'linux',
+      architecture: 'x86_64',
+      hw_disk_bus: 'virtio',
+    });
+  });
+
+  it('sets hw_firmware_type only for UEFI-only layouts', () => {
+    expect(glanceProperties({ output: { format: 'raw', virtualSize: GIB }, distro, firmware: 'uefi' })?.hw_firmware_type).toBe('uefi');
+    expect(glanceProperties({ output: { format: 'raw', virtualSize: GIB }, distro, firmware: 'bios' })?.hw_firmware_type).toBeUndefined();
+    expect(glanceProperties({ output: { format: 'raw', virtualSize: GIB }, distro, firmware: 'both' })?.hw_firmware_type).toBeUndefined();
+  });
+
+  it('rounds min_disk up, names vpc vhd, takes min_ram, and has nothing for tar', () => {
+    expect(glanceProperties({ output: { format: 'raw', virtualSize: GIB }, distro, firmware: null })?.min_disk).toBe(1);
+    expect(glanceProperties({ output: { format: 'vpc', virtualSize: GIB }, distro, firmware: null })?.disk_format).toBe('vhd');
+    expect(glanceProperties({ output: { format: 'raw', virtualSize: GIB }, distro, firmware: null, minRam: 2048 })?.min_ram).toBe(2048);
+    expect(glanceProperties({ output: { format: 'tar', virtualSize: GIB }, distro, firmware: null })).toBeNull();
+    expect(glanceProperties({ output: { format: 'raw', virtualSize: GIB }, distro: { name: 'debian', release: 'sid', arch: 'arm64' }, firmware: null })).toMatchObject({ os_version: 'sid', architecture: 'aarch64' });
+  });
+});
