@@ -1,0 +1,190 @@
+// The TripleO golden-image elements (issue 7), built for real and inspected
+// without booting: packages present (dpkg-query in the tree), services
+// enabled (systemctl --root), debconf answers in place, the os-*-config
+// directories and units, and nothing a golden image must not carry (SSH host
+// keys, machine-id, apt lists and caches, logs, secrets, the build host's
+// address or resolver).
+//
+// One service image is built: `overcloud-compute` by default (the smallest
+// of the three); IMGFACTORY_TRIPLEO_IMAGE=overcloud-control (or undercloud)
+// builds another. The element checks below are keyed by element, so the same
+// test inspects whichever image was built.
+import { execa } from 'execa';
+import { access, mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cacheWithBase } from '../support/base-cache.js';
+import { imgfactory } from '../support/imgfactory.js';
+import { scratchDir } from '../support/run-dir.js';
+
+const IMAGE = process.env.IMGFACTORY_TRIPLEO_IMAGE ?? 'overcloud-compute';
+const BUILD_TIMEOUT = 1_800_000;
+
+/** What each element must leave in the tree: packages installed, units enabled. */
+const EXPECT: Record<string, { packages: string[]; units: string[] }> = {
+  'cloud-init': { packages: ['cloud-init', 'cloud-guest-utils'], units: ['cloud-init.service', 'cloud-config.service', 'cloud-final.service'] },
+  'openssh-server': { packages: ['openssh-server'], units: ['ssh.service', 'ssh-host-keys.service'] },
+  ntp: { packages: ['chrony'], units: ['chrony.service'] },
+  'dhcp-all-interfaces': { packages: ['systemd-sysv', 'systemd-resolved', 'udev'], units: ['systemd-networkd.service', 'systemd-resolved.service'] },
+  stackuser: { packages: ['sudo'], units: [] },
+  'os-collect-config': { packages: ['python3-os-collect-config'], units: ['os-collect-config.service'] },
+  'os-apply-config': { packages: ['python3-os-apply-config'], units: [] },
+  'os-refresh-config': { packages: ['python3-os-refresh-config'], units: [] },
+  keystone: { packages: ['keystone'], units: ['keystone.service'] },
+  glance: { packages: ['glance-api'], units: ['glance-api.service'] },
+  'nova-api': {
+    packages: ['nova-api', 'nova-conductor', 'nova-scheduler', 'nova-consoleproxy', 'placement-api'],
+    units: ['nova-api.service', 'nova-conductor.service', 'nova-scheduler.service', 'nova-novncproxy.service'],
+  },
+  'neutron-server': { packages: ['neutron-server'], units: ['neutron-server.service'] },
+  'neutron-dhcp-agent': { packages: ['neutron-dhcp-agent'], units: ['neutron-dhcp-agent.service'] },
+  'neutron-network-node': { packages: ['neutron-l3-agent', 'neutron-metadata-agent'], units: ['neutron-l3-agent.service', 'neutron-metadata-agent.service'] },
+  'neutron-openvswitch-agent': { packages: ['neutron-openvswitch-agent'], units: ['neutron-openvswitch-agent.service'] },
+  openvswitch: { packages: ['openvswitch-switch'], units: ['openvswitch-switch.service'] },
+  heat: { packages: ['heat-api', 'heat-api-cfn', 'heat-engine'], units: ['heat-api.service', 'heat-api-cfn.service', 'heat-engine.service'] },
+  'cinder-api': { packages: ['cinder-api', 'cinder-scheduler'], units: ['cinder-scheduler.service'] },
+  'cinder-tgt': { packages: ['cinder-volume', 'tgt'], units: ['cinder-volume.service', 'tgt.service'] },
+  'swift-proxy': { packages: ['swift-proxy'], units: [] },
+  'swift-storage': { packages: ['swift-account', 'swift-container', 'swift-object'], units: [] },
+  horizon: { packages: ['openstack-dashboard', 'openstack-dashboard-apache'], units: ['apache2.service'] },
+  ceilometer: { packages: ['ceilometer-agent-central', 'ceilometer-agent-notification'], units: ['ceilometer-agent-central.service', 'ceilometer-agent-notification.service'] },
+  'rabbitmq-server': { packages: ['rabbitmq-server'], units: ['rabbitmq-server.service', 'rabbitmq-erlang-cookie.service'] },
+  mariadb: { packages: ['mariadb-server'], units: ['mariadb.service'] },
+  memcached: { packages: ['memcached'], units: ['memcached.service'] },
+  haproxy: { packages: ['haproxy'], units: ['haproxy.service'] },
+  keepalived: { packages: ['keepalived'], units: ['keepalived.service'] },
+  'nova-compute': { packages: ['nova-compute'], units: ['nova-compute.service'] },
+  'nova-kvm': { packages: ['nova-compute-kvm', 'libvirt-daemon-system'], units: ['libvirtd.service'] },
+  ironic: { packages: ['ironic-api', 'ironic-conductor'], units: ['ironic-api.service', 'ironic-conductor.service'] },
+  'nova-ironic': { packages: ['nova-compute-ironic'], units: [] },
+};
+
+/** Debconf answers that must be in the tree's database (question -> value). */
+const DEBCONF: Record<string, Record<string, string>> = {
+  'cloud-init': { 'cloud-init/datasources': 'ConfigDrive, OpenStack, NoCloud, None' },
+  keystone: { 'keystone/configure_db': 'false', 'keystone/create-admin-tenant': 'false', 'keystone/register-endpoint': 'false' },
+  glance: { 'glance/configure_db': 'false', 'glance/configure_api-endpoint': 'false' },
+  'nova-api': { 'nova/configure_db': 'false', 'novaapi/configure_db': 'false', 'nova-consoleproxy/daemon_type': 'novnc', 'nova/my-ip': '' },
+  'nova-compute': { 'nova/configure_db': 'false', 'nova/configure_rabbit': 'false', 'nova/my-ip': '' },
+  'neutron-openvswitch-agent': { 'neutron/configure_db': 'false', 'neutron-openvswitch-agent/overlay-int-ip-address': '' },
+  heat: { 'heat/configure_db': 'false', 'heat/configure_with_debconf': 'false' },
+  'cinder-api': { 'cinder/configure_db': 'false', 'cinder/volume_group': 'cinder-volumes' },
+  ironic: { 'ironic/configure_db': 'false' },
+};
+
+let tree = '';
+let elements: string[] = [];
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The tree's debconf database as question -> value (config.dat, RFC822-style stanzas). */
+async function debconfValues(root: string): Promise<Map<string, string>> {
+  const text = await readFile(path.join(root, 'var/cache/debconf/config.dat'), 'utf8');
+  const values = new Map<string, string>();
+  for (const stanza of text.split(/\n\n+/)) {
+    const name = /^Name: (.*)$/m.exec(stanza)?.[1];
+    if (!name) continue;
+    values.set(name, /^Value: ?(.*)$/m.exec(stanza)?.[1] ?? '');
+  }
+  return values;
+}
+
+async function isEnabled(unit: string): Promise<string> {
+  const r = await execa('systemctl', [`--root=${tree}`, 'is-enabled', unit], { reject: false });
+  return r.stdout.trim();
+}
+
+describe(`TripleO golden image ${IMAGE}`, () => {
+  beforeAll(async () => {
+    const dir = await scratchDir(`tripleo-${IMAGE}`);
+    const cache = await cacheWithBase(path.join(dir, 'cache'));
+    const out = path.join(dir, 'out');
+    const r = await imgfactory(['build', IMAGE, '-t', 'tar', '--json', '--cache-dir', cache, '--build-dir', path.join(dir, 'build'), '-o', out]);
+    if (r.exitCode !== 0) throw new Error(`building ${IMAGE} failed:\n${r.stderr.slice(-4000)}`);
+    const graph = await imgfactory(['graph', IMAGE, '--format', 'json']);
+    elements = (JSON.parse(graph.stdout) as { elements: { name: string }[] }).elements.map((e) => e.name);
+    tree = path.join(dir, 'tree');
+    await mkdir(tree);
+    await execa('tar', ['-xpf', path.join(out, `${IMAGE}.tar`), '-C', tree, '--xattrs', '--xattrs-include=*', '--numeric-owner']);
+  }, BUILD_TIMEOUT);
+
+  it('has every package its elements install', async () => {
+    const r = await execa('dpkg-query', [`--admindir=${tree}/var/lib/dpkg`, '-W', '-f=${Package} ${db:Status-Abbrev}\n']);
+    const installed = new Set(r.stdout.split('\n').filter((l) => / ii $/.test(l)).map((l) => l.split(' ')[0]));
+    const wanted = elements.flatMap((e) => EXPECT[e]?.packages ?? []);
+    expect(wanted.length).toBeGreaterThan(10);
+    expect(wanted.filter((p) => !installed.has(p))).toEqual([]);
+  });
+
+  it('enables the services so they start once configuration arrives', async () => {
+    const units = elements.flatMap((e) => EXPECT[e]?.units ?? []);
+    const states = await Promise.all(units.map(async (u) => `${u} ${await isEnabled(u)}`));
+    expect(states.filter((s) => !/ (enabled|static|alias)$/.test(s))).toEqual([]);
+  });
+
+  it('keeps the debconf answers that configure nothing', async () => {
+    const values = await debconfValues(tree);
+    const wrong: string[] = [];
+    for (const e of elements) {
+      for (const [q, v] of Object.entries(DEBCONF[e] ?? {})) if (values.get(q) !== v) wrong.push(`${q}=${values.get(q)} (want ${v})`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('has the os-collect-config / os-refresh-config / os-apply-config layout', async () => {
+    for (const d of ['pre-configure.d', 'configure.d', 'post-configure.d', 'migration.d']) {
+      expect((await stat(path.join(tree, 'usr/libexec/os-refresh-config', d))).isDirectory()).toBe(true);
+    }
+    expect((await stat(path.join(tree, 'usr/libexec/os-apply-config/templates'))).isDirectory()).toBe(true);
+    const applyHook = await stat(path.join(tree, 'usr/libexec/os-refresh-config/configure.d/20-os-apply-config'));
+    expect(applyHook.mode & 0o111).not.toBe(0);
+    expect(await readFile(path.join(tree, 'etc/os-collect-config.conf'), 'utf8')).toMatch(/^command = os-refresh-config$/m);
+    expect(await readFile(path.join(tree, 'etc/systemd/system/os-collect-config.service'), 'utf8')).toContain('ExecStart=/usr/bin/os-collect-config');
+    for (const bin of ['os-collect-config', 'os-refresh-config', 'os-apply-config']) expect(await exists(path.join(tree, 'usr/bin', bin))).toBe(true);
+  });
+
+  it('carries no host keys, machine-id, apt lists, caches, logs or build-time secrets', async () => {
+    expect((await readdir(path.join(tree, 'etc/ssh'))).filter((f) => f.startsWith('ssh_host_'))).toEqual([]);
+    expect(await readFile(path.join(tree, 'etc/machine-id'), 'utf8')).toBe('');
+    expect(await exists(path.join(tree, 'var/lib/dbus/machine-id'))).toBe(false);
+    expect((await readdir(path.join(tree, 'var/lib/apt/lists'))).filter((f) => f !== 'partial' && f !== 'lock')).toEqual([]);
+    expect((await readdir(path.join(tree, 'var/cache/apt/archives'))).filter((f) => f.endsWith('.deb'))).toEqual([]);
+    const logs = await execa('find', [path.join(tree, 'var/log'), '-type', 'f', '-size', '+0']);
+    expect(logs.stdout).toBe('');
+    expect(await exists(path.join(tree, 'var/lib/rabbitmq/.erlang.cookie'))).toBe(false);
+    expect(await exists(path.join(tree, 'etc/ssl/private/ssl-cert-snakeoil.key'))).toBe(false);
+    expect(await exists(path.join(tree, 'usr/sbin/policy-rc.d'))).toBe(false);
+    expect(await exists(path.join(tree, 'var/lib/systemd/random-seed'))).toBe(false);
+    expect((await readdir(path.join(tree, 'var/lib/cloud')).catch(() => [])).length).toBe(0);
+  });
+
+  it('names no machine: hostname, hosts, resolver, my_ip', async () => {
+    expect(await readFile(path.join(tree, 'etc/hostname'), 'utf8')).toBe('localhost\n');
+    expect(await readFile(path.join(tree, 'etc/hosts'), 'utf8')).not.toMatch(/imgfactory/);
+    expect(await exists(path.join(tree, 'etc/resolv.conf'))).toBe(false);
+    for (const conf of ['etc/nova/nova.conf', 'etc/cinder/cinder.conf']) {
+      if (await exists(path.join(tree, conf))) expect(await readFile(path.join(tree, conf), 'utf8')).not.toMatch(/^\s*my_ip\s*=/m);
+    }
+  });
+
+  it('sets the base system: locale, UTC, apt without recommends, sysctl, DHCP everywhere, the stack user', async () => {
+    expect(await readFile(path.join(tree, 'etc/default/locale'), 'utf8')).toBe('LANG=C.UTF-8\n');
+    const locales = await execa('chroot', [tree, 'locale', '-a']);
+    expect(locales.stdout).toMatch(/^en_US\.utf8$/m);
+    expect(await readFile(path.join(tree, 'etc/timezone'), 'utf8')).toBe('Etc/UTC\n');
+    expect((await execa('readlink', [path.join(tree, 'etc/localtime')])).stdout).toBe('/usr/share/zoneinfo/Etc/UTC');
+    expect(await readFile(path.join(tree, 'etc/apt/apt.conf.d/00imgfactory-base'), 'utf8')).toContain('APT::Install-Recommends "false";');
+    const sysctl = await readFile(path.join(tree, 'etc/sysctl.d/90-imgfactory.conf'), 'utf8');
+    expect(sysctl).toMatch(/^net\.ipv4\.ip_forward = 1$/m);
+    expect(sysctl.match(/^net\.ipv4\.ip_forward/gm)).toHaveLength(1);
+    expect(await readFile(path.join(tree, 'etc/systemd/network/99-dhcp-all-interfaces.network'), 'utf8')).toMatch(/^Name=en\* eth\*$/m);
+    expect(await readFile(path.join(tree, 'etc/passwd'), 'utf8')).toMatch(/^stack:x:\d+:\d+:[^:]*:\/home\/stack:\/bin\/bash$/m);
+    expect(await readFile(path.join(tree, 'etc/shadow'), 'utf8')).toMatch(/^stack:!/m);
+    expect(await readFile(path.join(tree, 'etc/sudoers.d/stack'), 'utf8')).toBe('stack ALL=(ALL) NOPASSWD:ALL\n');
+  });
+});
