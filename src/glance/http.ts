@@ -86,6 +86,16 @@ function once(r: HttpRequest): Promise<HttpResponse> {
   if (r.file) headers['Content-Length'] = String(r.file.size);
   const where = describeRequest(r.method, r.url);
   return new Promise((resolve, reject) => {
+    // A server may answer (401, 413, a refused signature) and close before
+    // the whole body is sent: the write then fails with EPIPE/ECONNRESET, but
+    // the answer is what matters, so wait briefly for it before giving up.
+    let answered = false;
+    const failed = (e: NodeJS.ErrnoException): void => {
+      const err = new NetworkError(where, e.code ?? e.message);
+      if (answered) return;
+      if (r.file && (e.code === 'EPIPE' || e.code === 'ECONNRESET')) setTimeout(() => answered || reject(err), 2000);
+      else reject(err);
+    };
     const req = lib.request(
       url,
       {
@@ -95,6 +105,7 @@ function once(r: HttpRequest): Promise<HttpResponse> {
         ...(url.protocol === 'https:' ? { ...(r.ca ? { ca: r.ca } : {}), rejectUnauthorized: !r.insecure } : {}),
       },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -102,7 +113,7 @@ function once(r: HttpRequest): Promise<HttpResponse> {
       },
     );
     req.setTimeout(r.timeoutMs ?? 120_000, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-    req.on('error', (e: NodeJS.ErrnoException) => reject(new NetworkError(where, e.code ?? e.message)));
+    req.on('error', failed);
     if (r.file) {
       const { path, size, onProgress } = r.file;
       let sent = 0;

@@ -21,7 +21,7 @@ type Call = { ok: true; res: HttpResponse } | { ok: false; error: Result<never> 
 
 async function call(s: Session, step: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, extra: Partial<Parameters<typeof request>[0]> = {}): Promise<Call> {
   try {
-    const res = await request({ method, url, headers: { ...authHeaders(s), ...(extra.headers ?? {}) }, ...s.tls, ...extra, retry: method === 'GET' || method === 'DELETE' });
+    const res = await request({ ...extra, method, url, headers: { ...authHeaders(s), ...(extra.headers ?? {}) }, ...s.tls, retry: method === 'GET' || method === 'DELETE' });
     return { ok: true, res };
   } catch (e) {
     if (e instanceof NetworkError) return { ok: false, error: fail({ reason: 'publish-failed', step, message: `network error on ${describeRequest(method, url)}: ${e.code}` }) };

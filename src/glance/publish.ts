@@ -11,7 +11,7 @@
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Failure, type Result } from '../failure.js';
-import { defaultHashMethod, signImageFile, type GlanceHashMethod, type ImageSignature } from '../manifest/image-signature.js';
+import { defaultHashMethod, glanceKeyType, signImageFile, type GlanceHashMethod, type ImageSignature } from '../manifest/image-signature.js';
 import { loadPrivateKey } from '../manifest/keys.js';
 import { signatureFileName, type ManifestOutput } from '../manifest/manifest.js';
 import { verifyManifest } from '../manifest/verify.js';
@@ -85,6 +85,10 @@ export async function publish(o: PublishOptions): Promise<Result<Published>> {
 
   const key = o.signKey ? await loadPrivateKey(o.signKey) : null;
   if (key && !key.ok) return key;
+  if (key) {
+    const usable = glanceKeyType(key.value); // refuse P-256 and the like before anything is made in the cloud
+    if (!usable.ok) return usable;
+  }
   if (key && !o.certificate && !o.certificateUuid) return fail({ reason: 'usage', message: 'signing the image for Glance needs the certificate', hint: 'pass --certificate cert.pem (stored in Barbican) or --certificate-uuid' });
   let pem: Buffer | null = null;
   if (o.certificate) {

@@ -1,0 +1,30 @@
+// The real Keystone + Glance + Barbican of scripts/test-cloud, started at most
+// once per test run (install + first start take about 2 minutes) and
+// stopped again by whoever started it. A cloud that was already running
+// (IMGFACTORY_TEST_CLOUD_DIR shared with a person's shell) is reused and left
+// running.
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+
+export const TEST_CLOUD = fileURLToPath(new URL('../../scripts/test-cloud', import.meta.url));
+
+let startedHere = false;
+
+/** Starts the cloud if needed; returns the OS_* variables of the demo (or admin) project. */
+export async function testCloud(who: 'demo' | 'admin' = 'demo'): Promise<Record<string, string>> {
+  const running = (await execa(TEST_CLOUD, ['status'], { reject: false })).exitCode === 0;
+  if (!running) {
+    await execa(TEST_CLOUD, ['start'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    startedHere = true;
+  }
+  const text = (await execa(TEST_CLOUD, ['env', who])).stdout;
+  const env: Record<string, string> = {};
+  for (const m of text.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]!] = m[2]!;
+  return env;
+}
+
+/** Stops the cloud if this process started it (and IMGFACTORY_TEST_CLOUD_KEEP is not set). */
+export async function stopTestCloud(): Promise<void> {
+  if (startedHere && !process.env.IMGFACTORY_TEST_CLOUD_KEEP) await execa(TEST_CLOUD, ['stop'], { reject: false });
+  startedHere = false;
+}
