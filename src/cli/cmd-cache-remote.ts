@@ -86,11 +86,9 @@ export function cachePullCommand(run: Run): CommandModule<object, RemoteArgs> {
         else if (got.error.reason === 'integrity') failed.push({ key: entry.key, failure: got.error });
         else throw new FailureError(got.error);
       }
-      if (a.json) out.json({ ref: a.ref, entries: listed.value.length, fetched, present, bytesPulled: remote.stats.bytesPulled, rejected: failed });
-      else {
-        out.info(`pulled ${fetched} entries from ${a.ref} (${formatBytes(remote.stats.bytesPulled)}), ${present} already here`);
-        for (const f of failed) if (f.failure.reason === 'integrity') out.error(`rejected ${f.key}: ${f.failure.what}: expected ${f.failure.expected}, found ${f.failure.found}`);
-      }
+      for (const f of failed) if (f.failure.reason === 'integrity') out.error(`rejected ${f.key}: ${f.failure.what}: expected ${f.failure.expected}, found ${f.failure.found}`);
+      if (a.json) out.json({ ref: a.ref, entries: listed.value.length, fetched, present, bytesPulled: remote.stats.bytesPulled, rejected: failed.map((f) => f.key) });
+      else out.info(`pulled ${fetched} entries from ${a.ref} (${formatBytes(remote.stats.bytesPulled)}), ${present} already here`);
       return failed.length ? EXIT_CODES.integrity : 0;
     }),
   };
