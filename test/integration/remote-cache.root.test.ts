@@ -2,11 +2,15 @@
 // (distribution 2.8) on 127.0.0.1 — anonymous over plain HTTP with
 // --insecure-registry, and htpasswd over TLS with a throwaway CA — and an
 // OCI image layout directory; then auth, down and stalled registries.
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRemoteCache, type RemoteCacheOptions } from '../../src/cache/remote/remote-cache.js';
+import { LocalLayerStore } from '../../src/cache/store-local.js';
+import { startFaultyProxy } from '../support/faulty-proxy.js';
 import { freePort, startRegistry, type TestRegistry } from '../support/registry.js';
 import { scratchDir } from '../support/run-dir.js';
 import { key, localWith, registerRemoteCacheTests } from './remote-cache-conformance.js';
@@ -143,3 +147,62 @@ function restore(name: string, value: string | undefined): void {
   if (value === undefined) delete process.env[name];
   else process.env[name] = value;
 }
+
+describe('interrupted and failing requests', () => {
+  const roundTrip = async (proxyHost: string, chunkSize?: number) => {
+    const big = randomBytes(3 * 1024 * 1024 + 17);
+    const a = await localWith({ big }, 'flaky');
+    const ref = `registry://${proxyHost}/flaky/t${++repo}`;
+    const pusher = unwrapOk(await openRemoteCache(ref, { insecure: true, credentials: null, push: true, ...(chunkSize ? { chunkSize } : {}) }));
+    const pushed = await pusher.push('flaky', [key('big')], a);
+    const reader = unwrapOk(await openRemoteCache(`registry://${anonymous.host}/flaky/t${repo}`, { insecure: true, credentials: null, image: 'flaky' }));
+    const found = await reader.lookup(key('big'));
+    const b = new LocalLayerStore(await scratchDir('local-b'));
+    const fetched = found.ok && found.value ? await reader.fetch(found.value, b) : null;
+    const back = fetched?.ok ? await buffer(await b.openLayer(fetched.value)) : null;
+    return { pushed, pusher, same: back?.equals(big) ?? false };
+  };
+
+  it('a chunked upload cut in the middle resumes where the registry got to', async () => {
+    let patches = 0;
+    const proxy = await startFaultyProxy(anonymous, (method) => (method === 'PATCH' && ++patches === 2 ? 'cut' : null));
+    try {
+      const r = await roundTrip(proxy.host, 1024 * 1024);
+      expect(r.pushed.ok).toBe(true);
+      expect(r.same).toBe(true);
+      expect(r.pusher.stats.resumedUploads).toBe(1);
+      // After the cut: ask the upload session where it is, then go on with PATCHes (no new POST).
+      const uploads = proxy.seen.filter((s) => s.includes('/blobs/uploads/'));
+      expect(uploads.filter((s) => s.startsWith('POST')).length).toBe(2); // the big blob and the config
+      expect(uploads).toContain(uploads.find((s) => s.startsWith('GET')));
+      expect(uploads.filter((s) => s.startsWith('PATCH')).length).toBe(5); // 4 chunks, one sent twice
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('a monolithic upload answered 503 starts over and succeeds', async () => {
+    let puts = 0;
+    const proxy = await startFaultyProxy(anonymous, (method, p) => (method === 'PUT' && p.includes('/blobs/uploads/') && ++puts === 1 ? 'unavailable' : null));
+    try {
+      const r = await roundTrip(proxy.host);
+      expect(r.pushed.ok).toBe(true);
+      expect(r.same).toBe(true);
+      expect(proxy.seen.filter((s) => s.startsWith('POST')).length).toBe(3); // big twice, config once
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('a registry answering 503 every time is a remote-cache failure after the retries', async () => {
+    const proxy = await startFaultyProxy(anonymous, () => 'unavailable');
+    try {
+      const remote = unwrapOk(await openRemoteCache(`registry://${proxy.host}/x`, { insecure: true, credentials: null, attempts: 3 }));
+      const r = await remote.lookup(key('x'));
+      expect(!r.ok && r.error).toMatchObject({ reason: 'remote-cache', status: 503 });
+      expect(proxy.seen.length).toBe(3);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});

@@ -102,7 +102,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
 function answers(port: number, ca?: Buffer): Promise<boolean> {
   return new Promise((resolve) => {
     const mod = ca ? https : http;
-    const req = mod.get({ host: '127.0.0.1', port, path: '/v2/', ...(ca ? { ca, servername: '127.0.0.1' } : {}) }, (res) => {
+    const req = mod.get({ host: '127.0.0.1', port, path: '/v2/', ...(ca ? { ca } : {}) }, (res) => {
       res.resume();
       resolve(res.statusCode === 200 || res.statusCode === 401);
     });

@@ -1,0 +1,61 @@
+// An HTTP proxy in front of a test registry that breaks chosen requests: it
+// cuts the connection in the middle of a request body, or answers 503, so
+// tests can watch uploads resume and requests retry against the real
+// registry behind it. Headers (Host included) pass through unchanged, so the
+// registry's Location headers point back at the proxy.
+import http from 'node:http';
+import type net from 'node:net';
+
+export type Fault = 'cut' | 'unavailable' | null;
+
+export interface FaultyProxy {
+  host: string;
+  /** Every request seen, as `METHOD path` (no query). */
+  seen: string[];
+  stop(): Promise<void>;
+}
+
+export async function startFaultyProxy(target: { port: number }, fault: (method: string, path: string, n: number) => Fault): Promise<FaultyProxy> {
+  const seen: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((req, res) => {
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    seen.push(`${req.method} ${pathname}`);
+    const f = fault(req.method ?? 'GET', pathname, seen.length);
+    if (f === 'unavailable') {
+      req.resume();
+      req.on('end', () => res.writeHead(503, { 'content-type': 'text/plain' }).end('try later'));
+      return;
+    }
+    if (f === 'cut') {
+      let got = 0;
+      req.on('data', (chunk: Buffer) => {
+        got += chunk.length;
+        if (got > 1024) req.socket.destroy();
+      });
+      req.on('end', () => req.socket.destroy());
+      return;
+    }
+    const upstream = http.request({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    host: `127.0.0.1:${port}`,
+    seen,
+    stop: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
