@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRemoteCache, type RemoteCacheOptions } from '../../src/cache/remote/remote-cache.js';
 import { LocalLayerStore } from '../../src/cache/store-local.js';
 import { startFaultyProxy } from '../support/faulty-proxy.js';
+import { startTokenServer, type TokenServer } from '../support/token-server.js';
 import { freePort, startRegistry, type TestRegistry } from '../support/registry.js';
 import { scratchDir } from '../support/run-dir.js';
 import { key, localWith, registerRemoteCacheTests } from './remote-cache-conformance.js';
@@ -204,5 +205,42 @@ describe('interrupted and failing requests', () => {
     } finally {
       await proxy.stop();
     }
+  });
+});
+
+describe('bearer tokens (the distribution token flow)', () => {
+  let tokens: TokenServer;
+  let bearer: TestRegistry;
+  beforeAll(async () => {
+    tokens = await startTokenServer('ci', 'token-secret');
+    bearer = await startRegistry({ token: tokens });
+  });
+  afterAll(async () => {
+    await bearer?.stop();
+    await tokens?.stop();
+  });
+
+  it('gets a token for the repository scope with the credentials, and pushes and pulls with it', async () => {
+    const ref = `registry://${bearer.host}/team/cache`;
+    const a = await localWith({ t1: randomBytes(2000) }, 'tok');
+    const pusher = unwrapOk(await openRemoteCache(ref, { insecure: true, push: true, credentials: { username: 'ci', password: 'token-secret' } }));
+    const pushed = await pusher.push('tok', [key('t1')], a);
+    expect(pushed.ok).toBe(true);
+    const asked = tokens.requests.filter((r) => r.authorized);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked[0]!.params.get('service')).toBe(tokens.service);
+    expect(asked[0]!.params.getAll('scope')).toEqual(['repository:team/cache:pull,push']);
+
+    const reader = unwrapOk(await openRemoteCache(ref, { insecure: true, image: 'tok', credentials: { username: 'ci', password: 'token-secret' } }));
+    const found = await reader.lookup(key('t1'));
+    const b = new LocalLayerStore(await scratchDir('local-b'));
+    const got = found.ok && found.value ? await reader.fetch(found.value, b) : null;
+    expect(got?.ok).toBe(true);
+  });
+
+  it('an anonymous token without access is refused (401)', async () => {
+    const remote = unwrapOk(await openRemoteCache(`registry://${bearer.host}/team/cache`, { insecure: true, credentials: null }));
+    const r = await remote.lookup(key('t1'));
+    expect(!r.ok && r.error).toMatchObject({ reason: 'remote-cache', status: 401 });
   });
 });

@@ -1,6 +1,6 @@
 // A real OCI registry for tests: Debian's docker-registry (distribution 2.8)
 // on 127.0.0.1 at a free port, with a temporary config and storage; optional
-// htpasswd (bcrypt, via apache2-utils' htpasswd) and TLS (a throwaway CA made
+// htpasswd (bcrypt, via apache2-utils' htpasswd) or bearer tokens, and TLS (a throwaway CA made
 // with openssl). Stopped by the caller.
 import { execa, type ResultPromise } from 'execa';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +26,8 @@ export interface TestRegistry {
 
 export interface RegistryOptions {
   htpasswd?: { user: string; password: string };
+  /** Bearer auth against a token server (test/support/token-server.ts). */
+  token?: { realm: string; service: string; issuer: string; certFile: string };
   tls?: boolean;
 }
 
@@ -70,6 +72,10 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     const r = await execa('htpasswd', ['-Bbn', opts.htpasswd.user, opts.htpasswd.password]);
     await writeFile(path.join(dir, 'htpasswd'), `${r.stdout.trim()}\n`);
     lines.push('auth:', '  htpasswd:', '    realm: imgfactory-test', `    path: ${path.join(dir, 'htpasswd')}`);
+  }
+  if (opts.token) {
+    const t = opts.token;
+    lines.push('auth:', '  token:', `    realm: ${t.realm}`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.certFile}`);
   }
   const config = path.join(dir, 'config.yml');
   await writeFile(config, `${lines.join('\n')}\n`);

@@ -65,7 +65,10 @@ export class RegistryAuth {
     if (!realm) throw new RemoteError('bearer challenge without a realm');
     const url = new URL(realm);
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RemoteError(`token realm ${safeUrl(url)} is not HTTP(S)`);
-    const scope = params.scope ?? this.scope;
+    // Ask for our whole scope (pull,push when pushing) at once, plus whatever else the challenge names,
+    // so a push does not need a new token after its first HEAD.
+    const resource = (s: string): string => s.split(':').slice(0, -1).join(':');
+    const scope = [this.scope, ...(params.scope ?? '').split(' ').filter((s) => s && resource(s) !== resource(this.scope))].join(' ');
     const creds = this.credentials;
     if (creds && !secureEnough(url)) throw new RemoteError(`refusing to send credentials over plain HTTP to ${url.host}`);
     let res;
