@@ -17,7 +17,7 @@ const good = (): Manifest =>
     inputs: {},
     layout: { name: 'gpt', firmware: 'bios' },
     glance: { qcow2: { disk_format: 'qcow2', container_format: 'bare', min_disk: 1, min_ram: 512, os_distro: 'debian' } },
-  }) as Manifest;
+  }) as unknown as Manifest;
 
 function problem(mutate: (m: Record<string, unknown>) => void): { field: string; message: string } {
   const m = good() as unknown as Record<string, unknown>;
