@@ -71,8 +71,9 @@ export async function openRemoteCache(ref: CacheRef | string, opts: RemoteCacheO
 
 export class RemoteCache {
   readonly stats: RemoteStats = { hits: 0, misses: 0, bytesPulled: 0, bytesPushed: 0, blobsPushed: 0, blobsSkipped: 0, resumedUploads: 0 };
-  private index: Promise<Map<LayerKey, RemoteEntry>> | null = null;
-  private imageKeys = new Set<LayerKey>();
+  private readonly indexes = new Map<string, Promise<Map<LayerKey, RemoteEntry>>>();
+  /** Keys held by the manifests of each image (its own tags). */
+  private readonly imageKeys = new Map<string, Set<LayerKey>>();
 
   constructor(
     readonly ref: CacheRef,
@@ -94,7 +95,8 @@ export class RemoteCache {
   async entriesOf(image: string): Promise<Result<RemoteEntry[]>> {
     const index = await this.guard(() => this.loadIndex(image));
     if (!index.ok) return index;
-    return ok([...index.value.values()].filter((e) => this.imageKeys.has(e.key)));
+    const mine = this.imageKeys.get(image) ?? new Set();
+    return ok([...index.value.values()].filter((e) => mine.has(e.key)));
   }
 
   /** Downloads `entry`'s blob into `local` under its key, verified; an 'integrity' failure stores nothing. */
@@ -137,8 +139,12 @@ export class RemoteCache {
       for (const tag of [...tags].reverse()) await this.transport.putManifest(tag, encoded.manifest, MANIFEST_MEDIA_TYPE);
       report.tags = tags;
       report.entries = entries.length;
-      const index = this.index ? await this.index : null;
-      for (const e of entries) index?.set(e.key, e);
+      // What was just pushed is there now: later lookups through this handle find it.
+      for (const loading of this.indexes.values()) {
+        const index = await loading.catch(() => null);
+        for (const e of entries) if (index && !index.has(e.key)) index.set(e.key, e);
+      }
+      for (const e of entries) this.imageKeys.get(image)?.add(e.key);
       return report;
     });
   }
@@ -157,23 +163,23 @@ export class RemoteCache {
     this.stats.resumedUploads += sent.resumed;
   }
 
-  private loadIndex(image = this.opts.image): Promise<Map<LayerKey, RemoteEntry>> {
-    if (!this.index || image !== this.opts.image) {
-      const loading = this.readIndex(image);
-      if (image === this.opts.image) this.index = loading;
-      // A failed read is tried again at the next call.
-      loading.catch(() => {
-        if (this.index === loading) this.index = null;
-      });
-      return loading;
+  /** The index as seen with `image`'s manifests first: read once per image; a failed read is tried again next time. */
+  private loadIndex(image = this.opts.image ?? ''): Promise<Map<LayerKey, RemoteEntry>> {
+    let loading = this.indexes.get(image);
+    if (!loading) {
+      loading = this.readIndex(image);
+      this.indexes.set(image, loading);
+      loading.catch(() => this.indexes.delete(image));
     }
-    return this.index;
+    return loading;
   }
 
   /** Manifests in priority order: the image's moving tag, its chain tags, then every other cache manifest. */
-  private async readIndex(image: string | undefined): Promise<Map<LayerKey, RemoteEntry>> {
+  private async readIndex(image: string): Promise<Map<LayerKey, RemoteEntry>> {
     const all = await this.transport.listTags();
     const own = image ? imageTag(image) : null;
+    const mineKeys = new Set<LayerKey>();
+    this.imageKeys.set(image, mineKeys);
     const rank = (t: string): number => (t === own ? 0 : own && t.startsWith(`${own}--`) ? 1 : 2);
     const tags = [...all].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0)).slice(0, this.opts.maxManifests ?? 64);
     const index = new Map<LayerKey, RemoteEntry>();
@@ -182,15 +188,16 @@ export class RemoteCache {
       const m = await this.transport.getManifest(tag);
       const decoded = m ? decodeManifest(m.bytes) : null;
       if (!decoded || decoded.configSize > 16 * 1024 * 1024) continue;
-      const mine = rank(tag) < 2;
-      if (seenConfigs.has(decoded.configDigest) && !mine) continue;
+      // `<image>` and `<image>--<key>` usually name the same manifest: read its config once.
+      if (seenConfigs.has(decoded.configDigest)) continue;
       seenConfigs.add(decoded.configDigest);
+      const mine = rank(tag) < 2;
       const body = await this.transport.getBlob(decoded.configDigest);
       if (!body) continue;
       const config = await readVerified(body, decoded.configDigest, decoded.configSize, `cache config ${decoded.configDigest} from ${this.ref.text}`);
       for (const e of decodeConfig(config, decoded)) {
         if (!index.has(e.key)) index.set(e.key, e);
-        if (mine) this.imageKeys.add(e.key);
+        if (mine) mineKeys.add(e.key);
       }
     }
     return index;
