@@ -18,7 +18,11 @@ import type { EventSink, StepReport } from './events.js';
 import { makeHooksTree } from './hooks-tree.js';
 import { applyToTree, fetchLayer, packStep, storeLayer } from './layer-io.js';
 import { writeOutputs, cachedOutputs, type OutputFile, type OutputRequest } from './outputs.js';
+import { blockDeviceHooks, diskKeySettings } from './disk-output.js';
 import { execStep } from './step-exec.js';
+import { loadLayout } from '../image/index.js';
+import { parseBytes } from '../image/size-spec.js';
+import { hookEnv, keyEnv } from '../plan/hook-env.js';
 import { prepareInputs, stepInputs, type InputContext, type StepInputs } from './step-inputs.js';
 
 export interface BuildOptions {
@@ -31,7 +35,9 @@ export interface BuildOptions {
   cacheDir: string | null;
   /** Rebuild the network-dependent steps (base tree, package installs) even when cached. */
   refresh: boolean;
-  outputs: OutputRequest;
+  outputs: Omit<OutputRequest, 'disk'>;
+  /** How disk images are made: a layout (built-in name or file; else the image's block-device element, else `efi`). */
+  disk: { layout?: string; compress: boolean; imageSize?: string; extraSize?: string };
   sandbox: SandboxKind | 'auto';
   declared: Record<string, string>;
   sourceDateEpoch: number | null;
@@ -52,7 +58,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
   for (const message of await recoverBuilds(o.buildRoot)) o.emit({ type: 'note', message: `cleaned up after an earlier build: ${message}` });
   const plan: Plan = unwrap(
-    planBuild(o.graph, o.distro, { vars: o.declared, skipPhases: o.outputs.types.some((t) => t !== 'tar') ? [] : ['block-device.d'] }),
+    // block-device.d hooks run when the disk image is assembled (src/build/disk-output.ts), not as tree steps.
+    planBuild(o.graph, o.distro, { vars: o.declared, skipPhases: ['block-device.d'] }),
   );
   const dir = await createBuildDir(o.buildRoot, o.imageName);
   try {
@@ -69,8 +76,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const inputs: StepInputs[] = [];
     for (const step of plan.steps) inputs.push(await stepInputs(step, ictx, icache));
     const store = o.cacheDir ? new LocalLayerStore(path.resolve(o.cacheDir)) : null;
+    const outputs = await outputRequest(o, dir);
 
-    const fast = store && !o.refresh ? await noopBuild(plan, inputs, store, o) : null;
+    const fast = store && !o.refresh ? await noopBuild(plan, inputs, store, o, outputs) : null;
     if (fast) return { ...fast, seconds: (performance.now() - started) / 1000, sandbox: 'none' };
 
     const { sandbox, note } = await chooseSandbox(o.sandbox, sandboxStateDir(o.buildRoot));
@@ -88,15 +96,32 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       parent = key;
       parentLayer = done.digest;
     }
-    const outputs = await writeOutputs({ tree: dir.tree, request: o.outputs, lastKey: parent!, lastLayer: parentLayer!, store, spool: dir.spool, name: o.imageName, emit: o.emit });
-    return { steps: reports, outputs, seconds: (performance.now() - started) / 1000, sandbox: sandbox.kind };
+    const files = await writeOutputs({
+      ...outputs,
+      tree: dir.tree,
+      hooksDir: dir.hooks,
+      workDir: dir.spool,
+      logDir: dir.logs,
+      lastKey: parent!,
+      lastLayer: parentLayer!,
+      store,
+      name: o.imageName,
+      emit: o.emit,
+    });
+    return { steps: reports, outputs: files, seconds: (performance.now() - started) / 1000, sandbox: sandbox.kind };
   } finally {
     await removeBuildDir(dir);
   }
 }
 
 /** Every step and every output cached: copy the outputs out, touch nothing else. */
-async function noopBuild(plan: Plan, inputs: StepInputs[], store: LayerStore, o: BuildOptions): Promise<Omit<BuildResult, 'seconds' | 'sandbox'> | null> {
+async function noopBuild(
+  plan: Plan,
+  inputs: StepInputs[],
+  store: LayerStore,
+  o: BuildOptions,
+  outputs: { request: OutputRequest; diskKey: unknown },
+): Promise<Omit<BuildResult, 'seconds' | 'sandbox'> | null> {
   let parent: LayerKey | null = null;
   let parentLayer: FileDigest | null = null;
   const reports: StepReport[] = [];
@@ -108,13 +133,36 @@ async function noopBuild(plan: Plan, inputs: StepInputs[], store: LayerStore, o:
     parent = key;
     parentLayer = entry.metadata.digest;
   }
-  const outputs = await cachedOutputs({ request: o.outputs, lastKey: parent!, lastLayer: parentLayer!, store, name: o.imageName, emit: o.emit });
-  if (!outputs) return null;
+  const files = await cachedOutputs({ ...outputs, lastKey: parent!, lastLayer: parentLayer!, store, name: o.imageName, emit: o.emit });
+  if (!files) return null;
   for (const [i, report] of reports.entries()) {
     o.emit({ type: 'step-start', index: i, total: reports.length, step: plan.steps[i]!, cached: true });
     o.emit({ type: 'step-end', report });
   }
-  return { steps: reports, outputs };
+  return { steps: reports, outputs: files };
+}
+
+/** The outputs asked for, with the disk settings resolved and their cache-key part. */
+async function outputRequest(o: BuildOptions, dir: BuildDir): Promise<{ request: OutputRequest; diskKey: unknown }> {
+  const request: OutputRequest = { ...o.outputs };
+  if (!o.outputs.types.some((t) => t !== 'tar')) return { request, diskKey: null };
+  for (const [flag, value] of [['--image-size', o.disk.imageSize], ['--image-extra-size', o.disk.extraSize]] as const) {
+    const parsed = value === undefined ? 0 : parseBytes(value);
+    if (typeof parsed === 'string') throw new FailureError({ reason: 'usage', message: `${flag}: ${parsed}`, hint: 'write sizes like 8GiB or 512MiB' });
+  }
+  const chosen = o.graph.elements.find((e) => e.blockDevice !== null);
+  const layout = unwrap(await loadLayout(o.disk.layout ?? chosen?.blockDevice ?? 'efi'));
+  const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch });
+  request.disk = {
+    layout,
+    compress: o.disk.compress,
+    ...(o.disk.imageSize ? { imageSize: o.disk.imageSize } : {}),
+    ...(o.disk.extraSize ? { extraSize: o.disk.extraSize } : {}),
+    sourceDateEpoch: o.sourceDateEpoch,
+    blockDeviceHooks: blockDeviceHooks(o.graph.elements),
+    hookEnv: env,
+  };
+  return { request, diskKey: await diskKeySettings(request.disk, keyEnv(env, dir.hooks)) };
 }
 
 interface StepDone {

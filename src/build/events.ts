@@ -21,6 +21,8 @@ export type BuildEvent =
   | { type: 'note'; message: string }
   | { type: 'step-start'; index: number; total: number; step: Step; cached: boolean }
   | { type: 'step-line'; step: Step; stream: 'stdout' | 'stderr'; line: string }
+  /** Output of work that is not a step, e.g. disk image assembly. */
+  | { type: 'log'; source: string; line: string }
   | { type: 'step-end'; report: StepReport }
   | { type: 'output'; path: string; format: string; size: number; cached: boolean };
 

@@ -10,16 +10,19 @@ import { pipeline } from 'node:stream/promises';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import { outputKey } from '../cache/keys.js';
 import type { LayerStore } from '../cache/store.js';
-import { FailureError } from '../failure.js';
+import { EXTENSION, type ImageFormat } from '../image/qemu-img.js';
 import { publishOutput, tempOutputPath } from '../image/outputs.js';
+import { assembleDisk, type DiskSettings } from './disk-output.js';
 import type { EventSink } from './events.js';
 import { writeTreeTar } from './tree-tar.js';
 
-export type OutputType = 'tar' | 'raw' | 'qcow2';
+export type OutputType = 'tar' | ImageFormat;
 
 export interface OutputRequest {
   types: OutputType[];
   outputDir: string;
+  /** How disk images are made (needed when `types` has a disk format). */
+  disk?: DiskSettings;
 }
 
 export interface OutputFile {
@@ -32,6 +35,8 @@ export interface OutputFile {
 
 interface OutputContext {
   request: OutputRequest;
+  /** What, beyond the tree, changes a disk image's bytes (layout, sizes, block-device.d hooks). */
+  diskKey: unknown;
   lastKey: LayerKey;
   lastLayer: FileDigest;
   store: LayerStore | null;
@@ -41,10 +46,11 @@ interface OutputContext {
 
 /** Output settings that change the bytes; bump `v` when an output's recipe changes. */
 function keyFor(ctx: OutputContext, format: OutputType): LayerKey {
-  return outputKey(ctx.lastKey, { v: 1, format, lastLayer: ctx.lastLayer });
+  return outputKey(ctx.lastKey, { v: 1, format, lastLayer: ctx.lastLayer, ...(format === 'tar' ? {} : { disk: ctx.diskKey }) });
 }
 
-const finalPath = (ctx: OutputContext, format: OutputType): string => path.resolve(ctx.request.outputDir, `${ctx.name}.${format}`);
+const extension = (format: OutputType): string => (format === 'tar' ? 'tar' : EXTENSION[format]);
+const finalPath = (ctx: OutputContext, format: OutputType): string => path.resolve(ctx.request.outputDir, `${ctx.name}.${extension(format)}`);
 
 /** Copies every requested output out of the cache, or returns null if any is missing or damaged. */
 export async function cachedOutputs(ctx: OutputContext): Promise<OutputFile[] | null> {
@@ -79,23 +85,48 @@ export async function cachedOutputs(ctx: OutputContext): Promise<OutputFile[] | 
   return files;
 }
 
-export async function writeOutputs(ctx: OutputContext & { tree: string; spool: string }): Promise<OutputFile[]> {
+export interface WriteContext extends OutputContext {
+  tree: string;
+  hooksDir: string;
+  workDir: string;
+  logDir: string;
+}
+
+export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
   await mkdir(ctx.request.outputDir, { recursive: true });
   const files: OutputFile[] = [];
-  for (const format of ctx.request.types) {
-    const target = finalPath(ctx, format);
+  const store = async (file: OutputFile): Promise<void> => {
+    if (ctx.store) await ctx.store.putLayer(keyFor(ctx, file.format), createReadStream(file.path), { image: ctx.name, step: `output/${file.format}` });
+    files.push(file);
+    ctx.emit({ type: 'output', path: file.path, format: file.format, size: file.size, cached: false });
+  };
+  if (ctx.request.types.includes('tar')) {
+    const target = finalPath(ctx, 'tar');
     const tmp = tempOutputPath(target);
     try {
-      if (format === 'tar') await writeTreeTar(ctx.tree, tmp);
-      else throw new FailureError({ reason: 'not-implemented', what: `-t ${format}`, issue: 'issue 5 (bootable disk images)' });
-      if (ctx.store) await ctx.store.putLayer(keyFor(ctx, format), createReadStream(tmp), { image: ctx.name, step: `output/${format}` });
+      await writeTreeTar(ctx.tree, tmp);
       const { sha256, size } = await publishOutput(tmp, target);
-      files.push({ path: target, format, size, sha256, cached: false });
-      ctx.emit({ type: 'output', path: target, format, size, cached: false });
-    } catch (e) {
+      await store({ path: target, format: 'tar', size, sha256, cached: false });
+    } finally {
       await rm(tmp, { force: true });
-      throw e;
     }
+  }
+  const formats = ctx.request.types.filter((t): t is ImageFormat => t !== 'tar');
+  if (formats.length > 0) {
+    if (!ctx.request.disk) throw new Error('disk outputs requested without disk settings');
+    const images = await assembleDisk({
+      tree: ctx.tree,
+      hooksDir: ctx.hooksDir,
+      formats,
+      settings: ctx.request.disk,
+      seed: ctx.lastKey,
+      outputDir: ctx.request.outputDir,
+      name: ctx.name,
+      workDir: ctx.workDir,
+      logDir: ctx.logDir,
+      onLine: (line) => ctx.emit({ type: 'log', source: 'image', line }),
+    });
+    for (const image of images) await store({ path: image.path, format: image.format, size: image.size, sha256: image.sha256, cached: false });
   }
   return files;
 }

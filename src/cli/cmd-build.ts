@@ -14,7 +14,8 @@ import type { Handler } from './main.js';
 import { progressRenderer } from './progress.js';
 import { timingTable } from './timing-table.js';
 
-export const OUTPUT_TYPES = ['qcow2', 'raw', 'tar'] as const;
+/** What `-t` accepts; `vhd` is qemu-img's `vpc`. */
+export const OUTPUT_TYPES = ['qcow2', 'raw', 'tar', 'vmdk', 'vhd', 'vhdx'] as const;
 
 interface Args extends CommonArgs {
   image: string[];
@@ -31,6 +32,10 @@ interface Args extends CommonArgs {
   mirror?: string;
   securityMirror?: string;
   sourceDateEpoch?: number;
+  blockDevice?: string;
+  compress: boolean;
+  imageSize?: string;
+  imageExtraSize?: string;
 }
 
 export function parseTypes(raw: string[]): OutputType[] {
@@ -41,7 +46,7 @@ export function parseTypes(raw: string[]): OutputType[] {
     }
   }
   if (types.length === 0) throw new FailureError({ reason: 'usage', message: '-t needs at least one output type' });
-  return [...new Set(types)] as OutputType[];
+  return [...new Set(types.map((t) => (t === 'vhd' ? 'vpc' : t)))] as OutputType[];
 }
 
 function sourceDateEpoch(flag: number | undefined): number | null {
@@ -72,13 +77,13 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('mirror', { type: 'string', describe: 'archive mirror (or DIB_DISTRIBUTION_MIRROR)' })
         .option('security-mirror', { type: 'string', describe: 'security archive mirror (or DIB_DEBIAN_SECURITY_MIRROR)' })
         .option('source-date-epoch', { type: 'number', describe: 'timestamps for reproducible trees (or SOURCE_DATE_EPOCH)' })
+        .option('block-device', { type: 'string', describe: 'disk layout: efi, gpt, mbr or a YAML/JSON file (default: the image\'s block-device-* element, else efi)' })
+        .option('compress', { type: 'boolean', default: true, describe: 'compress qcow2 images (--no-compress to not)' })
+        .option('image-size', { type: 'string', describe: 'whole disk size, e.g. 8GiB (default: computed from the tree)' })
+        .option('image-extra-size', { type: 'string', describe: 'extra room in the root filesystem, e.g. 1GiB' })
         .option('json', { type: 'boolean', describe: 'print a JSON summary of the build on stdout' }) as never,
     handler: run<Args>(async (args, out) => {
       const types = parseTypes(args.type);
-      const disk = types.filter((t) => t !== 'tar');
-      if (disk.length > 0) {
-        throw new FailureError({ reason: 'not-implemented', what: `-t ${disk.join(',')} (disk images)`, issue: 'issue 5; use -t tar for the root tree' });
-      }
       const ctx = await loadContext(args, out);
       const distro = applyOverrides(ctx.distro, overridesFromEnv(process.env), {
         ...(args.release ? { release: args.release } : {}),
@@ -103,6 +108,12 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
           cacheDir: args.cache ? args.cacheDir : null,
           refresh: args.refresh ?? false,
           outputs: { types, outputDir: args.outputDir },
+          disk: {
+            compress: args.compress,
+            ...(args.blockDevice ? { layout: args.blockDevice } : {}),
+            ...(args.imageSize ? { imageSize: args.imageSize } : {}),
+            ...(args.imageExtraSize ? { extraSize: args.imageExtraSize } : {}),
+          },
           sandbox: args.sandbox,
           declared: declaredVars(process.env, args.env ?? []),
           sourceDateEpoch: sourceDateEpoch(args.sourceDateEpoch),

@@ -44,6 +44,13 @@ export function progressRenderer(o: ProgressOptions): (e: BuildEvent) => void {
           stream.write(status.slice(0, width()));
         } else stream.write(`${stamp()}  ${e.step.id} | ${e.line}\n`);
         break;
+      case 'log':
+        if (tty) {
+          clear();
+          status = `${e.source}: ${e.line.replace(/\s+/g, ' ')}`;
+          stream.write(status.slice(0, width()));
+        } else stream.write(`${stamp()}  ${e.source} | ${e.line}\n`);
+        break;
       case 'step-end': {
         const r = e.report;
         status = '';

@@ -6,6 +6,7 @@
 //   <dir>/package-installs.yaml   packages per phase       -> packages
 //   <dir>/pkg-map                 distro package-name map  -> pkgMap
 //   <dir>/<phase>.d/NN-name       hooks                    -> hooks
+//   <dir>/block-device-layout     the disk layout it chooses -> blockDevice
 //   <dir>/bin/ <dir>/static/      tools on PATH, files to copy
 //   <dir>/README.md               first paragraph          -> description
 import type { NamedLine } from './name-list.js';
@@ -43,6 +44,8 @@ export interface Element {
   /** The package-installs file's path, when there is one. */
   packagesFile: string | null;
   pkgMap: Record<string, unknown> | null;
+  /** A built-in layout name (`efi`) or an absolute path to a layout file, from `block-device-layout`. */
+  blockDevice: string | null;
   hasBin: boolean;
   hasStatic: boolean;
   warnings: ElementWarning[];

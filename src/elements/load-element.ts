@@ -57,6 +57,10 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
     }
   }
 
+  const layoutRef = (await readText(path.join(dir, 'block-device-layout')))?.replace(/#.*$/gm, '').trim() ?? null;
+  if (layoutRef === '') return malformed('block-device-layout', 'names no layout (write a built-in name such as "efi", or a file path relative to the element)');
+  const blockDevice = layoutRef === null ? null : /^[a-z0-9-]+$/.test(layoutRef) ? layoutRef : path.resolve(dir, layoutRef);
+
   const readme = await readText(path.join(dir, 'README.md'));
   return ok({
     name,
@@ -71,6 +75,7 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
     packages,
     packagesFile,
     pkgMap,
+    blockDevice,
     hasBin: await isDir(path.join(dir, 'bin')),
     hasStatic: await isDir(path.join(dir, 'static')),
     warnings,

@@ -62,7 +62,7 @@ describe('imgfactory CLI', () => {
     [['graph', 'selfish', '--elements-path', BAD], /element "selfish" depends on itself/, /selfish\/element-deps:3/],
     [['graph', 'bad-yaml', '--elements-path', BAD], /element "bad-yaml", .*bad-yaml\/package-installs.yaml:3: unknown option "bogus-key"/, /./],
     [['graph', 'base', '--distro', 'debian-potato'], /distribution "debian-potato"/, /known distributions: debian-bookworm, debian-trixie/],
-    [['build', 'base', '-t', 'iso'], /unknown output type "iso"/, /choose from qcow2, raw, tar/],
+    [['build', 'base', '-t', 'iso'], /unknown output type "iso"/, /choose from qcow2, raw, tar, vmdk, vhd, vhdx/],
     [['build'], /Not enough non-option arguments|name at least one image/, /--help/],
     [['frobnicate'], /Unknown argument: frobnicate/, /--help/],
   ])('bad input %j exits 2 with one clear message', async (argv, message, detail) => {

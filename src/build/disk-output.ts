@@ -1,0 +1,132 @@
+// Disk image outputs: the final tree assembled into raw/qcow2/... files by
+// src/image, with the image's block-device.d hooks run at their slot (after
+// the raw disk is complete, IMAGE_BLOCK_DEVICE = the raw file, outside the
+// tree). Everything that changes the image's bytes beyond the tree is in
+// `diskKeySettings`, which goes into the outputs' cache keys.
+import { execa } from 'execa';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { canonicalJson } from '../cache/canonical-json.js';
+import { sha256Buffer, sha256File } from '../cache/digest.js';
+import type { Element } from '../elements/element.js';
+import { fail, ok, unwrap, type Result } from '../failure.js';
+import { assembleImage, type ImageFormat, type ImageOutput, type Layout } from '../image/index.js';
+import { tailLines } from '../util/tail.js';
+import { HELPER_DIR } from './helper-scripts.js';
+
+/** Used for image timestamps when SOURCE_DATE_EPOCH is not set, so equal inputs still give equal bytes. */
+export const DEFAULT_IMAGE_EPOCH = 1700000000;
+
+export interface DiskSettings {
+  layout: Layout;
+  compress: boolean;
+  imageSize?: string;
+  extraSize?: string;
+  sourceDateEpoch: number | null;
+  /** The image's block-device.d hooks, in run order. */
+  blockDeviceHooks: { element: string; name: string; path: string }[];
+  /** The environment block-device.d hooks run with (before IMAGE_BLOCK_DEVICE and TARGET_ROOT). */
+  hookEnv: Record<string, string>;
+}
+
+/** The part of the disk settings that can change an image's bytes: a cache-key input. */
+export async function diskKeySettings(s: DiskSettings, keyEnv: Record<string, string>): Promise<unknown> {
+  const hooks: Record<string, string> = {};
+  for (const h of s.blockDeviceHooks) hooks[`${h.element}/${h.name}`] = await sha256File(h.path);
+  return {
+    layout: sha256Buffer(canonicalJson({ ...s.layout, source: null })),
+    compress: s.compress,
+    imageSize: s.imageSize ?? null,
+    extraSize: s.extraSize ?? null,
+    epoch: s.sourceDateEpoch ?? DEFAULT_IMAGE_EPOCH,
+    blockDeviceHooks: hooks,
+    env: s.blockDeviceHooks.length > 0 ? keyEnv : null,
+  };
+}
+
+export function blockDeviceHooks(elements: Element[]): DiskSettings['blockDeviceHooks'] {
+  return elements
+    .flatMap((e) => (e.hooks['block-device.d'] ?? []).map((h) => ({ element: e.name, name: h.name, path: h.path })))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export interface AssembleDiskOptions {
+  tree: string;
+  hooksDir: string;
+  formats: ImageFormat[];
+  settings: DiskSettings;
+  seed: string;
+  outputDir: string;
+  name: string;
+  workDir: string;
+  logDir: string;
+  onLine: (line: string) => void;
+}
+
+export async function assembleDisk(o: AssembleDiskOptions): Promise<ImageOutput[]> {
+  const logFile = path.join(o.logDir, 'assemble-image.log');
+  const log = createWriteStream(logFile, { flags: 'a' });
+  try {
+    const result = await assembleImage({
+      rootDir: o.tree,
+      layout: o.settings.layout,
+      seed: o.seed,
+      sourceDateEpoch: o.settings.sourceDateEpoch ?? DEFAULT_IMAGE_EPOCH,
+      formats: o.formats,
+      outputDir: o.outputDir,
+      name: o.name,
+      compress: o.settings.compress,
+      ...(o.settings.imageSize ? { imageSize: o.settings.imageSize } : {}),
+      ...(o.settings.extraSize ? { extraSize: o.settings.extraSize } : {}),
+      workDir: o.workDir,
+      onLog: (line: string) => {
+        log.write(`${line}\n`);
+        o.onLine(line);
+      },
+      onBlockDevice: async (ctx) => {
+        for (const hook of o.settings.blockDeviceHooks) {
+          const r = await runBlockDeviceHook(hook, { ...o.settings.hookEnv, ...ctx.env, TARGET_ROOT: o.tree }, o.hooksDir, path.join(o.logDir, `block-device.d_${hook.name}.log`), o.onLine);
+          if (!r.ok) return r;
+        }
+        return ok(undefined);
+      },
+    });
+    return unwrap(result).outputs;
+  } finally {
+    await new Promise<void>((resolve) => log.end(resolve));
+  }
+}
+
+async function runBlockDeviceHook(
+  hook: DiskSettings['blockDeviceHooks'][number],
+  env: Record<string, string>,
+  hooksDir: string,
+  logFile: string,
+  onLine: (line: string) => void,
+): Promise<Result<void>> {
+  const child = execa('/bin/bash', [path.join(hooksDir, HELPER_DIR, 'run-hook'), 'block-device.d', hook.name], {
+    env,
+    extendEnv: false,
+    all: true,
+    reject: false,
+    stdin: 'ignore',
+  });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.all?.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    for (const line of chunk.toString().split('\n')) if (line.trim()) onLine(`${hook.element}/block-device.d/${hook.name} | ${line}`);
+  });
+  const r = await child;
+  await new Promise<void>((resolve) => log.end(resolve));
+  if (r.exitCode === 0) return ok(undefined);
+  return fail({
+    reason: 'hook-failed',
+    element: hook.element,
+    phase: 'block-device.d',
+    script: hook.name,
+    exitCode: r.exitCode ?? null,
+    ...(r.signal ? { signal: r.signal } : {}),
+    logTail: await tailLines(logFile, 20),
+    logPath: logFile,
+  });
+}
