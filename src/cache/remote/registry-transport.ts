@@ -208,17 +208,15 @@ export class RegistryTransport implements Transport {
 
   private async once(method: HttpRequest['method'], url: URL, opts: CallOptions, withAuth: boolean): Promise<HttpResponse> {
     let target = url;
-    let auth = withAuth;
     for (let hop = 0; ; hop++) {
+      // The registry's credentials go to the registry only: never to a storage backend or upload host elsewhere.
+      const auth = withAuth && target.origin === this.base.origin;
       const headers = { ...(auth ? this.auth.header() : {}), ...opts.headers };
       const res = await send({ method, url: target, headers, ...(opts.body ? { body: opts.body() } : {}) }, this.http);
       const location = res.headers.location;
       if (!opts.follow || ![301, 302, 303, 307, 308].includes(res.status) || !location || hop >= 5) return res;
       res.discard();
-      const next = new URL(location, target);
-      // Never hand the registry's credentials to a storage backend elsewhere.
-      if (next.origin !== this.base.origin) auth = false;
-      target = next;
+      target = new URL(location, target);
     }
   }
 }
