@@ -75,8 +75,11 @@ export function send(req: HttpRequest, opts: HttpOptions): Promise<HttpResponse>
     if (!req.body) r.end();
     else if (Buffer.isBuffer(req.body)) r.end(req.body);
     else {
-      req.body.on('error', (e) => r.destroy(e));
-      req.body.pipe(r);
+      const body = req.body;
+      body.on('error', (e) => r.destroy(e));
+      // A request cut short must not leave its file stream open.
+      r.on('close', () => body.destroy());
+      body.pipe(r);
     }
   });
 }
