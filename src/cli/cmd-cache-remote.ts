@@ -10,6 +10,7 @@ import { LocalLayerStore } from '../cache/store-local.js';
 import { EXIT_CODES, FailureError, type Failure } from '../failure.js';
 import { formatBytes } from './format.js';
 import type { Handler } from './main.js';
+import { REMOTE_CACHE_OPTIONS } from './remote-cache-args.js';
 
 interface RemoteArgs {
   cacheDir: string;
@@ -26,8 +27,8 @@ const remoteOptions = (y: Argv): Argv =>
   y
     .positional('image', { type: 'string', demandOption: true, describe: 'image name the entries were built for' })
     .positional('ref', { type: 'string', demandOption: true, describe: 'registry://host[:port]/repo or oci:<dir>' })
-    .option('insecure-registry', { type: 'boolean', describe: 'plain HTTP to a registry on loopback' })
-    .option('registry-ca', { type: 'string', array: true, describe: 'extra CA certificate (PEM) for the registry' });
+    .option('insecure-registry', REMOTE_CACHE_OPTIONS['insecure-registry'])
+    .option('registry-ca', REMOTE_CACHE_OPTIONS['registry-ca']);
 
 async function open(a: RemoteArgs, push: boolean): Promise<RemoteCache> {
   const r = await openRemoteCache(a.ref, { image: a.image, push, insecure: a.insecureRegistry ?? false, ...(a.registryCa ? { caFiles: a.registryCa } : {}) });

@@ -65,6 +65,15 @@ export async function openCachingStore(cacheDir: string, image: string, settings
   return new CachingLayerStore(path.resolve(cacheDir), from, to, settings, warn);
 }
 
+/**
+ * The store a build uses: a plain LocalLayerStore without remote settings,
+ * else a CachingLayerStore. Usage failures (a bad ref, --insecure-registry to
+ * a remote host, an unreadable CA file) throw; nothing is contacted yet.
+ */
+export async function layerStoreFor(cacheDir: string, image: string, remote: RemoteCacheSettings | null, warn: (message: string) => void): Promise<LocalLayerStore> {
+  return remote ? openCachingStore(cacheDir, image, remote, warn) : new LocalLayerStore(path.resolve(cacheDir));
+}
+
 export class CachingLayerStore extends LocalLayerStore {
   /** Every key the build found (locally or remotely) or stored. */
   readonly used = new Set<LayerKey>();
