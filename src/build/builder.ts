@@ -19,6 +19,8 @@ import { makeHooksTree } from './hooks-tree.js';
 import { applyToTree, fetchLayer, packStep, storeLayer } from './layer-io.js';
 import { writeOutputs, cachedOutputs, type OutputFile, type OutputRequest } from './outputs.js';
 import { blockDeviceHooks, diskKeySettings } from './disk-output.js';
+import { cachedPackages, emitManifest, treePackages, type EmittedManifest, type ManifestRequest } from './emit-manifest.js';
+import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { execStep } from './step-exec.js';
 import { loadLayout } from '../image/index.js';
 import { parseBytes } from '../image/size-spec.js';
@@ -41,6 +43,10 @@ export interface BuildOptions {
   sandbox: SandboxKind | 'auto';
   declared: Record<string, string>;
   sourceDateEpoch: number | null;
+  /** Recorded in the manifest and in output names (`<image>-<tag>.qcow2`); never in keys. */
+  tag?: string;
+  /** Sign the manifest with this key (a file, or env:NAME). */
+  signKey?: string;
   emit: EventSink;
   signal: AbortSignal;
 }
@@ -48,6 +54,7 @@ export interface BuildOptions {
 export interface BuildResult {
   steps: StepReport[];
   outputs: OutputFile[];
+  manifest: EmittedManifest;
   seconds: number;
   sandbox: string;
 }
@@ -79,7 +86,10 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const outputs = await outputRequest(o, dir);
 
     const fast = store && !o.refresh ? await noopBuild(plan, inputs, store, o, outputs) : null;
-    if (fast) return { ...fast, seconds: (performance.now() - started) / 1000, sandbox: 'none' };
+    if (fast) {
+      const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages));
+      return { steps: fast.steps, outputs: fast.outputs, manifest, seconds: (performance.now() - started) / 1000, sandbox: 'none' };
+    }
 
     const { sandbox, note } = await chooseSandbox(o.sandbox, sandboxStateDir(o.buildRoot));
     if (note) o.emit({ type: 'note', message: note });
@@ -96,6 +106,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       parent = key;
       parentLayer = done.digest;
     }
+    const packages = await treePackages(dir.tree, store, parent!, parentLayer!, o.imageName);
     const files = await writeOutputs({
       ...outputs,
       tree: dir.tree,
@@ -105,10 +116,11 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       lastKey: parent!,
       lastLayer: parentLayer!,
       store,
-      name: o.imageName,
+      name: outputStem(o.imageName, o.tag),
       emit: o.emit,
     });
-    return { steps: reports, outputs: files, seconds: (performance.now() - started) / 1000, sandbox: sandbox.kind };
+    const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages));
+    return { steps: reports, outputs: files, manifest, seconds: (performance.now() - started) / 1000, sandbox: sandbox.kind };
   } finally {
     await removeBuildDir(dir);
   }
@@ -121,7 +133,7 @@ async function noopBuild(
   store: LayerStore,
   o: BuildOptions,
   outputs: { request: OutputRequest; diskKey: unknown },
-): Promise<Omit<BuildResult, 'seconds' | 'sandbox'> | null> {
+): Promise<{ steps: StepReport[]; outputs: OutputFile[]; packages: ManifestPackage[] } | null> {
   let parent: LayerKey | null = null;
   let parentLayer: FileDigest | null = null;
   const reports: StepReport[] = [];
@@ -133,13 +145,32 @@ async function noopBuild(
     parent = key;
     parentLayer = entry.metadata.digest;
   }
-  const files = await cachedOutputs({ ...outputs, lastKey: parent!, lastLayer: parentLayer!, store, name: o.imageName, emit: o.emit });
+  const packages = await cachedPackages(store, parent!, parentLayer!);
+  if (!packages) return null;
+  const files = await cachedOutputs({ ...outputs, lastKey: parent!, lastLayer: parentLayer!, store, name: outputStem(o.imageName, o.tag), emit: o.emit });
   if (!files) return null;
   for (const [i, report] of reports.entries()) {
     o.emit({ type: 'step-start', index: i, total: reports.length, step: plan.steps[i]!, cached: true });
     o.emit({ type: 'step-end', report });
   }
-  return { steps: reports, outputs: files };
+  return { steps: reports, outputs: files, packages };
+}
+
+function manifestRequest(o: BuildOptions, request: OutputRequest, steps: StepReport[], outputs: OutputFile[], packages: ManifestPackage[]): ManifestRequest {
+  return {
+    graph: o.graph,
+    distro: o.distro,
+    imageName: o.imageName,
+    outputDir: o.outputs.outputDir,
+    outputs,
+    layerKeys: steps.map((s) => s.key),
+    packages,
+    declared: o.declared,
+    sourceDateEpoch: o.sourceDateEpoch,
+    layout: request.disk?.layout ?? null,
+    ...(o.tag ? { tag: o.tag } : {}),
+    ...(o.signKey ? { signKey: o.signKey } : {}),
+  };
 }
 
 /** The outputs asked for, with the disk settings resolved and their cache-key part. */

@@ -36,6 +36,8 @@ interface Args extends CommonArgs {
   compress: boolean;
   imageSize?: string;
   imageExtraSize?: string;
+  tag?: string;
+  signKey?: string;
 }
 
 export function parseTypes(raw: string[]): OutputType[] {
@@ -81,9 +83,14 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('compress', { type: 'boolean', default: true, describe: 'compress qcow2 images (--no-compress to not)' })
         .option('image-size', { type: 'string', describe: 'whole disk size, e.g. 8GiB (default: computed from the tree)' })
         .option('image-extra-size', { type: 'string', describe: 'extra room in the root filesystem, e.g. 1GiB' })
+        .option('tag', { type: 'string', describe: 'recorded in the manifest and in output names, e.g. a commit: <image>-<tag>.qcow2' })
+        .option('sign-key', { type: 'string', describe: 'sign the manifest with this private key (a PEM file, or env:NAME)' })
         .option('json', { type: 'boolean', describe: 'print a JSON summary of the build on stdout' }) as never,
     handler: run<Args>(async (args, out) => {
       const types = parseTypes(args.type);
+      if (args.tag !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(args.tag)) {
+        throw new FailureError({ reason: 'usage', message: `--tag "${args.tag}" cannot be part of a file name`, hint: 'use letters, digits, ".", "_" and "-", e.g. a commit hash' });
+      }
       const ctx = await loadContext(args, out);
       const distro = applyOverrides(ctx.distro, overridesFromEnv(process.env), {
         ...(args.release ? { release: args.release } : {}),
@@ -117,6 +124,8 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
           sandbox: args.sandbox,
           declared: declaredVars(process.env, args.env ?? []),
           sourceDateEpoch: sourceDateEpoch(args.sourceDateEpoch),
+          ...(args.tag ? { tag: args.tag } : {}),
+          ...(args.signKey ? { signKey: args.signKey } : {}),
           emit: progressRenderer({ stream: process.stderr, tty: Boolean(process.stderr.isTTY) && !process.env.CI }),
           signal: controller.signal,
         });
@@ -126,6 +135,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
       }
       out.info('');
       out.info(timingTable(result.steps, result.seconds));
+      out.info(`manifest: ${result.manifest.manifest}${result.manifest.signature ? ` (signed: ${result.manifest.signature})` : ''}`);
       if (args.json) out.json(buildSummary(imageName, result));
       return 0;
     }),
@@ -140,6 +150,9 @@ export function buildSummary(image: string, r: BuildResult): unknown {
     sandbox: r.sandbox,
     steps: r.steps.map((s) => ({ id: s.id, phase: s.phase, status: s.status, seconds: Number(s.seconds.toFixed(3)), layerSize: s.layerSize, key: s.key })),
     outputs: r.outputs,
+    manifest: r.manifest.manifest,
+    provenance: r.manifest.provenance,
+    signature: r.manifest.signature,
     cached: r.steps.filter((s) => s.status === 'cached').length,
     built: r.steps.filter((s) => s.status === 'built').length,
   };

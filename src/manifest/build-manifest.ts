@@ -35,7 +35,8 @@ export interface ManifestInput {
   /** From installedPackages(finalTree). */
   packages: ManifestPackage[];
   toolVersion: string;
-  sourceDateEpoch: number;
+  /** SOURCE_DATE_EPOCH of the build, or null when it had none. */
+  sourceDateEpoch: number | null;
   inputs: Record<string, string>;
   /** null for tar-only builds. */
   layout: { name: string; firmware: Firmware } | null;
@@ -84,7 +85,7 @@ export interface WrittenManifest {
 }
 
 export async function writeManifest(manifest: Manifest, dir: string): Promise<WrittenManifest> {
-  const files = { manifest: path.join(dir, manifestFileName(manifest.image)), provenance: path.join(dir, provenanceFileName(manifest.image)) };
+  const files = { manifest: path.join(dir, manifestFileName(manifest.image, manifest.tag)), provenance: path.join(dir, provenanceFileName(manifest.image, manifest.tag)) };
   await writeAtomic(files.manifest, manifestBytes(manifest));
   await writeAtomic(files.provenance, Buffer.from(`${canonicalJson(provenance(manifest))}\n`));
   return files;

@@ -65,7 +65,8 @@ export interface Manifest {
   distro: { name: string; release: string; arch: string };
   packages: ManifestPackage[];
   tool: { name: 'imgfactory'; version: string };
-  sourceDateEpoch: number;
+  /** SOURCE_DATE_EPOCH of the build, or null when it had none. */
+  sourceDateEpoch: number | null;
   /** The build's declared inputs (environment variables that reach the hooks, options). */
   inputs: Record<string, string>;
   layout: { name: string; firmware: Firmware } | null;
@@ -76,6 +77,8 @@ export interface Manifest {
 export type Firmware = 'bios' | 'uefi' | 'both';
 
 /** `<image>.manifest.json`, and what sits beside it. */
-export const manifestFileName = (image: string): string => `${image}.manifest.json`;
-export const provenanceFileName = (image: string): string => `${image}.provenance.json`;
+/** `<image>[-<tag>]`: the stem of a build's output file names (a tag, e.g. a commit, keeps per-commit builds apart). */
+export const outputStem = (image: string, tag?: string): string => (tag ? `${image}-${tag}` : image);
+export const manifestFileName = (image: string, tag?: string): string => `${outputStem(image, tag)}.manifest.json`;
+export const provenanceFileName = (image: string, tag?: string): string => `${outputStem(image, tag)}.provenance.json`;
 export const signatureFileName = (manifestFile: string): string => `${manifestFile}.sig`;

@@ -92,7 +92,7 @@ function check(v: unknown): void {
     distro: (o, at) => record(o, at, { name: nonEmpty, release: str, arch: nonEmpty }),
     packages: (o, at) => list(o, at, (p, a) => record(p, a, { name: nonEmpty, version: nonEmpty, arch: nonEmpty })),
     tool: (o, at) => record(o, at, { name: oneOf('imgfactory'), version: nonEmpty }),
-    sourceDateEpoch: count,
+    sourceDateEpoch: (v, at) => (v === null ? null : count(v, at)),
     inputs: (o, at) => {
       if (!isObj(o)) throw new SchemaError(at, `must be an object, found ${describe(o)}`);
       for (const [k, x] of Object.entries(o)) need(x, `${at}.${k}`, str);
