@@ -30,6 +30,9 @@ describe('imgfactory CLI', () => {
     const r = await cli('graph', 'overcloud-control', '--format', 'dot');
     expect(r.stdout).toMatch(/^digraph imgfactory \{/);
     expect(r.stdout).toContain('"os-apply-config" -> "os-refresh-config" [color=red];');
+    const svg = await execa('dot', ['-Tsvg'], { input: r.stdout });
+    expect(svg.stdout).toContain('<svg');
+    expect(svg.stdout).toContain('overcloud&#45;control');
   });
 
   it('elements lists descriptions and origins, honouring --elements-path', async () => {
