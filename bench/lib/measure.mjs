@@ -1,0 +1,74 @@
+// Timing helpers for the bench scripts: run one command as a child process
+// with its output in a log file, and return its wall time, exit code and the
+// load average before and after (the build host is shared, so every figure
+// carries the load it was measured under).
+import { execa } from 'execa';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, stat, readdir, lstat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/** 1-minute load average, rounded to two decimals. */
+export const load1 = () => Number(os.loadavg()[0].toFixed(2));
+
+/**
+ * Runs `cmd args` with `env` added, stdout+stderr to `log`. Never throws on a
+ * non-zero exit: the result says what happened.
+ */
+export async function timed(cmd, args, { env = {}, cwd, log }) {
+  await mkdir(path.dirname(log), { recursive: true });
+  const out = createWriteStream(log);
+  out.write(`$ ${cmd} ${args.join(' ')}\n`);
+  const loadBefore = os.loadavg().map((l) => Number(l.toFixed(2)));
+  const t0 = performance.now();
+  const child = execa(cmd, args, { env: { ...process.env, ...env }, cwd, reject: false, all: true, stdin: 'ignore' });
+  child.all.pipe(out);
+  const res = await child;
+  const seconds = (performance.now() - t0) / 1000;
+  const loadAfter = os.loadavg().map((l) => Number(l.toFixed(2)));
+  await new Promise((r) => out.end(r));
+  return { seconds: Number(seconds.toFixed(1)), exitCode: res.exitCode, loadBefore, loadAfter, log };
+}
+
+/** Bytes under `dir` (apparent sizes of regular files, like `du -sb`). */
+export async function treeBytes(dir) {
+  let total = 0;
+  const walk = async (d) => {
+    let names;
+    try {
+      names = await readdir(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = path.join(d, n);
+      const s = await lstat(p);
+      if (s.isDirectory()) await walk(p);
+      else if (s.isFile()) total += s.size;
+    }
+  };
+  await walk(dir);
+  return total;
+}
+
+export async function fileBytes(file) {
+  return (await stat(file).catch(() => ({ size: 0 }))).size;
+}
+
+/** The machine, for the results header. */
+export async function machine() {
+  const cpu = (await readFile('/proc/cpuinfo', 'utf8')).match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown';
+  const pkg = async (name) =>
+    (await execa('dpkg-query', ['-W', '-f=${Version}', name], { reject: false })).stdout || 'not installed';
+  const git = await execa('git', ['rev-parse', '--short', 'HEAD'], { reject: false });
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    nproc: os.cpus().length,
+    ramGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    cpu,
+    kernel: os.release(),
+    dib: await pkg('python3-diskimage-builder'),
+    node: process.version,
+    commit: git.stdout || 'unknown',
+  };
+}
