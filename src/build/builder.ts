@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { layerKey } from '../cache/keys.js';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
-import { LocalLayerStore } from '../cache/store-local.js';
+import { CachingLayerStore, layerStoreFor, type RemoteCacheSettings, type RemoteSummary } from '../cache/remote/caching-store.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
 import type { Distro } from '../distro/distro.js';
 import { FailureError, unwrap } from '../failure.js';
@@ -33,6 +33,8 @@ export interface BuildOptions {
   /** Name of the outputs (`<name>.<ext>`) and IMAGE_NAME. */
   imageName: string;
   buildRoot: string;
+  /** --cache-from / --cache-to and friends (null: local cache only). */
+  remoteCache?: RemoteCacheSettings | null;
   /** null: --no-cache (build everything, store nothing). */
   cacheDir: string | null;
   /** Rebuild the network-dependent steps (base tree, package installs) even when cached. */
@@ -55,6 +57,8 @@ export interface BuildResult {
   steps: StepReport[];
   outputs: OutputFile[];
   manifest: EmittedManifest;
+  /** Per remote cache: hits, misses, bytes, and why it was given up on (if it was). */
+  remote: RemoteSummary[];
   seconds: number;
   sandbox: string;
 }
@@ -82,13 +86,14 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const icache = await prepareInputs(ictx);
     const inputs: StepInputs[] = [];
     for (const step of plan.steps) inputs.push(await stepInputs(step, ictx, icache));
-    const store = o.cacheDir ? new LocalLayerStore(path.resolve(o.cacheDir)) : null;
+    const store = o.cacheDir ? await layerStoreFor(o.cacheDir, o.imageName, o.remoteCache ?? null, (message) => o.emit({ type: 'warning', message })) : null;
     const outputs = await outputRequest(o, dir);
 
     const fast = store && !o.refresh ? await noopBuild(plan, inputs, store, o, outputs) : null;
     if (fast) {
+      await pushRemote(store, o, fast.steps);
       const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages));
-      return { steps: fast.steps, outputs: fast.outputs, manifest, seconds: (performance.now() - started) / 1000, sandbox: 'none' };
+      return { steps: fast.steps, outputs: fast.outputs, manifest, remote: remoteSummary(store), seconds: (performance.now() - started) / 1000, sandbox: 'none' };
     }
 
     const { sandbox, note } = await chooseSandbox(o.sandbox, sandboxStateDir(o.buildRoot));
@@ -119,11 +124,21 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       name: outputStem(o.imageName, o.tag),
       emit: o.emit,
     });
+    await pushRemote(store, o, reports);
     const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages));
-    return { steps: reports, outputs: files, manifest, seconds: (performance.now() - started) / 1000, sandbox: sandbox.kind };
+    return { steps: reports, outputs: files, manifest, remote: remoteSummary(store), seconds: (performance.now() - started) / 1000, sandbox: sandbox.kind };
   } finally {
     await removeBuildDir(dir);
   }
+}
+
+const remoteSummary = (store: LayerStore | null): RemoteSummary[] => (store instanceof CachingLayerStore ? store.summary() : []);
+
+/** After a build: --cache-to gets the chain (and outputs; everything with --cache-mode max). */
+async function pushRemote(store: LayerStore | null, o: BuildOptions, steps: StepReport[]): Promise<void> {
+  if (!(store instanceof CachingLayerStore) || !store.to) return;
+  const report = await store.push(o.imageName, steps.map((s) => s.key as LayerKey));
+  if (report) o.emit({ type: 'note', message: `pushed ${report.entries} cache entries to ${store.to.ref.text}: ${report.blobsPushed} blobs uploaded, ${report.blobsSkipped} already there` });
 }
 
 /** Every step and every output cached: copy the outputs out, touch nothing else. */

@@ -19,6 +19,8 @@ export interface StepReport {
 
 export type BuildEvent =
   | { type: 'note'; message: string }
+  /** Something went wrong that the build works around (a remote cache that is down). */
+  | { type: 'warning'; message: string }
   | { type: 'step-start'; index: number; total: number; step: Step; cached: boolean }
   | { type: 'step-line'; step: Step; stream: 'stdout' | 'stderr'; line: string }
   /** Output of work that is not a step, e.g. disk image assembly. */

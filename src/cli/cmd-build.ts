@@ -1,6 +1,7 @@
 // `imgfactory build <image...>`: validates the build options, resolves the
 // element graph, runs the build (src/build/) and reports it: progress on
 // stderr, the timing table at the end, a JSON summary on stdout with --json.
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { build, type BuildResult } from '../build/builder.js';
@@ -11,13 +12,14 @@ import { FailureError, unwrap } from '../failure.js';
 import { declaredVars } from '../plan/hook-env.js';
 import { loadContext, type CommonArgs } from './context.js';
 import type { Handler } from './main.js';
+import { REMOTE_CACHE_OPTIONS, remoteCacheSettings, type RemoteCacheArgs } from './remote-cache-args.js';
 import { progressRenderer } from './progress.js';
 import { timingTable } from './timing-table.js';
 
 /** What `-t` accepts; `vhd` is qemu-img's `vpc`. */
 export const OUTPUT_TYPES = ['qcow2', 'raw', 'tar', 'vmdk', 'vhd', 'vhdx'] as const;
 
-interface Args extends CommonArgs {
+interface Args extends CommonArgs, RemoteCacheArgs {
   image: string[];
   type: string[];
   outputDir: string;
@@ -38,6 +40,7 @@ interface Args extends CommonArgs {
   imageExtraSize?: string;
   tag?: string;
   signKey?: string;
+  jsonFile?: string;
 }
 
 export function parseTypes(raw: string[]): OutputType[] {
@@ -85,7 +88,9 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('image-extra-size', { type: 'string', describe: 'extra room in the root filesystem, e.g. 1GiB' })
         .option('tag', { type: 'string', describe: 'recorded in the manifest and in output names, e.g. a commit: <image>-<tag>.qcow2' })
         .option('sign-key', { type: 'string', describe: 'sign the manifest with this private key (a PEM file, or env:NAME)' })
-        .option('json', { type: 'boolean', describe: 'print a JSON summary of the build on stdout' }) as never,
+        .options(REMOTE_CACHE_OPTIONS)
+        .option('json', { type: 'boolean', describe: 'print a JSON summary of the build on stdout' })
+        .option('json-file', { type: 'string', describe: 'write the JSON summary to this file' }) as never,
     handler: run<Args>(async (args, out) => {
       const types = parseTypes(args.type);
       if (args.tag !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(args.tag)) {
@@ -113,6 +118,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
           imageName,
           buildRoot: args.buildDir,
           cacheDir: args.cache ? args.cacheDir : null,
+          remoteCache: remoteCacheSettings(args),
           refresh: args.refresh ?? false,
           outputs: { types, outputDir: args.outputDir },
           disk: {
@@ -137,6 +143,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
       out.info(timingTable(result.steps, result.seconds));
       out.info(`manifest: ${result.manifest.manifest}${result.manifest.signature ? ` (signed: ${result.manifest.signature})` : ''}`);
       if (args.json) out.json(buildSummary(imageName, result));
+      if (args.jsonFile) await writeFile(args.jsonFile, `${JSON.stringify(buildSummary(imageName, result), null, 2)}\n`);
       return 0;
     }),
   };
@@ -153,6 +160,7 @@ export function buildSummary(image: string, r: BuildResult): unknown {
     manifest: r.manifest.manifest,
     provenance: r.manifest.provenance,
     signature: r.manifest.signature,
+    remote: r.remote,
     cached: r.steps.filter((s) => s.status === 'cached').length,
     built: r.steps.filter((s) => s.status === 'built').length,
   };

@@ -29,6 +29,9 @@ export function progressRenderer(o: ProgressOptions): (e: BuildEvent) => void {
       case 'note':
         line(`note: ${e.message}`);
         break;
+      case 'warning':
+        line(`warning: ${e.message}`);
+        break;
       case 'step-start':
         current = `[${e.index + 1}/${e.total}] ${e.step.id}`;
         if (tty) {

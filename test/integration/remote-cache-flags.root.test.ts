@@ -3,10 +3,6 @@
 // without running a step and writes byte-identical outputs; a blob damaged in
 // the registry is rejected and its step rebuilt; a registry that is down is a
 // warning and a local build (a failure with --cache-required).
-//
-// These tests run once `build` accepts --cache-from (the wiring of
-// src/cache/remote/caching-store.ts into src/build/); until then they are
-// skipped, and say so.
 import { execa } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,11 +15,10 @@ import { freePort, startRegistry, type TestRegistry } from '../support/registry.
 import { scratchDir } from '../support/run-dir.js';
 
 const LONG = 900_000;
-const wired = (await imgfactory(['build', '--help'])).stdout.includes('--cache-from');
 
 let registry: TestRegistry;
 beforeAll(async () => {
-  if (wired) registry = await startRegistry();
+  registry = await startRegistry();
 });
 afterAll(async () => {
   await registry?.stop();
@@ -50,7 +45,7 @@ const build = (r: Runner, extra: string[]): Promise<Run> =>
 const ran = (r: Run): string[] => [...r.stderr.matchAll(/\| COUNT-RUN (\S+)/g)].map((m) => m[1]!);
 const statuses = (r: Run): string[] => (JSON.parse(r.stdout) as { steps: { status: string }[] }).steps.map((s) => s.status);
 
-describe.skipIf(!wired)('build --cache-from / --cache-to', () => {
+describe('build --cache-from / --cache-to', () => {
   it(
     'runner B builds from the registry: no step runs, outputs byte-identical; a damaged blob is rebuilt',
     async () => {
@@ -98,8 +93,4 @@ describe.skipIf(!wired)('build --cache-from / --cache-to', () => {
     },
     LONG,
   );
-});
-
-it.runIf(!wired)('build does not take --cache-from yet: the tests above are skipped until it is wired (issue 8)', () => {
-  expect(wired).toBe(false);
 });
