@@ -3,11 +3,12 @@
 //
 //   <cache>/content-v1/sha512/ab/cd/<rest of the 128 hex digits>
 //                      ^algo  ^hex[0:2] ^hex[2:4] ^hex[4:]
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import ssri from 'ssri';
 import type { Integrity } from './digest.js';
 import { CONTENT_ALGORITHM, CONTENT_DIR } from './format.js';
+import { readdirSorted } from '../util/readdir-sorted.js';
 
 /** The hex digest of the content algorithm's hash in `integrity`; throws if it has none. */
 export function integrityHex(integrity: Integrity): string {
@@ -52,9 +53,9 @@ export interface BlobFile {
 /** Every blob file in the store (names that are not digests are skipped). */
 export async function* listBlobs(cache: string): AsyncGenerator<BlobFile> {
   const root = contentRoot(cache);
-  for (const a of await readdirOrEmpty(root)) {
-    for (const b of await readdirOrEmpty(path.join(root, a))) {
-      for (const rest of await readdirOrEmpty(path.join(root, a, b))) {
+  for (const a of await readdirSorted(root)) {
+    for (const b of await readdirSorted(path.join(root, a))) {
+      for (const rest of await readdirSorted(path.join(root, a, b))) {
         const hex = `${a}${b}${rest}`;
         if (!/^[0-9a-f]{128}$/.test(hex)) continue;
         const file = path.join(root, a, b, rest);
@@ -66,15 +67,5 @@ export async function* listBlobs(cache: string): AsyncGenerator<BlobFile> {
         }
       }
     }
-  }
-}
-
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).sort();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw err;
   }
 }

@@ -4,10 +4,11 @@
 // mtime: every put appends to it, and every hit refreshes it with one utimes
 // call (cheap, and no growth of the bucket), so gc can evict the least
 // recently used entries.
-import { readdir, stat, utimes } from 'node:fs/promises';
+import { stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Integrity } from './digest.js';
 import { appendRecord, bucketPath, indexRoot, readBucket, type IndexRecord } from './index-bucket.js';
+import { readdirSorted } from '../util/readdir-sorted.js';
 
 /** A live index entry. */
 export interface IndexEntry {
@@ -89,9 +90,9 @@ export async function ls(cache: string): Promise<Listing> {
 export async function bucketFiles(cache: string): Promise<string[]> {
   const root = indexRoot(cache);
   const files: string[] = [];
-  for (const a of await dirNames(root)) {
-    for (const b of await dirNames(path.join(root, a))) {
-      for (const h of await dirNames(path.join(root, a, b))) files.push(path.join(root, a, b, h));
+  for (const a of await readdirSorted(root)) {
+    for (const b of await readdirSorted(path.join(root, a))) {
+      for (const h of await readdirSorted(path.join(root, a, b))) files.push(path.join(root, a, b, h));
     }
   }
   return files;
@@ -109,15 +110,5 @@ async function mtimeOf(file: string): Promise<number | null> {
     return (await stat(file)).mtimeMs;
   } catch {
     return null;
-  }
-}
-
-async function dirNames(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).sort();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw err;
   }
 }

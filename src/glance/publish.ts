@@ -19,7 +19,7 @@ import { deleteSecret, storeCertificate } from './barbican.js';
 import { describeCatalog, endpointFor } from './catalog.js';
 import { resolveCloud } from './cloud-config.js';
 import { createImage, deleteImage, uploadImageData, waitForActive } from './images.js';
-import { authenticate, type Session } from './keystone.js';
+import { authenticate } from './keystone.js';
 
 export type Visibility = 'private' | 'shared' | 'community' | 'public';
 
