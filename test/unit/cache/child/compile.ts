@@ -1,5 +1,5 @@
 // Child processes in the cache tests are plain node: they cannot load our
-// TypeScript. This transpiles src/failure.ts and src/cache/*.ts (no type
+// TypeScript. This transpiles src/failure.ts, src/cache/*.ts and src/util/*.ts (no type
 // check, imports already end in .js) into a scratch dir once per test file,
 // with a node_modules link so their imports of ssri etc. resolve.
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
@@ -10,12 +10,15 @@ import { scratchDir } from '../../../support/run-dir.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
-/** Directory holding failure.js and cache/*.js, compiled from the current sources. */
+/** Directory holding failure.js, cache/*.js and util/*.js, compiled from the current sources. */
 export async function compiledSources(): Promise<string> {
   const out = await scratchDir('compiled-src');
-  await mkdir(path.join(out, 'cache'));
   await symlink(path.join(repo, 'node_modules'), path.join(out, 'node_modules'));
-  const files = ['failure.ts', ...(await readdir(path.join(repo, 'src/cache'))).filter((f) => f.endsWith('.ts')).map((f) => `cache/${f}`)];
+  const files = ['failure.ts'];
+  for (const dir of ['cache', 'util']) {
+    await mkdir(path.join(out, dir));
+    files.push(...(await readdir(path.join(repo, 'src', dir))).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f}`));
+  }
   for (const rel of files) {
     const source = await readFile(path.join(repo, 'src', rel), 'utf8');
     const { outputText } = ts.transpileModule(source, {
