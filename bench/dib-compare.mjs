@@ -15,7 +15,7 @@
 //   img-controller imgfactory, same packages: cold, no-op, finalise changed
 //
 //   node bench/dib-compare.mjs [--only g1,g2] [--skip g] [--dry-run]
-//        [--no-dib-finalise] [--packages FILE] [--work DIR]
+//        [--no-dib-finalise] [--packages FILE] [--work DIR] [--render]
 // See bench/README.md.
 import { cp, mkdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -31,6 +31,7 @@ const { values: opt } = parseArgs({
     only: { type: 'string' },
     skip: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    render: { type: 'boolean' },
     'no-dib-finalise': { type: 'boolean' },
     packages: { type: 'string', default: path.join(root, 'bench/controller-packages.txt') },
     work: { type: 'string', default: process.env.BENCH_WORK ?? '/var/tmp/imgfactory-bench' },
@@ -57,6 +58,12 @@ const est = groups.reduce((s, g) => s + GROUPS[g].est, 0);
 console.log(`groups: ${groups.join(', ')}`);
 console.log(`estimated total: ~${Math.round(est / 60)} min (${groups.map((g) => `${g} ~${Math.round(GROUPS[g].est / 60)} min`).join(', ')}); more under load`);
 if (opt['dry-run']) process.exit(0);
+if (opt.render) {
+  // Re-render RESULTS.md from bench/results/dib-compare.json, measuring nothing.
+  const data = JSON.parse(await readFile(path.join(root, 'bench/results/dib-compare.json'), 'utf8'));
+  await writeResults(root, { machine: data.machine, figures: {} });
+  process.exit(0);
+}
 
 const work = opt.work;
 const elements = path.join(work, 'elements');
@@ -136,19 +143,17 @@ async function img(name, images, { noCache = true } = {}) {
   const cache = path.join(work, `cache-${name}`);
   const base = ['build', ...images, '--elements-path', elements, '-t', 'tar', '-n', name, '--build-dir', path.join(work, 'build')];
   const run = async (label, extra, out) => {
-    const r = await timed('node', [cli, ...base, '-o', out, ...extra, '--json'], {
+    const summary = path.join(work, 'logs', `img-${name}-${label}.json`);
+    await rm(summary, { force: true });
+    const r = await timed('node', [cli, ...base, '-o', out, ...extra, '--json-file', summary], {
       cwd: root,
       env: { DIB_RELEASE: 'bookworm' },
       log: path.join(work, 'logs', `img-${name}-${label}.log`),
     });
-    const json = await readFile(r.log, 'utf8').then((t) => t.slice(t.indexOf('\n{')).trim()).catch(() => '');
-    let steps;
-    try {
-      const s = JSON.parse(json).steps ?? [];
-      steps = { built: s.filter((x) => x.status === 'built').length, cached: s.filter((x) => x.status === 'cached').length };
-    } catch {
-      steps = undefined;
-    }
+    const steps = await readFile(summary, 'utf8')
+      .then((t) => JSON.parse(t))
+      .then((j) => ({ built: j.built, cached: j.cached }))
+      .catch(() => undefined);
     record(`img-${name}-${label}`, { value: r.seconds, unit: 's', steps, ...r });
     return r;
   };
