@@ -71,7 +71,7 @@ const DEBCONF: Record<string, Record<string, string>> = {
   'nova-api': { 'nova/configure_db': 'false', 'novaapi/configure_db': 'false', 'nova-consoleproxy/daemon_type': 'novnc', 'nova/my-ip': '' },
   'nova-compute': { 'nova/configure_db': 'false', 'nova/my-ip': '' },
   'neutron-openvswitch-agent': { 'neutron/configure_db': 'false', 'neutron-openvswitch-agent/overlay-int-ip-address': '' },
-  heat: { 'heat/configure_db': 'false', 'heat/configure_rabbit': 'false' },
+  heat: { 'heat/configure_db': 'false', 'heat/configure_api-endpoint': 'false' },
   'cinder-api': { 'cinder/configure_db': 'false', 'cinder/volume_group': 'cinder-volumes' },
   ironic: { 'ironic/configure_db': 'false' },
 };
