@@ -15,6 +15,9 @@ import { hookEnv, keyEnv, type HookEnvOptions } from '../plan/hook-env.js';
 import type { Step } from '../plan/step.js';
 import { HELPER_DIR } from './helper-scripts.js';
 
+/** An element's documentation, left out of its digest. */
+const README = /^README(\.(md|rst|txt))?$/;
+
 export type StepInputs = Omit<StepKeyFields, 'parent' | 'parentLayer'> & {
   /** The environment the step runs with (keyed as `env`, host paths blanked). */
   runEnv: Record<string, string>;
@@ -42,10 +45,12 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
   const elementDigest = new Map<string, FileDigest>();
   const readsImageVars = new Set<string>();
   for (const e of ctx.elements) {
-    // The element's files minus its hook scripts: each hook's own bytes are its
-    // scriptDigest, so editing one hook re-runs that hook, not its siblings.
+    // The element's files minus its hook scripts (each hook's own bytes are its
+    // scriptDigest, so editing one hook re-runs that hook, not its siblings)
+    // and minus its README (documentation: editing it must not re-run a
+    // ten-minute package install).
     const hookFiles = new Set(Object.values(e.hooks).flatMap((hooks) => hooks.map((h) => path.relative(e.dir, h.path))));
-    elementDigest.set(e.name, await digestTree(e.dir, (rel) => hookFiles.has(rel)));
+    elementDigest.set(e.name, await digestTree(e.dir, (rel) => hookFiles.has(rel) || README.test(rel)));
     const grep = await execa('grep', ['-rlE', 'IMAGE_NAME|IMAGE_ELEMENT', e.dir], { reject: false });
     if (grep.exitCode === 0) readsImageVars.add(e.name);
   }
