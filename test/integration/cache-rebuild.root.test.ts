@@ -56,7 +56,7 @@ const ALL = [
 
 describe('rebuilds redo only what changed', () => {
   it(
-    'a second build runs nothing; changing a finalise.d hook or a static file re-runs only from there',
+    'a second build runs nothing, nor does a README edit; changing a finalise.d hook or a static file re-runs only from there',
     async () => {
       const ws = await workspace('rebuild');
       const cold = await build(ws);
@@ -68,6 +68,9 @@ describe('rebuilds redo only what changed', () => {
       expect(ran(noop)).toEqual([]);
       expect(new Set(Object.values(statuses(noop)))).toEqual(new Set(['cached']));
       expect((await execa('sha256sum', [tar])).stdout.split(' ')[0]).toBe(coldSum);
+
+      await appendFile(path.join(ws.elements, 'count-a', 'README.md'), '\nMore words about count-a.\n');
+      expect(ran(await build(ws))).toEqual([]);
 
       await appendFile(path.join(ws.elements, 'count-a', 'finalise.d', '30-count-a'), '# edited\n');
       const hookChanged = await build(ws);
