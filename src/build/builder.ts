@@ -92,7 +92,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const fast = store && !o.refresh ? await noopBuild(plan, inputs, store, o, outputs) : null;
     if (fast) {
       await pushRemote(store, o, fast.steps);
-      const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages));
+      const manifest = await emitManifest(manifestRequest(o, store, outputs.request, fast.steps, fast.outputs, fast.packages));
       return { steps: fast.steps, outputs: fast.outputs, manifest, remote: remoteSummary(store), seconds: (performance.now() - started) / 1000, sandbox: 'none' };
     }
 
@@ -125,7 +125,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       emit: o.emit,
     });
     await pushRemote(store, o, reports);
-    const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages));
+    const manifest = await emitManifest(manifestRequest(o, store, outputs.request, reports, files, packages));
     return { steps: reports, outputs: files, manifest, remote: remoteSummary(store), seconds: (performance.now() - started) / 1000, sandbox: sandbox.kind };
   } finally {
     await removeBuildDir(dir);
@@ -171,8 +171,9 @@ async function noopBuild(
   return { steps: reports, outputs: files, packages };
 }
 
-function manifestRequest(o: BuildOptions, request: OutputRequest, steps: StepReport[], outputs: OutputFile[], packages: ManifestPackage[]): ManifestRequest {
+function manifestRequest(o: BuildOptions, store: LayerStore | null, request: OutputRequest, steps: StepReport[], outputs: OutputFile[], packages: ManifestPackage[]): ManifestRequest {
   return {
+    store,
     graph: o.graph,
     distro: o.distro,
     imageName: o.imageName,

@@ -4,10 +4,11 @@
 // written under a temporary name, stored, and renamed into place only when
 // complete, so an existing output is replaced only by a finished one.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { FileDigest, LayerKey } from '../cache/digest.js';
+import { hexOf, type FileDigest, type LayerKey } from '../cache/digest.js';
 import { outputKey } from '../cache/keys.js';
 import type { LayerStore } from '../cache/store.js';
 import { EXTENSION, type ImageFormat } from '../image/qemu-img.js';
@@ -65,22 +66,32 @@ export async function cachedOutputs(ctx: OutputContext): Promise<OutputFile[] | 
   const files: OutputFile[] = [];
   for (const { format, entry } of entries) {
     const target = finalPath(ctx, format);
-    const tmp = tempOutputPath(target);
-    try {
-      await pipeline(await ctx.store.openLayer(entry), createWriteStream(tmp));
-    } catch (e) {
-      await rm(tmp, { force: true });
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EINTEGRITY' || code === 'ENOENT') {
-        await ctx.store.remove(entry.key);
-        ctx.emit({ type: 'note', message: `cached ${format} output is damaged; removed it and building again` });
-        return null;
+    const sha256 = hexOf(entry.metadata.digest);
+    // The output already in place is kept when its bytes are the cached ones
+    // (one read instead of a verified copy, a write and a rename).
+    if ((await sha256OrNull(target)) === sha256) {
+      await writeFile(`${target}.sha256`, `${sha256}  ${path.basename(target)}\n`);
+    } else {
+      const tmp = tempOutputPath(target);
+      try {
+        await pipeline(await ctx.store.openLayer(entry), createWriteStream(tmp));
+      } catch (e) {
+        await rm(tmp, { force: true });
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EINTEGRITY' || code === 'ENOENT') {
+          await ctx.store.remove(entry.key);
+          ctx.emit({ type: 'note', message: `cached ${format} output is damaged; removed it and building again` });
+          return null;
+        }
+        throw e;
       }
-      throw e;
+      // The copy was checked against the blob's sha512 on the way, so the blob's recorded sha256 is this file's.
+      await writeFile(`${tempOutputPath(`${target}.sha256`)}`, `${sha256}  ${path.basename(target)}\n`);
+      await rename(tmp, target);
+      await rename(tempOutputPath(`${target}.sha256`), `${target}.sha256`);
     }
-    const { sha256, size } = await publishOutput(tmp, target);
-    files.push({ path: target, format, size, sha256, cached: true });
-    ctx.emit({ type: 'output', path: target, format, size, cached: true });
+    files.push({ path: target, format, size: entry.size, sha256, cached: true });
+    ctx.emit({ type: 'output', path: target, format, size: entry.size, cached: true });
   }
   return files;
 }
@@ -129,4 +140,14 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
     for (const image of images) await store({ path: image.path, format: image.format, size: image.size, sha256: image.sha256, cached: false });
   }
   return files;
+}
+
+async function sha256OrNull(file: string): Promise<string | null> {
+  try {
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  } catch {
+    return null;
+  }
 }

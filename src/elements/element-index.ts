@@ -22,6 +22,8 @@ export async function indexElements(searchPath: string[]): Promise<Result<Elemen
   const warnings: ElementWarning[] = [];
   const hidden = new Map<string, string[]>();
 
+  const winners: { name: string; dir: string; origin: string }[] = [];
+  const taken = new Set<string>();
   for (const entry of searchPath) {
     let names: string[];
     try {
@@ -38,15 +40,21 @@ export async function indexElements(searchPath: string[]): Promise<Result<Elemen
     for (const name of names) {
       if (name.startsWith('.')) continue;
       const dir = path.join(entry, name);
-      if (elements.has(name) || broken.has(name)) {
+      if (taken.has(name)) {
         hidden.set(name, [...(hidden.get(name) ?? []), dir]);
         continue;
       }
-      const loaded = await loadElement(name, dir, entry);
-      if (loaded.ok) elements.set(name, loaded.value);
-      else broken.set(name, loaded.error);
+      taken.add(name);
+      winners.push({ name, dir, origin: entry });
     }
   }
+  // Loading is I/O bound (a dozen stats and reads an element): all at once.
+  const loaded = await Promise.all(winners.map((w) => loadElement(w.name, w.dir, w.origin)));
+  winners.forEach((w, i) => {
+    const r = loaded[i]!;
+    if (r.ok) elements.set(w.name, r.value);
+    else broken.set(w.name, r.error);
+  });
   for (const [name, dirs] of hidden) {
     const element = elements.get(name);
     if (!element) continue;

@@ -27,8 +27,12 @@ import { provenance } from './provenance.js';
 
 export interface ManifestInput {
   image: string;
-  /** Output files (already in their final place) and their format (`qcow2`, `raw`, `tar`, ...). */
-  outputs: { path: string; format: string }[];
+  /**
+   * Output files (already in their final place) and their format (`qcow2`,
+   * `raw`, `tar`, ...); `described` when the caller already knows the file's
+   * description (hashes, virtual size), so it is not read again.
+   */
+  outputs: { path: string; format: string; described?: ManifestOutput }[];
   elements: ManifestElement[];
   layerKeys: string[];
   distro: { name: string; release: string; arch: string };
@@ -48,6 +52,10 @@ export interface ManifestInput {
 export async function buildManifest(input: ManifestInput): Promise<Result<Manifest>> {
   const outputs: ManifestOutput[] = [];
   for (const o of input.outputs) {
+    if (o.described) {
+      outputs.push(o.described);
+      continue;
+    }
     const d = await describeOutput(o.path, o.format);
     if (!d.ok) return d;
     outputs.push(d.value);
