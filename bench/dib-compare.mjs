@@ -15,7 +15,8 @@
 //   img-controller imgfactory, same packages: cold, no-op, finalise changed
 //
 //   node bench/dib-compare.mjs [--only g1,g2] [--skip g] [--dry-run]
-//        [--no-dib-finalise] [--packages FILE] [--work DIR] [--render]
+//        [--no-dib-finalise] [--no-nocache] [--noop-only] [--packages FILE]
+//        [--work DIR] [--render]
 // See bench/README.md.
 import { cp, mkdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,6 +34,8 @@ const { values: opt } = parseArgs({
     'dry-run': { type: 'boolean' },
     render: { type: 'boolean' },
     'no-dib-finalise': { type: 'boolean' },
+    'no-nocache': { type: 'boolean' },
+    'noop-only': { type: 'boolean' },
     packages: { type: 'string', default: path.join(root, 'bench/controller-packages.txt') },
     work: { type: 'string', default: process.env.BENCH_WORK ?? '/var/tmp/imgfactory-bench' },
   },
@@ -158,8 +161,16 @@ async function img(name, images, { noCache = true } = {}) {
     return r;
   };
   await freshElements();
-  await rm(cache, { recursive: true, force: true });
   const out = path.join(work, 'out-img');
+  if (opt['noop-only']) {
+    // The cache from the last cold build is kept; warm up once (this run
+    // rebuilds whatever changed since, e.g. a new imgfactory), then time
+    // the no-op.
+    await run('warmup', ['--cache-dir', cache], out);
+    await run('noop', ['--cache-dir', cache], out);
+    return;
+  }
+  await rm(cache, { recursive: true, force: true });
   const cold = await run('cold', ['--cache-dir', cache], out);
   if (cold.exitCode) return;
   record(`img-${name}-cache-size`, { value: await treeBytes(cache), unit: 'bytes' });
@@ -198,7 +209,7 @@ console.log(`work dir ${work}; load now ${load1()}`);
 for (const g of groups) {
   const t0 = performance.now();
   if (g === 'dib-minimal') await dib('minimal', ['bench-finalise'], []);
-  if (g === 'img-minimal') await img('minimal', ['bench-minimal']);
+  if (g === 'img-minimal') await img('minimal', ['bench-minimal'], { noCache: !opt['no-nocache'] });
   if (g === 'pack') await pack();
   if (g === 'dib-controller') await dib('controller', ['bench-finalise', 'bench-debconf'], ['-p', packages.join(',')]);
   if (g === 'img-controller') await img('controller', ['bench-minimal', 'bench-debconf', 'bench-controller'], { noCache: false });
