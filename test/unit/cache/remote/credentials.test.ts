@@ -1,13 +1,14 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { authFiles, findCredentials, normalizeRegistry } from '../../../../src/cache/remote/credentials.js';
+import { scratchDir } from '../../../support/run-dir.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
+/** A scratch home in the test run's directory (removed with it at the end of the run). */
 async function dir(): Promise<string> {
-  return mkdtemp(path.join(tmpdir(), 'creds-'));
+  return scratchDir('creds');
 }
 
 describe('findCredentials', () => {
