@@ -5,17 +5,19 @@
 // under SeaBIOS and OVMF, the mbr image under SeaBIOS. Assembly is also
 // checked directly: it leaves the tree untouched and is reproducible.
 import { execa } from 'execa';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assembleImage } from '../../src/image/assemble.js';
 import { loadLayout } from '../../src/image/layout-load.js';
 import { cacheWithBase } from '../support/base-cache.js';
+import { FIXTURES } from '../support/fixtures.js';
 import { imgfactory } from '../support/imgfactory.js';
 import { BOOT_TIMEOUT_S, boot, tail } from '../support/qemu-boot.js';
 import { scratchDir } from '../support/run-dir.js';
 
 const EPOCH = '1700000000';
+const DISK_ELEMENTS = path.join(FIXTURES, 'elements', 'disk');
 
 interface Output {
   path: string;
@@ -36,10 +38,10 @@ describe('bootable images built by imgfactory', () => {
   let mbr: Output[];
   const figures: string[] = [];
 
-  async function build(name: string, layoutElement: string, types: string): Promise<Output[]> {
+  async function build(name: string, layoutElement: string, types: string, extra: string[] = []): Promise<Output[]> {
     const t = Date.now();
     const r = await imgfactory([
-      'build', 'base', 'vm', layoutElement, '-n', name, '-t', types, '--json', '--source-date-epoch', EPOCH,
+      'build', 'base', 'vm', layoutElement, ...extra, '-n', name, '-t', types, '--json', '--source-date-epoch', EPOCH,
       '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out'),
     ]);
     if (r.exitCode !== 0) throw new Error(`build of ${name} failed:\n${r.stderr}`);
@@ -51,7 +53,7 @@ describe('bootable images built by imgfactory', () => {
   beforeAll(async () => {
     dir = await scratchDir('boot');
     await cacheWithBase(path.join(dir, 'cache'));
-    efi = await build('boot-efi', 'block-device-efi', 'qcow2,raw,tar');
+    efi = await build('boot-efi', 'block-device-efi', 'qcow2,raw,tar', ['bd-marker', '--elements-path', DISK_ELEMENTS]);
     mbr = await build('boot-mbr', 'block-device-mbr', 'qcow2');
   });
 
@@ -68,6 +70,16 @@ describe('bootable images built by imgfactory', () => {
     expect(info['virtual-size']).toBe(raw.size);
     expect((info['format-specific'] as { data: { compat: string } }).data.compat).toBe('1.1');
     expect(out(efi, 'qcow2').size).toBeLessThan(raw.size / 2);
+  });
+
+  it('ran the block-device.d hook at its slot, on the assembled raw file', async () => {
+    const logs = path.join(dir, 'build', 'logs');
+    const run = (await readdir(logs)).find((d) => d.startsWith('boot-efi-'))!;
+    const marker = await readFile(path.join(logs, run, 'block-device.d_50-bd-marker.log'), 'utf8');
+    expect(marker).toMatch(/^device=\/.+\.raw$/m);
+    expect(marker).toMatch(/^type=file$/m);
+    expect(marker).toMatch(/label: gpt/);
+    expect(marker).toMatch(/name="ESP"/);
   });
 
   it('wrote the mbr layout: a dos table with one bootable root partition', async () => {
