@@ -4,7 +4,6 @@
 // written under a temporary name, stored, and renamed into place only when
 // complete, so an existing output is replaced only by a finished one.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -12,7 +11,7 @@ import { hexOf, type FileDigest, type LayerKey } from '../cache/digest.js';
 import { outputKey } from '../cache/keys.js';
 import type { LayerStore } from '../cache/store.js';
 import { EXTENSION, type ImageFormat } from '../image/qemu-img.js';
-import { publishOutput, tempOutputPath } from '../image/outputs.js';
+import { publishOutput, sha256File, tempOutputPath } from '../image/outputs.js';
 import { assembleDisk, type DiskSettings } from './disk-output.js';
 import type { EventSink } from './events.js';
 import { writeTreeTar } from './tree-tar.js';
@@ -142,12 +141,5 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
   return files;
 }
 
-async function sha256OrNull(file: string): Promise<string | null> {
-  try {
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-    return hash.digest('hex');
-  } catch {
-    return null;
-  }
-}
+/** The hex sha256 of a file, or null when there is none to read. */
+const sha256OrNull = (file: string): Promise<string | null> => sha256File(file).catch(() => null);

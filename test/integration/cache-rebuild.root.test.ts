@@ -10,6 +10,7 @@ import type { Integrity } from '../../src/cache/digest.js';
 import { cacheWithBase } from '../support/base-cache.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { imgfactory, startImgfactory, type Run } from '../support/imgfactory.js';
+import { ran } from '../support/count-runner.js';
 import { scratchDir } from '../support/run-dir.js';
 
 const LONG = 900_000;
@@ -34,7 +35,6 @@ async function workspace(name: string): Promise<Workspace> {
   };
 }
 
-const ran = (r: Run): string[] => [...`${r.stderr}`.matchAll(/\| COUNT-RUN (\S+)/g)].map((m) => m[1]!);
 const statuses = (r: Run): Record<string, string> =>
   Object.fromEntries((JSON.parse(r.stdout) as { steps: { id: string; status: string }[] }).steps.map((s) => [s.id, s.status]));
 
@@ -117,7 +117,8 @@ describe('rebuilds redo only what changed', () => {
       const victim = ls.find((e) => e.step === 'count-b/install.d/10-count-b')!;
       const file = blobPath(ws.cache, victim.integrity as Integrity);
       const bytes = await readFile(file);
-      bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+      const middle = Math.floor(bytes.length / 2);
+      bytes[middle] = bytes[middle]! ^ 0xff;
       await writeFile(file, bytes);
 
       await appendFile(path.join(ws.elements, 'count-b', 'finalise.d', '50-count-b'), '# edited\n');

@@ -2,7 +2,7 @@
 // from an overlayfs upper dir turns the lower tree into exactly what the
 // merged view showed (whiteouts, opaque dirs, file<->dir replacements).
 import { execa } from 'execa';
-import { chmod, chown, link, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isExcludedPath } from '../../src/cache/layer-exclude.js';

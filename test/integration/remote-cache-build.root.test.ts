@@ -4,50 +4,27 @@
 // byte-identical outputs — through Debian's docker-registry and through an
 // OCI layout. A blob damaged in the registry is rejected on pull and its
 // step is built again.
-import { execa } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LayerEntry } from '../../src/cache/store.js';
 import { LocalLayerStore } from '../../src/cache/store-local.js';
-import { cacheWithBase } from '../support/base-cache.js';
-import { FIXTURES } from '../support/fixtures.js';
 import { imgfactory, type Run } from '../support/imgfactory.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { useRegistry } from '../support/registry-lifecycle.js';
+import { buildArgs, ran, runner, type Runner } from '../support/count-runner.js';
 import { scratchDir } from '../support/run-dir.js';
 
 const LONG = 900_000;
 
-let registry: TestRegistry;
-beforeAll(async () => {
-  registry = await startRegistry();
-});
-afterAll(async () => {
-  await registry?.stop();
-});
+const registryOf = useRegistry();
 
-interface Runner {
-  dir: string;
-  elements: string;
-  cache: string;
-  out: string;
-}
-
-async function runner(name: string, withBase: boolean): Promise<Runner> {
-  const dir = await scratchDir(name);
-  const elements = path.join(dir, 'elements');
-  await execa('cp', ['-a', path.join(FIXTURES, 'elements', 'cache'), elements]);
-  const cache = withBase ? await cacheWithBase(path.join(dir, 'cache')) : path.join(dir, 'cache');
-  return { dir, elements, cache, out: path.join(dir, 'out') };
-}
 
 async function build(r: Runner): Promise<Run> {
-  const run = await imgfactory(['build', 'count-a', '--json', '-t', 'tar', '--elements-path', r.elements, '--cache-dir', r.cache, '--build-dir', path.join(r.dir, 'build'), '-o', r.out]);
+  const run = await imgfactory(buildArgs(r));
   if (run.exitCode !== 0) throw new Error(`build failed:\n${run.stderr}`);
   return run;
 }
 
-const ran = (r: Run): string[] => [...r.stderr.matchAll(/\| COUNT-RUN (\S+)/g)].map((m) => m[1]!);
 const statuses = (r: Run): string[] => (JSON.parse(r.stdout) as { steps: { status: string }[] }).steps.map((s) => s.status);
 
 /** `cache push|pull` of both images the fixture build uses (the base tree was built as image "base"). */
@@ -62,7 +39,7 @@ describe('a second runner builds from the remote cache', () => {
     it(
       `through ${kind === 'registry' ? "Debian's docker-registry" : 'an OCI layout'}: nothing runs, outputs are byte-identical`,
       async () => {
-        const ref = kind === 'registry' ? `registry://${registry.host}/ci/${kind}` : `oci:${await scratchDir('layout')}`;
+        const ref = kind === 'registry' ? `registry://${registryOf().host}/ci/${kind}` : `oci:${await scratchDir('layout')}`;
         const a = await runner(`runner-a-${kind}`, true);
         const first = await build(a);
         expect(ran(first).length).toBeGreaterThan(0);
@@ -87,7 +64,7 @@ describe('a second runner builds from the remote cache', () => {
   it(
     'a blob damaged in the registry is rejected on pull (exit 3) and its step is built again',
     async () => {
-      const ref = `registry://${registry.host}/ci/damaged`;
+      const ref = `registry://${registryOf().host}/ci/damaged`;
       const a = await runner('runner-a-damaged', true);
       await build(a);
       for (const p of await move('push', a, ref)) expect(p.exitCode, p.stderr).toBe(0);
@@ -96,7 +73,7 @@ describe('a second runner builds from the remote cache', () => {
       const victim = entries.find((e) => e.metadata.step === 'count-a/install.d/20-count-a') as LayerEntry;
       expect(victim).toBeDefined();
       const hex = victim.metadata.digest.slice(7);
-      const file = path.join(registry.storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+      const file = path.join(registryOf().storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
       const data = await readFile(file);
       data[data.length - 1] = data[data.length - 1]! ^ 0xff;
       await writeFile(file, data);

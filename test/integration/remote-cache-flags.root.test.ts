@@ -3,53 +3,30 @@
 // without running a step and writes byte-identical outputs; a blob damaged in
 // the registry is rejected and its step rebuilt; a registry that is down is a
 // warning and a local build (a failure with --cache-required).
-import { execa } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LocalLayerStore } from '../../src/cache/store-local.js';
-import { cacheWithBase } from '../support/base-cache.js';
-import { FIXTURES } from '../support/fixtures.js';
 import { imgfactory, type Run } from '../support/imgfactory.js';
-import { freePort, startRegistry, type TestRegistry } from '../support/registry.js';
-import { scratchDir } from '../support/run-dir.js';
+import { freePort } from '../support/registry.js';
+import { useRegistry } from '../support/registry-lifecycle.js';
+import { buildArgs, ran, runner, type Runner } from '../support/count-runner.js';
 
 const LONG = 900_000;
 
-let registry: TestRegistry;
-beforeAll(async () => {
-  registry = await startRegistry();
-});
-afterAll(async () => {
-  await registry?.stop();
-});
+const registryOf = useRegistry();
 
-interface Runner {
-  dir: string;
-  elements: string;
-  cache: string;
-  out: string;
-}
-
-async function runner(name: string, withBase: boolean): Promise<Runner> {
-  const dir = await scratchDir(name);
-  const elements = path.join(dir, 'elements');
-  await execa('cp', ['-a', path.join(FIXTURES, 'elements', 'cache'), elements]);
-  const cache = withBase ? await cacheWithBase(path.join(dir, 'cache')) : path.join(dir, 'cache');
-  return { dir, elements, cache, out: path.join(dir, 'out') };
-}
 
 const build = (r: Runner, extra: string[]): Promise<Run> =>
-  imgfactory(['build', 'count-a', '--json', '-t', 'tar', '--elements-path', r.elements, '--cache-dir', r.cache, '--build-dir', path.join(r.dir, 'build'), '-o', r.out, '--insecure-registry', ...extra]);
+  imgfactory([...buildArgs(r), '--insecure-registry', ...extra]);
 
-const ran = (r: Run): string[] => [...r.stderr.matchAll(/\| COUNT-RUN (\S+)/g)].map((m) => m[1]!);
 const statuses = (r: Run): string[] => (JSON.parse(r.stdout) as { steps: { status: string }[] }).steps.map((s) => s.status);
 
 describe('build --cache-from / --cache-to', () => {
   it(
     'runner B builds from the registry: no step runs, outputs byte-identical; a damaged blob is rebuilt',
     async () => {
-      const ref = `registry://${registry.host}/ci/flags`;
+      const ref = `registry://${registryOf().host}/ci/flags`;
       const a = await runner('flags-a', true);
       const first = await build(a, ['--cache-to', ref]);
       expect(first.exitCode, first.stderr).toBe(0);
@@ -64,7 +41,7 @@ describe('build --cache-from / --cache-to', () => {
 
       const victim = (await new LocalLayerStore(a.cache).list()).find((e) => e.metadata.step === 'count-a/install.d/20-count-a')!;
       const hex = victim.metadata.digest.slice(7);
-      const file = path.join(registry.storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+      const file = path.join(registryOf().storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
       const data = await readFile(file);
       data[0] = data[0]! ^ 0xff;
       await writeFile(file, data);

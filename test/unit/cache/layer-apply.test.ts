@@ -1,7 +1,7 @@
 // applyLayer on hand-made layers: whiteouts and opaque markers apply before
 // any member lands (whatever their place in the archive), files and dirs
 // replace each other, and no member or link can write outside the root.
-import { link, mkdir, readdir, readFile, readlink, realpath, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, realpath, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compress } from 'zstd-napi';
