@@ -12,6 +12,7 @@ import { outputKey } from '../cache/keys.js';
 import type { LayerStore } from '../cache/store.js';
 import { EXTENSION, type ImageFormat } from '../image/qemu-img.js';
 import { publishOutput, sha256File, tempOutputPath } from '../image/outputs.js';
+import { placedSha256, recordPlaced } from '../image/placed.js';
 import { assembleDisk, type DiskSettings } from './disk-output.js';
 import type { EventSink } from './events.js';
 import { writeTreeTar } from './tree-tar.js';
@@ -66,10 +67,13 @@ export async function cachedOutputs(ctx: OutputContext): Promise<OutputFile[] | 
   for (const { format, entry } of entries) {
     const target = finalPath(ctx, format);
     const sha256 = hexOf(entry.metadata.digest);
-    // The output already in place is kept when its bytes are the cached ones
-    // (one read instead of a verified copy, a write and a rename).
-    if ((await sha256OrNull(target)) === sha256) {
+    // The output already in place is kept when its bytes are the cached ones:
+    // known without reading when it is untouched since imgfactory placed it
+    // (src/image/placed.ts), else by one read instead of a verified copy.
+    const inPlace = (await placedSha256(target)) ?? (await sha256OrNull(target));
+    if (inPlace === sha256) {
       await writeFile(`${target}.sha256`, `${sha256}  ${path.basename(target)}\n`);
+      await recordPlaced(target, sha256);
     } else {
       const tmp = tempOutputPath(target);
       try {
@@ -88,6 +92,7 @@ export async function cachedOutputs(ctx: OutputContext): Promise<OutputFile[] | 
       await writeFile(`${tempOutputPath(`${target}.sha256`)}`, `${sha256}  ${path.basename(target)}\n`);
       await rename(tmp, target);
       await rename(tempOutputPath(`${target}.sha256`), `${target}.sha256`);
+      await recordPlaced(target, sha256);
     }
     files.push({ path: target, format, size: entry.size, sha256, cached: true });
     ctx.emit({ type: 'output', path: target, format, size: entry.size, cached: true });

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { recordPlaced } from './placed.js';
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -27,6 +28,7 @@ export async function publishOutput(tempPath: string, finalPath: string): Promis
   await writeFile(sumTmp, `${sha256}  ${path.basename(finalPath)}\n`);
   await rename(tempPath, finalPath);
   await rename(sumTmp, `${finalPath}.sha256`);
+  await recordPlaced(finalPath, sha256);
   return { sha256, size: (await stat(finalPath)).size };
 }
 

@@ -2,7 +2,7 @@
 // time they really run (a cached step prints nothing), so these tests see
 // exactly what a rebuild re-executed.
 import { execa } from 'execa';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { blobPath } from '../../src/cache/content-path.js';
@@ -67,6 +67,14 @@ describe('rebuilds redo only what changed', () => {
       const noop = await build(ws);
       expect(ran(noop)).toEqual([]);
       expect(new Set(Object.values(statuses(noop)))).toEqual(new Set(['cached']));
+      expect((await execa('sha256sum', [tar])).stdout.split(' ')[0]).toBe(coldSum);
+
+      // An output edited in place (same size) is not taken for the cached one: the next build puts the cached bytes back.
+      const edited = await open(tar, 'r+');
+      await edited.write(Buffer.from('X'), 0, 1, 1000);
+      await edited.close();
+      expect((await execa('sha256sum', [tar])).stdout.split(' ')[0]).not.toBe(coldSum);
+      expect(ran(await build(ws))).toEqual([]);
       expect((await execa('sha256sum', [tar])).stdout.split(' ')[0]).toBe(coldSum);
 
       await appendFile(path.join(ws.elements, 'count-a', 'README.md'), '\nMore words about count-a.\n');
