@@ -26,6 +26,7 @@ import { loadLayout } from '../image/index.js';
 import { parseBytes } from '../image/size-spec.js';
 import { hookEnv, keyEnv } from '../plan/hook-env.js';
 import { prepareInputs, stepInputs, type InputContext, type StepInputs } from './step-inputs.js';
+import { Checkpointer, resumeFromCheckpoint } from './resume.js';
 
 export interface BuildOptions {
   graph: ImageGraph;
@@ -101,16 +102,30 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const reports: StepReport[] = [];
     let parent: LayerKey | null = null;
     let parentLayer: FileDigest | null = null;
+    const cacheable = (step: Step): boolean => store !== null && !(o.refresh && isNetworkStep(step));
+    const resumed = store && o.cacheDir ? await resumeFromCheckpoint(plan.steps, inputs, store, o.cacheDir, dir.tree, cacheable) : null;
+    for (const [i, { key, entry }] of (resumed?.chain ?? []).entries()) {
+      const report: StepReport = { index: i, id: plan.steps[i]!.id, phase: plan.steps[i]!.phase, status: 'cached', seconds: 0, layerSize: entry.size, key };
+      o.emit({ type: 'step-start', index: i, total: plan.steps.length, step: plan.steps[i]!, cached: true });
+      o.emit({ type: 'step-end', report });
+      reports.push(report);
+      parent = key;
+      parentLayer = entry.metadata.digest;
+    }
+    if (resumed) o.emit({ type: 'note', message: `started from the tree checkpoint after ${plan.steps[resumed.start - 1]!.id}: ${resumed.start} cached layers not applied again` });
+    const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length) : null;
     for (const [i, step] of plan.steps.entries()) {
+      if (i < (resumed?.start ?? 0)) continue;
       const key = layerKey({ ...inputs[i]!, parent, parentLayer });
       const t0 = performance.now();
-      const useCached = store !== null && !(o.refresh && isNetworkStep(step));
-      const done = await runOrApply(step, i, key, inputs[i]!, useCached, store, dir, sandbox, o, plan.steps.length);
+      const done = await runOrApply(step, i, key, inputs[i]!, cacheable(step), store, dir, sandbox, o, plan.steps.length);
       reports.push({ ...done.report, seconds: (performance.now() - t0) / 1000 });
       o.emit({ type: 'step-end', report: reports[reports.length - 1]! });
       parent = key;
       parentLayer = done.digest;
+      await checkpoints?.after(i, step, key, done.report.layerSize ?? 0);
     }
+    await checkpoints?.prune();
     const packages = await treePackages(dir.tree, store, parent!, parentLayer!, o.imageName);
     const files = await writeOutputs({
       ...outputs,

@@ -104,7 +104,12 @@ async function runBlockDeviceHook(
   logFile: string,
   onLine: (line: string) => void,
 ): Promise<Result<void>> {
-  const child = execa('/bin/bash', [path.join(hooksDir, HELPER_DIR, 'run-hook'), 'block-device.d', hook.name], {
+  // The tree is already in the image's filesystem when these hooks run, and
+  // its files may be shared with tree checkpoints (src/cache/checkpoints.ts):
+  // the hook sees TARGET_ROOT through a read-only bind in a mount namespace of its own.
+  const readOnlyRoot = 'mount --bind -- "$1" "$1"; mount -o remount,bind,ro -- "$1"; shift; exec "$@"';
+  const runHook = ['/bin/bash', path.join(hooksDir, HELPER_DIR, 'run-hook'), 'block-device.d', hook.name];
+  const child = execa('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-ec', readOnlyRoot, 'sh', env.TARGET_ROOT!, ...runHook], {
     env,
     extendEnv: false,
     all: true,

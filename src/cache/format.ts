@@ -6,6 +6,7 @@
 //   <cache>/index-v1/<2 hex>/<2 hex>/<sha256(key)>  append-only index buckets
 //   <cache>/tmp/                                   temp files, renamed into place
 //   <cache>/locks/                                 per-key build locks
+//   <cache>/trees-v1/<key hex>/                    tree checkpoints (checkpoints.ts)
 
 /** Directory of blobs; bump when the blob layout changes. */
 export const CONTENT_DIR = 'content-v1';
@@ -15,6 +16,8 @@ export const INDEX_DIR = 'index-v1';
 export const TMP_DIR = 'tmp';
 /** Per-key build locks. */
 export const LOCKS_DIR = 'locks';
+/** Tree checkpoints: hard-link copies of a build tree after a step. */
+export const TREES_DIR = 'trees-v1';
 
 /** The one hash algorithm blobs are addressed by (ssri integrity). */
 export const CONTENT_ALGORITHM = 'sha512';

@@ -5,11 +5,17 @@
 // just have found them and be reading the blob), are never removed; nor are
 // unreferenced blobs younger than `graceMs` (a writer renames the blob in
 // before it appends the index line). Leftover temp files go too.
+//
+// Tree checkpoints (checkpoints.ts) count towards the size. They are only an
+// accelerator, so when the cache is over `maxSize` they go first (least
+// recently used first), before any entry; a checkpoint whose entry is gone
+// always goes.
 import { readdir, rm as rmPath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { integrityHex, listBlobs, type BlobFile } from './content-path.js';
 import { removeBlob } from './content-rm.js';
-import { LOCKS_DIR, TMP_DIR } from './format.js';
+import { checkpointBytes, listCheckpoints, removeCheckpoint } from './checkpoints.js';
+import { LOCKS_DIR, TMP_DIR, TREES_DIR } from './format.js';
 import { ls, rm, type IndexEntry } from './index-entries.js';
 import { lockState } from './lock.js';
 
@@ -30,6 +36,8 @@ export interface GcReport {
   /** Keys whose entries were removed, least recently used first. */
   removedEntries: string[];
   removedBlobs: number;
+  /** Tree checkpoints removed (their entry gone, or the cache over maxSize). */
+  removedCheckpoints: number;
   freedBytes: number;
   /** Keys kept although they were candidates: locked or recently used. */
   keptInUse: string[];
@@ -42,11 +50,14 @@ export async function gc(cache: string, opts: GcOptions): Promise<GcReport> {
   const now = Date.now();
   const blobs = new Map<string, BlobFile>();
   for await (const b of listBlobs(cache)) blobs.set(integrityHex(b.integrity), b);
-  const sizeBefore = sum([...blobs.values()].map((b) => b.size));
+  const blobBytes = sum([...blobs.values()].map((b) => b.size));
+  const sizeBefore = blobBytes + (await checkpointBytes(cache));
   let size = sizeBefore;
   let removedBlobs = 0;
 
   const { entries } = await ls(cache);
+  const removedCheckpoints = await dropCheckpoints(cache, new Set(entries.map((e) => e.key)), blobBytes, opts.maxSize);
+  size = blobBytes + (await checkpointBytes(cache));
   const refs = new Map<string, number>();
   for (const e of entries) refs.set(integrityHex(e.integrity), (refs.get(integrityHex(e.integrity)) ?? 0) + 1);
 
@@ -87,10 +98,27 @@ export async function gc(cache: string, opts: GcOptions): Promise<GcReport> {
     sizeAfter: size,
     removedEntries,
     removedBlobs,
+    removedCheckpoints,
     freedBytes: sizeBefore - size,
     keptInUse,
     underLimit: size <= opts.maxSize,
   };
+}
+
+/** Removes checkpoints of missing entries, then least recently used ones while blobs + checkpoints exceed maxSize. */
+async function dropCheckpoints(cache: string, keys: Set<string>, blobBytes: number, maxSize: number): Promise<number> {
+  let removed = 0;
+  const all = (await listCheckpoints(cache)).sort((a, b) => a.lastUse - b.lastUse);
+  for (const c of all.filter((c) => !keys.has(c.key))) {
+    await removeCheckpoint(cache, c.key);
+    removed++;
+  }
+  for (const c of all.filter((c) => keys.has(c.key))) {
+    if (blobBytes + (await checkpointBytes(cache)) <= maxSize) break;
+    await removeCheckpoint(cache, c.key);
+    removed++;
+  }
+  return removed;
 }
 
 async function inUse(cache: string, entry: IndexEntry, now: number, graceMs: number, staleMs?: number): Promise<boolean> {
@@ -104,6 +132,7 @@ async function removeOldTemp(cache: string, now: number, maxAgeMs: number): Prom
   const candidates = [
     ...(await names(path.join(cache, TMP_DIR))).map((n) => path.join(cache, TMP_DIR, n)),
     ...(await names(path.join(cache, LOCKS_DIR))).filter((n) => n.startsWith('.tmp-')).map((n) => path.join(cache, LOCKS_DIR, n)),
+    ...(await names(path.join(cache, TREES_DIR))).filter((n) => n.startsWith('.tmp-')).map((n) => path.join(cache, TREES_DIR, n)),
   ];
   for (const p of candidates) {
     try {

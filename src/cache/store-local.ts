@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { fail, ok, type Result } from '../failure.js';
+import { removeCheckpoint } from './checkpoints.js';
 import { blobPath } from './content-path.js';
 import { readBlob, verifyBlob } from './content-read.js';
 import { writeBlob, type BlobSource } from './content-write.js';
@@ -55,8 +56,10 @@ export class LocalLayerStore implements LayerStore {
     return entry;
   }
 
+  /** Forgets the entry, and the tree checkpoint at that key with it. */
   async remove(key: LayerKey): Promise<void> {
     await rm(this.dir, key);
+    await removeCheckpoint(this.dir, key);
   }
 
   async list(): Promise<LayerEntry[]> {

@@ -102,6 +102,29 @@ describe('rebuilds redo only what changed', () => {
   );
 
   it(
+    'a build resumed from a tree checkpoint writes the same bytes as one that applies every cached layer',
+    async () => {
+      const ws = await workspace('checkpoint');
+      await build(ws);
+      await appendFile(path.join(ws.elements, 'count-a', 'finalise.d', '30-count-a'), '# edited\n');
+      const resumed = await build(ws);
+      expect(resumed.stderr).toMatch(/started from the tree checkpoint after distro\/debian-bookworm/);
+      const tar = path.join(ws.dir, 'out', 'count-a.tar');
+      const fromCheckpoint = await readFile(tar);
+
+      // The same build again with no checkpoints and no cached output: every layer is applied.
+      await execa('rm', ['-rf', path.join(ws.cache, 'trees-v1')]);
+      const ls = JSON.parse((await imgfactory(['cache', 'ls', '--json', '--cache-dir', ws.cache])).stdout) as { key: string; step: string }[];
+      for (const e of ls.filter((e) => e.step === 'output/tar')) expect((await imgfactory(['cache', 'rm', e.key, '--cache-dir', ws.cache])).exitCode).toBe(0);
+      const applied = await build(ws);
+      expect(applied.stderr).not.toMatch(/tree checkpoint/);
+      expect(ran(applied)).toEqual([]);
+      expect((await readFile(tar)).equals(fromCheckpoint)).toBe(true);
+    },
+    LONG,
+  );
+
+  it(
     'two concurrent builds on one cache both succeed, build each step once, and leave the cache clean',
     async () => {
       const ws = await workspace('concurrent');

@@ -72,7 +72,7 @@ describe('bootable images built by imgfactory', () => {
     expect(out(efi, 'qcow2').size).toBeLessThan(raw.size / 2);
   });
 
-  it('ran the block-device.d hook at its slot, on the assembled raw file', async () => {
+  it('ran the block-device.d hook at its slot, on the assembled raw file, with the tree read-only', async () => {
     const logs = path.join(dir, 'build', 'logs');
     const run = (await readdir(logs)).find((d) => d.startsWith('boot-efi-'))!;
     const marker = await readFile(path.join(logs, run, 'block-device.d_50-bd-marker.log'), 'utf8');
@@ -80,6 +80,7 @@ describe('bootable images built by imgfactory', () => {
     expect(marker).toMatch(/^type=file$/m);
     expect(marker).toMatch(/label: gpt/);
     expect(marker).toMatch(/name="ESP"/);
+    expect(marker).toMatch(/^target-root=read-only$/m);
   });
 
   it('wrote the mbr layout: a dos table with one bootable root partition', async () => {

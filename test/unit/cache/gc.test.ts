@@ -1,6 +1,7 @@
-import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { listCheckpoints, saveCheckpoint } from '../../../src/cache/checkpoints.js';
 import { blobPath } from '../../../src/cache/content-path.js';
 import { writeBlob } from '../../../src/cache/content-write.js';
 import { gc } from '../../../src/cache/gc.js';
@@ -98,5 +99,46 @@ describe('gc', () => {
     await utimes(stale, old, old);
     await gc(store.dir, { maxSize: 1_000_000 });
     expect(await readdir(path.join(store.dir, TMP_DIR))).toEqual(['live-writer']);
+  });
+});
+
+describe('gc and tree checkpoints', () => {
+  async function withCheckpoints(store: LocalLayerStore, keys: number[]): Promise<void> {
+    const tree = path.join(await scratchDir('gc-tree'), 'tree');
+    await mkdir(tree);
+    await writeFile(path.join(tree, 'data'), Buffer.alloc(40 * KB, 'd'));
+    for (const k of keys) {
+      // Each checkpoint holds its own 40 KiB file (not linked to the others).
+      await writeFile(path.join(tree, 'data'), Buffer.alloc(40 * KB, k));
+      expect(await saveCheckpoint(store.dir, tree, { key: key(k), image: 'img', step: `s${k}` })).toBe(true);
+      await rm(path.join(tree, 'data'));
+    }
+  }
+
+  it('removes a checkpoint whose entry is gone, and counts checkpoints in the size', async () => {
+    const store = await filled(2);
+    await withCheckpoints(store, [0, 7]); // 7 has no entry
+    const report = await gc(store.dir, { maxSize: 10_000_000, graceMs: 0 });
+    expect(report.sizeBefore).toBeGreaterThan(20 * KB + 80 * KB);
+    expect(report.removedCheckpoints).toBe(1);
+    expect((await listCheckpoints(store.dir)).map((c) => c.key)).toEqual([key(0)]);
+    expect(report.removedEntries).toEqual([]);
+  });
+
+  it('over the limit, drops checkpoints before any entry', async () => {
+    const store = await filled(2);
+    await withCheckpoints(store, [0, 1]);
+    const report = await gc(store.dir, { maxSize: 30 * KB, graceMs: 0 });
+    expect(report.removedCheckpoints).toBe(2);
+    expect(report.removedEntries).toEqual([]);
+    expect(report.underLimit).toBe(true);
+    expect((await store.list()).length).toBe(2);
+  });
+
+  it('removing an entry takes its checkpoint with it', async () => {
+    const store = await filled(1);
+    await withCheckpoints(store, [0]);
+    await store.remove(key(0));
+    expect(await listCheckpoints(store.dir)).toEqual([]);
   });
 });

@@ -43,7 +43,7 @@ describe('assembleImage', () => {
     const a = await run(outA);
     const b = await run(await scratchDir('assemble-out'));
 
-    expect((await readdir(outA)).sort()).toEqual(['img.qcow2', 'img.qcow2.sha256', 'img.raw', 'img.raw.sha256']);
+    expect((await readdir(outA)).sort()).toEqual(['.img.qcow2.placed', '.img.raw.placed', 'img.qcow2', 'img.qcow2.sha256', 'img.raw', 'img.raw.sha256']);
     expect(a.hookSeen).toHaveLength(1);
     const [raw, qcow2] = a.outputs;
     expect(raw).toMatchObject({ format: 'raw', virtualSize: a.layoutUsed.diskSize, size: a.layoutUsed.diskSize });

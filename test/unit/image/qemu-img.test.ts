@@ -55,6 +55,6 @@ describe('qemu-img outputs', () => {
     expect(r).toEqual({ sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', size: 3 });
     const { readFile, readdir } = await import('node:fs/promises');
     expect(await readFile(`${final}.sha256`, 'utf8')).toBe(`${r.sha256}  x.raw\n`);
-    expect((await readdir(dir)).sort()).toEqual(['x.raw', 'x.raw.sha256']);
+    expect((await readdir(dir)).sort()).toEqual(['.x.raw.placed', 'x.raw', 'x.raw.sha256']);
   });
 });
