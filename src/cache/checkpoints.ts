@@ -56,6 +56,8 @@ export async function hasCheckpoint(cache: string, key: LayerKey): Promise<boole
 export async function saveCheckpoint(cache: string, tree: string, meta: CheckpointMeta): Promise<boolean> {
   if (await hasCheckpoint(cache, meta.key)) return true;
   await mkdir(treesRoot(cache), { recursive: true });
+  const [from, to] = await Promise.all([stat(tree).catch(() => null), stat(treesRoot(cache))]);
+  if (!from || from.dev !== to.dev) return false; // hard links cannot cross filesystems
   const tmp = tempName(cache, 'new');
   try {
     await mkdir(tmp);

@@ -3,7 +3,7 @@
 // restored from a checkpoint (files replaced, removed, re-moded, a directory
 // made opaque) must leave the checkpoint exactly as it was.
 import { execa } from 'execa';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compress } from 'zstd-napi';
@@ -124,5 +124,18 @@ describe('tree checkpoints', () => {
     const missing = path.join(await scratchDir('cp-missing'), 'no-such-tree');
     expect(await saveCheckpoint(cache, missing, { key: key(4), image: 'img', step: 's' })).toBe(false);
     expect(await listCheckpoints(cache)).toEqual([]);
+  });
+
+  it('makes no checkpoint of a tree on another filesystem than the cache', async () => {
+    const cache = await scratchDir('cp-cache');
+    const elsewhere = await mkdtemp(path.join('/dev/shm', 'imgfactory-cp-'));
+    try {
+      await writeFile(path.join(elsewhere, 'f'), 'x');
+      expect((await stat(elsewhere)).dev).not.toBe((await stat(cache)).dev);
+      expect(await saveCheckpoint(cache, elsewhere, { key: key(5), image: 'img', step: 's' })).toBe(false);
+      expect(await listCheckpoints(cache)).toEqual([]);
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
   });
 });
