@@ -5,6 +5,7 @@
 // bench/RESULTS.md.
 //
 //   node bench/golden-images.mjs [--work DIR] [--only control,compute-alone,undercloud]
+//   node bench/golden-images.mjs --render     # rewrite the RESULTS.md section from the JSON
 //
 // Groups (in order):
 //   control        cache S: overcloud-control cold, then again (no-op), then
@@ -23,6 +24,7 @@ const { values } = parseArgs({
   options: {
     work: { type: 'string', default: process.env.BENCH_WORK ?? '/var/tmp/imgfactory-golden' },
     only: { type: 'string' },
+    render: { type: 'boolean', default: false },
   },
 });
 const work = path.resolve(values.work);
@@ -32,7 +34,6 @@ const RESULTS_MD = path.join(here, 'RESULTS.md');
 const cli = path.join(repo, 'bin', 'imgfactory');
 
 const saved = JSON.parse(await readFile(RESULTS_JSON, 'utf8').catch(() => '{"figures":{}}'));
-saved.machine = await machine();
 
 /** One `imgfactory build` in `cacheName`'s cache; records time, steps built/cached and the cache size after. */
 async function build(figure, image, cacheName, { fresh = false } = {}) {
@@ -49,7 +50,7 @@ async function build(figure, image, cacheName, { fresh = false } = {}) {
   const built = steps.filter((s) => s.status === 'built').length;
   const cached = steps.filter((s) => s.status === 'cached').length;
   const qcow2 = await fileBytes(path.join(work, cacheName, 'out', `${image}.qcow2`));
-  const fig = { seconds: r.seconds, built, cached, load: [r.loadBefore[0], r.loadAfter[0]], cacheBytes: await treeBytes(cacheDir), qcow2Bytes: qcow2, at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+  const fig = { seconds: r.seconds, built, cached, load: [r.loadBefore[0], r.loadAfter[0]], cacheBytes: await treeBytes(cacheDir), treesBytes: await treeBytes(path.join(cacheDir, 'trees-v1')), qcow2Bytes: qcow2, at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
   saved.figures[figure] = fig;
   console.log(`  ${fig.seconds} s, ${built} built, ${cached} cached, cache ${gb(fig.cacheBytes)}, load ${fig.load.join(' → ')}`);
   await writeFile(RESULTS_JSON, `${JSON.stringify(saved, null, 2)}\n`);
@@ -59,6 +60,11 @@ async function build(figure, image, cacheName, { fresh = false } = {}) {
 const gb = (n) => `${(n / 1e9).toFixed(2)} GB`;
 const mib = (n) => `${(n / 2 ** 20).toFixed(0)} MiB`;
 
+if (values.render) {
+  await render();
+  process.exit(0);
+}
+saved.machine = await machine();
 if (!only || only.has('control')) {
   await build('control-cold', 'overcloud-control', 'shared', { fresh: true });
   await build('control-noop', 'overcloud-control', 'shared');
@@ -73,13 +79,13 @@ async function render() {
   const f = saved.figures;
   const m = saved.machine;
   const cell = (fig, what) => (fig ? what(fig) : 'not measured');
-  const row = (label, fig) => `| ${label} | ${cell(fig, (x) => `${x.seconds} s`)} | ${cell(fig, (x) => `${x.built} built, ${x.cached} cached`)} | ${cell(fig, (x) => gb(x.cacheBytes))} | ${cell(fig, (x) => mib(x.qcow2Bytes))} | ${cell(fig, (x) => x.load.join(' → '))} | ${cell(fig, (x) => x.at)} |`;
+  const row = (label, fig) => `| ${label} | ${cell(fig, (x) => `${x.seconds} s`)} | ${cell(fig, (x) => `${x.built} built, ${x.cached} cached`)} | ${cell(fig, (x) => (x.treesBytes ? `${gb(x.cacheBytes)} (checkpoints ${gb(x.treesBytes)})` : gb(x.cacheBytes)))} | ${cell(fig, (x) => mib(x.qcow2Bytes))} | ${cell(fig, (x) => x.load.join(' → '))} | ${cell(fig, (x) => x.at)} |`;
   const lines = [
     '<!-- golden-images:start (written by bench/golden-images.mjs) -->',
     '',
     '## The TripleO golden images: sharing one cache (issue 7)',
     '',
-    `\`node bench/golden-images.mjs\`: each image built with \`-t qcow2\` (GPT/EFI layout, compressed qcow2). Machine: ${m.nproc} cores, ${m.ramGiB} GiB, ${m.cpu}, Linux ${m.kernel}, Node ${m.node}, imgfactory at ${m.commit}; last run ${m.date}. Load is the 1-minute load average before → after (2 cores; the host is shared). Cache size is every byte under the cache directory: the zstd layers plus the cached outputs (the qcow2 image).`,
+    `\`node bench/golden-images.mjs\`: each image built with \`-t qcow2\` (GPT/EFI layout, compressed qcow2). Machine: ${m.nproc} cores, ${m.ramGiB} GiB, ${m.cpu}, Linux ${m.kernel}, Node ${m.node}, imgfactory at ${m.commit}; last run ${m.date}. Load is the 1-minute load average before → after (2 cores; the host is shared). Cache size is every byte under the cache directory, each hard-linked file once (\`du -sb\`): the zstd layers, the cached outputs (the qcow2 image) and the tree checkpoints.`,
     '',
     '| build | time | steps | cache size after | qcow2 | load | when |',
     '| --- | --- | --- | --- | --- | --- | --- |',

@@ -30,9 +30,10 @@ export async function timed(cmd, args, { env = {}, cwd, log }) {
   return { seconds: Number(seconds.toFixed(1)), exitCode: res.exitCode, loadBefore, loadAfter, log };
 }
 
-/** Bytes under `dir` (apparent sizes of regular files, like `du -sb`). */
+/** Bytes under `dir` (apparent sizes of regular files, each inode once, like `du -sb`: tree checkpoints are hard links). */
 export async function treeBytes(dir) {
   let total = 0;
+  const seen = new Set();
   const walk = async (d) => {
     let names;
     try {
@@ -44,7 +45,10 @@ export async function treeBytes(dir) {
       const p = path.join(d, n);
       const s = await lstat(p);
       if (s.isDirectory()) await walk(p);
-      else if (s.isFile()) total += s.size;
+      else if (s.isFile() && !seen.has(`${s.dev}:${s.ino}`)) {
+        seen.add(`${s.dev}:${s.ino}`);
+        total += s.size;
+      }
     }
   };
   await walk(dir);
