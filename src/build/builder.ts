@@ -26,7 +26,7 @@ import { loadLayout } from '../image/index.js';
 import { parseBytes } from '../image/size-spec.js';
 import { hookEnv, keyEnv } from '../plan/hook-env.js';
 import { prepareInputs, stepInputs, type InputContext, type StepInputs } from './step-inputs.js';
-import { Checkpointer, resumeFromCheckpoint } from './resume.js';
+import { cachedChain, Checkpointer, resumeFromCheckpoint } from './resume.js';
 
 export interface BuildOptions {
   graph: ImageGraph;
@@ -104,13 +104,13 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     let parentLayer: FileDigest | null = null;
     const cacheable = (step: Step): boolean => store !== null && !(o.refresh && isNetworkStep(step));
     const resumed = store && o.cacheDir ? await resumeFromCheckpoint(plan.steps, inputs, store, o.cacheDir, dir.tree, cacheable) : null;
-    for (const [i, { key, entry }] of (resumed?.chain ?? []).entries()) {
-      const report: StepReport = { index: i, id: plan.steps[i]!.id, phase: plan.steps[i]!.phase, status: 'cached', seconds: 0, layerSize: entry.size, key };
+    for (const [i, link] of (resumed?.chain ?? []).entries()) {
+      const report = cachedStepReport(plan.steps[i]!, i, link);
       o.emit({ type: 'step-start', index: i, total: plan.steps.length, step: plan.steps[i]!, cached: true });
       o.emit({ type: 'step-end', report });
       reports.push(report);
-      parent = key;
-      parentLayer = entry.metadata.digest;
+      parent = link.key;
+      parentLayer = link.entry.metadata.digest;
     }
     if (resumed) o.emit({ type: 'note', message: `started from the tree checkpoint after ${plan.steps[resumed.start - 1]!.id}: ${resumed.start} cached layers not applied again` });
     const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length) : null;
@@ -164,26 +164,24 @@ async function noopBuild(
   o: BuildOptions,
   outputs: { request: OutputRequest; diskKey: unknown },
 ): Promise<{ steps: StepReport[]; outputs: OutputFile[]; packages: ManifestPackage[] } | null> {
-  let parent: LayerKey | null = null;
-  let parentLayer: FileDigest | null = null;
-  const reports: StepReport[] = [];
-  for (const [i, step] of plan.steps.entries()) {
-    const key = layerKey({ ...inputs[i]!, parent, parentLayer });
-    const entry = await store.lookup(key);
-    if (!entry) return null;
-    reports.push({ index: i, id: step.id, phase: step.phase, status: 'cached', seconds: 0, layerSize: entry.size, key });
-    parent = key;
-    parentLayer = entry.metadata.digest;
-  }
-  const packages = await cachedPackages(store, parent!, parentLayer!);
+  const chain = await cachedChain(plan.steps, inputs, store);
+  if (chain.length < plan.steps.length) return null;
+  const reports = chain.map((link, i) => cachedStepReport(plan.steps[i]!, i, link));
+  const { key: lastKey, entry: last } = chain[chain.length - 1]!;
+  const packages = await cachedPackages(store, lastKey, last.metadata.digest);
   if (!packages) return null;
-  const files = await cachedOutputs({ ...outputs, lastKey: parent!, lastLayer: parentLayer!, store, name: outputStem(o.imageName, o.tag), emit: o.emit });
+  const files = await cachedOutputs({ ...outputs, lastKey, lastLayer: last.metadata.digest, store, name: outputStem(o.imageName, o.tag), emit: o.emit });
   if (!files) return null;
   for (const [i, report] of reports.entries()) {
     o.emit({ type: 'step-start', index: i, total: reports.length, step: plan.steps[i]!, cached: true });
     o.emit({ type: 'step-end', report });
   }
   return { steps: reports, outputs: files, packages };
+}
+
+/** The report of a step taken from the cache without running it. */
+function cachedStepReport(step: Step, index: number, link: { key: LayerKey; entry: LayerEntry }): StepReport {
+  return { index, id: step.id, phase: step.phase, status: 'cached', seconds: 0, layerSize: link.entry.size, key: link.key };
 }
 
 function manifestRequest(o: BuildOptions, store: LayerStore | null, request: OutputRequest, steps: StepReport[], outputs: OutputFile[], packages: ManifestPackage[]): ManifestRequest {

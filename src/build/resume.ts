@@ -33,14 +33,12 @@ export interface ResumePoint {
  * `fixed(i)`: whether step i may come from the cache at all (not with
  * --refresh for the network steps). Returns null when none applies.
  */
-export async function resumeFromCheckpoint(
-  steps: Step[],
-  inputs: StepInputs[],
-  store: LayerStore,
-  cacheDir: string,
-  tree: string,
-  fixed: (step: Step) => boolean,
-): Promise<ResumePoint | null> {
+/**
+ * The keys and entries of the longest run of steps, from the first, that the
+ * cache holds. `fixed(step)`: whether the step may come from the cache at
+ * all (not the network steps with --refresh).
+ */
+export async function cachedChain(steps: Step[], inputs: StepInputs[], store: LayerStore, fixed: (step: Step) => boolean = () => true): Promise<ResumePoint['chain']> {
   const chain: ResumePoint['chain'] = [];
   let parent: LayerKey | null = null;
   let parentLayer: FileDigest | null = null;
@@ -53,6 +51,19 @@ export async function resumeFromCheckpoint(
     parent = key;
     parentLayer = entry.metadata.digest;
   }
+  return chain;
+}
+
+/** Restores `tree` (an empty directory) from the deepest usable checkpoint; null when none applies. */
+export async function resumeFromCheckpoint(
+  steps: Step[],
+  inputs: StepInputs[],
+  store: LayerStore,
+  cacheDir: string,
+  tree: string,
+  fixed: (step: Step) => boolean,
+): Promise<ResumePoint | null> {
+  const chain = await cachedChain(steps, inputs, store, fixed);
   for (let j = chain.length - 1; j >= 0; j--) {
     if (!(await hasCheckpoint(cacheDir, chain[j]!.key))) continue;
     await rm(tree, { recursive: true, force: true });
