@@ -48,7 +48,7 @@ async function describe(store: LayerStore | null, file: OutputFile): Promise<Man
     const cached = await readJson<ManifestOutput>(store!, entry);
     if (cached) return { ...cached, name: path.basename(file.path) };
   }
-  const described = unwrap(await describeOutput(file.path, file.format));
+  const described = unwrap(await describeOutput(file.path, file.format, file.hashes));
   if (store) await store.putLayer(key, Buffer.from(canonicalJson(described)), { step: 'output/description' });
   return described;
 }

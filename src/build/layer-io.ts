@@ -2,11 +2,11 @@
 // step's upper dir is packed into a layer blob (spooled in the build dir),
 // stored, and then applied to the tree exactly as a cached layer would be:
 // cold and warm builds construct the tree the same way.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { FileDigest } from '../cache/digest.js';
+import { hexOf, type FileDigest } from '../cache/digest.js';
 import { applyLayer } from '../cache/layer-apply.js';
 import { packLayer, type PackResult } from '../cache/layer-pack.js';
 import { LocalLayerStore } from '../cache/store-local.js';
@@ -62,5 +62,6 @@ export async function fetchLayer(store: LayerStore, entry: LayerEntry, spoolDir:
 }
 
 export async function storeLayer(store: LayerStore, key: LayerEntry['key'], layer: PackedLayer, metadata: { image: string; step: string }): Promise<LayerEntry> {
-  return store.putLayer(key, createReadStream(layer.file), { ...metadata, mediaType: LAYER_MEDIA_TYPE, diffId: layer.pack.diffId });
+  const blob = { path: layer.file, size: layer.size, sha512: layer.pack.sha512, sha256: hexOf(layer.digest) };
+  return store.putLayer(key, blob, { ...metadata, mediaType: LAYER_MEDIA_TYPE, diffId: layer.pack.diffId });
 }

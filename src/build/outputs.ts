@@ -13,6 +13,7 @@ import type { LayerStore } from '../cache/store.js';
 import { EXTENSION, type ImageFormat } from '../image/qemu-img.js';
 import { publishOutput, sha256File, tempOutputPath } from '../image/outputs.js';
 import { placedSha256, recordPlaced } from '../image/placed.js';
+import type { FileHashes } from '../util/hash-file.js';
 import { assembleDisk, type DiskSettings } from './disk-output.js';
 import type { EventSink } from './events.js';
 import { writeTreeTar } from './tree-tar.js';
@@ -32,6 +33,8 @@ export interface OutputFile {
   size: number;
   sha256: string;
   cached: boolean;
+  /** All its hashes when this build wrote it (stored and described without reading it again). */
+  hashes?: FileHashes;
 }
 
 interface OutputContext {
@@ -111,7 +114,8 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
   await mkdir(ctx.request.outputDir, { recursive: true });
   const files: OutputFile[] = [];
   const store = async (file: OutputFile): Promise<void> => {
-    if (ctx.store) await ctx.store.putLayer(keyFor(ctx, file.format), createReadStream(file.path), { image: ctx.name, step: `output/${file.format}` });
+    const blob = file.hashes ? { path: file.path, size: file.hashes.size, sha512: file.hashes.sha512, sha256: file.hashes.sha256 } : createReadStream(file.path);
+    if (ctx.store) await ctx.store.putLayer(keyFor(ctx, file.format), blob, { image: ctx.name, step: `output/${file.format}` });
     files.push(file);
     ctx.emit({ type: 'output', path: file.path, format: file.format, size: file.size, cached: false });
   };
@@ -120,8 +124,8 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
     const tmp = tempOutputPath(target);
     try {
       await writeTreeTar(ctx.tree, tmp);
-      const { sha256, size } = await publishOutput(tmp, target);
-      await store({ path: target, format: 'tar', size, sha256, cached: false });
+      const hashes = await publishOutput(tmp, target);
+      await store({ path: target, format: 'tar', size: hashes.size, sha256: hashes.sha256, cached: false, hashes });
     } finally {
       await rm(tmp, { force: true });
     }
@@ -141,7 +145,7 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
       logDir: ctx.logDir,
       onLine: (line) => ctx.emit({ type: 'log', source: 'image', line }),
     });
-    for (const image of images) await store({ path: image.path, format: image.format, size: image.size, sha256: image.sha256, cached: false });
+    for (const image of images) await store({ path: image.path, format: image.format, size: image.size, sha256: image.sha256, cached: false, hashes: image.hashes });
   }
   return files;
 }

@@ -1,17 +1,33 @@
 // Writing a blob: into a temp file opened exclusively, hashed while written
 // (sha512 for the integrity that addresses it, sha256 for registries, which
-// address blobs by that), fsynced, then renamed into place. A reader never
+// address blobs by that), fsynced, then renamed into place. A file whose
+// writer already hashed it (HashedFile) is copied in the kernel instead. A reader never
 // sees half a blob, and two writers of the same content both succeed: the
 // second rename replaces identical bytes.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { blobPath, integrityFromHex, integrityHex } from './content-path.js';
 import { IntegrityError } from './integrity-error.js';
 import { fileDigestFromHex, type FileDigest, type Integrity } from './digest.js';
 import { CONTENT_ALGORITHM, TMP_DIR } from './format.js';
 
-export type BlobSource = Buffer | Uint8Array | AsyncIterable<Uint8Array | string>;
+export type BlobSource = Buffer | Uint8Array | AsyncIterable<Uint8Array | string> | HashedFile;
+
+/**
+ * A file whose hashes the caller computed while it wrote the file (an output
+ * just hashed for its manifest, a layer hashed while packed): stored by an
+ * in-kernel copy instead of being read and hashed again.
+ */
+export interface HashedFile {
+  path: string;
+  size: number;
+  sha512: string;
+  sha256: string;
+}
+
+const isHashedFile = (s: BlobSource): s is HashedFile => typeof (s as HashedFile).path === 'string' && typeof (s as HashedFile).sha512 === 'string';
 
 export interface WrittenBlob {
   integrity: Integrity;
@@ -27,6 +43,7 @@ export interface WriteBlobOptions {
 
 /** Stores `source` in the content store of `cache` and says where it went. */
 export async function writeBlob(cache: string, source: BlobSource, opts: WriteBlobOptions = {}): Promise<WrittenBlob> {
+  if (isHashedFile(source)) return writeHashedFile(cache, source, opts);
   const tmp = await tempPath(cache);
   const sha512 = createHash(CONTENT_ALGORITHM);
   const sha256 = createHash('sha256');
@@ -60,6 +77,32 @@ export async function writeBlob(cache: string, source: BlobSource, opts: WriteBl
   }
 }
 
+async function writeHashedFile(cache: string, source: HashedFile, opts: WriteBlobOptions): Promise<WrittenBlob> {
+  const integrity = integrityFromHex(source.sha512);
+  if (opts.expected !== undefined && integrityHex(opts.expected) !== source.sha512) {
+    throw new IntegrityError('blob being written', opts.expected, integrity);
+  }
+  const tmp = await tempPath(cache);
+  try {
+    await copyFile(source.path, tmp, constants.COPYFILE_EXCL);
+    const fh = await open(tmp, 'r+');
+    try {
+      if ((await fh.stat()).size !== source.size) throw new Error(`${source.path} changed while it was stored`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const dest = blobPath(cache, integrity);
+    await mkdir(path.dirname(dest), { recursive: true });
+    await rename(tmp, dest);
+    await syncDir(path.dirname(dest));
+    return { integrity, size: source.size, digest: fileDigestFromHex(source.sha256) };
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
 /** A fresh, unique temp file name in `<cache>/tmp` (same filesystem as the content). */
 export async function tempPath(cache: string): Promise<string> {
   const dir = path.join(cache, TMP_DIR);
@@ -72,7 +115,7 @@ async function* chunks(source: BlobSource): AsyncGenerator<Buffer> {
     yield Buffer.from(source.buffer, source.byteOffset, source.byteLength);
     return;
   }
-  for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
+  for await (const chunk of source as AsyncIterable<Uint8Array | string>) yield typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
 }
 
 async function writeAll(fh: import('node:fs/promises').FileHandle, chunk: Buffer): Promise<void> {

@@ -2,7 +2,10 @@
 // reports its identities: diffId (sha256 of the tar, what an OCI image config
 // lists) and digest (sha256 of the compressed blob, its content address).
 //
-//   walkLayer ─► tarStream ─► [sha256 → diffId] ─► zstd ─► [sha256 → digest] ─► out
+//   walkLayer ─► tarStream ─► [sha256 → diffId] ─► zstd ─► [sha256 → digest, sha512 → integrity] ─► out
+//
+// The blob's sha512 is its ssri integrity in the store: taken here, the
+// store copies the spooled blob instead of reading and hashing it again.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Transform, type Writable } from 'node:stream';
@@ -27,6 +30,8 @@ export interface PackOptions extends TarWriterOptions, Partial<WalkOptions> {
 export interface PackResult {
   diffId: FileDigest;
   digest: FileDigest;
+  /** Hex sha512 of the compressed blob (its integrity in the store). */
+  sha512: string;
   /** Compressed bytes written. */
   size: number;
   uncompressedSize: number;
@@ -43,7 +48,7 @@ export async function packLayer(sourceDir: string, out: Writable | string, opts:
   const { entries, skipped } = walked.value;
 
   const tarHash = counter();
-  const blobHash = counter();
+  const blobHash = counter('sha512');
   const sink = typeof out === 'string' ? createWriteStream(out, { flags: 'wx' }) : out;
   try {
     await pipeline(
@@ -59,6 +64,7 @@ export async function packLayer(sourceDir: string, out: Writable | string, opts:
   return ok({
     diffId: tarHash.digest(),
     digest: blobHash.digest(),
+    sha512: blobHash.also(),
     size: blobHash.bytes(),
     uncompressedSize: tarHash.bytes(),
     entries: entries.length,
@@ -66,16 +72,18 @@ export async function packLayer(sourceDir: string, out: Writable | string, opts:
   });
 }
 
-/** A pass-through that hashes and counts what flows through it. */
-function counter(): { stream: Transform; digest: () => FileDigest; bytes: () => number } {
+/** A pass-through that hashes (sha256, and `extra` if given) and counts what flows through it. */
+function counter(extra?: string): { stream: Transform; digest: () => FileDigest; also: () => string; bytes: () => number } {
   const hash = createHash('sha256');
+  const second = extra === undefined ? null : createHash(extra);
   let bytes = 0;
   const stream = new Transform({
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
+      second?.update(chunk);
       bytes += chunk.length;
       done(null, chunk);
     },
   });
-  return { stream, digest: () => fileDigestFromHex(hash.digest('hex')), bytes: () => bytes };
+  return { stream, digest: () => fileDigestFromHex(hash.digest('hex')), also: () => second?.digest('hex') ?? '', bytes: () => bytes };
 }

@@ -24,6 +24,7 @@ import { installBiosBoot, makeCoreImage } from './grub-bios.js';
 import { EFI_BOOT_PATH, makeEfiImage } from './grub-efi.js';
 import { EXTENSION, IMAGE_FORMATS, convertImage, imageInfo, type ImageFormat } from './qemu-img.js';
 import { discard, publishOutput, tempOutputPath } from './outputs.js';
+import type { FileHashes } from '../util/hash-file.js';
 import { runTool, type LogFn } from './run-tool.js';
 
 /** What DIB's block-device.d hooks get; here the "device" is the raw image file. */
@@ -71,6 +72,8 @@ export interface ImageOutput {
   /** Bytes the guest sees. */
   virtualSize: number;
   sha256: string;
+  /** All its hashes, taken in the one read when it was published. */
+  hashes: FileHashes;
 }
 
 export interface LayoutUsed {
@@ -258,7 +261,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
     if (!info.ok) return info;
     const published = await publishOutput(tmp, finalPath);
     log(`output: ${finalPath} (${format}, ${published.size} bytes, virtual ${info.value.virtualSize})`);
-    outputs.push({ path: finalPath, format, size: published.size, virtualSize: info.value.virtualSize, sha256: published.sha256 });
+    outputs.push({ path: finalPath, format, size: published.size, virtualSize: info.value.virtualSize, sha256: published.sha256, hashes: published });
   }
 
   return ok({

@@ -6,8 +6,9 @@
 //                                                   outputDir/<name>.<ext>.sha256
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { hashFile, type FileHashes } from '../util/hash-file.js';
 import { recordPlaced } from './placed.js';
 
 export async function sha256File(file: string): Promise<string> {
@@ -21,15 +22,19 @@ export function tempOutputPath(finalPath: string): string {
   return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${process.pid}.tmp`);
 }
 
-/** Renames a finished temp file into place and writes its .sha256; returns the digest and size. */
-export async function publishOutput(tempPath: string, finalPath: string): Promise<{ sha256: string; size: number }> {
-  const sha256 = await sha256File(tempPath);
+/**
+ * Renames a finished temp file into place and writes its .sha256; returns its
+ * hashes (one read for all of them: the cache and the manifest reuse them).
+ */
+export async function publishOutput(tempPath: string, finalPath: string): Promise<FileHashes> {
+  const hashes = await hashFile(tempPath);
+  const sha256 = hashes.sha256;
   const sumTmp = tempOutputPath(`${finalPath}.sha256`);
   await writeFile(sumTmp, `${sha256}  ${path.basename(finalPath)}\n`);
   await rename(tempPath, finalPath);
   await rename(sumTmp, `${finalPath}.sha256`);
   await recordPlaced(finalPath, sha256);
-  return { sha256, size: (await stat(finalPath)).size };
+  return hashes;
 }
 
 /** Removes leftovers of a failed run (best effort). */

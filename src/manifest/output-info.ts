@@ -4,13 +4,14 @@
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
 import { imageInfo, IMAGE_FORMATS, type ImageFormat } from '../image/qemu-img.js';
-import { hashFile } from './hash-file.js';
+import { hashFile, type FileHashes } from '../util/hash-file.js';
 import type { ManifestOutput } from './manifest.js';
 
-export async function describeOutput(file: string, format: string): Promise<Result<ManifestOutput>> {
-  let hashes;
+/** `known`: the file's hashes when its writer took them (then it is not read again). */
+export async function describeOutput(file: string, format: string, known?: FileHashes): Promise<Result<ManifestOutput>> {
+  let hashes = known;
   try {
-    hashes = await hashFile(file);
+    hashes ??= await hashFile(file);
   } catch (e) {
     return fail({ reason: 'io', what: `hashing ${file}`, message: (e as Error).message });
   }

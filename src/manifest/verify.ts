@@ -6,7 +6,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
-import { hashFile } from './hash-file.js';
+import { hashFile } from '../util/hash-file.js';
 import { loadVerifyKey } from './keys.js';
 import { signatureFileName, type Manifest } from './manifest.js';
 import { readManifest } from './read.js';

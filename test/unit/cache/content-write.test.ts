@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { blobPath } from '../../../src/cache/content-path.js';
+import { blobPath, integrityFromHex } from '../../../src/cache/content-path.js';
 import { writeBlob } from '../../../src/cache/content-write.js';
 import type { Integrity } from '../../../src/cache/digest.js';
 import { TMP_DIR } from '../../../src/cache/format.js';
@@ -65,5 +65,31 @@ describe('writeBlob', () => {
     })();
     await expect(writeBlob(cache, failing)).rejects.toThrow('source broke');
     expect(await readdir(path.join(cache, TMP_DIR))).toEqual([]);
+  });
+
+  it('stores a file its writer already hashed by copying it, under the same address as hashing it would give', async () => {
+    const cache = await scratchDir('content');
+    const file = path.join(await scratchDir('content-src'), 'out.tar');
+    const data = Buffer.alloc(300_000, 7);
+    await writeFile(file, data);
+    const sha512 = createHash('sha512').update(data).digest('hex');
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const w = await writeBlob(cache, { path: file, size: data.length, sha512, sha256 });
+    expect(w).toEqual(await writeBlob(await scratchDir('content'), data));
+    expect(await readFile(blobPath(cache, w.integrity))).toEqual(data);
+    expect(await readdir(path.join(cache, TMP_DIR))).toEqual([]);
+  });
+
+  it('stores nothing when a hashed file is not what `expected` says, or changed size since it was hashed', async () => {
+    const cache = await scratchDir('content');
+    const file = path.join(await scratchDir('content-src'), 'out.tar');
+    await writeFile(file, 'abc');
+    const hashed = { path: file, size: 3, sha512: createHash('sha512').update('abc').digest('hex'), sha256: createHash('sha256').update('abc').digest('hex') };
+    const other = (await writeBlob(await scratchDir('content'), Buffer.from('xyz'))).integrity;
+    await expect(writeBlob(cache, hashed, { expected: other })).rejects.toSatisfy(isIntegrityError);
+    await writeFile(file, 'abcd');
+    await expect(writeBlob(cache, hashed)).rejects.toThrow(/changed while it was stored/);
+    expect(await readdir(path.join(cache, TMP_DIR))).toEqual([]);
+    await expect(stat(blobPath(cache, integrityFromHex(hashed.sha512)))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

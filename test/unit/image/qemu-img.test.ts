@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -52,7 +53,12 @@ describe('qemu-img outputs', () => {
     expect(path.basename(tmp)).toMatch(/^\.x\.raw\.\d+\.tmp$/);
     await writeFile(tmp, 'abc');
     const r = await publishOutput(tmp, final);
-    expect(r).toEqual({ sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', size: 3 });
+    expect(r).toEqual({
+      sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+      sha512: createHash('sha512').update('abc').digest('hex'),
+      md5: '900150983cd24fb0d6963f7d28e17f72',
+      size: 3,
+    });
     const { readFile, readdir } = await import('node:fs/promises');
     expect(await readFile(`${final}.sha256`, 'utf8')).toBe(`${r.sha256}  x.raw\n`);
     expect((await readdir(dir)).sort()).toEqual(['.x.raw.placed', 'x.raw', 'x.raw.sha256']);

@@ -2,7 +2,7 @@
 // (Glance's `checksum` is md5, its `os_hash_value` sha512 by default).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { Md5Hex, Sha256Hex, Sha512Hex } from './manifest.js';
+import type { Md5Hex, Sha256Hex, Sha512Hex } from '../manifest/manifest.js';
 
 export interface FileHashes {
   size: number;
