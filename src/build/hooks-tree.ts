@@ -17,9 +17,8 @@ import { HELPER_DIR, HELPERS } from './helper-scripts.js';
 
 export async function makeHooksTree(elements: Element[], dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
-  for (const element of elements) {
-    await execa('cp', ['-a', '--no-preserve=ownership', `${element.dir}/.`, dest]);
-  }
+  // One cp for all of them: GNU cp copies its sources in order, so later elements still win.
+  if (elements.length > 0) await execa('cp', ['-a', '--no-preserve=ownership', ...elements.map((e) => `${e.dir}/.`), dest]);
   // Always present, so every build digests and sources them the same way.
   for (const d of ['environment.d', 'bin']) await mkdir(path.join(dest, d), { recursive: true });
   const helpers = path.join(dest, HELPER_DIR);

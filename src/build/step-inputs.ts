@@ -2,8 +2,8 @@
 // parent layer digest, added by the builder as it walks the steps). One
 // function per step kind says which of the build's inputs that step depends
 // on; src/cache/keys.ts says why each field is in a key.
-import { execa } from 'execa';
 
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from '../cache/canonical-json.js';
 import { digestTree, sha256Buffer, sha256File, type FileDigest } from '../cache/digest.js';
@@ -51,8 +51,7 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
     // ten-minute package install).
     const hookFiles = new Set(Object.values(e.hooks).flatMap((hooks) => hooks.map((h) => path.relative(e.dir, h.path))));
     elementDigest.set(e.name, await digestTree(e.dir, (rel) => hookFiles.has(rel) || README.test(rel)));
-    const grep = await execa('grep', ['-rlE', 'IMAGE_NAME|IMAGE_ELEMENT', e.dir], { reject: false });
-    if (grep.exitCode === 0) readsImageVars.add(e.name);
+    if (await mentions(e.dir, /IMAGE_NAME|IMAGE_ELEMENT/)) readsImageVars.add(e.name);
   }
   const sharedEnv = sha256Buffer(
     canonicalJson({
@@ -61,6 +60,14 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
     }),
   );
   return { elementDigest, sharedEnv, readsImageVars };
+}
+
+/** Whether any file under `dir` (symlinks not followed, as `grep -r`) contains `pattern`. */
+async function mentions(dir: string, pattern: RegExp): Promise<boolean> {
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && pattern.test(await readFile(path.join(entry.parentPath, entry.name), 'latin1'))) return true;
+  }
+  return false;
 }
 
 export async function stepInputs(step: Step, ctx: InputContext, cache: InputCache): Promise<StepInputs> {
