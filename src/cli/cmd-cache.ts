@@ -1,5 +1,6 @@
 // `imgfactory cache ls|gc|verify|rm`: look after the layer cache; `push|pull`
 // (cmd-cache-remote.ts) move entries to and from a remote cache.
+import { checkpointBytes, listCheckpoints } from '../cache/checkpoints.js';
 import type { Argv, CommandModule } from 'yargs';
 import type { LayerKey } from '../cache/digest.js';
 import { LocalLayerStore } from '../cache/store-local.js';
@@ -39,6 +40,11 @@ export function cacheCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
               out.print(`${e.key.slice(7, 19)}  ${formatBytes(e.size).padStart(9)}  ${new Date(e.lastUse).toISOString().slice(0, 19)}  ${e.metadata.image ?? '-'}  ${e.metadata.step ?? '-'}`);
             }
             out.info(`${entries.length} entries, ${formatBytes(total)} in ${a.cacheDir}`);
+            const trees = await listCheckpoints(a.cacheDir);
+            if (trees.length > 0) {
+              const images = [...new Set(trees.map((t) => t.image))].sort().join(', ');
+              out.info(`${trees.length} tree checkpoints (${images}), ${formatBytes(await checkpointBytes(a.cacheDir))} (see docs/cache.md; cache gc removes them first)`);
+            }
             return 0;
           }),
         } as never)
