@@ -15,7 +15,7 @@
 //   img-controller imgfactory, same packages: cold, no-op, finalise changed
 //
 //   node bench/dib-compare.mjs [--only g1,g2] [--skip g] [--dry-run]
-//        [--no-dib-finalise] [--no-nocache] [--noop-only] [--packages FILE]
+//        [--no-dib-finalise] [--no-dib-noop] [--no-nocache] [--noop-only] [--packages FILE]
 //        [--work DIR] [--render]
 // See bench/README.md.
 import { cp, mkdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
@@ -34,6 +34,7 @@ const { values: opt } = parseArgs({
     'dry-run': { type: 'boolean' },
     render: { type: 'boolean' },
     'no-dib-finalise': { type: 'boolean' },
+    'no-dib-noop': { type: 'boolean' },
     'no-nocache': { type: 'boolean' },
     'noop-only': { type: 'boolean' },
     packages: { type: 'string', default: path.join(root, 'bench/controller-packages.txt') },
@@ -44,10 +45,10 @@ const { values: opt } = parseArgs({
 // Estimated seconds per measurement on a 2-core host (DIB figures from issue
 // 4's 133.6 s cold debian-minimal; the controller from package volume).
 const GROUPS = {
-  'dib-minimal': { est: opt['no-dib-finalise'] ? 2 * 150 : 3 * 150 },
+  'dib-minimal': { est: (opt['no-dib-finalise'] ? 2 : 3) * 150 - (opt['no-dib-noop'] ? 150 : 0) },
   'img-minimal': { est: 120 + 5 + 20 + 110 },
   pack: { est: 40 },
-  'dib-controller': { est: opt['no-dib-finalise'] ? 2 * 700 : 3 * 700 },
+  'dib-controller': { est: (opt['no-dib-finalise'] ? 2 : 3) * 700 - (opt['no-dib-noop'] ? 700 : 0) },
   'img-controller': { est: 600 + 5 + 60 },
 };
 const pick = (s) => (s ? s.split(',').map((x) => x.trim()) : []);
@@ -133,7 +134,7 @@ async function dib(name, extraElements, extraArgs) {
   const cold = await run('cold');
   if (cold.exitCode) return;
   record(`dib-${name}-output`, { value: await fileBytes(`${out}.tar`), unit: 'bytes' });
-  await run('noop');
+  if (!opt['no-dib-noop']) await run('noop');
   if (!opt['no-dib-finalise']) {
     await changeFinaliseHook();
     await run('finalise');

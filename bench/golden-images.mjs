@@ -4,12 +4,13 @@
 // bench/results/golden-images.json and the golden-images section of
 // bench/RESULTS.md.
 //
-//   node bench/golden-images.mjs [--work DIR] [--only control,compute-alone,undercloud]
+//   node bench/golden-images.mjs [--work DIR] [--only control,noop,compute-alone,undercloud]
 //   node bench/golden-images.mjs --render     # rewrite the RESULTS.md section from the JSON
 //
 // Groups (in order):
 //   control        cache S: overcloud-control cold, then again (no-op), then
 //                  overcloud-compute on the same cache (the second image)
+//   noop           (not in the default run) the no-op alone, on cache S as left
 //   compute-alone  cache C: overcloud-compute from an empty cache
 //   undercloud     cache U: undercloud from an empty cache
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -50,7 +51,7 @@ async function build(figure, image, cacheName, { fresh = false } = {}) {
   const built = steps.filter((s) => s.status === 'built').length;
   const cached = steps.filter((s) => s.status === 'cached').length;
   const qcow2 = await fileBytes(path.join(work, cacheName, 'out', `${image}.qcow2`));
-  const fig = { seconds: r.seconds, built, cached, load: [r.loadBefore[0], r.loadAfter[0]], cacheBytes: await treeBytes(cacheDir), treesBytes: await treeBytes(path.join(cacheDir, 'trees-v1')), qcow2Bytes: qcow2, at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+  const fig = { seconds: r.seconds, built, cached, load: [r.loadBefore[0], r.loadAfter[0]], cacheBytes: await treeBytes(cacheDir), treesBytes: await treeBytes(path.join(cacheDir, 'trees-v1')), qcow2Bytes: qcow2, at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), commit: saved.machine.commit };
   saved.figures[figure] = fig;
   console.log(`  ${fig.seconds} s, ${built} built, ${cached} cached, cache ${gb(fig.cacheBytes)}, load ${fig.load.join(' → ')}`);
   await writeFile(RESULTS_JSON, `${JSON.stringify(saved, null, 2)}\n`);
@@ -70,6 +71,8 @@ if (!only || only.has('control')) {
   await build('control-noop', 'overcloud-control', 'shared');
   await build('compute-after-control', 'overcloud-compute', 'shared');
 }
+// Only the no-op again, on the cache the control group left (after a change to imgfactory).
+if (only?.has('noop')) await build('control-noop', 'overcloud-control', 'shared');
 if (!only || only.has('compute-alone')) await build('compute-alone', 'overcloud-compute', 'compute', { fresh: true });
 if (!only || only.has('undercloud')) await build('undercloud-cold', 'undercloud', 'undercloud', { fresh: true });
 
@@ -79,25 +82,25 @@ async function render() {
   const f = saved.figures;
   const m = saved.machine;
   const cell = (fig, what) => (fig ? what(fig) : 'not measured');
-  const row = (label, fig) => `| ${label} | ${cell(fig, (x) => `${x.seconds} s`)} | ${cell(fig, (x) => `${x.built} built, ${x.cached} cached`)} | ${cell(fig, (x) => (x.treesBytes ? `${gb(x.cacheBytes)} (checkpoints ${gb(x.treesBytes)})` : gb(x.cacheBytes)))} | ${cell(fig, (x) => mib(x.qcow2Bytes))} | ${cell(fig, (x) => x.load.join(' → '))} | ${cell(fig, (x) => x.at)} |`;
+  const row = (label, fig) => `| ${label} | ${cell(fig, (x) => `${x.seconds} s`)} | ${cell(fig, (x) => `${x.built} built, ${x.cached} cached`)} | ${cell(fig, (x) => (x.treesBytes ? `${gb(x.cacheBytes)} (checkpoints ${gb(x.treesBytes)})` : gb(x.cacheBytes)))} | ${cell(fig, (x) => mib(x.qcow2Bytes))} | ${cell(fig, (x) => x.load.join(' → '))} | ${cell(fig, (x) => `${x.at}${x.commit ? ` (${x.commit})` : ''}`)} |`;
   const lines = [
     '<!-- golden-images:start (written by bench/golden-images.mjs) -->',
     '',
     '## The TripleO golden images: sharing one cache (issue 7)',
     '',
-    `\`node bench/golden-images.mjs\`: each image built with \`-t qcow2\` (GPT/EFI layout, compressed qcow2). Machine: ${m.nproc} cores, ${m.ramGiB} GiB, ${m.cpu}, Linux ${m.kernel}, Node ${m.node}, imgfactory at ${m.commit}; last run ${m.date}. Load is the 1-minute load average before → after (2 cores; the host is shared). Cache size is every byte under the cache directory, each hard-linked file once (\`du -sb\`): the zstd layers, the cached outputs (the qcow2 image) and the tree checkpoints.`,
+    `\`node bench/golden-images.mjs\`: each image built with \`-t qcow2\` (GPT/EFI layout, compressed qcow2). Machine: ${m.nproc} cores, ${m.ramGiB} GiB, ${m.cpu}, Linux ${m.kernel}, Node ${m.node}, last run ${m.date} at imgfactory ${m.commit} (each row says which commit it measured). Load is the 1-minute load average before → after (2 cores; the host is shared). Cache size is every byte under the cache directory, each hard-linked file once (\`du -sb\`): the zstd layers, the cached outputs (the qcow2 image) and the tree checkpoints.`,
     '',
-    '| build | time | steps | cache size after | qcow2 | load | when |',
+    '| build | time | steps | cache size after | qcow2 | load | when (imgfactory commit) |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     row('overcloud-control, empty cache', f['control-cold']),
-    row('overcloud-control again, nothing changed (no-op)', f['control-noop']),
+    row('overcloud-control again, nothing changed (no-op; measured again after the compute builds, so its cache holds both)', f['control-noop']),
     row('overcloud-compute, in the same cache (second image)', f['compute-after-control']),
     row('overcloud-compute alone, empty cache', f['compute-alone']),
     row('undercloud, empty cache', f['undercloud-cold']),
     '',
   ];
   const both = f['compute-after-control']?.cacheBytes;
-  const control = f['control-noop']?.cacheBytes ?? f['control-cold']?.cacheBytes;
+  const control = f['control-cold']?.cacheBytes;
   const compute = f['compute-alone']?.cacheBytes;
   if (both && control && compute) {
     lines.push(

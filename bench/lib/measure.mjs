@@ -30,7 +30,7 @@ export async function timed(cmd, args, { env = {}, cwd, log }) {
   return { seconds: Number(seconds.toFixed(1)), exitCode: res.exitCode, loadBefore, loadAfter, log };
 }
 
-/** Bytes under `dir` (apparent sizes of regular files, each inode once, like `du -sb`: tree checkpoints are hard links). */
+/** Apparent bytes under `dir`, each inode once (files, directories, symlinks), as `du -sb` counts: tree checkpoints are hard links. */
 export async function treeBytes(dir) {
   let total = 0;
   const seen = new Set();
@@ -44,15 +44,18 @@ export async function treeBytes(dir) {
     for (const n of names) {
       const p = path.join(d, n);
       const s = await lstat(p);
-      if (s.isDirectory()) await walk(p);
-      else if (s.isFile() && !seen.has(`${s.dev}:${s.ino}`)) {
-        seen.add(`${s.dev}:${s.ino}`);
+      const id = `${s.dev}:${s.ino}`;
+      if (!seen.has(id)) {
+        seen.add(id);
         total += s.size;
       }
+      if (s.isDirectory()) await walk(p);
     }
   };
+  const top = await lstat(dir).catch(() => null);
+  if (!top) return 0;
   await walk(dir);
-  return total;
+  return total + top.size;
 }
 
 export async function fileBytes(file) {
