@@ -29,11 +29,6 @@ export interface ResumePoint {
 }
 
 /**
- * Restores `tree` (an empty directory) from the deepest usable checkpoint.
- * `fixed(i)`: whether step i may come from the cache at all (not with
- * --refresh for the network steps). Returns null when none applies.
- */
-/**
  * The keys and entries of the longest run of steps, from the first, that the
  * cache holds. `fixed(step)`: whether the step may come from the cache at
  * all (not the network steps with --refresh).

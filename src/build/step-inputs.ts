@@ -2,7 +2,6 @@
 // parent layer digest, added by the builder as it walks the steps). One
 // function per step kind says which of the build's inputs that step depends
 // on; src/cache/keys.ts says why each field is in a key.
-
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from '../cache/canonical-json.js';

@@ -1,9 +1,9 @@
 // Writing a blob: into a temp file opened exclusively, hashed while written
 // (sha512 for the integrity that addresses it, sha256 for registries, which
 // address blobs by that), fsynced, then renamed into place. A file whose
-// writer already hashed it (HashedFile) is copied in the kernel instead. A reader never
-// sees half a blob, and two writers of the same content both succeed: the
-// second rename replaces identical bytes.
+// writer already hashed it (HashedFile) is copied in the kernel instead. A
+// reader never sees half a blob, and two writers of the same content both
+// succeed: the second rename replaces identical bytes.
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, mkdir, open, rename, unlink } from 'node:fs/promises';
