@@ -29,10 +29,13 @@ export const PACKAGE_INSTALLS = `#!/bin/bash
 # Installs or removes the packages a phase's package-installs data lists.
 # Arguments: install|uninstall, then package=element pairs. Services are kept
 # from starting by /usr/sbin/policy-rc.d (installed with the base tree).
+# dpkg's --force-unsafe-io skips its fsyncs: the tree is a build artefact
+# that is packed into a layer afterwards, never a running system that could
+# lose power half-way (diskimage-builder builds in tmpfs for the same reason).
 set -eu -o pipefail
 action=$1; shift
 export DEBIAN_FRONTEND=noninteractive
-apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o APT::Install-Recommends=false)
+apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-unsafe-io -o APT::Install-Recommends=false)
 if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
   apt-get "\${apt_opts[@]}" update
 fi
