@@ -37,12 +37,20 @@ export async function boot(image: string, firmware: 'seabios' | 'ovmf', machine:
     while ((Date.now() - start) / 1000 < BOOT_TIMEOUT_S && !exited) {
       await new Promise((r) => setTimeout(r, 2000));
       text = await readFile(log, 'latin1').catch(() => '');
-      if (/login: *$/m.test(text)) return { ok: true, seconds: Math.round((Date.now() - start) / 1000), log: text };
+      if (showsLoginPrompt(text)) return { ok: true, seconds: Math.round((Date.now() - start) / 1000), log: text };
     }
     return { ok: false, seconds: Math.round((Date.now() - start) / 1000), log: `${text}\n--- qemu stderr ---\n${stderr}` };
   } finally {
     if (!exited) qemu.kill('SIGKILL');
   }
+}
+
+/**
+ * True once getty's prompt (`<host> login: `) is on the console. Kernel
+ * messages may follow it on the same line, so the prompt need not end it.
+ */
+export function showsLoginPrompt(console: string): boolean {
+  return /^\S+ login: /m.test(console.replace(/\r/g, ''));
 }
 
 export function tail(log: string): string {
