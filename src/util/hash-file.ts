@@ -1,8 +1,9 @@
-// Hashes one file in a single streaming pass: size, sha256, sha512 and md5
-// (Glance's `checksum` is md5, its `os_hash_value` sha512 by default).
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+// Hashes one file in a single read: size, sha256, sha512 and md5 (Glance's
+// `checksum` is md5, its `os_hash_value` sha512 by default). A large file's
+// three hashes run on three worker threads (see hash-threads.ts).
+import { open } from 'node:fs/promises';
 import type { Md5Hex, Sha256Hex, Sha512Hex } from '../manifest/manifest.js';
+import { IN_FLIGHT, sharedBuffer, streamHasher } from './hash-threads.js';
 
 export interface FileHashes {
   size: number;
@@ -11,16 +12,29 @@ export interface FileHashes {
   md5: Md5Hex;
 }
 
+const CHUNK = 4 * 1024 * 1024;
+
 export async function hashFile(file: string): Promise<FileHashes> {
-  const sha256 = createHash('sha256');
-  const sha512 = createHash('sha512');
-  const md5 = createHash('md5');
-  let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 }) as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    sha256.update(chunk);
-    sha512.update(chunk);
-    md5.update(chunk);
+  const fh = await open(file, 'r');
+  const hasher = streamHasher(['sha256', 'sha512', 'md5'], (await fh.stat()).size);
+  try {
+    // A buffer is refilled only after the workers are done with it: update()
+    // leaves fewer than IN_FLIGHT chunks queued, so a ring one longer is safe.
+    const ring = hasher.threaded ? Array.from({ length: IN_FLIGHT + 1 }, () => sharedBuffer(CHUNK)) : [Buffer.allocUnsafe(CHUNK)];
+    let size = 0;
+    for (let i = 0; ; i++) {
+      const buf = ring[i % ring.length]!;
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      await hasher.update(buf.subarray(0, bytesRead));
+    }
+    const d = await hasher.digests();
+    return { size, sha256: d.sha256 as Sha256Hex, sha512: d.sha512 as Sha512Hex, md5: d.md5 as Md5Hex };
+  } catch (e) {
+    hasher.abort();
+    throw e;
+  } finally {
+    await fh.close();
   }
-  return { size, sha256: sha256.digest('hex') as Sha256Hex, sha512: sha512.digest('hex') as Sha512Hex, md5: md5.digest('hex') as Md5Hex };
 }
