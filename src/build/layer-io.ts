@@ -62,6 +62,6 @@ export async function fetchLayer(store: LayerStore, entry: LayerEntry, spoolDir:
 }
 
 export async function storeLayer(store: LayerStore, key: LayerEntry['key'], layer: PackedLayer, metadata: { image: string; step: string }): Promise<LayerEntry> {
-  const blob = { path: layer.file, size: layer.size, sha512: layer.pack.sha512, sha256: hexOf(layer.digest) };
+  const blob = { path: layer.file, size: layer.size, sha256: hexOf(layer.digest) };
   return store.putLayer(key, blob, { ...metadata, mediaType: LAYER_MEDIA_TYPE, diffId: layer.pack.diffId });
 }

@@ -91,7 +91,7 @@ export async function cachedOutputs(ctx: OutputContext): Promise<OutputFile[] | 
         }
         throw e;
       }
-      // The copy was checked against the blob's sha512 on the way, so the blob's recorded sha256 is this file's.
+      // The copy was checked against the blob's integrity (its sha256) on the way, so the recorded sha256 is this file's.
       await writeFile(`${tempOutputPath(`${target}.sha256`)}`, `${sha256}  ${path.basename(target)}\n`);
       await rename(tmp, target);
       await rename(tempOutputPath(`${target}.sha256`), `${target}.sha256`);
@@ -114,7 +114,7 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
   await mkdir(ctx.request.outputDir, { recursive: true });
   const files: OutputFile[] = [];
   const store = async (file: OutputFile): Promise<void> => {
-    const blob = file.hashes ? { path: file.path, size: file.hashes.size, sha512: file.hashes.sha512, sha256: file.hashes.sha256 } : createReadStream(file.path);
+    const blob = file.hashes ? { path: file.path, size: file.hashes.size, sha256: file.hashes.sha256 } : createReadStream(file.path);
     if (ctx.store) await ctx.store.putLayer(keyFor(ctx, file.format), blob, { image: ctx.name, step: `output/${file.format}` });
     files.push(file);
     ctx.emit({ type: 'output', path: file.path, format: file.format, size: file.size, cached: false });

@@ -1,20 +1,20 @@
 // Where a blob lives, from its integrity, and the reverse walk over every
 // blob in the store (for verify and gc):
 //
-//   <cache>/content-v1/sha512/ab/cd/<rest of the 128 hex digits>
+//   <cache>/content-v2/sha256/ab/cd/<rest of the 64 hex digits>
 //                      ^algo  ^hex[0:2] ^hex[2:4] ^hex[4:]
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import ssri from 'ssri';
 import type { Integrity } from './digest.js';
-import { CONTENT_ALGORITHM, CONTENT_DIR } from './format.js';
+import { CONTENT_ALGORITHM, CONTENT_DIR, CONTENT_HEX_LENGTH } from './format.js';
 import { readdirSorted } from '../util/readdir-sorted.js';
 
 /** The hex digest of the content algorithm's hash in `integrity`; throws if it has none. */
 export function integrityHex(integrity: Integrity): string {
   const hash = ssri.parse(integrity)[CONTENT_ALGORITHM]?.[0];
   const hex = hash ? Buffer.from(hash.digest, 'base64').toString('hex') : '';
-  if (hex.length !== 128) throw new TypeError(`integrity has no ${CONTENT_ALGORITHM} hash: ${integrity}`);
+  if (hex.length !== CONTENT_HEX_LENGTH) throw new TypeError(`integrity has no ${CONTENT_ALGORITHM} hash: ${integrity}`);
   return hex;
 }
 
@@ -57,7 +57,7 @@ export async function* listBlobs(cache: string): AsyncGenerator<BlobFile> {
     for (const b of await readdirSorted(path.join(root, a))) {
       for (const rest of await readdirSorted(path.join(root, a, b))) {
         const hex = `${a}${b}${rest}`;
-        if (!/^[0-9a-f]{128}$/.test(hex)) continue;
+        if (hex.length !== CONTENT_HEX_LENGTH || !/^[0-9a-f]+$/.test(hex)) continue;
         const file = path.join(root, a, b, rest);
         try {
           const st = await stat(file);

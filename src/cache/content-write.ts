@@ -1,6 +1,6 @@
 // Writing a blob: into a temp file opened exclusively, hashed while written
-// (sha512 for the integrity that addresses it, sha256 for registries, which
-// address blobs by that), fsynced, then renamed into place. A file whose
+// (sha256: the integrity that addresses it here is the digest registries
+// address it by), fsynced, then renamed into place. A file whose
 // writer already hashed it (HashedFile) is copied in the kernel instead. A
 // reader never sees half a blob, and two writers of the same content both
 // succeed: the second rename replaces identical bytes.
@@ -23,11 +23,11 @@ export type BlobSource = Buffer | Uint8Array | AsyncIterable<Uint8Array | string
 export interface HashedFile {
   path: string;
   size: number;
-  sha512: string;
+  /** Hex sha256 of the file (CONTENT_ALGORITHM). */
   sha256: string;
 }
 
-const isHashedFile = (s: BlobSource): s is HashedFile => typeof (s as HashedFile).path === 'string' && typeof (s as HashedFile).sha512 === 'string';
+const isHashedFile = (s: BlobSource): s is HashedFile => typeof (s as HashedFile).path === 'string' && typeof (s as HashedFile).sha256 === 'string';
 
 export interface WrittenBlob {
   integrity: Integrity;
@@ -45,15 +45,13 @@ export interface WriteBlobOptions {
 export async function writeBlob(cache: string, source: BlobSource, opts: WriteBlobOptions = {}): Promise<WrittenBlob> {
   if (isHashedFile(source)) return writeHashedFile(cache, source, opts);
   const tmp = await tempPath(cache);
-  const sha512 = createHash(CONTENT_ALGORITHM);
-  const sha256 = createHash('sha256');
+  const hash = createHash(CONTENT_ALGORITHM);
   let size = 0;
   const fh = await open(tmp, 'wx', 0o644);
   try {
     try {
       for await (const chunk of chunks(source)) {
-        sha512.update(chunk);
-        sha256.update(chunk);
+        hash.update(chunk);
         size += chunk.length;
         await writeAll(fh, chunk);
       }
@@ -61,7 +59,7 @@ export async function writeBlob(cache: string, source: BlobSource, opts: WriteBl
     } finally {
       await fh.close();
     }
-    const hex = sha512.digest('hex');
+    const hex = hash.digest('hex');
     const integrity = integrityFromHex(hex);
     if (opts.expected !== undefined && integrityHex(opts.expected) !== hex) {
       throw new IntegrityError('blob being written', opts.expected, integrity);
@@ -70,7 +68,7 @@ export async function writeBlob(cache: string, source: BlobSource, opts: WriteBl
     await mkdir(path.dirname(dest), { recursive: true });
     await rename(tmp, dest);
     await syncDir(path.dirname(dest));
-    return { integrity, size, digest: fileDigestFromHex(sha256.digest('hex')) };
+    return { integrity, size, digest: fileDigestFromHex(hex) };
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
@@ -78,8 +76,8 @@ export async function writeBlob(cache: string, source: BlobSource, opts: WriteBl
 }
 
 async function writeHashedFile(cache: string, source: HashedFile, opts: WriteBlobOptions): Promise<WrittenBlob> {
-  const integrity = integrityFromHex(source.sha512);
-  if (opts.expected !== undefined && integrityHex(opts.expected) !== source.sha512) {
+  const integrity = integrityFromHex(source.sha256);
+  if (opts.expected !== undefined && integrityHex(opts.expected) !== source.sha256) {
     throw new IntegrityError('blob being written', opts.expected, integrity);
   }
   const tmp = await tempPath(cache);

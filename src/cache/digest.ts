@@ -13,7 +13,7 @@ import { TREE_DIGEST_TAG } from './format.js';
 export type FileDigest = string & { readonly __brand: 'FileDigest' };
 /** The key of one layer (or of the final outputs) in the cache: `sha256:<64 hex>`. */
 export type LayerKey = string & { readonly __brand: 'LayerKey' };
-/** An ssri integrity string addressing a blob in the content store: `sha512-<base64>`. */
+/** An ssri integrity string addressing a blob in the content store: `sha256-<base64>`. */
 export type Integrity = string & { readonly __brand: 'Integrity' };
 
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;

@@ -2,7 +2,7 @@
 // that hash to it. Each record is one line carrying its own checksum, so a
 // torn or tampered line is skipped, never trusted:
 //
-//   <cache>/index-v1/<h[0:2]>/<h[2:4]>/<h>      h = sha256(key), hex
+//   <cache>/index-v2/<h[0:2]>/<h[2:4]>/<h>      h = sha256(key), hex
 //   "\n<sha1 of json>\t<json>"                   json = IndexRecord
 //
 // Each append starts with a newline, so a line left torn by a crash never

@@ -2,10 +2,10 @@
 // reports its identities: diffId (sha256 of the tar, what an OCI image config
 // lists) and digest (sha256 of the compressed blob, its content address).
 //
-//   walkLayer ─► tarStream ─► [sha256 → diffId] ─► zstd ─► [sha256 → digest, sha512 → integrity] ─► out
+//   walkLayer ─► tarStream ─► [sha256 → diffId] ─► zstd ─► [sha256 → digest] ─► out
 //
-// The blob's sha512 is its ssri integrity in the store: taken here, the
-// store copies the spooled blob instead of reading and hashing it again.
+// The digest is also the blob's integrity in the store (format.ts): taken
+// here, the store copies the spooled blob instead of reading it again.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Transform, type Writable } from 'node:stream';
@@ -30,8 +30,6 @@ export interface PackOptions extends TarWriterOptions, Partial<WalkOptions> {
 export interface PackResult {
   diffId: FileDigest;
   digest: FileDigest;
-  /** Hex sha512 of the compressed blob (its integrity in the store). */
-  sha512: string;
   /** Compressed bytes written. */
   size: number;
   uncompressedSize: number;
@@ -48,7 +46,7 @@ export async function packLayer(sourceDir: string, out: Writable | string, opts:
   const { entries, skipped } = walked.value;
 
   const tarHash = counter();
-  const blobHash = counter('sha512');
+  const blobHash = counter();
   const sink = typeof out === 'string' ? createWriteStream(out, { flags: 'wx' }) : out;
   try {
     await pipeline(
@@ -64,7 +62,6 @@ export async function packLayer(sourceDir: string, out: Writable | string, opts:
   return ok({
     diffId: tarHash.digest(),
     digest: blobHash.digest(),
-    sha512: blobHash.also(),
     size: blobHash.bytes(),
     uncompressedSize: tarHash.bytes(),
     entries: entries.length,
@@ -72,18 +69,16 @@ export async function packLayer(sourceDir: string, out: Writable | string, opts:
   });
 }
 
-/** A pass-through that hashes (sha256, and `extra` if given) and counts what flows through it. */
-function counter(extra?: string): { stream: Transform; digest: () => FileDigest; also: () => string; bytes: () => number } {
+/** A pass-through that takes the sha256 of what flows through it and counts it. */
+function counter(): { stream: Transform; digest: () => FileDigest; bytes: () => number } {
   const hash = createHash('sha256');
-  const second = extra === undefined ? null : createHash(extra);
   let bytes = 0;
   const stream = new Transform({
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
-      second?.update(chunk);
       bytes += chunk.length;
       done(null, chunk);
     },
   });
-  return { stream, digest: () => fileDigestFromHex(hash.digest('hex')), also: () => second?.digest('hex') ?? '', bytes: () => bytes };
+  return { stream, digest: () => fileDigestFromHex(hash.digest('hex')), bytes: () => bytes };
 }

@@ -21,7 +21,7 @@ export class LocalLayerStore implements LayerStore {
   readonly kind = 'local';
 
   constructor(
-    /** The cache directory (root of content-v1/, index-v1/, tmp/, locks/). */
+    /** The cache directory (root of content-v2/, index-v2/, tmp/, locks/). */
     readonly dir: string,
     private readonly lockOptions: LockOptions = {},
   ) {}

@@ -1,8 +1,9 @@
 // The layer store interface: what a build needs from a cache of layers,
 // whatever the cache is. The local content-addressed store (store-local.ts)
 // implements it now; a remote one (an OCI registry) can sit beside it later.
-// Registries address blobs by sha256, so every entry records its blob's
-// sha256 in its metadata next to the sha512 integrity the local store uses.
+// Registries address blobs by sha256, and so does the local store (its
+// integrity is `sha256-<base64>` of the same bytes); every entry records the
+// OCI form of the digest in its metadata too.
 import type { Readable } from 'node:stream';
 import type { BlobSource } from './content-write.js';
 import type { FileDigest, Integrity, LayerKey } from './digest.js';
@@ -26,7 +27,7 @@ export type LayerMetadataInput = Omit<LayerMetadata, 'digest'>;
 /** One layer in a store. */
 export interface LayerEntry {
   key: LayerKey;
-  /** ssri integrity (sha512) of the blob. */
+  /** ssri integrity (sha256) of the blob. */
   integrity: Integrity;
   /** Size of the blob in bytes. */
   size: number;

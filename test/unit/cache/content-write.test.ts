@@ -11,16 +11,16 @@ import { isIntegrityError } from '../../../src/cache/integrity-error.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 describe('writeBlob', () => {
-  it('stores bytes at the path their sha512 names, with their sha256 too', async () => {
+  it('stores bytes at the path their sha256 names, with the same sha256 as their OCI digest', async () => {
     const cache = await scratchDir('content');
     const data = Buffer.from('hello blob');
     const w = await writeBlob(cache, data);
-    const sha512 = createHash('sha512').update(data);
-    expect(w.integrity).toBe(`sha512-${sha512.copy().digest('base64')}`);
+    const sha256 = createHash('sha256').update(data);
+    expect(w.integrity).toBe(`sha256-${sha256.copy().digest('base64')}`);
     expect(w.size).toBe(data.length);
-    expect(w.digest).toBe(`sha256:${createHash('sha256').update(data).digest('hex')}`);
-    const hex = sha512.digest('hex');
-    const file = path.join(cache, 'content-v1', 'sha512', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4));
+    const hex = sha256.digest('hex');
+    expect(w.digest).toBe(`sha256:${hex}`);
+    const file = path.join(cache, 'content-v2', 'sha256', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4));
     expect(blobPath(cache, w.integrity)).toBe(file);
     expect(await readFile(file)).toEqual(data);
     expect(await readdir(path.join(cache, TMP_DIR))).toEqual([]);
@@ -72,9 +72,8 @@ describe('writeBlob', () => {
     const file = path.join(await scratchDir('content-src'), 'out.tar');
     const data = Buffer.alloc(300_000, 7);
     await writeFile(file, data);
-    const sha512 = createHash('sha512').update(data).digest('hex');
     const sha256 = createHash('sha256').update(data).digest('hex');
-    const w = await writeBlob(cache, { path: file, size: data.length, sha512, sha256 });
+    const w = await writeBlob(cache, { path: file, size: data.length, sha256 });
     expect(w).toEqual(await writeBlob(await scratchDir('content'), data));
     expect(await readFile(blobPath(cache, w.integrity))).toEqual(data);
     expect(await readdir(path.join(cache, TMP_DIR))).toEqual([]);
@@ -84,12 +83,12 @@ describe('writeBlob', () => {
     const cache = await scratchDir('content');
     const file = path.join(await scratchDir('content-src'), 'out.tar');
     await writeFile(file, 'abc');
-    const hashed = { path: file, size: 3, sha512: createHash('sha512').update('abc').digest('hex'), sha256: createHash('sha256').update('abc').digest('hex') };
+    const hashed = { path: file, size: 3, sha256: createHash('sha256').update('abc').digest('hex') };
     const other = (await writeBlob(await scratchDir('content'), Buffer.from('xyz'))).integrity;
     await expect(writeBlob(cache, hashed, { expected: other })).rejects.toSatisfy(isIntegrityError);
     await writeFile(file, 'abcd');
     await expect(writeBlob(cache, hashed)).rejects.toThrow(/changed while it was stored/);
     expect(await readdir(path.join(cache, TMP_DIR))).toEqual([]);
-    await expect(stat(blobPath(cache, integrityFromHex(hashed.sha512)))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(blobPath(cache, integrityFromHex(hashed.sha256)))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -6,7 +6,7 @@ import type { Integrity } from '../../../src/cache/digest.js';
 import { appendRecord, bucketPath, formatLine, parseBucket, readBucket, type IndexRecord } from '../../../src/cache/index-bucket.js';
 import { scratchDir } from '../../support/run-dir.js';
 
-const INTEGRITY = `sha512-${createHash('sha512').update('x').digest('base64')}` as Integrity;
+const INTEGRITY = `sha256-${createHash('sha256').update('x').digest('base64')}` as Integrity;
 const record = (key: string, extra: Partial<IndexRecord> = {}): IndexRecord => ({
   key,
   integrity: INTEGRITY,
@@ -17,9 +17,9 @@ const record = (key: string, extra: Partial<IndexRecord> = {}): IndexRecord => (
 });
 
 describe('index buckets', () => {
-  it('lives at index-v1/<2 hex>/<2 hex>/<sha256(key)>', async () => {
+  it('lives at index-v2/<2 hex>/<2 hex>/<sha256(key)>', async () => {
     const h = createHash('sha256').update('my-key').digest('hex');
-    expect(bucketPath('/c', 'my-key')).toBe(path.join('/c/index-v1', h.slice(0, 2), h.slice(2, 4), h));
+    expect(bucketPath('/c', 'my-key')).toBe(path.join('/c/index-v2', h.slice(0, 2), h.slice(2, 4), h));
   });
 
   it('writes "\\n<sha1(json)>\\t<json>" lines', () => {

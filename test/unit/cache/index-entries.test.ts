@@ -6,7 +6,7 @@ import { bucketPath, formatLine } from '../../../src/cache/index-bucket.js';
 import { get, ls, put, rm } from '../../../src/cache/index-entries.js';
 import { scratchDir } from '../../support/run-dir.js';
 
-const sri = (s: string) => `sha512-${createHash('sha512').update(s).digest('base64')}` as Integrity;
+const sri = (s: string) => `sha256-${createHash('sha256').update(s).digest('base64')}` as Integrity;
 
 describe('index entries', () => {
   it('puts and gets; the newest record wins; rm hides the key', async () => {

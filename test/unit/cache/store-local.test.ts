@@ -26,7 +26,7 @@ describe('LocalLayerStore', () => {
     );
     expect(err?.code).toBe('EINTEGRITY');
     expect(err?.expected).toBe(entry.integrity);
-    expect(err?.found).toMatch(/^sha512-/);
+    expect(err?.found).toMatch(/^sha256-/);
     expect(err?.found).not.toBe(entry.integrity);
     await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await store.lookup(key(1))).toBeNull();
