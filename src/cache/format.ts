@@ -18,6 +18,8 @@ export const TMP_DIR = 'tmp';
 export const LOCKS_DIR = 'locks';
 /** Tree checkpoints: hard-link copies of a build tree after a step. */
 export const TREES_DIR = 'trees-v1';
+/** Directories of earlier formats: never read, removed by `cache gc`. */
+export const OBSOLETE_DIRS = ['content-v1', 'index-v1'];
 
 /**
  * The one hash algorithm blobs are addressed by (ssri integrity). sha256, the

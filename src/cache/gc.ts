@@ -9,13 +9,13 @@
 // Tree checkpoints (checkpoints.ts) count towards the size. They are only an
 // accelerator, so when the cache is over `maxSize` they go first (least
 // recently used first), before any entry; a checkpoint whose entry is gone
-// always goes.
+// always goes. Directories of earlier cache formats (format.ts) go too.
 import { readdir, rm as rmPath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { integrityHex, listBlobs, type BlobFile } from './content-path.js';
 import { removeBlob } from './content-rm.js';
 import { checkpointBytes, listCheckpoints, removeCheckpoint } from './checkpoints.js';
-import { LOCKS_DIR, TMP_DIR, TREES_DIR } from './format.js';
+import { LOCKS_DIR, OBSOLETE_DIRS, TMP_DIR, TREES_DIR } from './format.js';
 import { ls, rm, type IndexEntry } from './index-entries.js';
 import { lockState } from './lock.js';
 
@@ -39,6 +39,8 @@ export interface GcReport {
   /** Tree checkpoints removed (their entry gone, or the cache over maxSize). */
   removedCheckpoints: number;
   freedBytes: number;
+  /** Directories of earlier cache formats that were removed (never read by this version). */
+  removedObsolete: string[];
   /** Keys kept although they were candidates: locked or recently used. */
   keptInUse: string[];
   /** Whether the store ended at or under maxSize. */
@@ -48,6 +50,13 @@ export interface GcReport {
 export async function gc(cache: string, opts: GcOptions): Promise<GcReport> {
   const graceMs = opts.graceMs ?? 10 * 60_000;
   const now = Date.now();
+  const removedObsolete: string[] = [];
+  for (const dir of OBSOLETE_DIRS) {
+    if ((await names(cache)).includes(dir)) {
+      await rmPath(path.join(cache, dir), { recursive: true, force: true });
+      removedObsolete.push(dir);
+    }
+  }
   const blobs = new Map<string, BlobFile>();
   for await (const b of listBlobs(cache)) blobs.set(integrityHex(b.integrity), b);
   const blobBytes = sum([...blobs.values()].map((b) => b.size));
@@ -100,6 +109,7 @@ export async function gc(cache: string, opts: GcOptions): Promise<GcReport> {
     removedBlobs,
     removedCheckpoints,
     freedBytes: sizeBefore - size,
+    removedObsolete,
     keptInUse,
     underLimit: size <= opts.maxSize,
   };

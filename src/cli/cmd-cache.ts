@@ -56,6 +56,7 @@ export function cacheCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
             const report = await store(a).gc({ maxSize: parseSize(a.maxSize, '--max-size') });
             if (a.json) out.json(report);
             else {
+              if (report.removedObsolete.length > 0) out.info(`removed the earlier cache format's ${report.removedObsolete.join(' and ')}`);
               out.info(`removed ${report.removedEntries.length} entries, ${report.removedBlobs} blobs and ${report.removedCheckpoints} tree checkpoints, freed ${formatBytes(report.freedBytes)}: ${formatBytes(report.sizeBefore)} -> ${formatBytes(report.sizeAfter)}`);
               if (report.keptInUse.length) out.info(`kept ${report.keptInUse.length} entries in use`);
               if (!report.underLimit) out.warn('the cache is still over --max-size: the rest is in use');

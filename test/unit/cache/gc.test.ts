@@ -141,4 +141,18 @@ describe('gc and tree checkpoints', () => {
     await store.remove(key(0));
     expect(await listCheckpoints(store.dir)).toEqual([]);
   });
+
+  it('removes the directories of the earlier cache format and keeps the current one', async () => {
+    const store = await filled(1);
+    for (const old of ['content-v1/sha512/ab/cd', 'index-v1/00/11']) {
+      await mkdir(path.join(store.dir, old), { recursive: true });
+      await writeFile(path.join(store.dir, old, 'x'), 'old');
+    }
+    const report = await gc(store.dir, { maxSize: 10_000_000, graceMs: 0 });
+    expect(report.removedObsolete).toEqual(['content-v1', 'index-v1']);
+    expect((await readdir(store.dir)).sort()).not.toContain('content-v1');
+    expect((await readdir(store.dir)).sort()).not.toContain('index-v1');
+    expect((await store.list()).length).toBe(1);
+    expect((await gc(store.dir, { maxSize: 10_000_000, graceMs: 0 })).removedObsolete).toEqual([]);
+  });
 });
