@@ -32,10 +32,26 @@ export const PACKAGE_INSTALLS = `#!/bin/bash
 # dpkg's --force-unsafe-io skips its fsyncs: the tree is a build artefact
 # that is packed into a layer afterwards, never a running system that could
 # lose power half-way (diskimage-builder builds in tmpfs for the same reason).
+#
+# The initramfs is made once, after apt is done. Left alone, a kernel's
+# postinst makes it and initramfs-tools' trigger makes it again at the end of
+# the same run (the controller's package set: two runs of ~30 s). A shim
+# ahead of update-initramfs in the PATH apt gives dpkg (DPkg::Path; apt
+# replaces the caller's PATH) notes the request; it lives under /tmp, which
+# never reaches a layer. Removals (-d) go straight through.
 set -eu -o pipefail
 action=$1; shift
 export DEBIAN_FRONTEND=noninteractive
-apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-unsafe-io -o APT::Install-Recommends=false)
+shims=/tmp/imgfactory-shims
+rm -rf "$shims"; mkdir -p "$shims"
+cat > "$shims/update-initramfs" <<SHIM
+#!/bin/sh
+case " \\$* " in *" -d "*) exec /usr/sbin/update-initramfs "\\$@" ;; esac
+: > $shims/initramfs-wanted
+SHIM
+chmod 755 "$shims/update-initramfs"
+apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-unsafe-io -o APT::Install-Recommends=false
+  -o "DPkg::Path=$shims:/usr/sbin:/usr/bin:/sbin:/bin")
 if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
   apt-get "\${apt_opts[@]}" update
 fi
@@ -67,6 +83,20 @@ case "$action" in
     ;;
   *) echo "package-installs: unknown action $action" >&2; exit 2 ;;
 esac
+wanted=0; [ -e "$shims/initramfs-wanted" ] && wanted=1
+rm -rf "$shims"
+if [ "$wanted" -eq 1 ] && command -v update-initramfs >/dev/null && command -v linux-version >/dev/null; then
+  # What the postinsts and the trigger would have left: an initramfs for every
+  # kernel that has none, and the newest kernel's brought up to date.
+  newest=$(linux-version list | linux-version sort | tail -n 1)
+  for v in $(linux-version list); do
+    if [ ! -e "/boot/initrd.img-$v" ]; then
+      update-initramfs -c -k "$v"
+    elif [ "$v" = "$newest" ]; then
+      update-initramfs -u -k "$v"
+    fi
+  done
+fi
 `;
 
 export const FINALISE_TREE = `#!/bin/bash

@@ -83,6 +83,19 @@ describe('bootable images built by imgfactory', () => {
     expect(marker).toMatch(/^target-root=read-only$/m);
   });
 
+  it('made the initramfs once, after apt was done, and the image has it', async () => {
+    const logs = path.join(dir, 'build', 'logs');
+    const run = (await readdir(logs)).find((d) => d.startsWith('boot-efi-'))!;
+    const step = (await readdir(path.join(logs, run))).find((f) => f.includes('package-installs_pre-install.d'))!;
+    const log = await readFile(path.join(logs, run, step), 'utf8');
+    // Without the deferral: once from the kernel's postinst, once from the trigger.
+    expect(log.match(/update-initramfs: Generating \/boot\/initrd\.img-/g)).toHaveLength(1);
+    expect(log.lastIndexOf('update-initramfs: Generating')).toBeGreaterThan(log.lastIndexOf('Setting up linux-image-amd64'));
+    const list = (await execa('tar', ['-tf', out(efi, 'tar').path])).stdout.split('\n');
+    expect(list.filter((p) => /^\.\/boot\/initrd\.img-/.test(p))).toHaveLength(1);
+    expect(list.filter((p) => p.includes('imgfactory-shims'))).toEqual([]);
+  });
+
   it('wrote the mbr layout: a dos table with one bootable root partition', async () => {
     const raw = path.join(dir, 'mbr.raw');
     await execa('qemu-img', ['convert', '-O', 'raw', out(mbr, 'qcow2').path, raw]);
