@@ -5,6 +5,9 @@
 //     .sandbox/                  sandbox records of running steps (all builds)
 //     <image>-<pid>-<rand>/
 //       owner.json               {pid, startTime}: is the build still alive?
+//       scratch                  when the work dirs are in memory (scratch-fs.ts):
+//                                their directory, /dev/shm/imgfactory-<image>-<pid>-<rand>;
+//                                otherwise they are right here:
 //       tree/                    the root tree so far (layers applied)
 //       hooks/                   the merged hooks tree
 //       step/{upper,work,merged} the running step's overlay
@@ -20,6 +23,8 @@ import { isAlive, processIdOf, type ProcessId } from '../sandbox/processes.js';
 
 export interface BuildDir {
   root: string;
+  /** Where tree, hooks, step and spool are: `root` itself, or a directory on a tmpfs. */
+  work: string;
   tree: string;
   hooks: string;
   step: { upper: string; work: string; merged: string };
@@ -28,18 +33,26 @@ export interface BuildDir {
 }
 
 const KEEP_LOGS = 10;
+const SCRATCH_FILE = 'scratch';
 
-export async function createBuildDir(buildRoot: string, image: string): Promise<BuildDir> {
+/** A build directory under `buildRoot`; its work dirs go under `scratchDir` when given (a tmpfs). */
+export async function createBuildDir(buildRoot: string, image: string, scratchDir: string | null = null): Promise<BuildDir> {
   await mkdir(buildRoot, { recursive: true });
   const safe = image.replace(/[^A-Za-z0-9._-]/g, '_');
   const root = await mkdtemp(path.join(path.resolve(buildRoot), `${safe}-${process.pid}-`));
   await writeFile(path.join(root, 'owner.json'), JSON.stringify(await processIdOf(process.pid)));
+  let work = root;
+  if (scratchDir !== null) {
+    work = await mkdtemp(path.join(scratchDir, `imgfactory-${safe}-${process.pid}-`));
+    await writeFile(path.join(root, SCRATCH_FILE), work);
+  }
   const dir: BuildDir = {
     root,
-    tree: path.join(root, 'tree'),
-    hooks: path.join(root, 'hooks'),
-    step: { upper: path.join(root, 'step', 'upper'), work: path.join(root, 'step', 'work'), merged: path.join(root, 'step', 'merged') },
-    spool: path.join(root, 'spool'),
+    work,
+    tree: path.join(work, 'tree'),
+    hooks: path.join(work, 'hooks'),
+    step: { upper: path.join(work, 'step', 'upper'), work: path.join(work, 'step', 'work'), merged: path.join(work, 'step', 'merged') },
+    spool: path.join(work, 'spool'),
     logs: await newLogDir(path.join(path.resolve(buildRoot), 'logs'), safe),
   };
   for (const d of [dir.tree, dir.hooks, dir.spool, dir.logs]) await mkdir(d, { recursive: true });
@@ -52,7 +65,7 @@ export async function createBuildDir(buildRoot: string, image: string): Promise<
  * the merged root, and the layer records them.
  */
 export async function resetStepDirs(dir: BuildDir): Promise<void> {
-  await rm(path.join(dir.root, 'step'), { recursive: true, force: true });
+  await rm(path.join(dir.work, 'step'), { recursive: true, force: true });
   for (const d of Object.values(dir.step)) await mkdir(d, { recursive: true });
   const root = await stat(dir.tree);
   await chown(dir.step.upper, root.uid, root.gid);
@@ -61,6 +74,7 @@ export async function resetStepDirs(dir: BuildDir): Promise<void> {
 }
 
 export async function removeBuildDir(dir: BuildDir): Promise<void> {
+  if (dir.work !== dir.root && !(await removeUnlessMounted(dir.work))) return;
   await removeUnlessMounted(dir.root);
 }
 
@@ -88,6 +102,13 @@ export async function recoverBuilds(buildRoot: string): Promise<string[]> {
       () => null,
     );
     if (owner && (await isAlive(owner))) continue;
+    const scratch = await readFile(path.join(dir, SCRATCH_FILE), 'utf8').catch(() => null);
+    // Its mounts there are outside the build root, which recoverStale swept above.
+    if (scratch !== null) messages.push(...(await recoverStale(scratch, sandboxStateDir(root))));
+    if (scratch !== null && !(await removeUnlessMounted(scratch))) {
+      messages.push(`left ${scratch} (and ${dir}) in place: something is still mounted below it (see findmnt)`);
+      continue;
+    }
     if (await removeUnlessMounted(dir)) messages.push(`removed the build directory ${dir} of a build that is gone`);
     else messages.push(`left ${dir} in place: something is still mounted below it (see findmnt)`);
   }

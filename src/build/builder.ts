@@ -27,6 +27,7 @@ import { parseBytes } from '../image/size-spec.js';
 import { hookEnv, keyEnv } from '../plan/hook-env.js';
 import { prepareInputs, stepInputs, type InputContext, type StepInputs } from './step-inputs.js';
 import { cachedChain, Checkpointer, resumeFromCheckpoint } from './resume.js';
+import { chooseScratch, type ScratchMode } from './scratch-fs.js';
 
 export interface BuildOptions {
   graph: ImageGraph;
@@ -34,6 +35,8 @@ export interface BuildOptions {
   /** Name of the outputs (`<name>.<ext>`) and IMAGE_NAME. */
   imageName: string;
   buildRoot: string;
+  /** Where the tree and overlays live (scratch-fs.ts); default 'disk'. */
+  scratch?: ScratchMode;
   /** --cache-from / --cache-to and friends (null: local cache only). */
   remoteCache?: RemoteCacheSettings | null;
   /** null: --no-cache (build everything, store nothing). */
@@ -73,7 +76,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     // block-device.d hooks run when the disk image is assembled (src/build/disk-output.ts), not as tree steps.
     planBuild(o.graph, o.distro, { vars: o.declared, skipPhases: ['block-device.d'] }),
   );
-  const dir = await createBuildDir(o.buildRoot, o.imageName);
+  const scratch = await chooseScratch(o.scratch ?? 'disk');
+  o.emit({ type: 'note', message: `building the tree ${scratch.reason}` });
+  const dir = await createBuildDir(o.buildRoot, o.imageName, scratch.dir);
   try {
     await makeHooksTree(o.graph.elements, dir.hooks);
     const ictx: InputContext = {
@@ -131,7 +136,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       ...outputs,
       tree: dir.tree,
       hooksDir: dir.hooks,
-      workDir: dir.spool,
+      // Disk images are assembled on disk even when the tree is in memory:
+      // a filesystem image and a raw disk each as large as the tree.
+      workDir: path.join(dir.root, 'assemble'),
       logDir: dir.logs,
       lastKey: parent!,
       lastLayer: parentLayer!,

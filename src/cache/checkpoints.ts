@@ -82,6 +82,8 @@ export async function restoreCheckpoint(cache: string, key: LayerKey, tree: stri
   const meta = path.join(dir, 'meta.json');
   const before = await stat(meta).catch(() => null);
   if (!before) return false;
+  const into = await stat(path.dirname(tree)).catch(() => null);
+  if (!into || into.dev !== before.dev) return false; // hard links cannot cross filesystems (a tmpfs tree)
   const copied = await execa('cp', ['-a', '-l', '--no-target-directory', path.join(dir, 'tree'), tree], { reject: false });
   const after = await stat(meta).catch(() => null);
   if (copied.exitCode !== 0 || !after || after.ino !== before.ino) {

@@ -31,7 +31,7 @@ async function workspace(name: string): Promise<Workspace> {
     dir,
     elements,
     cache,
-    args: (build) => ['build', 'count-a', '--json', '-t', 'tar', '--elements-path', elements, '--cache-dir', cache, '--build-dir', path.join(dir, build), '-o', path.join(dir, 'out')],
+    args: (build) => ['build', 'count-a', '--json', '-t', 'tar', '--elements-path', elements, '--cache-dir', cache, '--build-dir', path.join(dir, build), '-o', path.join(dir, 'out'), '--scratch', 'disk'],
   };
 }
 

@@ -3,7 +3,7 @@
 // restored from a checkpoint (files replaced, removed, re-moded, a directory
 // made opaque) must leave the checkpoint exactly as it was.
 import { execa } from 'execa';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compress } from 'zstd-napi';
@@ -85,6 +85,22 @@ describe('tree checkpoints', () => {
     expect(await hasCheckpoint(cache, key(2))).toBe(false);
     expect(await restoreCheckpoint(cache, key(2), target)).toBe(false);
     await expect(stat(target)).rejects.toThrow();
+  });
+
+  it('neither keeps nor restores a tree on another filesystem (a tree built in tmpfs)', async () => {
+    const cache = await scratchDir('cp-cache');
+    const shm = await mkdtemp('/dev/shm/imgfactory-test-');
+    try {
+      expect(await saveCheckpoint(cache, await sampleTree(), { key: key(4), image: 'img', step: 's' })).toBe(true);
+      const target = path.join(shm, 'tree');
+      expect(await restoreCheckpoint(cache, key(4), target)).toBe(false);
+      await expect(stat(target)).rejects.toThrow();
+      await cp(await sampleTree(), path.join(shm, 'mem-tree'), { recursive: true });
+      expect(await saveCheckpoint(cache, path.join(shm, 'mem-tree'), { key: key(5), image: 'img', step: 's' })).toBe(false);
+      expect(await hasCheckpoint(cache, key(5))).toBe(false);
+    } finally {
+      await rm(shm, { recursive: true, force: true });
+    }
   });
 
   it('a restore racing a removal gives the whole tree or nothing, never part of it', async () => {
