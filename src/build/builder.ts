@@ -77,7 +77,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     planBuild(o.graph, o.distro, { vars: o.declared, skipPhases: ['block-device.d'] }),
   );
   const scratch = await chooseScratch(o.scratch ?? 'disk');
-  o.emit({ type: 'note', message: `building the tree ${scratch.reason}` });
+  if (scratch.dir !== null) o.emit({ type: 'note', message: `building the tree ${scratch.reason}` });
   const dir = await createBuildDir(o.buildRoot, o.imageName, scratch.dir);
   try {
     await makeHooksTree(o.graph.elements, dir.hooks);

@@ -5,12 +5,14 @@
 // extracting the controller's 2.8 GiB tree took 62 s on ext4 and 5.7 s on
 // tmpfs. diskimage-builder builds in tmpfs for the same reason.
 //
-// `auto` (the default) takes /dev/shm when it is a tmpfs and both it and the
-// machine's available memory have AUTO_MIN_BYTES to spare; a tree there is
-// gone at reboot, which is fine for scratch. The price: tree checkpoints
-// (src/cache/checkpoints.ts) need the tree on the cache's filesystem, so a
-// tmpfs build makes none and a rebuild applies the cached layers instead
-// (which tmpfs makes fast).
+// The price: tree checkpoints (src/cache/checkpoints.ts) need the tree on
+// the cache's filesystem, so a tmpfs build makes none, and a rebuild applies
+// every cached layer again. Measured (bench/RESULTS.md, session 3), tmpfs
+// made cold builds 7-22 % faster but a finalise-changed rebuild 1.7-1.9 x
+// slower, so the CLI's default is `disk`: rebuilds are what the cache is for.
+// `auto` takes /dev/shm when it is a tmpfs and both it and the machine's
+// available memory have AUTO_MIN_BYTES to spare; a tree there is gone at
+// reboot, which is fine for scratch.
 import { statfs } from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
 
