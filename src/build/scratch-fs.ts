@@ -13,8 +13,7 @@
 // `auto` takes /dev/shm when it is a tmpfs and both it and the machine's
 // available memory have AUTO_MIN_BYTES to spare; a tree there is gone at
 // reboot, which is fine for scratch.
-import { statfs } from 'node:fs/promises';
-import { readFile } from 'node:fs/promises';
+import { readFile, statfs } from 'node:fs/promises';
 
 export type ScratchMode = 'auto' | 'tmpfs' | 'disk';
 export const SCRATCH_MODES: readonly ScratchMode[] = ['auto', 'tmpfs', 'disk'];
