@@ -65,6 +65,8 @@ export interface BuildResult {
   remote: RemoteSummary[];
   seconds: number;
   sandbox: string;
+  /** Where the tree was built (scratch-fs.ts). */
+  scratch: 'disk' | 'tmpfs';
 }
 
 const isNetworkStep = (s: Step): boolean => s.kind === 'base' || s.kind === 'packages';
@@ -79,6 +81,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const scratch = await chooseScratch(o.scratch ?? 'disk');
   if (scratch.dir !== null) o.emit({ type: 'note', message: `building the tree ${scratch.reason}` });
   const dir = await createBuildDir(o.buildRoot, o.imageName, scratch.dir);
+  const where = scratch.dir === null ? 'disk' : 'tmpfs';
   try {
     await makeHooksTree(o.graph.elements, dir.hooks);
     const ictx: InputContext = {
@@ -99,7 +102,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     if (fast) {
       await pushRemote(store, o, fast.steps);
       const manifest = await emitManifest(manifestRequest(o, store, outputs.request, fast.steps, fast.outputs, fast.packages));
-      return { steps: fast.steps, outputs: fast.outputs, manifest, remote: remoteSummary(store), seconds: (performance.now() - started) / 1000, sandbox: 'none' };
+      return { steps: fast.steps, outputs: fast.outputs, manifest, remote: remoteSummary(store), seconds: (performance.now() - started) / 1000, sandbox: 'none', scratch: where };
     }
 
     const { sandbox, note } = await chooseSandbox(o.sandbox, sandboxStateDir(o.buildRoot));
@@ -148,7 +151,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     });
     await pushRemote(store, o, reports);
     const manifest = await emitManifest(manifestRequest(o, store, outputs.request, reports, files, packages));
-    return { steps: reports, outputs: files, manifest, remote: remoteSummary(store), seconds: (performance.now() - started) / 1000, sandbox: sandbox.kind };
+    return { steps: reports, outputs: files, manifest, remote: remoteSummary(store), seconds: (performance.now() - started) / 1000, sandbox: sandbox.kind, scratch: where };
   } finally {
     await removeBuildDir(dir);
   }

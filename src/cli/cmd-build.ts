@@ -159,6 +159,7 @@ export function buildSummary(image: string, r: BuildResult): unknown {
     result: 'success',
     seconds: Number(r.seconds.toFixed(3)),
     sandbox: r.sandbox,
+    scratch: r.scratch,
     steps: r.steps.map((s) => ({ id: s.id, phase: s.phase, status: s.status, seconds: Number(s.seconds.toFixed(3)), layerSize: s.layerSize, key: s.key })),
     outputs: r.outputs,
     manifest: r.manifest.manifest,

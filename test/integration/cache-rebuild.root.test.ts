@@ -2,7 +2,7 @@
 // time they really run (a cached step prints nothing), so these tests see
 // exactly what a rebuild re-executed.
 import { execa } from 'execa';
-import { appendFile, open, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { blobPath } from '../../src/cache/content-path.js';
@@ -121,6 +121,36 @@ describe('rebuilds redo only what changed', () => {
       expect(applied.stderr).not.toMatch(/tree checkpoint/);
       expect(ran(applied)).toEqual([]);
       expect((await readFile(tar)).equals(fromCheckpoint)).toBe(true);
+    },
+    LONG,
+  );
+
+  it(
+    'a tree built in memory (--scratch tmpfs) gives the same bytes as one built on disk, runs steps there, and keeps no checkpoint',
+    async () => {
+      const ws = await workspace('scratch');
+      await build(ws);
+      const tar = path.join(ws.dir, 'out', 'count-a.tar');
+      const onDisk = await readFile(tar);
+      // No checkpoints and no cached output: the memory build applies every layer.
+      await execa('rm', ['-rf', path.join(ws.cache, 'trees-v1')]);
+      const ls = JSON.parse((await imgfactory(['cache', 'ls', '--json', '--cache-dir', ws.cache])).stdout) as { key: string; step: string }[];
+      for (const e of ls.filter((e) => e.step === 'output/tar')) expect((await imgfactory(['cache', 'rm', e.key, '--cache-dir', ws.cache])).exitCode).toBe(0);
+      const inMemory = (): Promise<Run> => imgfactory(ws.args('build-mem').map((a) => (a === 'disk' ? 'tmpfs' : a)));
+      const applied = await inMemory();
+      expect(applied.exitCode, applied.stderr).toBe(0);
+      expect((JSON.parse(applied.stdout) as { scratch: string }).scratch).toBe('tmpfs');
+      expect(ran(applied)).toEqual([]);
+      expect((await readFile(tar)).equals(onDisk)).toBe(true);
+
+      await appendFile(path.join(ws.elements, 'count-a', 'finalise.d', '30-count-a'), '# edited\n');
+      const rebuilt = await inMemory();
+      expect(rebuilt.exitCode, rebuilt.stderr).toBe(0);
+      expect(ran(rebuilt)).toContain('count-a/finalise.d/30-count-a');
+      expect((JSON.parse(rebuilt.stdout) as { scratch: string }).scratch).toBe('tmpfs');
+      expect(rebuilt.stderr).not.toMatch(/tree checkpoint/);
+      expect(await readdir(path.join(ws.cache, 'trees-v1')).catch(() => [])).toEqual([]);
+      expect((await readdir('/dev/shm')).filter((n) => n.startsWith('imgfactory-count-a-'))).toEqual([]);
     },
     LONG,
   );
