@@ -56,8 +56,7 @@ export async function hasCheckpoint(cache: string, key: LayerKey): Promise<boole
 export async function saveCheckpoint(cache: string, tree: string, meta: CheckpointMeta): Promise<boolean> {
   if (await hasCheckpoint(cache, meta.key)) return true;
   await mkdir(treesRoot(cache), { recursive: true });
-  const [from, to] = await Promise.all([stat(tree).catch(() => null), stat(treesRoot(cache))]);
-  if (!from || from.dev !== to.dev) return false; // hard links cannot cross filesystems
+  if (!(await sameFilesystem(tree, treesRoot(cache)))) return false;
   const tmp = tempName(cache, 'new');
   try {
     await mkdir(tmp);
@@ -82,8 +81,7 @@ export async function restoreCheckpoint(cache: string, key: LayerKey, tree: stri
   const meta = path.join(dir, 'meta.json');
   const before = await stat(meta).catch(() => null);
   if (!before) return false;
-  const into = await stat(path.dirname(tree)).catch(() => null);
-  if (!into || into.dev !== before.dev) return false; // hard links cannot cross filesystems (a tmpfs tree)
+  if (!(await sameFilesystem(path.dirname(tree), dir))) return false; // e.g. a tree in tmpfs
   const copied = await execa('cp', ['-a', '-l', '--no-target-directory', path.join(dir, 'tree'), tree], { reject: false });
   const after = await stat(meta).catch(() => null);
   if (copied.exitCode !== 0 || !after || after.ino !== before.ino) {
@@ -133,4 +131,10 @@ export async function pruneCheckpoints(cache: string, image: string, keep: numbe
 export async function checkpointBytes(cache: string): Promise<number> {
   const r = await execa('du', ['-s', '-B1', treesRoot(cache)], { reject: false });
   return r.exitCode === 0 ? Number(r.stdout.split(/\s/)[0]) : 0;
+}
+
+/** Whether hard links can go between `a` and `b` (both must exist). */
+async function sameFilesystem(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([stat(a).catch(() => null), stat(b).catch(() => null)]);
+  return x !== null && y !== null && x.dev === y.dev;
 }

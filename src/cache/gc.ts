@@ -50,13 +50,9 @@ export interface GcReport {
 export async function gc(cache: string, opts: GcOptions): Promise<GcReport> {
   const graceMs = opts.graceMs ?? 10 * 60_000;
   const now = Date.now();
-  const removedObsolete: string[] = [];
-  for (const dir of OBSOLETE_DIRS) {
-    if ((await names(cache)).includes(dir)) {
-      await rmPath(path.join(cache, dir), { recursive: true, force: true });
-      removedObsolete.push(dir);
-    }
-  }
+  const present = await names(cache);
+  const removedObsolete = OBSOLETE_DIRS.filter((d) => present.includes(d));
+  for (const dir of removedObsolete) await rmPath(path.join(cache, dir), { recursive: true, force: true });
   const blobs = new Map<string, BlobFile>();
   for await (const b of listBlobs(cache)) blobs.set(integrityHex(b.integrity), b);
   const blobBytes = sum([...blobs.values()].map((b) => b.size));

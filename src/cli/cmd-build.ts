@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { build, type BuildResult } from '../build/builder.js';
 import type { OutputType } from '../build/outputs.js';
-import { SCRATCH_MODES, type ScratchMode } from '../build/scratch-fs.js';
+import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../build/scratch-fs.js';
 import { applyOverrides, overridesFromEnv } from '../distro/sources.js';
 import { resolveImage } from '../graph/resolve.js';
 import { FailureError, unwrap } from '../failure.js';
@@ -76,7 +76,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('image-name', { alias: 'n', type: 'string', describe: 'output file name without extension (default: the first image name)' })
         .option('cache-dir', { type: 'string', default: process.env.IMGFACTORY_CACHE ?? './cache', describe: 'layer cache (or IMGFACTORY_CACHE)' })
         .option('build-dir', { type: 'string', default: process.env.IMGFACTORY_BUILD_DIR ?? './build', describe: 'scratch space for trees and step logs (or IMGFACTORY_BUILD_DIR)' })
-        .option('scratch', { choices: SCRATCH_MODES, default: (process.env.IMGFACTORY_SCRATCH ?? 'disk') as ScratchMode, describe: 'where the tree is built: disk (under --build-dir; keeps tree checkpoints), tmpfs (in memory: faster cold builds, no checkpoints), or auto: tmpfs when 12 GiB of memory are free (or IMGFACTORY_SCRATCH)' })
+        .option('scratch', { choices: SCRATCH_MODES, default: (process.env.IMGFACTORY_SCRATCH ?? 'disk') as ScratchMode, describe: `where the tree is built: disk (under --build-dir; keeps tree checkpoints), tmpfs (in memory: faster cold builds, no checkpoints), or auto: tmpfs when ${AUTO_MIN_BYTES / 1024 ** 3} GiB of memory are free (or IMGFACTORY_SCRATCH)` })
         .option('cache', { type: 'boolean', default: true, describe: 'use the layer cache (--no-cache builds everything and stores nothing)' })
         .option('refresh', { type: 'boolean', describe: 'rebuild the base tree and package steps even if cached (their archive may have moved on)' })
         .option('sandbox', { choices: ['auto', 'chroot', 'container'] as const, default: 'auto' as const, describe: 'where hooks run: container namespaces, or a chroot' })

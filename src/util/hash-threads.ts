@@ -1,12 +1,11 @@
 // Hashes one byte stream with several algorithms, each on its own worker
-// thread, so a large layer or output is not hashed on the main thread one
-// algorithm after another (sha256 + sha512 + md5 of a 3 GB image is ~10 s of
-// one core; the threads share both cores with zstd and the tar writer).
+// thread, so a large output is not hashed on the main thread one algorithm
+// after another (sha256 + sha512 + md5 of a 3 GB image is ~10 s of one core).
 //
-// Chunks of 1 MiB or more that live in a SharedArrayBuffer (see
-// sharedBuffer) go to the workers without a copy; a caller reusing such a
-// buffer must wait IN_FLIGHT more update() calls. Other chunks are copied
-// into 4 MiB shared batches, so the caller may reuse them at once.
+// Chunks that live in a SharedArrayBuffer (see sharedBuffer) go to the
+// workers without a copy; a caller reusing such a buffer must wait IN_FLIGHT
+// more update() calls. Other chunks are copied once, so the caller may reuse
+// them at once.
 //
 // Below THREAD_MIN_BYTES the threads cost more than they save (~30 ms to
 // start), so small inputs are hashed inline with the same interface.
@@ -17,8 +16,6 @@ import { Worker } from 'node:worker_threads';
 export const THREAD_MIN_BYTES = 64 * 1024 * 1024;
 /** Chunks a worker may have queued before update() waits for it. */
 export const IN_FLIGHT = 8;
-/** Bytes of small chunks gathered into one message. */
-const BATCH = 4 * 1024 * 1024;
 
 export type Digests = Record<string, string>;
 
@@ -81,8 +78,6 @@ interface Lane {
 class ThreadedHasher implements StreamHasher {
   readonly threaded = true;
   private readonly lanes: Lane[];
-  private batch: Uint8Array | undefined;
-  private batched = 0;
 
   constructor(algorithms: readonly string[]) {
     this.lanes = algorithms.map((algorithm) => {
@@ -105,27 +100,21 @@ class ThreadedHasher implements StreamHasher {
   }
 
   async update(chunk: Uint8Array): Promise<void> {
-    if (chunk.buffer instanceof SharedArrayBuffer && chunk.byteLength >= BATCH / 4) {
-      await this.flush();
-      await this.post(chunk);
-      return;
+    let shared = chunk;
+    if (!(chunk.buffer instanceof SharedArrayBuffer)) {
+      shared = new Uint8Array(new SharedArrayBuffer(chunk.byteLength));
+      shared.set(chunk);
     }
-    // Small chunks (zstd hands out 128 KiB) are gathered into one shared
-    // batch: a message per small chunk costs more than hashing it.
-    while (chunk.byteLength > 0) {
-      this.batch ??= new Uint8Array(new SharedArrayBuffer(BATCH));
-      const n = Math.min(chunk.byteLength, BATCH - this.batched);
-      this.batch.set(chunk.subarray(0, n), this.batched);
-      this.batched += n;
-      chunk = chunk.subarray(n);
-      if (this.batched === BATCH) await this.flush();
+    for (const lane of this.lanes) {
+      lane.worker.postMessage(shared);
+      lane.queued++;
     }
+    for (const lane of this.lanes) await this.until(lane, () => lane.queued < IN_FLIGHT);
   }
 
   async digests(): Promise<Digests> {
     const out: Digests = {};
     try {
-      await this.flush();
       for (const lane of this.lanes) lane.worker.postMessage(null);
       for (const lane of this.lanes) {
         await this.until(lane, () => lane.digest !== undefined);
@@ -139,22 +128,6 @@ class ThreadedHasher implements StreamHasher {
 
   abort(): void {
     for (const lane of this.lanes) void lane.worker.terminate();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.batch === undefined || this.batched === 0) return;
-    const full = this.batch.subarray(0, this.batched);
-    this.batch = undefined;
-    this.batched = 0;
-    await this.post(full);
-  }
-
-  private async post(shared: Uint8Array): Promise<void> {
-    for (const lane of this.lanes) {
-      lane.worker.postMessage(shared);
-      lane.queued++;
-    }
-    for (const lane of this.lanes) await this.until(lane, () => lane.queued < IN_FLIGHT);
   }
 
   private async until(lane: Lane, done: () => boolean): Promise<void> {

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBuildDir, recoverBuilds, removeBuildDir, resetStepDirs } from '../../../src/build/build-dir.js';
+import { createBuildDir, recoverBuilds, removeBuildDir, resetStepDirs, type BuildDir } from '../../../src/build/build-dir.js';
 import { chooseScratch, TMPFS_DIR } from '../../../src/build/scratch-fs.js';
 import { scratchDir } from '../../support/run-dir.js';
 
@@ -9,6 +9,14 @@ const made: string[] = [];
 afterEach(async () => {
   for (const d of made.splice(0)) await rm(d, { recursive: true, force: true });
 });
+
+/** A build dir on disk whose work dirs are under a fresh directory of /dev/shm. */
+async function inMemory(): Promise<{ root: string; mem: string; dir: BuildDir }> {
+  const root = await scratchDir('build-root');
+  const mem = await mkdtemp(path.join(TMPFS_DIR, 'imgfactory-test-'));
+  made.push(mem);
+  return { root, mem, dir: await createBuildDir(root, 'img', mem) };
+}
 
 describe('build directories', () => {
   it('keep the work dirs inside the build dir on disk', async () => {
@@ -21,10 +29,7 @@ describe('build directories', () => {
   });
 
   it('put tree, hooks, step and spool on the scratch filesystem, logs stay on disk, and both go away', async () => {
-    const root = await scratchDir('build-root');
-    const mem = await mkdtemp(path.join(TMPFS_DIR, 'imgfactory-test-'));
-    made.push(mem);
-    const dir = await createBuildDir(root, 'img', mem);
+    const { root, mem, dir } = await inMemory();
     expect(path.dirname(dir.work)).toBe(mem);
     for (const p of [dir.tree, dir.hooks, dir.spool, dir.step.upper]) expect(p.startsWith(`${dir.work}/`)).toBe(true);
     expect(dir.logs.startsWith(`${path.resolve(root)}/`)).toBe(true);
@@ -37,10 +42,7 @@ describe('build directories', () => {
   });
 
   it('a build that died leaves its in-memory work dir to the next build to remove', async () => {
-    const root = await scratchDir('build-root');
-    const mem = await mkdtemp(path.join(TMPFS_DIR, 'imgfactory-test-'));
-    made.push(mem);
-    const dir = await createBuildDir(root, 'img', mem);
+    const { root, dir } = await inMemory();
     await writeFile(path.join(dir.tree, 'file'), 'x');
     // Owned by a process that is gone.
     await writeFile(path.join(dir.root, 'owner.json'), JSON.stringify({ pid: 2 ** 22 + 1, startTime: 1 }));

@@ -31,7 +31,7 @@ describe('streamHasher', () => {
     expect(await threaded.digests()).toEqual(expected(parts));
   });
 
-  it('takes large shared chunks without copying and small plain ones gathered into batches, in order', async () => {
+  it('takes shared chunks without copying and plain ones by copy, in order', async () => {
     const parts: Uint8Array[] = [];
     const h = streamHasher(['sha256'], THREAD_MIN_BYTES);
     for (let i = 0; i < 40; i++) {
