@@ -16,7 +16,7 @@ import { chooseSandbox, type SandboxKind } from '../sandbox/sandbox.js';
 import { createBuildDir, recoverBuilds, removeBuildDir, resetStepDirs, sandboxStateDir, type BuildDir } from './build-dir.js';
 import type { EventSink, StepReport } from './events.js';
 import { makeHooksTree } from './hooks-tree.js';
-import { applyToTree, fetchLayer, packStep, storeLayer } from './layer-io.js';
+import { applyToTree, fetchLayer, moveToTree, packStep, storeLayer } from './layer-io.js';
 import { writeOutputs, cachedOutputs, type OutputFile, type OutputRequest } from './outputs.js';
 import { blockDeviceHooks, diskKeySettings } from './disk-output.js';
 import { cachedPackages, emitManifest, treePackages, type EmittedManifest, type ManifestRequest } from './emit-manifest.js';
@@ -289,7 +289,7 @@ async function runOrApply(
     await execStep(step, input.runEnv, logFile, { dir, sandbox, sourceDateEpoch: o.sourceDateEpoch, emit: o.emit, signal: o.signal });
     const layer = await packStep(dir.step.upper, step.kind === 'base' ? 'tree' : 'upper', dir.spool, name);
     if (store) await storeLayer(store, key, layer, { image: o.imageName, step: step.id });
-    await applyToTree(layer.file, dir.tree);
+    await moveToTree(layer, dir.tree);
     await resetStepDirs(dir);
     return { report: { index, id: step.id, phase: step.phase, status: 'built', layerSize: layer.size, key, log: logFile }, digest: layer.digest };
   };

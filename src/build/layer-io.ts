@@ -1,14 +1,17 @@
 // Moving a step's change between the overlay, the cache and the tree. A built
-// step's upper dir is packed into a layer blob (spooled in the build dir),
-// stored, and then applied to the tree exactly as a cached layer would be:
-// cold and warm builds construct the tree the same way.
+// step's upper dir is packed into a layer blob (spooled in the build dir) and
+// stored; then its files are moved onto the tree (layer-merge.ts), which
+// makes the tree applying that blob would: cold and warm builds construct the
+// tree the same way (test/integration/layer-roundtrip.root.test.ts).
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { hexOf, type FileDigest } from '../cache/digest.js';
 import { applyLayer } from '../cache/layer-apply.js';
-import { packLayer, type PackResult } from '../cache/layer-pack.js';
+import { canMerge, mergeLayer } from '../cache/layer-merge.js';
+import { packWalked, type PackResult } from '../cache/layer-pack.js';
+import { walkLayer, type WalkResult } from '../cache/layer-walk.js';
 import { LocalLayerStore } from '../cache/store-local.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
 import { unwrap } from '../failure.js';
@@ -20,13 +23,24 @@ export interface PackedLayer {
   digest: FileDigest;
   size: number;
   pack: PackResult;
+  /** What was packed, and from where: what moveToTree moves. */
+  sourceDir: string;
+  walked: WalkResult;
 }
 
 export async function packStep(sourceDir: string, source: 'upper' | 'tree', spoolDir: string, name: string): Promise<PackedLayer> {
   const file = path.join(spoolDir, `${name}.tar.zst`);
   await rm(file, { force: true });
-  const pack = unwrap(await packLayer(sourceDir, file, { source }));
-  return { file, digest: pack.digest, size: pack.size, pack };
+  const walked = unwrap(await walkLayer(sourceDir, { source }));
+  // No mtime clamping here: the tree must get exactly the mtimes the layer holds.
+  const pack = unwrap(await packWalked(walked, sourceDir, file));
+  return { file, digest: pack.digest, size: pack.size, pack, sourceDir, walked };
+}
+
+/** Puts a layer just packed onto the tree: its files are moved there, or, across filesystems, the blob is applied. */
+export async function moveToTree(layer: PackedLayer, tree: string): Promise<void> {
+  if (canMerge(layer.sourceDir, tree)) unwrap(await mergeLayer(layer.walked, layer.sourceDir, tree));
+  else await applyToTree(layer.file, tree);
 }
 
 export async function applyToTree(blobFile: string, tree: string): Promise<void> {

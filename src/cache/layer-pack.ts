@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { CompressStream } from 'zstd-napi';
 import { fail, ok, type Result } from '../failure.js';
 import { fileDigestFromHex, type FileDigest } from './digest.js';
-import { walkLayer, type WalkOptions } from './layer-walk.js';
+import { walkLayer, type WalkOptions, type WalkResult } from './layer-walk.js';
 import { tarStream, type TarWriterOptions } from './tar-writer.js';
 
 export interface PackOptions extends TarWriterOptions, Partial<WalkOptions> {
@@ -43,7 +43,12 @@ export interface PackResult {
 export async function packLayer(sourceDir: string, out: Writable | string, opts: PackOptions = {}): Promise<Result<PackResult>> {
   const walked = await walkLayer(sourceDir, { source: opts.source ?? 'upper' });
   if (!walked.ok) return walked;
-  const { entries, skipped } = walked.value;
+  return packWalked(walked.value, sourceDir, out, opts);
+}
+
+/** Packs what walkLayer found in `sourceDir` into `out`. */
+export async function packWalked(walked: WalkResult, sourceDir: string, out: Writable | string, opts: TarWriterOptions & Pick<PackOptions, 'level' | 'workers'> = {}): Promise<Result<PackResult>> {
+  const { entries, skipped } = walked;
 
   const tarHash = counter();
   const blobHash = counter();

@@ -24,6 +24,8 @@ export interface WalkResult {
   entries: LayerEntry[];
   /** Sockets cannot be archived; they are left out and listed here. */
   skipped: string[];
+  /** overlayfs' own xattr names on each entry that has any (archive path -> names); never layer content. */
+  overlayXattrs: Map<string, string[]>;
 }
 
 /** overlayfs' private xattrs: bookkeeping of the mount, never layer content. */
@@ -69,6 +71,7 @@ async function walk(root: string, opts: WalkOptions): Promise<Result<WalkResult>
 
   const xattrs = await readXattrs(found.map((f) => f.abs));
   const entries: LayerEntry[] = [];
+  const overlayXattrs = new Map<string, string[]>();
   const firstOfInode = new Map<string, string>();
   found.sort((a, b) => compareArchivePaths(a.rel, b.rel));
 
@@ -76,6 +79,7 @@ async function walk(root: string, opts: WalkOptions): Promise<Result<WalkResult>
     const all = xattrs.get(abs) ?? [];
     const overlay = new Map(all.filter(([n]) => n.startsWith(OVERLAY_XATTR)).map(([n, v]) => [n, v.toString('latin1')]));
     const content = all.filter(([n]) => !n.startsWith(OVERLAY_XATTR));
+    if (overlay.size > 0) overlayXattrs.set(rel, [...overlay.keys()]);
     const base = path.posix.basename(rel);
     if (base.startsWith(WHITEOUT_PREFIX)) return bad(rel, 'names starting with .wh. cannot be stored in an OCI layer');
     if (opts.source === 'upper') {
@@ -124,7 +128,7 @@ async function walk(root: string, opts: WalkOptions): Promise<Result<WalkResult>
     }
   }
   entries.sort((a, b) => compareArchivePaths(a.path, b.path));
-  return ok({ entries, skipped });
+  return ok({ entries, skipped, overlayXattrs });
 }
 
 /** A whiteout or opaque marker: an empty file with fixed metadata, so layers stay reproducible. */

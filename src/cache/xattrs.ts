@@ -115,9 +115,11 @@ export async function writeXattrs(items: ReadonlyArray<readonly [string, XattrLi
   await run();
 }
 
-/** Removes the named attributes from one path (rarely needed: one process per attribute). */
-export async function removeXattrs(absPath: string, names: readonly string[]): Promise<void> {
-  for (const name of names) await execa('setfattr', ['-h', '-x', name, '--', absPath]);
+/** Removes attributes `names` (each of which every path has) from `absPaths`: one setfattr per name and batch of paths. */
+export async function removeXattrs(absPaths: readonly string[], names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    for (const batch of batches(absPaths)) await execa('setfattr', ['-h', '-x', name, '--', ...batch]);
+  }
 }
 
 function* batches(paths: readonly string[]): Generator<string[]> {

@@ -1,12 +1,17 @@
 // Layers round-trip a real Debian tree with full fidelity, and a layer packed
 // from an overlayfs upper dir turns the lower tree into exactly what the
 // merged view showed (whiteouts, opaque dirs, file<->dir replacements).
+// Moving a layer's files onto a tree (what a build does with a step it just
+// built) makes the very tree applying the packed blob makes, to the
+// nanosecond and the last xattr.
 import { execa } from 'execa';
 import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isExcludedPath } from '../../src/cache/layer-exclude.js';
 import { applyLayer } from '../../src/cache/layer-apply.js';
+import { mergeLayer } from '../../src/cache/layer-merge.js';
+import { walkLayer } from '../../src/cache/layer-walk.js';
 import { packLayer } from '../../src/cache/layer-pack.js';
 import { copyDebianTree, debianTree } from '../support/debian-tree.js';
 import { scratchDir } from '../support/run-dir.js';
@@ -14,6 +19,16 @@ import { compareTrees, formatDifferences } from '../support/tree-compare.js';
 
 const ignore = isExcludedPath;
 const SLOW = 300_000; // whole Debian trees are copied, packed, applied and hashed
+
+/** Moves what walkLayer finds in `source` onto `target` and checks it matches `applied` exactly. */
+async function expectMergeMatches(source: string, kind: 'tree' | 'upper', target: string, applied: string): Promise<void> {
+  const walked = await walkLayer(source, { source: kind });
+  if (!walked.ok) throw new Error(JSON.stringify(walked.error));
+  const merged = await mergeLayer(walked.value, source, target);
+  if (!merged.ok) throw new Error(JSON.stringify(merged.error));
+  const diffs = await compareTrees(applied, target, { ignore, mtime: 'ns' });
+  expect(diffs, formatDifferences(diffs)).toEqual([]);
+}
 
 async function sh(cwd: string, script: string): Promise<void> {
   await execa('sh', ['-euc', script], { cwd });
@@ -40,6 +55,7 @@ describe('layer round trip', () => {
       setfattr -n user.bin -v 0x00ff0a3d srv/sgid
       setfattr -n trusted.x -v secret srv/empty
       touch -h -d @1600000000.5 usr/local/bin/suid
+      touch -h -d @1600000000.123456789 srv/hl2 && ln -s hl1 srv/sym && touch -h -d @1600000001.987654321 srv/sym
       echo scratch > tmp/not-in-layer
     `);
     const blob = path.join(work, 'layer.tar.zst');
@@ -67,6 +83,12 @@ describe('layer round trip', () => {
 
     const again = await packLayer(src, path.join(work, 'again.tar.zst'), { source: 'tree' });
     expect(again.ok && again.value.diffId).toBe(packed.value.diffId);
+
+    const moved = path.join(work, 'moved');
+    await mkdir(moved);
+    await expectMergeMatches(src, 'tree', moved, dest);
+    await expect(stat(path.join(src, 'usr/bin/true'))).rejects.toThrow(); // moved, not copied
+    expect(await readFile(path.join(src, 'tmp/not-in-layer'), 'utf8')).toBe('scratch\n'); // left behind
   }, SLOW);
 
   it('applies an overlay upper dir as a layer that reproduces the merged view', async () => {
@@ -77,9 +99,11 @@ describe('layer round trip', () => {
       echo x > srv/replace-me/x && echo z > srv/replace-me/y/z
       echo f > srv/file-becomes-dir && echo g > srv/gone-dir/deep/g
     `);
-    const target = path.join(work, 'target');
-    await mkdir(target);
-    await execa('cp', ['-a', `${lower}/.`, target]);
+    const [target, moved] = [path.join(work, 'target'), path.join(work, 'moved')];
+    for (const t of [target, moved]) {
+      await mkdir(t);
+      await execa('cp', ['-a', `${lower}/.`, t]);
+    }
     const [upper, wk, merged, expected] = ['upper', 'work', 'merged', 'expected'].map((d) => path.join(work, d)) as [string, string, string, string];
     for (const d of [upper, wk, merged, expected]) await mkdir(d);
     const rootSt = await stat(lower);
@@ -99,6 +123,7 @@ describe('layer round trip', () => {
         rm -r srv/dir-becomes-file && echo now-a-file > srv/dir-becomes-file
         ln etc/debian_version etc/debian_version.link
         setfattr -n user.tag -v v1 etc/added
+        touch -d @1600000000.000000999 etc/added && echo scratch > tmp/left-out
       `);
       await execa('cp', ['-a', `${merged}/.`, expected]);
     } finally {
@@ -118,5 +143,9 @@ describe('layer round trip', () => {
     if (!applied.ok) throw new Error(JSON.stringify(applied.error));
     const diffs = await compareTrees(expected, target, { ignore });
     expect(diffs, formatDifferences(diffs)).toEqual([]);
+
+    // A copied-up file carries overlayfs' trusted.overlay.origin; the moved one must not.
+    expect((await execa('getfattr', ['-h', '-d', '-m', '-', path.join(upper, 'etc/debian_version')])).stdout).toContain('trusted.overlay.origin');
+    await expectMergeMatches(upper, 'upper', moved, target);
   }, SLOW);
 });
