@@ -7,11 +7,11 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { hexOf, type FileDigest, type LayerKey } from '../cache/digest.js';
+import { hexOf, sha256File, type FileDigest, type LayerKey } from '../cache/digest.js';
 import { outputKey } from '../cache/keys.js';
 import type { LayerStore } from '../cache/store.js';
 import { EXTENSION, type ImageFormat } from '../image/qemu-img.js';
-import { publishOutput, sha256File, tempOutputPath } from '../image/outputs.js';
+import { publishOutput, tempOutputPath } from '../image/outputs.js';
 import { placedSha256, recordPlaced } from '../image/placed.js';
 import type { FileHashes } from '../util/hash-file.js';
 import { assembleDisk, type DiskSettings } from './disk-output.js';
@@ -151,4 +151,4 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
 }
 
 /** The hex sha256 of a file, or null when there is none to read. */
-const sha256OrNull = (file: string): Promise<string | null> => sha256File(file).catch(() => null);
+const sha256OrNull = (file: string): Promise<string | null> => sha256File(file).then(hexOf, () => null);

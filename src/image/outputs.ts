@@ -4,18 +4,10 @@
 //
 //   outputDir/.<name>.<ext>.<pid>.tmp  --rename-->  outputDir/<name>.<ext>
 //                                                   outputDir/<name>.<ext>.sha256
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hashFile, type FileHashes } from '../util/hash-file.js';
 import { recordPlaced } from './placed.js';
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /** The temporary name an output is built under, in the same directory (so rename is atomic). */
 export function tempOutputPath(finalPath: string): string {

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { convertImage, imageInfo, REPRODUCIBLE, type ImageFormat } from '../../../src/image/qemu-img.js';
 import { MIB } from '../../../src/image/layout.js';
-import { publishOutput, sha256File, tempOutputPath } from '../../../src/image/outputs.js';
+import { hexOf, sha256File } from '../../../src/cache/digest.js';
+import { publishOutput, tempOutputPath } from '../../../src/image/outputs.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 async function rawDisk(): Promise<string> {
@@ -34,7 +35,7 @@ describe('qemu-img outputs', () => {
       if (!r.ok) throw new Error(JSON.stringify(r.error));
       const info = await imageInfo(out);
       sizes.push(info.ok ? info.value.actualSize : -1);
-      sums.push(await sha256File(out));
+      sums.push(hexOf(await sha256File(out)));
     }
     expect(sums[0]).toBe(sums[1]);
     expect(sizes[0]).toBeLessThan(sizes[2]!);
