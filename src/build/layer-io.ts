@@ -9,12 +9,13 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { hexOf, type FileDigest } from '../cache/digest.js';
 import { applyLayer } from '../cache/layer-apply.js';
-import { canMerge, mergeLayer } from '../cache/layer-merge.js';
+import { mergeLayer } from '../cache/layer-merge.js';
 import { packWalked, type PackResult } from '../cache/layer-pack.js';
 import { walkLayer, type WalkResult } from '../cache/layer-walk.js';
 import { LocalLayerStore } from '../cache/store-local.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
 import { unwrap } from '../failure.js';
+import { sameFilesystem } from '../util/same-filesystem.js';
 
 export const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+zstd';
 
@@ -39,7 +40,7 @@ export async function packStep(sourceDir: string, source: 'upper' | 'tree', spoo
 
 /** Puts a layer just packed onto the tree: its files are moved there, or, across filesystems, the blob is applied. */
 export async function moveToTree(layer: PackedLayer, tree: string): Promise<void> {
-  if (canMerge(layer.sourceDir, tree)) unwrap(await mergeLayer(layer.walked, layer.sourceDir, tree));
+  if (await sameFilesystem(layer.sourceDir, tree)) unwrap(await mergeLayer(layer.walked, layer.sourceDir, tree));
   else await applyToTree(layer.file, tree);
 }
 

@@ -25,6 +25,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'n
 import path from 'node:path';
 import { hexOf, type LayerKey } from './digest.js';
 import { TREES_DIR } from './format.js';
+import { sameFilesystem } from '../util/same-filesystem.js';
 
 export interface CheckpointMeta {
   key: LayerKey;
@@ -131,10 +132,4 @@ export async function pruneCheckpoints(cache: string, image: string, keep: numbe
 export async function checkpointBytes(cache: string): Promise<number> {
   const r = await execa('du', ['-s', '-B1', treesRoot(cache)], { reject: false });
   return r.exitCode === 0 ? Number(r.stdout.split(/\s/)[0]) : 0;
-}
-
-/** Whether hard links can go between `a` and `b` (both must exist). */
-async function sameFilesystem(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([stat(a).catch(() => null), stat(b).catch(() => null)]);
-  return x !== null && y !== null && x.dev === y.dev;
 }

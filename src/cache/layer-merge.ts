@@ -11,8 +11,9 @@
 // (trusted.overlay.origin on copied-up files) are removed, and an mtime with
 // digits below the microsecond is cut to the microsecond apply can set.
 // (atime is left as it was: nothing reads it; outputs drop or pin it.)
-// The upper dir and the tree must be on one filesystem (canMerge).
-import { renameSync, statSync, lutimesSync } from 'node:fs';
+// The upper dir and the tree must be on one filesystem (the caller checks:
+// util/same-filesystem.ts).
+import { lutimesSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { fail, FailureError, ok, type Result } from '../failure.js';
 import type { WalkResult } from './layer-walk.js';
@@ -25,11 +26,6 @@ export interface MergeResult {
   entries: number;
   /** Whiteouts and opaque markers applied. */
   markers: number;
-}
-
-/** Whether files can be moved from `sourceDir` into `rootDir` by rename. */
-export function canMerge(sourceDir: string, rootDir: string): boolean {
-  return statSync(sourceDir).dev === statSync(rootDir).dev;
 }
 
 /**
@@ -51,7 +47,7 @@ export async function mergeLayer(walked: WalkResult, sourceDir: string, rootDir:
       if (e.kind === 'whiteout' || e.kind === 'opaque') continue;
       entries++;
       if (e.kind === 'dir') {
-        w.dir(e.path, { ...e, xattrs: [...e.xattrs] });
+        w.dir(e.path, e);
         continue;
       }
       if (e.kind === 'hardlink') {

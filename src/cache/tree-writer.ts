@@ -34,7 +34,7 @@ export interface DirMeta {
   gid: number;
   mode: number;
   mtimeNs: bigint;
-  xattrs: XattrList;
+  xattrs: Readonly<XattrList>;
 }
 
 /** The marker an archive path is, or undefined for an ordinary path. Throws for a whiteout of no name. */
@@ -65,8 +65,8 @@ export function applyMarker(root: string, m: Marker): void {
 }
 
 export class TreeWriter {
-  private readonly xattrs: Array<[string, XattrList]> = [];
-  private readonly keptDirs: Array<[string, XattrList]> = [];
+  private readonly xattrs: Array<[string, Readonly<XattrList>]> = [];
+  private readonly keptDirs: Array<[string, Readonly<XattrList>]> = [];
   private readonly dirTimes: Array<[string, bigint]> = [];
   // Resolved parent directories (archive path -> real path). Anything removed
   // may have been on a cached path, so a removal forgets them all.
@@ -89,7 +89,7 @@ export class TreeWriter {
     const { abs, existing } = this.locate(rel);
     if (existing?.isDirectory()) this.keptDirs.push([abs, meta.xattrs]);
     else {
-      if (existing !== undefined) this.remove(abs, existing);
+      if (existing !== undefined) this.remove(abs);
       mkdirSync(abs, { mode: 0o700 });
       this.fresh.add(abs);
     }
@@ -102,7 +102,7 @@ export class TreeWriter {
   /** Clears the way for a non-directory at `rel` and returns its absolute path. */
   place(rel: string): string {
     const { abs, existing } = this.locate(rel);
-    if (existing !== undefined) this.remove(abs, existing);
+    if (existing !== undefined) this.remove(abs);
     return abs;
   }
 
@@ -113,7 +113,7 @@ export class TreeWriter {
   }
 
   /** Queues the xattrs of a written non-directory (set in finish()). */
-  setXattrs(abs: string, list: XattrList): void {
+  setXattrs(abs: string, list: Readonly<XattrList>): void {
     if (list.length > 0) this.xattrs.push([abs, list]);
   }
 
@@ -138,9 +138,8 @@ export class TreeWriter {
     return real;
   }
 
-  private remove(abs: string, existing: Stats): void {
-    if (existing.isDirectory()) rmSync(abs, { recursive: true, force: true });
-    else rmSync(abs, { force: true });
+  private remove(abs: string): void {
+    rmSync(abs, { recursive: true, force: true });
     this.resolved.clear();
   }
 }

@@ -94,7 +94,7 @@ export function quote(s: string): string {
 }
 
 /** Sets attributes (without following symlinks) with one `setfattr --restore` per batch. */
-export async function writeXattrs(items: ReadonlyArray<readonly [string, XattrList]>): Promise<void> {
+export async function writeXattrs(items: ReadonlyArray<readonly [string, Readonly<XattrList>]>): Promise<void> {
   let chunk: string[] = [];
   let bytes = 0;
   const run = async (): Promise<void> => {
