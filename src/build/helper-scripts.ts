@@ -22,6 +22,55 @@ done
 exec "$TMP_HOOKS_PATH/$phase/$script"
 `;
 
+/**
+ * Bash functions that byte-compile Python packages beside dpkg instead of
+ * inside it (part of PACKAGE_INSTALLS, so of its steps' keys). Every python3
+ * package's postinst runs `py3compile -p <package>`; one after the other they
+ * held dpkg for ~110 s of the controller's apt run, on one core while the
+ * other idled. py3compile_pool_start puts a py3compile shim in the shim
+ * directory (ahead of /usr/bin in dpkg's PATH) and starts two workers; the
+ * shim queues the call and returns at once, so dpkg goes on configuring.
+ * py3compile_pool_close ends the queue; py3compile_pool_wait waits for the
+ * last call and fails, naming every call that failed, as the postinst would
+ * have. The queue is a FIFO kept open on fd 9: commands run while the pool
+ * is open must close it (`9>&-`), or a daemon left behind would keep it open.
+ * The .pyc files are the ones the postinsts would have written: py3compile
+ * writes each atomically, whoever runs it.
+ */
+export const PY3COMPILE_POOL = `py3compile_pool_start() {
+  local dir=$1
+  mkfifo "$dir/py3compile.queue"
+  : > "$dir/py3compile.failed"
+  cat > "$dir/py3compile" <<SHIM
+#!/bin/sh
+# imgfactory: queued for the byte-compiling pool (runs beside dpkg).
+printf '%s\\\\0' "\\$(printf '%s\\\\n' "\\$@")" > "$dir/py3compile.queue"
+SHIM
+  cat > "$dir/py3compile-run" <<RUN
+#!/bin/bash
+mapfile -t args <<< "\\$1"
+/usr/bin/py3compile "\\\${args[@]}" || echo "py3compile \\\${args[*]}: exit \\$?" >> "$dir/py3compile.failed"
+exit 0
+RUN
+  chmod 755 "$dir/py3compile" "$dir/py3compile-run"
+  xargs -0 -r -n 1 -P 2 "$dir/py3compile-run" < "$dir/py3compile.queue" &
+  py3compile_pool=$!
+  exec 9> "$dir/py3compile.queue"
+}
+py3compile_pool_close() {
+  exec 9>&-
+}
+py3compile_pool_wait() {
+  local dir=$1
+  wait "$py3compile_pool"
+  if [ -s "$dir/py3compile.failed" ]; then
+    echo "byte-compiling failed (what the packages' postinsts run):" >&2
+    cat "$dir/py3compile.failed" >&2
+    return 1
+  fi
+}
+`;
+
 export const UNKNOWN_PACKAGE_MARK = 'imgfactory: unknown package:';
 export const UNKNOWN_PACKAGE_EXIT = 100;
 
@@ -38,7 +87,8 @@ export const PACKAGE_INSTALLS = `#!/bin/bash
 # the same run (the controller's package set: two runs of ~30 s). A shim
 # ahead of update-initramfs in the PATH apt gives dpkg (DPkg::Path; apt
 # replaces the caller's PATH) notes the request; it lives under /tmp, which
-# never reaches a layer. Removals (-d) go straight through.
+# never reaches a layer. Removals (-d) go straight through. It is made while
+# the byte-compiling pool (below) finishes: the two use a core each.
 set -eu -o pipefail
 action=$1; shift
 export DEBIAN_FRONTEND=noninteractive
@@ -67,9 +117,10 @@ for pair in "$@"; do
   packages+=("$pkg")
 done
 [ "$unknown" -eq 0 ] || exit ${UNKNOWN_PACKAGE_EXIT}
+${PY3COMPILE_POOL}py3compile_pool_start "$shims"
 case "$action" in
   install)
-    apt-get "\${apt_opts[@]}" install "\${packages[@]}"
+    apt-get "\${apt_opts[@]}" install "\${packages[@]}" 9>&-
     ;;
   uninstall)
     installed=()
@@ -77,26 +128,32 @@ case "$action" in
       if dpkg-query -W -f='\${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then installed+=("$pkg"); fi
     done
     if [ \${#installed[@]} -gt 0 ]; then
-      apt-get "\${apt_opts[@]}" purge "\${installed[@]}"
-      apt-get "\${apt_opts[@]}" autoremove --purge
+      apt-get "\${apt_opts[@]}" purge "\${installed[@]}" 9>&-
+      apt-get "\${apt_opts[@]}" autoremove --purge 9>&-
     fi
     ;;
   *) echo "package-installs: unknown action $action" >&2; exit 2 ;;
 esac
-wanted=0; [ -e "$shims/initramfs-wanted" ] && wanted=1
-rm -rf "$shims"
-if [ "$wanted" -eq 1 ] && command -v update-initramfs >/dev/null && command -v linux-version >/dev/null; then
+py3compile_pool_close
+initramfs=
+if [ -e "$shims/initramfs-wanted" ] && command -v update-initramfs >/dev/null && command -v linux-version >/dev/null; then
   # What the postinsts and the trigger would have left: an initramfs for every
   # kernel that has none, and the newest kernel's brought up to date.
-  newest=$(linux-version list | linux-version sort | tail -n 1)
-  for v in $(linux-version list); do
-    if [ ! -e "/boot/initrd.img-$v" ]; then
-      update-initramfs -c -k "$v"
-    elif [ "$v" = "$newest" ]; then
-      update-initramfs -u -k "$v"
-    fi
-  done
+  (
+    newest=$(linux-version list | linux-version sort | tail -n 1)
+    for v in $(linux-version list); do
+      if [ ! -e "/boot/initrd.img-$v" ]; then
+        update-initramfs -c -k "$v"
+      elif [ "$v" = "$newest" ]; then
+        update-initramfs -u -k "$v"
+      fi
+    done
+  ) &
+  initramfs=$!
 fi
+py3compile_pool_wait "$shims"
+if [ -n "$initramfs" ]; then wait "$initramfs"; fi
+rm -rf "$shims"
 `;
 
 export const FINALISE_TREE = `#!/bin/bash
