@@ -22,6 +22,8 @@ import { blockDeviceHooks, diskKeySettings } from './disk-output.js';
 import { cachedPackages, emitManifest, treePackages, type EmittedManifest, type ManifestRequest } from './emit-manifest.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { execStep } from './step-exec.js';
+import { formatBytes } from '../cli/format.js';
+import { SAY_AFTER_S, stopwatch } from './stopwatch.js';
 import { loadLayout } from '../image/index.js';
 import { parseBytes } from '../image/size-spec.js';
 import { hookEnv, keyEnv } from '../plan/hook-env.js';
@@ -287,9 +289,17 @@ async function runOrApply(
     await resetStepDirs(dir);
     const logFile = path.join(dir.logs, `${name}-${step.id.replace(/\//g, '_')}.log`);
     await execStep(step, input.runEnv, logFile, { dir, sandbox, sourceDateEpoch: o.sourceDateEpoch, emit: o.emit, signal: o.signal });
+    o.emit({ type: 'activity', source: step.id, text: 'packing the layer' });
+    const timing = stopwatch();
     const layer = await packStep(dir.step.upper, step.kind === 'base' ? 'tree' : 'upper', dir.spool, name);
-    if (store) await storeLayer(store, key, layer, { image: o.imageName, step: step.id });
+    timing.lap(`packed ${layer.pack.entries} entries, ${formatBytes(layer.pack.uncompressedSize)} -> ${formatBytes(layer.size)},`);
     await moveToTree(layer, dir.tree);
+    timing.lap('moved onto the tree');
+    if (store) {
+      await storeLayer(store, key, layer, { image: o.imageName, step: step.id });
+      timing.lap('stored');
+    }
+    if (timing.seconds() >= SAY_AFTER_S) o.emit({ type: 'log', source: step.id, line: timing.summary() });
     await resetStepDirs(dir);
     return { report: { index, id: step.id, phase: step.phase, status: 'built', layerSize: layer.size, key, log: logFile }, digest: layer.digest };
   };

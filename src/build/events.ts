@@ -23,6 +23,8 @@ export type BuildEvent =
   | { type: 'warning'; message: string }
   | { type: 'step-start'; index: number; total: number; step: Step; cached: boolean }
   | { type: 'step-line'; step: Step; stream: 'stdout' | 'stderr'; line: string }
+  /** What is being done now, for a live status line only (no line in a log). */
+  | { type: 'activity'; source: string; text: string }
   /** Output of work that is not a step, e.g. disk image assembly. */
   | { type: 'log'; source: string; line: string }
   | { type: 'step-end'; report: StepReport }

@@ -76,7 +76,8 @@ export async function fetchLayer(store: LayerStore, entry: LayerEntry, spoolDir:
   }
 }
 
+/** Stores the spooled blob, which is moved into a local cache: call it after moveToTree, which may apply the blob. */
 export async function storeLayer(store: LayerStore, key: LayerEntry['key'], layer: PackedLayer, metadata: { image: string; step: string }): Promise<LayerEntry> {
-  const blob = { path: layer.file, size: layer.size, sha256: hexOf(layer.digest) };
+  const blob = { path: layer.file, size: layer.size, sha256: hexOf(layer.digest), owned: true };
   return store.putLayer(key, blob, { ...metadata, mediaType: LAYER_MEDIA_TYPE, diffId: layer.pack.diffId });
 }

@@ -1,7 +1,8 @@
 // Writing a blob: into a temp file opened exclusively, hashed while written
 // (sha256: the integrity that addresses it here is the digest registries
 // address it by), fsynced, then renamed into place. A file whose
-// writer already hashed it (HashedFile) is copied in the kernel instead. A
+// writer already hashed it (HashedFile) is copied in the kernel instead, or
+// moved in when its writer gives it up. A
 // reader never sees half a blob, and two writers of the same content both
 // succeed: the second rename replaces identical bytes.
 import { createHash, randomBytes } from 'node:crypto';
@@ -25,6 +26,8 @@ export interface HashedFile {
   size: number;
   /** Hex sha256 of the file (CONTENT_ALGORITHM). */
   sha256: string;
+  /** The caller gives the file up (a spooled layer): it is moved in rather than copied when on the same filesystem. */
+  owned?: boolean;
 }
 
 const isHashedFile = (s: BlobSource): s is HashedFile => typeof (s as HashedFile).path === 'string' && typeof (s as HashedFile).sha256 === 'string';
@@ -82,7 +85,7 @@ async function writeHashedFile(cache: string, source: HashedFile, opts: WriteBlo
   }
   const tmp = await tempPath(cache);
   try {
-    await copyFile(source.path, tmp, constants.COPYFILE_EXCL);
+    if (!(source.owned && (await moved(source.path, tmp)))) await copyFile(source.path, tmp, constants.COPYFILE_EXCL);
     const fh = await open(tmp, 'r+');
     try {
       if ((await fh.stat()).size !== source.size) throw new Error(`${source.path} changed while it was stored`);
@@ -98,6 +101,17 @@ async function writeHashedFile(cache: string, source: HashedFile, opts: WriteBlo
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
+  }
+}
+
+/** Renames `from` to `to`; false when they are on different filesystems. */
+async function moved(from: string, to: string): Promise<boolean> {
+  try {
+    await rename(from, to);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EXDEV') return false;
+    throw e;
   }
 }
 

@@ -23,6 +23,12 @@ export function progressRenderer(o: ProgressOptions): (e: BuildEvent) => void {
     stream.write(`${stamp()}${text}\n`);
     if (tty && status) stream.write(status.slice(0, width()));
   };
+  /** Replaces the live status line (TTY only). */
+  const show = (text: string): void => {
+    clear();
+    status = text.replace(/\s+/g, ' ');
+    stream.write(status.slice(0, width()));
+  };
   let current = '';
   return (e) => {
     switch (e.type) {
@@ -34,25 +40,19 @@ export function progressRenderer(o: ProgressOptions): (e: BuildEvent) => void {
         break;
       case 'step-start':
         current = `[${e.index + 1}/${e.total}] ${e.step.id}`;
-        if (tty) {
-          clear();
-          status = `${current} ${e.cached ? '(cached)' : '...'}`;
-          stream.write(status.slice(0, width()));
-        } else if (!e.cached) line(`${current} running`);
+        if (tty) show(`${current} ${e.cached ? '(cached)' : '...'}`);
+        else if (!e.cached) line(`${current} running`);
         break;
       case 'step-line':
-        if (tty) {
-          clear();
-          status = `${current}: ${e.line.replace(/\s+/g, ' ')}`;
-          stream.write(status.slice(0, width()));
-        } else stream.write(`${stamp()}  ${e.step.id} | ${e.line}\n`);
+        if (tty) show(`${current}: ${e.line}`);
+        else stream.write(`${stamp()}  ${e.step.id} | ${e.line}\n`);
+        break;
+      case 'activity':
+        if (tty) show(`${e.source}: ${e.text}`);
         break;
       case 'log':
-        if (tty) {
-          clear();
-          status = `${e.source}: ${e.line.replace(/\s+/g, ' ')}`;
-          stream.write(status.slice(0, width()));
-        } else stream.write(`${stamp()}  ${e.source} | ${e.line}\n`);
+        if (tty) show(`${e.source}: ${e.line}`);
+        else stream.write(`${stamp()}  ${e.source} | ${e.line}\n`);
         break;
       case 'step-end': {
         const r = e.report;

@@ -79,6 +79,24 @@ describe('writeBlob', () => {
     expect(await readdir(path.join(cache, TMP_DIR))).toEqual([]);
   });
 
+  it('moves in a hashed file its writer gives up (owned), and leaves a file it does not own where it was', async () => {
+    const cache = await scratchDir('content');
+    const src = await scratchDir('content-src');
+    const data = Buffer.alloc(100_000, 9);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const [owned, kept] = [path.join(src, 'owned.tar.zst'), path.join(src, 'kept.tar.zst')];
+    await writeFile(owned, data);
+    await writeFile(kept, data);
+    const inode = (await stat(owned)).ino;
+    const w = await writeBlob(cache, { path: owned, size: data.length, sha256, owned: true });
+    expect((await stat(blobPath(cache, w.integrity))).ino).toBe(inode);
+    await expect(stat(owned)).rejects.toMatchObject({ code: 'ENOENT' });
+    const again = await writeBlob(await scratchDir('content'), { path: kept, size: data.length, sha256 });
+    expect(again.integrity).toBe(w.integrity);
+    expect(await readFile(kept)).toEqual(data);
+    expect(await readdir(path.join(cache, TMP_DIR))).toEqual([]);
+  });
+
   it('stores nothing when a hashed file is not what `expected` says, or changed size since it was hashed', async () => {
     const cache = await scratchDir('content');
     const file = path.join(await scratchDir('content-src'), 'out.tar');
