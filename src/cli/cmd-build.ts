@@ -15,6 +15,7 @@ import { loadContext, type CommonArgs } from './context.js';
 import type { Handler } from './main.js';
 import { REMOTE_CACHE_OPTIONS, remoteCacheSettings, type RemoteCacheArgs } from './remote-cache-args.js';
 import { progressRenderer } from './progress.js';
+import { signingKeyFor } from './signing-key-arg.js';
 import { timingTable } from './timing-table.js';
 
 /** What `-t` accepts; `vhd` is qemu-img's `vpc`. */
@@ -41,6 +42,7 @@ interface Args extends CommonArgs, RemoteCacheArgs {
   imageSize?: string;
   imageExtraSize?: string;
   tag?: string;
+  sign: boolean;
   signKey?: string;
   jsonFile?: string;
 }
@@ -90,7 +92,8 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('image-size', { type: 'string', describe: 'whole disk size, e.g. 8GiB (default: computed from the tree)' })
         .option('image-extra-size', { type: 'string', describe: 'extra room in the root filesystem, e.g. 1GiB' })
         .option('tag', { type: 'string', describe: 'recorded in the manifest and in output names, e.g. a commit: <image>-<tag>.qcow2' })
-        .option('sign-key', { type: 'string', describe: 'sign the manifest with this private key (a PEM file, or env:NAME)' })
+        .option('sign-key', { type: 'string', describe: 'sign the manifest with this private key (a PEM file, or env:NAME; or IMGFACTORY_SIGN_KEY); default: this machine\'s local key, made on first use' })
+        .option('sign', { type: 'boolean', default: true, describe: 'sign the manifest (--no-sign to not)' })
         .options(REMOTE_CACHE_OPTIONS)
         .option('json', { type: 'boolean', describe: 'print a JSON summary of the build on stdout' })
         .option('json-file', { type: 'string', describe: 'write the JSON summary to this file' }) as never,
@@ -106,6 +109,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         ...(args.securityMirror ? { securityMirror: args.securityMirror } : {}),
       });
       const graph = unwrap(resolveImage(args.image, { index: ctx.index, distro }));
+      const signing = await signingKeyFor(args, (message) => out.info(`note: ${message}`));
       const imageName = args.imageName ?? args.image[0]!;
       out.info(`building ${imageName}: ${graph.elements.length} elements on ${distro.name} (${distro.release}); outputs ${types.join(', ')} in ${path.resolve(args.outputDir)}`);
 
@@ -135,7 +139,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
           declared: declaredVars(process.env, args.env ?? []),
           sourceDateEpoch: sourceDateEpoch(args.sourceDateEpoch),
           ...(args.tag ? { tag: args.tag } : {}),
-          ...(args.signKey ? { signKey: args.signKey } : {}),
+          ...(signing ? { signKey: signing.spec } : {}),
           emit: progressRenderer({ stream: process.stderr, tty: Boolean(process.stderr.isTTY) && !process.env.CI }),
           signal: controller.signal,
         });
@@ -145,7 +149,8 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
       }
       out.info('');
       out.info(timingTable(result.steps, result.seconds));
-      out.info(`manifest: ${result.manifest.manifest}${result.manifest.signature ? ` (signed: ${result.manifest.signature})` : ''}`);
+      out.info(`manifest: ${result.manifest.manifest}`);
+      if (result.manifest.signature && signing) out.info(`signed:   ${result.manifest.signature} (${signing.label}, key id ${signing.keyId.slice(0, 16)})`);
       if (args.json) out.json(buildSummary(imageName, result));
       if (args.jsonFile) await writeFile(args.jsonFile, `${JSON.stringify(buildSummary(imageName, result), null, 2)}\n`);
       return 0;

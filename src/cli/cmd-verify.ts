@@ -2,6 +2,8 @@
 // checks the signature; any mismatch exits 3 naming what differs.
 import type { Argv, CommandModule } from 'yargs';
 import { FailureError } from '../failure.js';
+import { localKeyThatSigned } from '../manifest/local-key.js';
+import { signatureFileName } from '../manifest/manifest.js';
 import { verifyManifest } from '../manifest/verify.js';
 import type { Handler } from './main.js';
 
@@ -20,13 +22,15 @@ export function verifyCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>
     builder: (y: Argv) =>
       y
         .positional('manifest', { type: 'string', describe: 'the <image>.manifest.json' })
-        .option('key', { type: 'string', describe: 'public (or private) key PEM, or env:NAME' })
+        .option('key', { type: 'string', describe: 'public (or private) key PEM, or env:NAME (default: this machine\'s local key, when it made the signature)' })
         .option('cert', { type: 'string', describe: 'X.509 certificate PEM, or env:NAME' })
         .option('signature', { type: 'string', describe: 'the signature file (default <manifest>.sig)' })
         .conflicts('key', 'cert')
         .option('json', { type: 'boolean', describe: 'print JSON on stdout' }) as never,
     handler: run<VerifyArgs>(async (a, out) => {
-      const key = a.key ?? a.cert;
+      const given = a.key ?? a.cert;
+      const local = given ? null : await localKeyThatSigned(a.signature ?? signatureFileName(a.manifest));
+      const key = given ?? local;
       const r = await verifyManifest(a.manifest, { ...(key ? { key } : {}), ...(a.signature ? { signature: a.signature } : {}) });
       if (!r.ok) {
         if (a.json && r.error.reason === 'verify-failed') out.json({ ok: false, problems: r.error.problems });
@@ -35,6 +39,7 @@ export function verifyCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>
       if (a.json) out.json({ ok: true, signatureChecked: r.value.signatureChecked, outputs: r.value.outputs, notes: r.value.notes });
       else {
         for (const n of r.value.notes) out.warn(n);
+        if (local) out.info(`signature checked with this machine's local key ${local}`);
         out.info(`${a.manifest}: OK (${r.value.signatureChecked ? 'signature, ' : ''}${r.value.outputs.length} output${r.value.outputs.length === 1 ? '' : 's'}: ${r.value.outputs.join(', ')})`);
       }
       return 0;

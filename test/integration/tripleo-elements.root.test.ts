@@ -77,6 +77,7 @@ const DEBCONF: Record<string, Record<string, string>> = {
 };
 
 let tree = '';
+let out = '';
 let elements: string[] = [];
 
 async function exists(p: string): Promise<boolean> {
@@ -107,7 +108,7 @@ describe(`TripleO golden image ${IMAGE}`, () => {
   beforeAll(async () => {
     const dir = await scratchDir(`tripleo-${IMAGE}`);
     const cache = process.env.IMGFACTORY_TRIPLEO_CACHE ?? (await cacheWithBase(path.join(dir, 'cache')));
-    const out = path.join(dir, 'out');
+    out = path.join(dir, 'out');
     const r = await imgfactory(['build', IMAGE, '-t', 'tar', '--json', '--cache-dir', cache, '--build-dir', path.join(dir, 'build'), '-o', out]);
     if (r.exitCode !== 0) throw new Error(`building ${IMAGE} failed:\n${r.stderr.slice(-4000)}`);
     const graph = await imgfactory(['graph', IMAGE, '--format', 'json']);
@@ -123,6 +124,26 @@ describe(`TripleO golden image ${IMAGE}`, () => {
     const wanted = elements.flatMap((e) => EXPECT[e]?.packages ?? []);
     expect(wanted.length).toBeGreaterThan(10);
     expect(wanted.filter((p) => !installed.has(p))).toEqual([]);
+  });
+
+  it('signs its manifest (with the local key: none was given), which lists the packages with versions; verify checks it unasked', async () => {
+    const manifest = path.join(out, `${IMAGE}.manifest.json`);
+    const v = await imgfactory(['verify', manifest, '--json']);
+    expect(v.exitCode, v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, signatureChecked: true, outputs: [`${IMAGE}.tar`] });
+    const packages = (JSON.parse(await readFile(manifest, 'utf8')) as { packages: { name: string; version: string }[] }).packages;
+    const listed = new Map(packages.map((p) => [p.name, p.version]));
+    expect(elements.flatMap((e) => EXPECT[e]?.packages ?? []).filter((p) => !listed.has(p))).toEqual([]);
+    expect(listed.get('python3-nova')).toMatch(/^2:26\./); // Zed, as bookworm ships it
+  });
+
+  it('byte-compiled every Python module its packages ship (py3compile ran beside dpkg, none lost)', async () => {
+    const site = path.join(tree, 'usr/lib/python3/dist-packages');
+    const modules = (await execa('find', [site, '-name', '*.py', '-type', 'f'])).stdout.split('\n').filter(Boolean);
+    expect(modules.length).toBeGreaterThan(1000);
+    const compiled = new Set((await execa('find', [site, '-name', '*.cpython-311.pyc'])).stdout.split('\n'));
+    const missing = modules.filter((m) => !compiled.has(path.join(path.dirname(m), '__pycache__', `${path.basename(m, '.py')}.cpython-311.pyc`)));
+    expect(missing).toEqual([]);
   });
 
   it('enables the services so they start once configuration arrives', async () => {

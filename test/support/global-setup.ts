@@ -3,7 +3,8 @@
 // base tree are built into it at most once per run (see debian-tree.ts) and
 // the whole directory is removed at the end. What a single test file makes
 // goes in a directory of its own, removed when that file ends (file-dir.ts),
-// so the run's disk use stays near that of its largest file.
+// so the run's disk use stays near that of its largest file. The local
+// signing key builds make (manifest/local-key.ts) is the run's, too.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,5 +13,7 @@ import { removeTree } from './remove-tree.js';
 export async function setup(): Promise<() => Promise<void>> {
   const runDir = await mkdtemp(path.join(process.env.IMGFACTORY_TEST_TMP ?? tmpdir(), 'imgfactory-test-'));
   process.env.IMGFACTORY_TEST_RUN_DIR = runDir;
+  // Builds sign with the local key by default: the run's own, not the host's.
+  process.env.IMGFACTORY_CONFIG_DIR = path.join(runDir, 'config');
   return () => removeTree(runDir);
 }

@@ -67,6 +67,9 @@ describe('imgfactory CLI', () => {
     [['graph', 'base', '--distro', 'debian-potato'], /distribution "debian-potato"/, /known distributions: debian-bookworm, debian-trixie/],
     [['build', 'base', '-t', 'iso'], /unknown output type "iso"/, /choose from qcow2, raw, tar, vmdk, vhd, vhdx/],
     [['build'], /Not enough non-option arguments|name at least one image/, /--help/],
+    // The signing key is checked before the build starts, not after it.
+    [['build', 'base', '--sign-key', '/nonexistent/release.key.pem'], /^error: file \/nonexistent\/release.key.pem: does not exist/m, /release.key.pem/],
+    [['build', 'base', '--no-sign', '--sign-key', 'release.key.pem'], /--sign-key and --no-sign contradict each other/, /drop one of them/],
     [['frobnicate'], /Unknown argument: frobnicate/, /--help/],
   ])('bad input %j exits 2 with one clear message', async (argv, message, detail) => {
     const r = await cli(...argv);
