@@ -1,6 +1,6 @@
 // The local signing key: what `imgfactory build` signs manifests with when
 // no --sign-key (or IMGFACTORY_SIGN_KEY) is given, so every build leaves a
-// signed manifest. It is made on first use, like an SSH client's known_hosts:
+// signed manifest. It is made on first use:
 //
 //   <config>/local-key/            mode 0700
 //     local-signing.key.pem   private key, mode 0600, never printed
