@@ -23,7 +23,7 @@ import { cachedPackages, emitManifest, treePackages, type EmittedManifest, type 
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { execStep } from './step-exec.js';
 import { formatBytes } from '../cli/format.js';
-import { SAY_AFTER_S, stopwatch } from './stopwatch.js';
+import { stopwatch } from './stopwatch.js';
 import { loadLayout } from '../image/index.js';
 import { parseBytes } from '../image/size-spec.js';
 import { hookEnv, keyEnv } from '../plan/hook-env.js';
@@ -299,7 +299,7 @@ async function runOrApply(
       await storeLayer(store, key, layer, { image: o.imageName, step: step.id });
       timing.lap('stored');
     }
-    if (timing.seconds() >= SAY_AFTER_S) o.emit({ type: 'log', source: step.id, line: timing.summary() });
+    timing.sayIfSlow(o.emit, step.id);
     await resetStepDirs(dir);
     return { report: { index, id: step.id, phase: step.phase, status: 'built', layerSize: layer.size, key, log: logFile }, digest: layer.digest };
   };

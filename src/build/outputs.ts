@@ -16,7 +16,7 @@ import { placedSha256, recordPlaced } from '../image/placed.js';
 import type { FileHashes } from '../util/hash-file.js';
 import { assembleDisk, type DiskSettings } from './disk-output.js';
 import type { EventSink } from './events.js';
-import { SAY_AFTER_S, stopwatch } from './stopwatch.js';
+import { stopwatch } from './stopwatch.js';
 import { writeTreeTar } from './tree-tar.js';
 
 export type OutputType = 'tar' | ImageFormat;
@@ -132,7 +132,7 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
       timing.lap('hashed it (sha256, sha512, md5)');
       await store({ path: target, format: 'tar', size: hashes.size, sha256: hashes.sha256, cached: false, hashes });
       if (ctx.store) timing.lap('stored it');
-      if (timing.seconds() >= SAY_AFTER_S) ctx.emit({ type: 'log', source: 'output', line: timing.summary() });
+      timing.sayIfSlow(ctx.emit, 'output');
     } finally {
       await rm(tmp, { force: true });
     }

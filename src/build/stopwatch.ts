@@ -2,16 +2,16 @@
 // output), lap by lap, so that one progress line can say where a long step's
 // time went: "packed ... in 33.3 s; moved onto the tree in 4.1 s".
 import { formatSeconds } from '../cli/format.js';
+import type { EventSink } from './events.js';
 
 /** Work that took less than this is not worth a line of its own. */
-export const SAY_AFTER_S = 1;
+const SAY_AFTER_S = 1;
 
 export interface Stopwatch {
   /** Ends a lap: `<text> in <time since the last lap>`. */
   lap(text: string): void;
-  /** The laps so far, joined. */
-  summary(): string;
-  seconds(): number;
+  /** Logs the laps as one line from `source`, when they took SAY_AFTER_S or more. */
+  sayIfSlow(emit: EventSink, source: string): void;
 }
 
 export function stopwatch(): Stopwatch {
@@ -24,7 +24,8 @@ export function stopwatch(): Stopwatch {
       laps.push(`${text} in ${formatSeconds((now - t) / 1000)}`);
       t = now;
     },
-    summary: () => laps.join('; '),
-    seconds: () => (t - start) / 1000,
+    sayIfSlow(emit, source) {
+      if ((t - start) / 1000 >= SAY_AFTER_S) emit({ type: 'log', source, line: laps.join('; ') });
+    },
   };
 }
