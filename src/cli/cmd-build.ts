@@ -1,12 +1,12 @@
 // `imgfactory build <image...>`: validates the build options, resolves the
-// element graph, runs the build (src/build/) and reports it: progress on
+// element graph, runs the build (src/engine/) and reports it: progress on
 // stderr, the timing table at the end, a JSON summary on stdout with --json.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { build, type BuildResult } from '../build/builder.js';
-import type { OutputType } from '../build/outputs.js';
-import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../build/scratch-fs.js';
+import { build, type BuildResult } from '../engine/builder.js';
+import type { OutputType } from '../engine/outputs.js';
+import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../engine/scratch-fs.js';
 import { applyOverrides, overridesFromEnv } from '../distro/sources.js';
 import { resolveImage } from '../graph/resolve.js';
 import { FailureError, unwrap } from '../failure.js';

@@ -8,7 +8,7 @@ import type { LayerKey } from '../cache/digest.js';
 import { openRemoteCache, type RemoteCache } from '../cache/remote/remote-cache.js';
 import { LocalLayerStore } from '../cache/store-local.js';
 import { EXIT_CODES, FailureError, type Failure } from '../failure.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../util/format.js';
 import type { Handler } from './main.js';
 import { REMOTE_CACHE_OPTIONS } from './remote-cache-args.js';
 

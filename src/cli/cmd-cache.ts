@@ -6,7 +6,7 @@ import type { LayerKey } from '../cache/digest.js';
 import { LocalLayerStore } from '../cache/store-local.js';
 import { FailureError } from '../failure.js';
 import { cachePullCommand, cachePushCommand } from './cmd-cache-remote.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../util/format.js';
 import type { Handler } from './main.js';
 import { parseSize } from './size-arg.js';
 

@@ -5,7 +5,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { FailureError } from '../failure.js';
 import { publish, type Visibility } from '../glance/publish.js';
 import { GLANCE_HASH_METHODS, type GlanceHashMethod } from '../manifest/image-signature.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../util/format.js';
 import type { Handler } from './main.js';
 
 interface PublishArgs {

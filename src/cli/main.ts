@@ -14,7 +14,7 @@ import { signCommand } from './cmd-sign.js';
 import { verifyCommand } from './cmd-verify.js';
 import { consoleOutput, type Output } from './output.js';
 import { renderFailure } from './render-failure.js';
-import { toolVersion } from './version.js';
+import { toolVersion } from '../util/version.js';
 
 export type Handler<A> = (args: A, out: Output) => Promise<number>;
 

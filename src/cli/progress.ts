@@ -2,8 +2,8 @@
 // follows the running step and its latest output, and one permanent line per
 // finished step. Elsewhere (CI, a pipe, CI=true): plain, timestamped lines,
 // every hook output line prefixed with its step, no cursor tricks.
-import type { BuildEvent } from '../build/events.js';
-import { formatBytes, formatSeconds } from './format.js';
+import type { BuildEvent } from '../engine/events.js';
+import { formatBytes, formatSeconds } from '../util/format.js';
 
 export interface ProgressOptions {
   stream: NodeJS.WriteStream;

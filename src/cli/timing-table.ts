@@ -1,8 +1,8 @@
 // The timing table printed at the end of a build (diskimage-builder prints
 // one; users rely on it): every step with its status, time and layer size,
 // then a total per phase.
-import type { StepReport } from '../build/events.js';
-import { formatBytes, formatSeconds } from './format.js';
+import type { StepReport } from '../engine/events.js';
+import { formatBytes, formatSeconds } from '../util/format.js';
 
 export function timingTable(steps: StepReport[], totalSeconds: number): string {
   const idWidth = Math.max(4, ...steps.map((s) => s.id.length));

@@ -7,9 +7,8 @@
 export const MANIFEST_SCHEMA = 'imgfactory.manifest.v1';
 
 /** Lower-case hex digests, brand-kept apart so an md5 is never passed as a sha256. */
-export type Sha256Hex = string & { readonly __brand: 'Sha256Hex' };
-export type Sha512Hex = string & { readonly __brand: 'Sha512Hex' };
-export type Md5Hex = string & { readonly __brand: 'Md5Hex' };
+export type { Md5Hex, Sha256Hex, Sha512Hex } from '../util/hash-file.js';
+import type { Md5Hex, Sha256Hex, Sha512Hex } from '../util/hash-file.js';
 
 /** One output file, named relative to the manifest's directory. */
 export interface ManifestOutput {

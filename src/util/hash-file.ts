@@ -2,8 +2,12 @@
 // `checksum` is md5, its `os_hash_value` sha512 by default). A large file's
 // three hashes run on three worker threads (see hash-threads.ts).
 import { open } from 'node:fs/promises';
-import type { Md5Hex, Sha256Hex, Sha512Hex } from '../manifest/manifest.js';
 import { IN_FLIGHT, sharedBuffer, streamHasher } from './hash-threads.js';
+
+/** Lowercase hex digests, branded so that one is never passed as another. */
+export type Sha256Hex = string & { readonly __brand: 'Sha256Hex' };
+export type Sha512Hex = string & { readonly __brand: 'Sha512Hex' };
+export type Md5Hex = string & { readonly __brand: 'Md5Hex' };
 
 export interface FileHashes {
   size: number;

@@ -2,7 +2,7 @@
 // terminal, for hook output, the build's own work and step ends.
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../../src/build/events.js';
+import type { BuildEvent } from '../../../src/engine/events.js';
 import { progressRenderer } from '../../../src/cli/progress.js';
 
 function render(events: BuildEvent[], tty: boolean): string {

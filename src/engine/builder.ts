@@ -22,7 +22,7 @@ import { blockDeviceHooks, diskKeySettings } from './disk-output.js';
 import { cachedPackages, emitManifest, treePackages, type EmittedManifest, type ManifestRequest } from './emit-manifest.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { execStep } from './step-exec.js';
-import { formatBytes } from '../cli/format.js';
+import { formatBytes } from '../util/format.js';
 import { stopwatch } from './stopwatch.js';
 import { loadLayout } from '../image/index.js';
 import { parseBytes } from '../image/size-spec.js';
@@ -77,7 +77,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
   for (const message of await recoverBuilds(o.buildRoot)) o.emit({ type: 'note', message: `cleaned up after an earlier build: ${message}` });
   const plan: Plan = unwrap(
-    // block-device.d hooks run when the disk image is assembled (src/build/disk-output.ts), not as tree steps.
+    // block-device.d hooks run when the disk image is assembled (src/engine/disk-output.ts), not as tree steps.
     planBuild(o.graph, o.distro, { vars: o.declared, skipPhases: ['block-device.d'] }),
   );
   const scratch = await chooseScratch(o.scratch ?? 'disk');

@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBuildDir, recoverBuilds, removeBuildDir, resetStepDirs, type BuildDir } from '../../../src/build/build-dir.js';
-import { chooseScratch, TMPFS_DIR } from '../../../src/build/scratch-fs.js';
+import { createBuildDir, recoverBuilds, removeBuildDir, resetStepDirs, type BuildDir } from '../../../src/engine/build-dir.js';
+import { chooseScratch, TMPFS_DIR } from '../../../src/engine/scratch-fs.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 const made: string[] = [];

@@ -9,7 +9,7 @@ import { canonicalJson } from '../cache/canonical-json.js';
 import { digestTree, type FileDigest, type LayerKey } from '../cache/digest.js';
 import { outputKey } from '../cache/keys.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
-import { toolVersion } from '../cli/version.js';
+import { toolVersion } from '../util/version.js';
 import type { Distro } from '../distro/distro.js';
 import { unwrap } from '../failure.js';
 import type { ImageGraph } from '../graph/resolve.js';

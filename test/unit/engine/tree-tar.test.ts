@@ -6,7 +6,7 @@ import { execa, type ResultPromise } from 'execa';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeTreeTar } from '../../../src/build/tree-tar.js';
+import { writeTreeTar } from '../../../src/engine/tree-tar.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 /** Links and unlinks `file` from `dir` until stopped: its link count (and ctime) keeps changing. */

@@ -1,7 +1,7 @@
 // Timing the work a build does beside its hooks (packing a layer, writing an
 // output), lap by lap, so that one progress line can say where a long step's
 // time went: "packed ... in 33.3 s; moved onto the tree in 4.1 s".
-import { formatSeconds } from '../cli/format.js';
+import { formatSeconds } from '../util/format.js';
 import type { EventSink } from './events.js';
 
 /** Work that took less than this is not worth a line of its own. */
