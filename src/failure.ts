@@ -52,8 +52,6 @@ export type Failure =
   | { reason: 'publish-failed'; step: string; status?: number; message: string; leftBehind?: string }
   | { reason: 'signature-rejected'; image: string; message: string; deleted: boolean };
 
-export type Reason = Failure['reason'];
-
 /** What kind of failure, and so which exit code (documented in README.md). */
 export type FailureKind = 'usage' | 'build' | 'integrity' | 'publish' | 'not-implemented';
 

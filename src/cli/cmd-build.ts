@@ -10,7 +10,7 @@ import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../engine/scrat
 import { applyOverrides, overridesFromEnv } from '../distro/sources.js';
 import { resolveImage } from '../graph/resolve.js';
 import { FailureError, unwrap } from '../failure.js';
-import { declaredVars } from '../plan/hook-env.js';
+import { declaredVars } from '../steps/hook-env.js';
 import { loadContext, type CommonArgs } from './context.js';
 import type { Handler } from './main.js';
 import { REMOTE_CACHE_OPTIONS, remoteCacheSettings, type RemoteCacheArgs } from './remote-cache-args.js';

@@ -12,7 +12,7 @@ import type { Element } from '../elements/element.js';
 import { fail, ok, unwrap, type Result } from '../failure.js';
 import { assembleImage, type ImageFormat, type ImageOutput, type Layout } from '../image/index.js';
 import { tailLines } from '../util/tail.js';
-import { HELPER_DIR } from './helper-scripts.js';
+import { HELPER_DIR } from '../steps/helper-scripts.js';
 
 /** Used for image timestamps when SOURCE_DATE_EPOCH is not set, so equal inputs still give equal bytes. */
 export const DEFAULT_IMAGE_EPOCH = 1700000000;

@@ -1,8 +1,8 @@
 // What a build reports while it runs. The builder emits these; the CLI
 // renders them (live lines, progress, the timing table, --json).
-import type { Step } from '../plan/step.js';
+import type { Step } from '../steps/index.js';
 
-export type StepStatus = 'cached' | 'built' | 'skipped';
+export type StepStatus = 'cached' | 'built';
 
 export interface StepReport {
   index: number;

@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Element } from '../elements/element.js';
-import { HELPER_DIR, HELPERS } from './helper-scripts.js';
+import { HELPER_DIR, HELPERS } from '../steps/helper-scripts.js';
 
 export async function makeHooksTree(elements: Element[], dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });

@@ -1,15 +1,16 @@
-// The build plan: every step of an image in the order it runs. The base tree
-// first, then the phases in diskimage-builder's order; within a phase, the
-// hooks of all elements (and the package steps) merged and sorted by
-// numeric prefix, then name, in byte order; imgfactory's finalise step last.
-// Two elements shipping the same hook name in one phase is an error.
+// The build plan: every step of an image in the order it runs. Each step kind
+// (src/steps/) names its steps; the plan orders them: the base tree first,
+// then the phases in diskimage-builder's order; within a phase, the hooks of
+// all elements (and the package steps) merged and sorted by numeric prefix,
+// then name, in byte order; imgfactory's finalise step last. Two steps of one
+// phase with the same script name (two elements shipping the same hook) are
+// an error.
 import type { Distro } from '../distro/distro.js';
 import { compareHookNames } from '../elements/hook-name.js';
-import { PHASES, type PhaseName } from '../elements/phases.js';
+import { PHASE_NAMES, type PhaseName } from '../elements/phases.js';
 import { fail, ok, type Result } from '../failure.js';
 import type { ImageGraph } from '../graph/resolve.js';
-import { packageSteps } from './packages.js';
-import { scriptName, type Step } from './step.js';
+import { kindOf, scriptName, STEP_KINDS, type Step, type StepPhase } from '../steps/index.js';
 
 export interface PlanOptions {
   /** Declared build variables: package-installs `when:` conditions read them. */
@@ -23,25 +24,26 @@ export interface Plan {
   steps: Step[];
 }
 
-export function planBuild(graph: ImageGraph, distro: Distro, options: PlanOptions): Result<Plan> {
-  const steps: Step[] = [{ kind: 'base', id: `distro/${distro.name}`, phase: 'base', place: 'outside', distro }];
-  const packages = packageSteps(graph.elements, distro, options.vars);
+/** Where a phase runs in the build: the base first, the DIB phases in order, imgfactory's finalise last. */
+const PHASE_ORDER: readonly StepPhase[] = ['base', ...PHASE_NAMES, 'finalise-tree'];
 
-  for (const { name: phase, place } of PHASES) {
-    if (options.skipPhases?.includes(phase)) continue;
-    const inPhase: Step[] = packages.filter((s) => s.phase === phase);
-    const owner = new Map<string, string>(inPhase.map((s) => [scriptName(s), 'package-installs']));
-    for (const element of graph.elements) {
-      for (const hook of element.hooks[phase] ?? []) {
-        const other = owner.get(hook.name);
-        if (other) return fail({ reason: 'duplicate-hook', phase, script: hook.name, elements: [other, element.name] });
-        owner.set(hook.name, element.name);
-        inPhase.push({ kind: 'hook', id: `${element.name}/${phase}/${hook.name}`, phase, place, element: element.name, hook });
-      }
-    }
-    inPhase.sort((a, b) => compareHookNames(scriptName(a), scriptName(b)));
-    steps.push(...inPhase);
+export function planBuild(graph: ImageGraph, distro: Distro, options: PlanOptions): Result<Plan> {
+  const phases = PHASE_NAMES.filter((p) => !options.skipPhases?.includes(p));
+  const ctx = { elements: graph.elements, distro, vars: options.vars, phases };
+  const byPhase = new Map<StepPhase, Step[]>();
+  for (const kind of Object.values(STEP_KINDS)) {
+    for (const step of (kind.plan as (c: typeof ctx) => Step[])(ctx)) byPhase.set(step.phase, [...(byPhase.get(step.phase) ?? []), step]);
   }
-  steps.push({ kind: 'finalise', id: 'builtin/finalise-tree', phase: 'finalise-tree', place: 'inside' });
+  const steps: Step[] = [];
+  for (const phase of PHASE_ORDER) {
+    const inPhase = byPhase.get(phase) ?? [];
+    const owner = new Map<string, string>();
+    for (const step of inPhase) {
+      const other = owner.get(scriptName(step));
+      if (other) return fail({ reason: 'duplicate-hook', phase, script: scriptName(step), elements: [other, kindOf(step).owner(step)] });
+      owner.set(scriptName(step), kindOf(step).owner(step));
+    }
+    steps.push(...inPhase.sort((a, b) => compareHookNames(scriptName(a), scriptName(b))));
+  }
   return ok({ distro, steps });
 }

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { PY3COMPILE_POOL } from '../../../src/engine/helper-scripts.js';
+import { PY3COMPILE_POOL } from '../../../src/steps/helper-scripts.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 let dir: string;

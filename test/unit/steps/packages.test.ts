@@ -3,7 +3,7 @@ import { loadDistro } from '../../../src/distro/load-distro.js';
 import type { Element } from '../../../src/elements/element.js';
 import { parsePackageInstalls } from '../../../src/elements/package-installs.js';
 import { unwrap } from '../../../src/failure.js';
-import { mapPackageName, packageSteps } from '../../../src/plan/packages.js';
+import { mapPackageName, packageSteps } from '../../../src/steps/packages.js';
 
 function element(name: string, yaml: string, pkgMap: Record<string, unknown> | null = null): Element {
   const parsed = parsePackageInstalls(yaml);

@@ -4,11 +4,69 @@
 // `99-package-uninstalls` removes what it marks `uninstall` plus its
 // `build-only` packages (installed for the phase's hooks, gone afterwards).
 // Names go through the element's pkg-map; arch/not-arch/when are applied.
+// The steps run imgfactory's `package-installs` helper (apt) inside the tree
+// and are keyed by their package list; they read the archive, so --refresh
+// runs them again.
+import { readFile } from 'node:fs/promises';
 import type { Distro } from '../distro/distro.js';
 import type { Element } from '../elements/element.js';
 import { packageApplies } from '../elements/package-installs.js';
 import type { PhaseName } from '../elements/phases.js';
-import type { PackageItem, PackagesStep } from './step.js';
+import { FailureError } from '../failure.js';
+import { UNKNOWN_PACKAGE_EXIT, UNKNOWN_PACKAGE_MARK } from './helper-scripts.js';
+import { hookEnv, keyEnv } from './hook-env.js';
+import { commonInputs, envOptions, helperDigest } from './inputs.js';
+import type { StepKind } from './kind.js';
+import { helperPath, runSandboxed, stepFailed } from './sandboxed.js';
+import type { StepCommon } from './step.js';
+
+export interface PackageItem {
+  /** The name apt sees (after pkg-map). */
+  name: string;
+  /** The element whose package-installs listed it. */
+  element: string;
+}
+
+export interface PackagesStep extends StepCommon {
+  kind: 'packages';
+  phase: PhaseName;
+  action: 'install' | 'uninstall';
+  packages: PackageItem[];
+}
+
+const OWNER = 'package-installs';
+const SCRIPT = 'package-installs';
+const argsOf = (step: PackagesStep): string[] => step.packages.map((p) => `${p.name}=${p.element}`);
+
+export const packages: StepKind<PackagesStep> = {
+  kind: 'packages',
+  network: true,
+  layer: 'upper',
+  plan: ({ elements, distro, vars, phases }) => packageSteps(elements, distro, vars).filter((s) => phases.includes(s.phase)),
+  owner: () => OWNER,
+  async inputs(step, ctx) {
+    const runEnv = hookEnv(envOptions(step, ctx));
+    return {
+      ...commonInputs(step, ctx),
+      scriptDigest: await helperDigest(ctx, SCRIPT),
+      elementDigest: null,
+      env: keyEnv(runEnv, ctx.hooksDir),
+      environmentD: null,
+      packages: { action: step.action, packages: argsOf(step) },
+      runEnv,
+    };
+  },
+  async exec(step, runEnv, ctx) {
+    const outcome = await runSandboxed(step, ['/bin/bash', helperPath(step, ctx, SCRIPT), step.action, ...argsOf(step)], runEnv, ctx);
+    if (outcome.exitCode === 0) return;
+    if (outcome.exitCode === UNKNOWN_PACKAGE_EXIT) {
+      const log = await readFile(ctx.logFile, 'utf8').catch(() => '');
+      const names = [...log.matchAll(new RegExp(`${UNKNOWN_PACKAGE_MARK} (\\S+) \\(element (\\S+)\\)`, 'g'))].map((m) => ({ name: m[1]!, element: m[2]! }));
+      if (names.length > 0) throw new FailureError({ reason: 'unknown-package', packages: names, phase: step.phase, logPath: ctx.logFile });
+    }
+    throw new FailureError(await stepFailed(step, OWNER, outcome, ctx.logFile));
+  },
+};
 
 export const INSTALL_SCRIPT = '01-package-installs';
 export const UNINSTALL_SCRIPT = '99-package-uninstalls';
@@ -37,7 +95,7 @@ export function packageSteps(elements: Element[], distro: Distro, vars: Record<s
   ] as const) {
     for (const [phase, packages] of map) {
       const sorted = [...packages].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      steps.push({ kind: 'packages', id: `package-installs/${phase}/${script}`, phase, place: 'inside', action, packages: sorted });
+      steps.push({ kind: 'packages', id: `${OWNER}/${phase}/${script}`, phase, place: 'inside', action, packages: sorted });
     }
   }
   return steps;

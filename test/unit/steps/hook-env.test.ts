@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadDistro } from '../../../src/distro/load-distro.js';
 import { unwrap } from '../../../src/failure.js';
-import { declaredVars, hookEnv, keyEnv } from '../../../src/plan/hook-env.js';
+import { declaredVars, hookEnv, keyEnv } from '../../../src/steps/hook-env.js';
 
 describe('hook environment', () => {
   it('passes DIB_* and --env variables, nothing else', () => {

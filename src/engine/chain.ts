@@ -1,0 +1,92 @@
+// The build's key chain, walked once: from the first step, each step's key
+// (its inputs, the parent's key and the parent's layer bytes) and the cache
+// entry that holds it, for as long as the cache holds them. That walk decides
+// everything the cache can spare a build: a no-op (every step and output
+// cached), the resume point (the deepest link with a tree checkpoint), and
+// which steps are applied instead of run. Beyond the walk's end a key needs
+// the layer just built, so the orchestrator derives it as it goes.
+//
+// Checkpoints (src/cache/checkpoints.ts): after a step, when at least
+// CHECKPOINT_EVERY bytes of layers (zstd) were applied to the tree since the
+// last one, and after the last step (so a build differing only in its
+// outputs starts at the end), the tree is kept; the newest KEEP_PER_IMAGE of
+// an image stay.
+import { mkdir, rm } from 'node:fs/promises';
+import type { FileDigest, LayerKey } from '../cache/digest.js';
+import { layerKey } from '../cache/keys.js';
+import { hasCheckpoint, pruneCheckpoints, restoreCheckpoint, saveCheckpoint } from '../cache/checkpoints.js';
+import type { LayerEntry, LayerStore } from '../cache/store.js';
+import type { Step, StepInputs } from '../steps/index.js';
+
+const CHECKPOINT_EVERY = 32 * 2 ** 20;
+const KEEP_PER_IMAGE = 4;
+
+/** One step the cache holds: its key and its entry. */
+export interface ChainLink {
+  key: LayerKey;
+  entry: LayerEntry;
+}
+
+/** The chain link after `parent`: the key of a step given its inputs and the previous link (null for the first step). */
+export function nextKey(inputs: StepInputs, parent: { key: LayerKey; layer: FileDigest } | null): LayerKey {
+  return layerKey({ ...inputs, parent: parent?.key ?? null, parentLayer: parent?.layer ?? null });
+}
+
+/**
+ * The links of the longest run of steps, from the first, that the cache
+ * holds. `usable(step)`: whether the step may come from the cache at all
+ * (not the network steps under --refresh).
+ */
+export async function walkChain(steps: Step[], inputs: StepInputs[], store: LayerStore, usable: (step: Step) => boolean): Promise<ChainLink[]> {
+  const chain: ChainLink[] = [];
+  for (const [i, step] of steps.entries()) {
+    if (!usable(step)) break;
+    const last = chain.at(-1);
+    const key = nextKey(inputs[i]!, last ? { key: last.key, layer: last.entry.metadata.digest } : null);
+    const entry = await store.lookup(key);
+    if (!entry) break;
+    chain.push({ key, entry });
+  }
+  return chain;
+}
+
+/**
+ * Restores `tree` (an empty directory) from the deepest checkpoint along
+ * `chain`; returns the index of the first step still to run or apply (0 when
+ * no checkpoint applies).
+ */
+export async function restoreDeepest(chain: ChainLink[], cacheDir: string, tree: string): Promise<number> {
+  for (let j = chain.length - 1; j >= 0; j--) {
+    if (!(await hasCheckpoint(cacheDir, chain[j]!.key))) continue;
+    await rm(tree, { recursive: true, force: true });
+    if (await restoreCheckpoint(cacheDir, chain[j]!.key, tree)) return j + 1;
+    await mkdir(tree, { recursive: true });
+  }
+  return 0;
+}
+
+/** Decides, step by step, when the tree is worth keeping. */
+export class Checkpointer {
+  private sinceLast = 0;
+
+  constructor(
+    private readonly cacheDir: string,
+    private readonly image: string,
+    private readonly tree: string,
+    private readonly total: number,
+  ) {}
+
+  /** Call after step `index` was built or applied with a layer of `layerBytes`. Returns whether a checkpoint was kept. */
+  async after(index: number, step: Step, key: LayerKey, layerBytes: number): Promise<boolean> {
+    this.sinceLast += layerBytes;
+    const last = index === this.total - 1;
+    if (this.sinceLast === 0 || (this.sinceLast < CHECKPOINT_EVERY && !last)) return false;
+    const kept = await saveCheckpoint(this.cacheDir, this.tree, { key, image: this.image, step: step.id });
+    if (kept) this.sinceLast = 0;
+    return kept;
+  }
+
+  async prune(): Promise<void> {
+    await pruneCheckpoints(this.cacheDir, this.image, KEEP_PER_IMAGE);
+  }
+}

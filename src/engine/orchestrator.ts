@@ -1,0 +1,227 @@
+// Runs a build: plans the steps, walks the key chain once, and then either
+// copies the outputs out of the cache (every step and output cached: a
+// no-op), or restores the deepest tree checkpoint along the chain, applies or
+// runs the steps after it (run-step.ts), writes the outputs and the manifest.
+// The store, the sandbox and the bootstrapper are ports (ports.ts): this file
+// chooses none of them.
+//
+//   plan ─► inputs ─► walkChain ─┬─ all cached + outputs cached ─► copy outputs ─┐
+//                                └─ restoreDeepest ─► runOrApply × n ─► outputs ─┴─► manifest
+import path from 'node:path';
+import type { FileDigest, LayerKey } from '../cache/digest.js';
+import type { Distro } from '../distro/distro.js';
+import { unwrap } from '../failure.js';
+import type { ImageGraph } from '../graph/resolve.js';
+import { loadLayout } from '../image/index.js';
+import { parseBytes } from '../image/size-spec.js';
+import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
+import { planBuild, type Plan } from '../plan/plan.js';
+import { hookEnv, keyEnv } from '../steps/hook-env.js';
+import { kindOf, type InputContext, type Step, type StepInputs } from '../steps/index.js';
+import { prepareInputs } from '../steps/inputs.js';
+import { FailureError } from '../failure.js';
+import { createBuildDir, recoverBuilds, removeBuildDir, type BuildDir } from './build-dir.js';
+import { Checkpointer, nextKey, restoreDeepest, walkChain, type ChainLink } from './chain.js';
+import { blockDeviceHooks, diskKeySettings } from './disk-output.js';
+import { cachedPackages, emitManifest, treePackages, type EmittedManifest, type ManifestRequest } from './emit-manifest.js';
+import type { StepReport } from './events.js';
+import { makeHooksTree } from './hooks-tree.js';
+import { cachedOutputs, writeOutputs, type OutputFile, type OutputRequest } from './outputs.js';
+import type { EnginePorts } from './ports.js';
+import { cachedReport, runOrApply } from './run-step.js';
+import { chooseScratch, type ScratchMode } from './scratch-fs.js';
+
+/** What to build: the image and every setting that can change its bytes or where they go. */
+export interface BuildRequest {
+  graph: ImageGraph;
+  distro: Distro;
+  /** Name of the outputs (`<name>.<ext>`) and IMAGE_NAME. */
+  imageName: string;
+  buildRoot: string;
+  /** Where the tree and overlays live (scratch-fs.ts); default 'disk'. */
+  scratch?: ScratchMode;
+  /** The cache directory (tree checkpoints live there); null with --no-cache. */
+  cacheDir: string | null;
+  /** Rebuild the network-dependent steps (base tree, package installs) even when cached. */
+  refresh: boolean;
+  outputs: Omit<OutputRequest, 'disk'>;
+  /** How disk images are made: a layout (built-in name or file; else the image's block-device element, else `efi`). */
+  disk: { layout?: string; compress: boolean; imageSize?: string; extraSize?: string };
+  declared: Record<string, string>;
+  sourceDateEpoch: number | null;
+  /** Recorded in the manifest and in output names (`<image>-<tag>.qcow2`); never in keys. */
+  tag?: string;
+  /** Sign the manifest with this key (a file, or env:NAME). */
+  signKey?: string;
+}
+
+export interface BuildOutcome {
+  steps: StepReport[];
+  outputs: OutputFile[];
+  manifest: EmittedManifest;
+  seconds: number;
+  /** The sandbox's kind, or 'none' when no step ran (a no-op). */
+  sandbox: string;
+  /** Where the tree was built (scratch-fs.ts). */
+  scratch: 'disk' | 'tmpfs';
+}
+
+export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<BuildOutcome> {
+  const started = performance.now();
+  const { emit, store } = ports;
+  for (const message of await recoverBuilds(o.buildRoot)) emit({ type: 'note', message: `cleaned up after an earlier build: ${message}` });
+  const plan: Plan = unwrap(
+    // block-device.d hooks run when the disk image is assembled (src/engine/disk-output.ts), not as tree steps.
+    planBuild(o.graph, o.distro, { vars: o.declared, skipPhases: ['block-device.d'] }),
+  );
+  const scratch = await chooseScratch(o.scratch ?? 'disk');
+  if (scratch.dir !== null) emit({ type: 'note', message: `building the tree ${scratch.reason}` });
+  const dir = await createBuildDir(o.buildRoot, o.imageName, scratch.dir);
+  const where = scratch.dir === null ? 'disk' : 'tmpfs';
+  const finish = (steps: StepReport[], outputs: OutputFile[], manifest: EmittedManifest, sandbox: string): BuildOutcome => ({
+    steps,
+    outputs,
+    manifest,
+    seconds: (performance.now() - started) / 1000,
+    sandbox,
+    scratch: where,
+  });
+  try {
+    await makeHooksTree(o.graph.elements, dir.hooks);
+    const ictx: InputContext = {
+      distro: o.distro,
+      elements: o.graph.elements,
+      imageName: o.imageName,
+      hooksDir: dir.hooks,
+      declared: o.declared,
+      sourceDateEpoch: o.sourceDateEpoch,
+    };
+    const icache = await prepareInputs(ictx);
+    const inputs: StepInputs[] = [];
+    for (const step of plan.steps) inputs.push(await kindOf(step).inputs(step, ictx, icache));
+    const outputs = await outputRequest(o, dir);
+    const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network);
+    const chain = store ? await walkChain(plan.steps, inputs, store, usable) : [];
+
+    const fast = !o.refresh ? await noopBuild(plan, chain, o, ports, outputs) : null;
+    if (fast) {
+      await ports.afterSteps?.(fast.steps);
+      const manifest = await emitManifest(manifestRequest(o, ports, outputs.request, fast.steps, fast.outputs, fast.packages));
+      return finish(fast.steps, fast.outputs, manifest, 'none');
+    }
+
+    const sandbox = await ports.sandbox();
+    const reports: StepReport[] = [];
+    const start = store && o.cacheDir ? await restoreDeepest(chain, o.cacheDir, dir.tree) : 0;
+    for (const [i, link] of chain.slice(0, start).entries()) {
+      const report = cachedReport(plan.steps[i]!, i, link.key, link.entry);
+      emit({ type: 'step-start', index: i, total: plan.steps.length, step: plan.steps[i]!, cached: true });
+      emit({ type: 'step-end', report });
+      reports.push(report);
+    }
+    if (start > 0) emit({ type: 'note', message: `started from the tree checkpoint after ${plan.steps[start - 1]!.id}: ${start} cached layers not applied again` });
+    let parent: { key: LayerKey; layer: FileDigest } | null = start > 0 ? linkParent(chain[start - 1]!) : null;
+    const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length) : null;
+    for (let i = start; i < plan.steps.length; i++) {
+      const step = plan.steps[i]!;
+      const link = chain[i];
+      const key = link?.key ?? nextKey(inputs[i]!, parent);
+      const t0 = performance.now();
+      const done = await runOrApply(
+        { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
+        { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch },
+      );
+      reports.push({ ...done.report, seconds: (performance.now() - t0) / 1000 });
+      emit({ type: 'step-end', report: reports[reports.length - 1]! });
+      parent = { key, layer: done.digest };
+      await checkpoints?.after(i, step, key, done.report.layerSize ?? 0);
+    }
+    await checkpoints?.prune();
+    const packages = await treePackages(dir.tree, store, parent!.key, parent!.layer, o.imageName);
+    const files = await writeOutputs({
+      ...outputs,
+      tree: dir.tree,
+      hooksDir: dir.hooks,
+      // Disk images are assembled on disk even when the tree is in memory:
+      // a filesystem image and a raw disk each as large as the tree.
+      workDir: path.join(dir.root, 'assemble'),
+      logDir: dir.logs,
+      lastKey: parent!.key,
+      lastLayer: parent!.layer,
+      store,
+      name: outputStem(o.imageName, o.tag),
+      emit,
+    });
+    await ports.afterSteps?.(reports);
+    const manifest = await emitManifest(manifestRequest(o, ports, outputs.request, reports, files, packages));
+    return finish(reports, files, manifest, sandbox.kind);
+  } finally {
+    await removeBuildDir(dir);
+  }
+}
+
+const linkParent = (link: ChainLink): { key: LayerKey; layer: FileDigest } => ({ key: link.key, layer: link.entry.metadata.digest });
+
+/** Every step and every output cached: copy the outputs out, touch nothing else. */
+async function noopBuild(
+  plan: Plan,
+  chain: ChainLink[],
+  o: BuildRequest,
+  ports: EnginePorts,
+  outputs: { request: OutputRequest; diskKey: unknown },
+): Promise<{ steps: StepReport[]; outputs: OutputFile[]; packages: ManifestPackage[] } | null> {
+  const store = ports.store;
+  if (!store || chain.length < plan.steps.length) return null;
+  const reports = chain.map((link, i) => cachedReport(plan.steps[i]!, i, link.key, link.entry));
+  const { key: lastKey, entry: last } = chain[chain.length - 1]!;
+  const packages = await cachedPackages(store, lastKey, last.metadata.digest);
+  if (!packages) return null;
+  const files = await cachedOutputs({ ...outputs, lastKey, lastLayer: last.metadata.digest, store, name: outputStem(o.imageName, o.tag), emit: ports.emit });
+  if (!files) return null;
+  for (const [i, report] of reports.entries()) {
+    ports.emit({ type: 'step-start', index: i, total: reports.length, step: plan.steps[i]!, cached: true });
+    ports.emit({ type: 'step-end', report });
+  }
+  return { steps: reports, outputs: files, packages };
+}
+
+function manifestRequest(o: BuildRequest, ports: EnginePorts, request: OutputRequest, steps: StepReport[], outputs: OutputFile[], packages: ManifestPackage[]): ManifestRequest {
+  return {
+    store: ports.store,
+    graph: o.graph,
+    distro: o.distro,
+    imageName: o.imageName,
+    outputDir: o.outputs.outputDir,
+    outputs,
+    layerKeys: steps.map((s) => s.key),
+    packages,
+    declared: o.declared,
+    sourceDateEpoch: o.sourceDateEpoch,
+    layout: request.disk?.layout ?? null,
+    ...(o.tag ? { tag: o.tag } : {}),
+    ...(o.signKey ? { signKey: o.signKey } : {}),
+  };
+}
+
+/** The outputs asked for, with the disk settings resolved and their cache-key part. */
+async function outputRequest(o: BuildRequest, dir: BuildDir): Promise<{ request: OutputRequest; diskKey: unknown }> {
+  const request: OutputRequest = { ...o.outputs };
+  if (!o.outputs.types.some((t) => t !== 'tar')) return { request, diskKey: null };
+  for (const [flag, value] of [['--image-size', o.disk.imageSize], ['--image-extra-size', o.disk.extraSize]] as const) {
+    const parsed = value === undefined ? 0 : parseBytes(value);
+    if (typeof parsed === 'string') throw new FailureError({ reason: 'usage', message: `${flag}: ${parsed}`, hint: 'write sizes like 8GiB or 512MiB' });
+  }
+  const chosen = o.graph.elements.find((e) => e.blockDevice !== null);
+  const layout = unwrap(await loadLayout(o.disk.layout ?? chosen?.blockDevice ?? 'efi'));
+  const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch });
+  request.disk = {
+    layout,
+    compress: o.disk.compress,
+    ...(o.disk.imageSize ? { imageSize: o.disk.imageSize } : {}),
+    ...(o.disk.extraSize ? { extraSize: o.disk.extraSize } : {}),
+    sourceDateEpoch: o.sourceDateEpoch,
+    blockDeviceHooks: blockDeviceHooks(o.graph.elements),
+    hookEnv: env,
+  };
+  return { request, diskKey: await diskKeySettings(request.disk, keyEnv(env, dir.hooks)) };
+}

@@ -1,0 +1,110 @@
+// One step of a build, its key known: apply its cached layer, or run it in
+// the sandbox (under the key's lock, so two builds sharing a cache build it
+// once), pack its change as a layer, move it onto the tree and store it. A
+// damaged cached layer is reported, forgotten and built again; it is never
+// applied.
+import path from 'node:path';
+import type { FileDigest, LayerKey } from '../cache/digest.js';
+import type { LayerEntry } from '../cache/store.js';
+import { FailureError } from '../failure.js';
+import { kindOf, type Step, type StepInputs } from '../steps/index.js';
+import { formatBytes } from '../util/format.js';
+import { resetStepDirs, type BuildDir } from './build-dir.js';
+import type { StepReport } from './events.js';
+import { applyToTree, fetchLayer, moveToTree, packStep, storeLayer } from './layer-io.js';
+import type { EnginePorts } from './ports.js';
+import { stopwatch } from './stopwatch.js';
+
+export interface StepDone {
+  report: Omit<StepReport, 'seconds'>;
+  digest: FileDigest;
+}
+
+export interface StepJob {
+  step: Step;
+  index: number;
+  total: number;
+  key: LayerKey;
+  inputs: StepInputs;
+  /** The cache entry the chain walk found for it, if any. */
+  entry: LayerEntry | null;
+  /** Whether it may come from the cache (not a network step under --refresh). */
+  useCached: boolean;
+}
+
+export interface StepEnv {
+  dir: BuildDir;
+  ports: EnginePorts;
+  imageName: string;
+  sourceDateEpoch: number | null;
+}
+
+/** The report of a step taken from the cache without running it. */
+export function cachedReport(step: Step, index: number, key: LayerKey, entry: LayerEntry): StepReport {
+  return { index, id: step.id, phase: step.phase, status: 'cached', seconds: 0, layerSize: entry.size, key };
+}
+
+export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> {
+  const { step, index, total, key } = job;
+  const { dir, ports } = env;
+  const store = ports.store;
+  const name = String(index).padStart(3, '0');
+  const applyCached = async (entry: LayerEntry): Promise<StepDone | null> => {
+    const fetched = await fetchLayer(store!, entry, dir.spool, name);
+    if ('damaged' in fetched) {
+      ports.emit({ type: 'note', message: `cached layer of ${step.id} is damaged (${fetched.damaged}); removed it and building the step again` });
+      return null;
+    }
+    await applyToTree(fetched.file, dir.tree);
+    const { seconds: _, ...report } = cachedReport(step, index, key, entry);
+    return { report, digest: entry.metadata.digest };
+  };
+
+  if (job.useCached) {
+    const entry = job.entry ?? (await store!.lookup(key));
+    if (entry) {
+      ports.emit({ type: 'step-start', index, total, step, cached: true });
+      const done = await applyCached(entry);
+      if (done) return done;
+    }
+  }
+  const buildIt = async (): Promise<StepDone> => {
+    if (job.useCached) {
+      const again = await store!.lookup(key);
+      if (again) {
+        const done = await applyCached(again);
+        if (done) return done;
+      }
+    }
+    ports.emit({ type: 'step-start', index, total, step, cached: false });
+    await resetStepDirs(dir);
+    const logFile = path.join(dir.logs, `${name}-${step.id.replace(/\//g, '_')}.log`);
+    const kind = kindOf(step);
+    await kind.exec(step, job.inputs.runEnv, {
+      tree: dir.tree,
+      ...dir.step,
+      hooksDir: dir.hooks,
+      logFile,
+      sandbox: await ports.sandbox(),
+      bootstrap: ports.bootstrap,
+      sourceDateEpoch: env.sourceDateEpoch,
+      onLine: (stream, line) => ports.emit({ type: 'step-line', step, stream, line }),
+      signal: ports.signal,
+    });
+    ports.emit({ type: 'activity', source: step.id, text: 'packing the layer' });
+    const timing = stopwatch();
+    const layer = await packStep(dir.step.upper, kind.layer, dir.spool, name);
+    timing.lap(`packed ${layer.pack.entries} entries, ${formatBytes(layer.pack.uncompressedSize)} -> ${formatBytes(layer.size)},`);
+    await moveToTree(layer, dir.tree);
+    timing.lap('moved onto the tree');
+    if (store) {
+      await storeLayer(store, key, layer, { image: env.imageName, step: step.id });
+      timing.lap('stored');
+    }
+    timing.sayIfSlow(ports.emit, step.id);
+    await resetStepDirs(dir);
+    return { report: { index, id: step.id, phase: step.phase, status: 'built', layerSize: layer.size, key, log: logFile }, digest: layer.digest };
+  };
+  if (ports.signal.aborted) throw new FailureError({ reason: 'interrupted', signal: String(ports.signal.reason ?? 'SIGTERM') });
+  return store ? store.withKeyLock(key, buildIt) : buildIt();
+}

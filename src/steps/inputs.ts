@@ -1,0 +1,67 @@
+// The key inputs every kind shares, and what is computed once per build for
+// all steps (element digests, the shared hook environment). Each kind's file
+// adds its own fields; src/cache/keys.ts says why each field is in a key.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { canonicalJson } from '../cache/canonical-json.js';
+import { digestTree, sha256Buffer, sha256File, type FileDigest } from '../cache/digest.js';
+import { HELPER_DIR } from './helper-scripts.js';
+import type { HookEnvOptions } from './hook-env.js';
+import type { InputCache, InputContext, StepInputs } from './kind.js';
+import type { StepCommon } from './step.js';
+
+/** An element's documentation, left out of its digest. */
+const README = /^README(\.(md|rst|txt))?$/;
+
+export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
+  const elementDigest = new Map<string, FileDigest>();
+  const readsImageVars = new Set<string>();
+  for (const e of ctx.elements) {
+    // The element's files minus its hook scripts (each hook's own bytes are its
+    // scriptDigest, so editing one hook re-runs that hook, not its siblings)
+    // and minus its README (documentation: editing it must not re-run a
+    // ten-minute package install).
+    const hookFiles = new Set(Object.values(e.hooks).flatMap((hooks) => hooks.map((h) => path.relative(e.dir, h.path))));
+    elementDigest.set(e.name, await digestTree(e.dir, (rel) => hookFiles.has(rel) || README.test(rel)));
+    if (await mentions(e.dir, /IMAGE_NAME|IMAGE_ELEMENT/)) readsImageVars.add(e.name);
+  }
+  const sharedEnv = sha256Buffer(
+    canonicalJson({
+      environmentD: await digestTree(path.join(ctx.hooksDir, 'environment.d')),
+      bin: await digestTree(path.join(ctx.hooksDir, 'bin')),
+    }),
+  );
+  return { elementDigest, sharedEnv, readsImageVars };
+}
+
+/** Whether any file under `dir` (symlinks not followed, as `grep -r`) contains `pattern`. */
+async function mentions(dir: string, pattern: RegExp): Promise<boolean> {
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && pattern.test(await readFile(path.join(entry.parentPath, entry.name), 'latin1'))) return true;
+  }
+  return false;
+}
+
+type CommonFields = Pick<StepInputs, 'phase' | 'script' | 'distro' | 'release' | 'arch' | 'sourceDateEpoch'>;
+
+/** The key fields every step has: where it sits and what it is built for. */
+export function commonInputs(step: StepCommon, ctx: InputContext): CommonFields {
+  return {
+    phase: step.phase,
+    script: step.id,
+    distro: ctx.distro.family,
+    release: ctx.distro.release,
+    arch: ctx.distro.arch,
+    sourceDateEpoch: ctx.sourceDateEpoch,
+  };
+}
+
+/** How to make a step's hook environment (hook-env.ts). */
+export function envOptions(step: StepCommon, ctx: InputContext): HookEnvOptions {
+  return { place: step.place, distro: ctx.distro, hooksDir: ctx.hooksDir, declared: ctx.declared, sourceDateEpoch: ctx.sourceDateEpoch };
+}
+
+/** sha256 of one of imgfactory's helper scripts in the merged hooks tree: part of the key of the steps it runs. */
+export function helperDigest(ctx: InputContext, name: string): Promise<FileDigest> {
+  return sha256File(path.join(ctx.hooksDir, HELPER_DIR, name));
+}

@@ -1,0 +1,54 @@
+// How every kind but the base runs: one of imgfactory's helper scripts (which
+// runs a hook, apt, or the finalise cleanup) in the sandbox, on an overlay of
+// the tree so far, inside the chroot or outside it with TARGET_ROOT. A failed
+// run becomes a Failure naming whom it is laid at, the phase, the script, the
+// exit code and the tail of the log.
+import path from 'node:path';
+import { FailureError, type Failure } from '../failure.js';
+import type { StepOutcome } from '../sandbox/sandbox.js';
+import { tailLines } from '../util/tail.js';
+import { HELPER_DIR } from './helper-scripts.js';
+import { IN_TARGET_HOOKS } from './hook-env.js';
+import type { ExecContext } from './kind.js';
+import { scriptName, type StepCommon } from './step.js';
+
+/** The path of a helper script as the step sees it (inside: the bound hooks tree). */
+export function helperPath(step: StepCommon, ctx: ExecContext, name: string): string {
+  return path.join(step.place === 'inside' ? IN_TARGET_HOOKS : ctx.hooksDir, HELPER_DIR, name);
+}
+
+/** Runs `argv` for `step` in the sandbox; resolves with how it ended, throws `interrupted` when the build was. */
+export async function runSandboxed(step: StepCommon, argv: string[], runEnv: Record<string, string>, ctx: ExecContext): Promise<StepOutcome> {
+  const inside = step.place === 'inside';
+  const outcome = await ctx.sandbox.run({
+    lowerDir: ctx.tree,
+    upperDir: ctx.upper,
+    workDir: ctx.work,
+    mergedDir: ctx.merged,
+    inside,
+    argv,
+    env: runEnv,
+    binds: inside ? [{ source: ctx.hooksDir, target: IN_TARGET_HOOKS, readOnly: true }] : [],
+    resolver: true,
+    hostname: 'imgfactory',
+    onLine: ctx.onLine,
+    logFile: ctx.logFile,
+    signal: ctx.signal,
+  });
+  if (ctx.signal.aborted) throw new FailureError({ reason: 'interrupted', signal: String(ctx.signal.reason ?? 'SIGTERM') });
+  return outcome;
+}
+
+/** The failure of a step that ended with `outcome` (not 0), laid at `owner`. */
+export async function stepFailed(step: StepCommon, owner: string, outcome: StepOutcome, logFile: string): Promise<Failure> {
+  return {
+    reason: 'hook-failed',
+    element: owner,
+    phase: step.phase,
+    script: scriptName(step),
+    exitCode: outcome.exitCode,
+    ...(outcome.signal ? { signal: outcome.signal } : {}),
+    logTail: await tailLines(logFile, 20),
+    logPath: logFile,
+  };
+}

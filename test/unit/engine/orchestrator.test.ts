@@ -1,0 +1,195 @@
+// The orchestrator with a fake sandbox and a fake bootstrapper (they write
+// marker files into the step's upper dir and count their runs, as BuildKit's
+// execCallCount does) and a real layer store in a temporary directory: what a
+// build runs, applies and reports when cold, as a no-op, resuming from a tree
+// checkpoint, failing, and with --refresh.
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { LocalLayerStore } from '../../../src/cache/store-local.js';
+import { loadDistro } from '../../../src/distro/load-distro.js';
+import type { BuildEvent } from '../../../src/engine/events.js';
+import { orchestrate, type BuildOutcome, type BuildRequest } from '../../../src/engine/orchestrator.js';
+import type { EnginePorts } from '../../../src/engine/ports.js';
+import { FailureError, unwrap } from '../../../src/failure.js';
+import { resolveImage } from '../../../src/graph/resolve.js';
+import type { Sandbox, StepRun } from '../../../src/sandbox/sandbox.js';
+import type { Bootstrapper } from '../../../src/steps/index.js';
+import { FIXTURES, fixtureIndex } from '../../support/fixtures.js';
+import { scratchDir } from '../../support/run-dir.js';
+
+const REPO_ELEMENTS = path.join(FIXTURES, '..', '..', 'elements');
+const DPKG_STATUS = 'Package: fake-base\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n\n';
+
+/** Writes what each step ran into its upper dir; fails the scripts named in `failing`. */
+class FakeSandbox implements Sandbox {
+  readonly kind = 'chroot' as const;
+  readonly runs: string[] = [];
+  constructor(private readonly failing = new Set<string>()) {}
+
+  async run(step: StepRun): Promise<{ exitCode: number | null; signal: string | null }> {
+    // argv: /bin/bash <helper> [phase script | action packages...]
+    const what = step.argv.slice(2).join(' ') || path.basename(step.argv[1]!);
+    this.runs.push(what);
+    await writeFile(step.logFile, `ran ${what}\n`, { flag: 'a' });
+    if (this.failing.has(what)) return { exitCode: 3, signal: null };
+    const dir = path.join(step.upperDir, 'var', 'lib', 'fake');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, what.replace(/[^A-Za-z0-9.-]/g, '_')), `${what}\n`);
+    return { exitCode: 0, signal: null };
+  }
+}
+
+interface Harness {
+  dir: string;
+  elements: string;
+  cacheDir: string;
+  out: string;
+  sandbox: FakeSandbox;
+  boots: number;
+  /** Bytes of incompressible data the bootstrap writes (a large base layer gets a tree checkpoint). */
+  baseBytes: number;
+}
+
+async function harness(name: string, baseBytes = 0): Promise<Harness> {
+  const dir = await scratchDir(name);
+  const elements = path.join(dir, 'elements');
+  await cp(path.join(FIXTURES, 'elements', 'cache'), elements, { recursive: true });
+  return { dir, elements, cacheDir: path.join(dir, 'cache'), out: path.join(dir, 'out'), sandbox: new FakeSandbox(), boots: 0, baseBytes };
+}
+
+async function build(h: Harness, over: Partial<BuildRequest> = {}, sandbox: Sandbox = h.sandbox): Promise<{ outcome: BuildOutcome; events: BuildEvent[]; sandboxAsked: boolean }> {
+  const distro = unwrap(await loadDistro('debian-bookworm'));
+  const graph = unwrap(resolveImage(['count-a'], { index: await fixtureIndex(h.elements, REPO_ELEMENTS), distro }));
+  const events: BuildEvent[] = [];
+  let sandboxAsked = false;
+  const bootstrap: Bootstrapper = async ({ target, logFile }) => {
+    h.boots++;
+    await mkdir(path.join(target, 'var', 'lib', 'dpkg'), { recursive: true });
+    await mkdir(path.join(target, 'etc'), { recursive: true });
+    await writeFile(path.join(target, 'var', 'lib', 'dpkg', 'status'), DPKG_STATUS);
+    await writeFile(path.join(target, 'etc', 'debian_version'), `12.${h.boots}\n`);
+    if (h.baseBytes > 0) await writeFile(path.join(target, 'etc', 'noise'), randomBytes(h.baseBytes));
+    await writeFile(logFile, 'bootstrapped\n');
+  };
+  const ports: EnginePorts = {
+    store: new LocalLayerStore(h.cacheDir),
+    sandbox: async () => {
+      sandboxAsked = true;
+      return sandbox;
+    },
+    bootstrap,
+    emit: (e) => events.push(e),
+    signal: new AbortController().signal,
+  };
+  const request: BuildRequest = {
+    graph,
+    distro,
+    imageName: 'count-a',
+    buildRoot: path.join(h.dir, 'build'),
+    scratch: 'disk',
+    cacheDir: h.cacheDir,
+    refresh: false,
+    outputs: { types: ['tar'], outputDir: h.out },
+    disk: { compress: true },
+    declared: {},
+    sourceDateEpoch: null,
+    ...over,
+  };
+  return { outcome: await orchestrate(request, ports), events, sandboxAsked };
+}
+
+const statuses = (o: BuildOutcome): string[] => o.steps.map((s) => `${s.id} ${s.status}`);
+const tarList = async (file: string): Promise<string[]> => (await execa('tar', ['-tf', file])).stdout.split('\n');
+
+const HOOKS = [
+  'root.d 05-count-b',
+  'install.d 10-count-b',
+  'install.d 20-count-a',
+  'finalise.d 20-count-b',
+  'finalise.d 30-count-a',
+  'finalise.d 50-count-b',
+  'cleanup.d 40-count-a',
+  'finalise-tree',
+];
+
+describe('orchestrate', () => {
+  it('cold: bootstraps once, runs every step once in the sandbox, writes the output and the manifest', async () => {
+    const h = await harness('orch-cold');
+    const { outcome, sandboxAsked } = await build(h);
+    expect(h.boots).toBe(1);
+    expect(h.sandbox.runs).toEqual(HOOKS);
+    expect(sandboxAsked).toBe(true);
+    expect(outcome.sandbox).toBe('chroot');
+    expect(outcome.steps.every((s) => s.status === 'built')).toBe(true);
+    expect(outcome.steps[0]!.id).toBe('distro/debian-bookworm');
+    const entries = await tarList(path.join(h.out, 'count-a.tar'));
+    expect(entries).toContain('./etc/debian_version');
+    expect(entries).toContain('./var/lib/fake/install.d_20-count-a');
+    const manifest = JSON.parse(await readFile(outcome.manifest.manifest, 'utf8')) as { packages: { name: string }[]; layerKeys: string[] };
+    expect(manifest.packages.map((p) => p.name)).toEqual(['fake-base']);
+    expect(manifest.layerKeys).toEqual(outcome.steps.map((s) => s.key));
+  });
+
+  it('no-op: a second build asks for no sandbox, runs nothing and reports every step cached with the same keys', async () => {
+    const h = await harness('orch-noop');
+    const cold = await build(h);
+    const again = await build(h, {}, new FakeSandbox());
+    expect(again.sandboxAsked).toBe(false);
+    expect(again.outcome.sandbox).toBe('none');
+    expect(h.boots).toBe(1);
+    expect(again.outcome.steps.map((s) => s.status)).toEqual(cold.outcome.steps.map(() => 'cached'));
+    expect(again.outcome.steps.map((s) => s.key)).toEqual(cold.outcome.steps.map((s) => s.key));
+    expect(again.outcome.outputs.map((o) => [o.format, o.sha256, o.cached])).toEqual(cold.outcome.outputs.map((o) => [o.format, o.sha256, true]));
+  });
+
+  it('resumes from the deepest tree checkpoint and runs only from the changed hook on', async () => {
+    // 40 MiB of incompressible base: past the checkpoint threshold, so the tree after the base is kept.
+    const h = await harness('orch-resume', 40 * 2 ** 20);
+    const cold = await build(h);
+    await writeFile(path.join(h.elements, 'count-a', 'install.d', '20-count-a'), '#!/bin/bash\necho changed\n');
+    const second = new FakeSandbox();
+    const { outcome, events } = await build(h, {}, second);
+    expect(h.boots).toBe(1);
+    expect(events).toContainEqual({ type: 'note', message: 'started from the tree checkpoint after distro/debian-bookworm: 1 cached layers not applied again' });
+    expect(second.runs).toEqual(HOOKS.slice(2));
+    expect(statuses(outcome).slice(0, 3)).toEqual(['distro/debian-bookworm cached', 'count-b/root.d/05-count-b cached', 'count-b/install.d/10-count-b cached']);
+    expect(outcome.steps.slice(0, 3).map((s) => s.key)).toEqual(cold.outcome.steps.slice(0, 3).map((s) => s.key));
+    expect(outcome.steps.slice(3).every((s) => s.status === 'built')).toBe(true);
+    const entries = await tarList(path.join(h.out, 'count-a.tar'));
+    expect(entries).toContain('./etc/noise');
+    expect(entries).toContain('./var/lib/fake/root.d_05-count-b');
+  });
+
+  it('a failing step fails the build with its element, phase, script, exit code and log, and keeps the steps before it cached', async () => {
+    const h = await harness('orch-fail');
+    const failing = new FakeSandbox(new Set(['install.d 20-count-a']));
+    const err = await build(h, {}, failing).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(FailureError);
+    expect((err as FailureError).failure).toMatchObject({ reason: 'hook-failed', element: 'count-a', phase: 'install.d', script: '20-count-a', exitCode: 3, logTail: ['ran install.d 20-count-a'] });
+    expect(failing.runs).toEqual(HOOKS.slice(0, 3));
+    expect(await readdir(path.join(h.dir, 'build'))).toEqual(['logs']);
+    const retry = new FakeSandbox();
+    const { outcome } = await build(h, {}, retry);
+    expect(retry.runs).toEqual(HOOKS.slice(2));
+    expect(statuses(outcome).slice(0, 3)).toEqual(['distro/debian-bookworm cached', 'count-b/root.d/05-count-b cached', 'count-b/install.d/10-count-b cached']);
+  });
+
+  it('--refresh makes the base again and, its bytes having changed, runs every step after it', async () => {
+    const h = await harness('orch-refresh');
+    const cold = await build(h);
+    const refreshed = new FakeSandbox();
+    const { outcome } = await build(h, { refresh: true }, refreshed);
+    expect(h.boots).toBe(2);
+    expect(refreshed.runs).toEqual(HOOKS);
+    expect(outcome.steps.every((s) => s.status === 'built')).toBe(true);
+    // The base keeps its key (same inputs); every later key moves with the new base bytes.
+    expect(outcome.steps[0]!.key).toBe(cold.outcome.steps[0]!.key);
+    expect(outcome.steps.slice(1).every((s, i) => s.key !== cold.outcome.steps[i + 1]!.key)).toBe(true);
+  });
+});
