@@ -3,9 +3,13 @@
 // and Debian's `disk-image-create` — and records every figure, with the load
 // average it was measured under, in bench/results/dib-compare.json and the
 // dib-compare section of bench/RESULTS.md. Groups (run in this order, one
-// at a time, never two heavy ones together):
+// at a time, never two heavy ones together; with --rounds N, baseline-minimal
+// and img-minimal run alternately N times, so that the spread between rounds
+// of the same code gives the run's noise):
 //
 //   dib-minimal    DIB debian-minimal -t tar: cold, no-op, finalise changed
+//   baseline-minimal  what img-minimal runs, with the imgfactory of
+//                  --baseline <commit> (a worktree under the work dir)
 //   img-minimal    imgfactory bench-minimal -t tar: cold, no-op,
 //                  finalise changed, --no-cache cold, cache size
 //   pack           layer pack throughput (bench/layer-pack.mjs on the
@@ -16,7 +20,7 @@
 //
 //   node bench/dib-compare.mjs [--only g1,g2] [--skip g] [--dry-run]
 //        [--no-dib-finalise] [--no-dib-noop] [--no-nocache] [--noop-only] [--packages FILE]
-//        [--work DIR] [--render]
+//        [--work DIR] [--render] [--baseline COMMIT] [--rounds N]
 // See bench/README.md.
 import { cp, mkdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -25,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { fileBytes, load1, machine, timed, treeBytes } from './lib/measure.mjs';
 import { writeResults } from './lib/report.mjs';
+import { checkSides, describeCheckout, prepareBaseline, resolveCommit } from './lib/baseline.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
@@ -39,14 +44,20 @@ const { values: opt } = parseArgs({
     'noop-only': { type: 'boolean' },
     packages: { type: 'string', default: path.join(root, 'bench/controller-packages.txt') },
     work: { type: 'string', default: process.env.BENCH_WORK ?? '/var/tmp/imgfactory-bench' },
+    baseline: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
   },
 });
+const rounds = Number(opt.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${opt.rounds}: a whole number, 1 or more`);
 
 // Estimated seconds per measurement on a 2-core host (DIB figures from issue
 // 4's 133.6 s cold debian-minimal; the controller from package volume).
+const imgMinimal = { est: 120 + 5 + 20 + (opt['no-nocache'] ? 0 : 110), rounds: true };
 const GROUPS = {
   'dib-minimal': { est: (opt['no-dib-finalise'] ? 2 : 3) * 150 - (opt['no-dib-noop'] ? 150 : 0) },
-  'img-minimal': { est: 120 + 5 + 20 + 110 },
+  'baseline-minimal': imgMinimal,
+  'img-minimal': imgMinimal,
   pack: { est: 40 },
   'dib-controller': { est: (opt['no-dib-finalise'] ? 2 : 3) * 700 - (opt['no-dib-noop'] ? 700 : 0) },
   'img-controller': { est: 600 + 5 + 60 },
@@ -56,11 +67,37 @@ for (const g of [...pick(opt.only), ...pick(opt.skip)]) {
   if (!GROUPS[g]) throw new Error(`unknown group ${g}; groups: ${Object.keys(GROUPS).join(', ')}`);
 }
 const groups = Object.keys(GROUPS).filter(
-  (g) => (!opt.only || pick(opt.only).includes(g)) && !pick(opt.skip).includes(g),
+  (g) =>
+    (!opt.only || pick(opt.only).includes(g)) &&
+    !pick(opt.skip).includes(g) &&
+    (g !== 'baseline-minimal' || opt.baseline || opt.only),
 );
-const est = groups.reduce((s, g) => s + GROUPS[g].est, 0);
+if (groups.includes('baseline-minimal') && !opt.baseline) throw new Error('baseline-minimal needs --baseline <commit>');
+if (opt.baseline && !groups.includes('baseline-minimal')) throw new Error('--baseline is for the baseline-minimal group, which is not selected');
+// The run order: the --rounds groups alternate where the first of them stands.
+const plan = [];
+for (const g of groups) {
+  if (!GROUPS[g].rounds) plan.push({ g, round: 1 });
+  else if (!plan.some((s) => GROUPS[s.g].rounds)) {
+    for (let round = 1; round <= rounds; round += 1) {
+      for (const h of groups.filter((x) => GROUPS[x].rounds)) plan.push({ g: h, round });
+    }
+  }
+}
+const commit = opt.baseline ? await resolveCommit(root, opt.baseline) : undefined;
+const COMPILE_EST = 60;
+const est = plan.reduce((s, { g }) => s + GROUPS[g].est, 0) + (commit ? COMPILE_EST : 0);
+const times = (g) => plan.filter((s) => s.g === g).length;
 console.log(`groups: ${groups.join(', ')}`);
-console.log(`estimated total: ~${Math.round(est / 60)} min (${groups.map((g) => `${g} ~${Math.round(GROUPS[g].est / 60)} min`).join(', ')}); more under load`);
+if (commit) console.log(`baseline: ${commit.short} (worktree ${path.join(opt.work, 'baseline-src')}) vs the checkout: ${await describeCheckout(root)}`);
+if (rounds > 1) console.log(`order: ${plan.map((s) => `${s.g}${s.round > 1 ? ` r${s.round}` : ''}`).join(', ')}`);
+console.log(
+  `estimated total: ~${Math.round(est / 60)} min (${[
+    ...groups.map((g) => `${g} ~${Math.round(GROUPS[g].est / 60)} min${times(g) > 1 ? ` × ${times(g)} rounds` : ''}`),
+    ...(commit ? [`compiling the baseline ~${Math.round(COMPILE_EST / 60)} min`] : []),
+  ].join(', ')}); more under load`,
+);
+if (!opt.render && groups.some((g) => GROUPS[g].rounds)) for (const w of await checkSides(root, commit)) console.log(`warning: ${w}`);
 if (opt['dry-run']) process.exit(0);
 if (opt.render) {
   // Re-render RESULTS.md from bench/results/dib-compare.json, measuring nothing.
@@ -99,7 +136,7 @@ async function changeFinaliseHook() {
 
 const results = { machine: await machine(), figures: {} };
 const record = (name, fig) => {
-  results.figures[name] = { ...fig, at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+  results.figures[name] = { ...fig, run: results.machine.date, at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
   const load = fig.loadBefore ? ` (load ${fig.loadBefore[0]} -> ${fig.loadAfter[0]})` : '';
   console.log(`${name}: ${fig.value} ${fig.unit}${fig.exitCode ? ` FAILED exit ${fig.exitCode}, see ${fig.log}` : ''}${load}`);
 };
@@ -142,27 +179,34 @@ async function dib(name, extraElements, extraArgs) {
 }
 
 // ---- imgfactory --------------------------------------------------------
-const cli = path.join(root, 'bin/imgfactory.js');
-async function img(name, images, { noCache = true } = {}) {
-  const cache = path.join(work, `cache-${name}`);
-  const base = ['build', ...images, '--elements-path', elements, '-t', 'tar', '-n', name, '--build-dir', path.join(work, 'build')];
+// Which imgfactory runs: the checkout's, or --baseline's (its figures, cache,
+// build dir and output are "baseline-"/"-baseline" ones). Round n > 1 adds
+// "-rn" to the figure names.
+const current = { src: root, cli: path.join(root, 'bin/imgfactory.js'), prefix: '', dir: (d) => d };
+const baseline = { src: path.join(work, 'baseline-src'), prefix: 'baseline-', dir: (d) => `${d}-baseline` };
+async function img(name, images, { noCache = true, code = current, round = 1 } = {}) {
+  const id = `${code.prefix}${name}`;
+  const sfx = round > 1 ? `-r${round}` : '';
+  const cache = path.join(work, `cache-${id}`);
+  const base = ['build', ...images, '--elements-path', elements, '-t', 'tar', '-n', name, '--build-dir', path.join(work, code.dir('build'))];
+  const fig = (label, f) => record(`img-${id}-${label}${sfx}`, { ...f, commit: code.commit });
   const run = async (label, extra, out) => {
-    const summary = path.join(work, 'logs', `img-${name}-${label}.json`);
+    const summary = path.join(work, 'logs', `img-${id}-${label}${sfx}.json`);
     await rm(summary, { force: true });
-    const r = await timed('node', [cli, ...base, '-o', out, ...extra, '--json-file', summary], {
-      cwd: root,
+    const r = await timed('node', [code.cli, ...base, '-o', out, ...extra, '--json-file', summary], {
+      cwd: code.src,
       env: { DIB_RELEASE: 'bookworm' },
-      log: path.join(work, 'logs', `img-${name}-${label}.log`),
+      log: path.join(work, 'logs', `img-${id}-${label}${sfx}.log`),
     });
     const steps = await readFile(summary, 'utf8')
       .then((t) => JSON.parse(t))
       .then((j) => ({ built: j.built, cached: j.cached }))
       .catch(() => undefined);
-    record(`img-${name}-${label}`, { value: r.seconds, unit: 's', steps, ...r });
+    fig(label, { value: r.seconds, unit: 's', steps, ...r });
     return r;
   };
   await freshElements();
-  const out = path.join(work, 'out-img');
+  const out = path.join(work, code.dir('out-img'));
   if (opt['noop-only']) {
     // The cache from the last cold build is kept; warm up once (this run
     // rebuilds whatever changed since, e.g. a new imgfactory), then time
@@ -174,13 +218,13 @@ async function img(name, images, { noCache = true } = {}) {
   await rm(cache, { recursive: true, force: true });
   const cold = await run('cold', ['--cache-dir', cache], out);
   if (cold.exitCode) return;
-  record(`img-${name}-cache-size`, { value: await treeBytes(cache), unit: 'bytes' });
-  record(`img-${name}-output`, { value: await fileBytes(path.join(out, `${name}.tar`)), unit: 'bytes' });
+  fig('cache-size', { value: await treeBytes(cache), unit: 'bytes' });
+  fig('output', { value: await fileBytes(path.join(out, `${name}.tar`)), unit: 'bytes' });
   await run('noop', ['--cache-dir', cache], out);
   await changeFinaliseHook();
   await run('finalise', ['--cache-dir', cache], out);
-  record(`img-${name}-cache-size-after-finalise`, { value: await treeBytes(cache), unit: 'bytes' });
-  if (noCache) await run('nocache', ['--no-cache', '--cache-dir', path.join(work, 'cache-unused')], path.join(work, 'out-img-nocache'));
+  fig('cache-size-after-finalise', { value: await treeBytes(cache), unit: 'bytes' });
+  if (noCache) await run('nocache', ['--no-cache', '--cache-dir', path.join(work, 'cache-unused')], path.join(work, code.dir('out-img-nocache')));
 }
 
 // ---- layer pack throughput ---------------------------------------------
@@ -207,13 +251,20 @@ async function pack() {
 
 await mkdir(work, { recursive: true });
 console.log(`work dir ${work}; load now ${load1()}`);
-for (const g of groups) {
+if (commit) {
+  current.commit = await describeCheckout(root);
+  baseline.commit = commit.short;
+  baseline.cli = await prepareBaseline(root, baseline.src, commit, path.join(work, 'logs', 'baseline-tsc.log'));
+  results.compare = { run: results.machine.date, baseline: baseline.commit, current: current.commit, rounds };
+}
+for (const { g, round } of plan) {
   const t0 = performance.now();
   if (g === 'dib-minimal') await dib('minimal', ['bench-finalise'], []);
-  if (g === 'img-minimal') await img('minimal', ['bench-minimal'], { noCache: !opt['no-nocache'] });
+  if (g === 'baseline-minimal') await img('minimal', ['bench-minimal'], { noCache: !opt['no-nocache'], code: baseline, round });
+  if (g === 'img-minimal') await img('minimal', ['bench-minimal'], { noCache: !opt['no-nocache'], round });
   if (g === 'pack') await pack();
   if (g === 'dib-controller') await dib('controller', ['bench-finalise', 'bench-debconf'], ['-p', packages.join(',')]);
   if (g === 'img-controller') await img('controller', ['bench-minimal', 'bench-debconf', 'bench-controller'], { noCache: false });
-  console.log(`${g} took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(`${g}${round > 1 ? ` r${round}` : ''} took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   await writeResults(root, results);
 }
