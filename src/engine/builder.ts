@@ -17,16 +17,13 @@ import { createBuildDir, recoverBuilds, removeBuildDir, resetStepDirs, sandboxSt
 import type { EventSink, StepReport } from './events.js';
 import { makeHooksTree } from './hooks-tree.js';
 import { applyToTree, fetchLayer, moveToTree, packStep, storeLayer } from './layer-io.js';
-import { writeOutputs, cachedOutputs, type OutputFile, type OutputRequest } from './outputs.js';
-import { blockDeviceHooks, diskKeySettings } from './disk-output.js';
-import { cachedPackages, emitManifest, treePackages, type EmittedManifest, type ManifestRequest } from './emit-manifest.js';
+import { writeOutputs, cachedOutputs, cachedPackages, treePackages, type OutputFile, type OutputRequest } from './outputs.js';
+import { outputRequest, manifestRequest } from './output-request.js';
+import { emitManifest, type EmittedManifest } from './emit-manifest.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { execStep } from './step-exec.js';
 import { formatBytes } from '../util/format.js';
 import { stopwatch } from './stopwatch.js';
-import { loadLayout } from '../image/index.js';
-import { parseBytes } from '../image/size-spec.js';
-import { hookEnv, keyEnv } from '../plan/hook-env.js';
 import { prepareInputs, stepInputs, type InputContext, type StepInputs } from './step-inputs.js';
 import { cachedChain, Checkpointer, resumeFromCheckpoint } from './resume.js';
 import { chooseScratch, type ScratchMode } from './scratch-fs.js';
@@ -103,7 +100,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const fast = store && !o.refresh ? await noopBuild(plan, inputs, store, o, outputs) : null;
     if (fast) {
       await pushRemote(store, o, fast.steps);
-      const manifest = await emitManifest(manifestRequest(o, store, outputs.request, fast.steps, fast.outputs, fast.packages));
+      const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages));
       return { steps: fast.steps, outputs: fast.outputs, manifest, remote: remoteSummary(store), seconds: (performance.now() - started) / 1000, sandbox: 'none', scratch: where };
     }
 
@@ -152,7 +149,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       emit: o.emit,
     });
     await pushRemote(store, o, reports);
-    const manifest = await emitManifest(manifestRequest(o, store, outputs.request, reports, files, packages));
+    const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages));
     return { steps: reports, outputs: files, manifest, remote: remoteSummary(store), seconds: (performance.now() - started) / 1000, sandbox: sandbox.kind, scratch: where };
   } finally {
     await removeBuildDir(dir);
@@ -194,47 +191,6 @@ async function noopBuild(
 /** The report of a step taken from the cache without running it. */
 function cachedStepReport(step: Step, index: number, link: { key: LayerKey; entry: LayerEntry }): StepReport {
   return { index, id: step.id, phase: step.phase, status: 'cached', seconds: 0, layerSize: link.entry.size, key: link.key };
-}
-
-function manifestRequest(o: BuildOptions, store: LayerStore | null, request: OutputRequest, steps: StepReport[], outputs: OutputFile[], packages: ManifestPackage[]): ManifestRequest {
-  return {
-    store,
-    graph: o.graph,
-    distro: o.distro,
-    imageName: o.imageName,
-    outputDir: o.outputs.outputDir,
-    outputs,
-    layerKeys: steps.map((s) => s.key),
-    packages,
-    declared: o.declared,
-    sourceDateEpoch: o.sourceDateEpoch,
-    layout: request.disk?.layout ?? null,
-    ...(o.tag ? { tag: o.tag } : {}),
-    ...(o.signKey ? { signKey: o.signKey } : {}),
-  };
-}
-
-/** The outputs asked for, with the disk settings resolved and their cache-key part. */
-async function outputRequest(o: BuildOptions, dir: BuildDir): Promise<{ request: OutputRequest; diskKey: unknown }> {
-  const request: OutputRequest = { ...o.outputs };
-  if (!o.outputs.types.some((t) => t !== 'tar')) return { request, diskKey: null };
-  for (const [flag, value] of [['--image-size', o.disk.imageSize], ['--image-extra-size', o.disk.extraSize]] as const) {
-    const parsed = value === undefined ? 0 : parseBytes(value);
-    if (typeof parsed === 'string') throw new FailureError({ reason: 'usage', message: `${flag}: ${parsed}`, hint: 'write sizes like 8GiB or 512MiB' });
-  }
-  const chosen = o.graph.elements.find((e) => e.blockDevice !== null);
-  const layout = unwrap(await loadLayout(o.disk.layout ?? chosen?.blockDevice ?? 'efi'));
-  const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch });
-  request.disk = {
-    layout,
-    compress: o.disk.compress,
-    ...(o.disk.imageSize ? { imageSize: o.disk.imageSize } : {}),
-    ...(o.disk.extraSize ? { extraSize: o.disk.extraSize } : {}),
-    sourceDateEpoch: o.sourceDateEpoch,
-    blockDeviceHooks: blockDeviceHooks(o.graph.elements),
-    hookEnv: env,
-  };
-  return { request, diskKey: await diskKeySettings(request.disk, keyEnv(env, dir.hooks)) };
 }
 
 interface StepDone {
