@@ -25,8 +25,6 @@ import type { EventSink } from './events.js';
 import { stopwatch } from './stopwatch.js';
 import { writeTreeTar } from './tree-tar.js';
 
-export type { OutputType } from '../output/formats.js';
-
 export interface OutputRequest {
   types: OutputType[];
   outputDir: string;

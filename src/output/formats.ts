@@ -11,7 +11,7 @@
 //                     └─ recorded in cache keys, manifests, events, --json
 
 /** How qemu-img writes a disk format (from the assembled raw disk). */
-export interface QemuWrite {
+interface QemuWrite {
   /** qemu-img's name of the format (`-O`, `-f`). */
   format: string;
   /** `qemu-img convert` options when compressing (--compress, the default) and when not. */
