@@ -79,6 +79,37 @@ export function outputKey(last: LayerKey, settings: unknown): LayerKey {
   return hashKey({ v: OUTPUT_KEY_TAG, layer: last, settings });
 }
 
+/** What decides one output file's bytes beyond the tree's key. */
+export interface OutputFileKeyFields {
+  /** The last step's key: which inputs made the tree. */
+  lastKey: LayerKey;
+  /** sha256 of the last step's layer blob: which bytes the tree holds (--refresh may change them under the same key). */
+  lastLayer: FileDigest;
+  /** The format's recorded name (src/output/formats.ts): another format, other bytes. */
+  format: string;
+  /** 'disk' formats are assembled with `disk`; a 'tree' archive does not depend on it, so its key leaves it out. */
+  kind: 'disk' | 'tree';
+  /** What beyond the tree changes a disk image's bytes (layout, sizes, compression, block-device.d hooks): diskKeySettings. */
+  disk: unknown;
+}
+
+/**
+ * The cache key of one output file. `v` is the output recipe's version: bump
+ * it when an output is made differently from the same inputs.
+ */
+export function outputFileKey(f: OutputFileKeyFields): LayerKey {
+  return outputKey(f.lastKey, { v: 1, format: f.format, lastLayer: f.lastLayer, ...(f.kind === 'tree' ? {} : { disk: f.disk }) });
+}
+
+/**
+ * The cache key of a final tree's installed-package list (kept next to the
+ * outputs, so a build that needs no tree can still list them in its
+ * manifest): the tree's key and bytes decide it, nothing else.
+ */
+export function installedPackagesKey(lastKey: LayerKey, lastLayer: FileDigest): LayerKey {
+  return outputKey(lastKey, { v: 1, kind: 'installed-packages', lastLayer });
+}
+
 function hashKey(value: unknown): LayerKey {
   return `sha256:${createHash('sha256').update(canonicalJson(value)).digest('hex')}` as LayerKey;
 }

@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { build, type BuildResult } from '../engine/builder.js';
-import type { OutputType } from '../engine/outputs.js';
+import { formatByCli, OUTPUT_FORMATS, type OutputType } from '../output/formats.js';
 import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../engine/scratch-fs.js';
 import { applyOverrides, overridesFromEnv } from '../distro/sources.js';
 import { resolveImage } from '../graph/resolve.js';
@@ -18,8 +18,8 @@ import { progressRenderer } from './progress.js';
 import { signingKeyFor } from './signing-key-arg.js';
 import { timingTable } from './timing-table.js';
 
-/** What `-t` accepts; `vhd` is qemu-img's `vpc`. */
-export const OUTPUT_TYPES = ['qcow2', 'raw', 'tar', 'vmdk', 'vhd', 'vhdx'] as const;
+/** What `-t` accepts, in table order (src/output/formats.ts). */
+const TYPE_NAMES = OUTPUT_FORMATS.map((f) => f.cli).join(', ');
 
 interface Args extends CommonArgs, RemoteCacheArgs {
   image: string[];
@@ -47,15 +47,16 @@ interface Args extends CommonArgs, RemoteCacheArgs {
   jsonFile?: string;
 }
 
-export function parseTypes(raw: string[]): OutputType[] {
-  const types = raw.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
-  for (const t of types) {
-    if (!(OUTPUT_TYPES as readonly string[]).includes(t)) {
-      throw new FailureError({ reason: 'usage', message: `unknown output type "${t}" in -t`, hint: `choose from ${OUTPUT_TYPES.join(', ')}` });
-    }
-  }
+/** `-t` values (repeated or comma-separated CLI names) to the formats' recorded names, each once. */
+function parseTypes(raw: string[]): OutputType[] {
+  const names = raw.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+  const types = names.map((t) => {
+    const row = formatByCli(t);
+    if (!row) throw new FailureError({ reason: 'usage', message: `unknown output type "${t}" in -t`, hint: `choose from ${TYPE_NAMES}` });
+    return row.id as OutputType;
+  });
   if (types.length === 0) throw new FailureError({ reason: 'usage', message: '-t needs at least one output type' });
-  return [...new Set(types.map((t) => (t === 'vhd' ? 'vpc' : t)))] as OutputType[];
+  return [...new Set(types)];
 }
 
 function sourceDateEpoch(flag: number | undefined): number | null {
@@ -73,7 +74,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
     builder: (y) =>
       y
         .positional('image', { type: 'string', array: true, describe: 'image or element names, e.g. overcloud-control' })
-        .option('type', { alias: 't', type: 'string', array: true, default: ['qcow2'], describe: `output types, comma-separated: ${OUTPUT_TYPES.join(', ')}` })
+        .option('type', { alias: 't', type: 'string', array: true, default: ['qcow2'], describe: `output types, comma-separated: ${TYPE_NAMES}` })
         .option('output-dir', { alias: 'o', type: 'string', default: './out', describe: 'where outputs are written' })
         .option('image-name', { alias: 'n', type: 'string', describe: 'output file name without extension (default: the first image name)' })
         .option('cache-dir', { type: 'string', default: process.env.IMGFACTORY_CACHE ?? './cache', describe: 'layer cache (or IMGFACTORY_CACHE)' })
@@ -166,7 +167,8 @@ export function buildSummary(image: string, r: BuildResult): unknown {
     sandbox: r.sandbox,
     scratch: r.scratch,
     steps: r.steps.map((s) => ({ id: s.id, phase: s.phase, status: s.status, seconds: Number(s.seconds.toFixed(3)), layerSize: s.layerSize, key: s.key })),
-    outputs: r.outputs,
+    // As always: the hashes only of the files this build wrote.
+    outputs: r.outputs.map((o) => ({ path: o.path, format: o.format, size: o.size, sha256: o.sha256, cached: o.cached, ...(o.cached ? {} : { hashes: o.hashes }) })),
     manifest: r.manifest.manifest,
     provenance: r.manifest.provenance,
     signature: r.manifest.signature,

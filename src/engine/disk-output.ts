@@ -10,7 +10,8 @@ import { canonicalJson } from '../cache/canonical-json.js';
 import { sha256Buffer, sha256File } from '../cache/digest.js';
 import type { Element } from '../elements/element.js';
 import { fail, ok, unwrap, type Result } from '../failure.js';
-import { assembleImage, type ImageFormat, type ImageOutput, type Layout } from '../image/index.js';
+import { assembleImage, type ImageOutput, type Layout } from '../image/index.js';
+import type { ImageFormat } from '../output/formats.js';
 import { tailLines } from '../util/tail.js';
 import { HELPER_DIR } from '../steps/helper-scripts.js';
 
@@ -20,13 +21,21 @@ export const DEFAULT_IMAGE_EPOCH = 1700000000;
 export interface DiskSettings {
   layout: Layout;
   compress: boolean;
-  imageSize?: string;
-  extraSize?: string;
+  /** --image-size, parsed once (src/engine/output-request.ts). */
+  imageSize?: DiskSize;
+  /** --image-extra-size, likewise. */
+  extraSize?: DiskSize;
   sourceDateEpoch: number | null;
   /** The image's block-device.d hooks, in run order. */
   blockDeviceHooks: { element: string; name: string; path: string }[];
   /** The environment block-device.d hooks run with (before IMAGE_BLOCK_DEVICE and TARGET_ROOT). */
   hookEnv: Record<string, string>;
+}
+
+/** A size option: the bytes it means, and the text as typed (which the cache key has always hashed). */
+export interface DiskSize {
+  text: string;
+  bytes: number;
 }
 
 /** The part of the disk settings that can change an image's bytes: a cache-key input. */
@@ -36,8 +45,9 @@ export async function diskKeySettings(s: DiskSettings, keyEnv: Record<string, st
   return {
     layout: sha256Buffer(canonicalJson({ ...s.layout, source: null })),
     compress: s.compress,
-    imageSize: s.imageSize ?? null,
-    extraSize: s.extraSize ?? null,
+    // As typed ('8GiB'), as keys have always held it: existing caches keep hitting.
+    imageSize: s.imageSize?.text ?? null,
+    extraSize: s.extraSize?.text ?? null,
     epoch: s.sourceDateEpoch ?? DEFAULT_IMAGE_EPOCH,
     blockDeviceHooks: hooks,
     env: s.blockDeviceHooks.length > 0 ? keyEnv : null,
@@ -56,7 +66,8 @@ export interface AssembleDiskOptions {
   formats: ImageFormat[];
   settings: DiskSettings;
   seed: string;
-  outputDir: string;
+  /** Where the finished files are left (see assembleImage); the caller publishes them. */
+  resultDir: string;
   name: string;
   workDir: string;
   logDir: string;
@@ -73,11 +84,11 @@ export async function assembleDisk(o: AssembleDiskOptions): Promise<ImageOutput[
       seed: o.seed,
       sourceDateEpoch: o.settings.sourceDateEpoch ?? DEFAULT_IMAGE_EPOCH,
       formats: o.formats,
-      outputDir: o.outputDir,
+      resultDir: o.resultDir,
       name: o.name,
       compress: o.settings.compress,
-      ...(o.settings.imageSize ? { imageSize: o.settings.imageSize } : {}),
-      ...(o.settings.extraSize ? { extraSize: o.settings.extraSize } : {}),
+      ...(o.settings.imageSize ? { imageSize: o.settings.imageSize.bytes } : {}),
+      ...(o.settings.extraSize ? { extraSize: o.settings.extraSize.bytes } : {}),
       workDir: o.workDir,
       onLog: (line: string) => {
         log.write(`${line}\n`);

@@ -12,21 +12,17 @@ import type { FileDigest, LayerKey } from '../cache/digest.js';
 import type { Distro } from '../distro/distro.js';
 import { unwrap } from '../failure.js';
 import type { ImageGraph } from '../graph/resolve.js';
-import { loadLayout } from '../image/index.js';
-import { parseBytes } from '../image/size-spec.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { planBuild, type Plan } from '../plan/plan.js';
-import { hookEnv, keyEnv } from '../steps/hook-env.js';
 import { kindOf, type InputContext, type Step, type StepInputs } from '../steps/index.js';
 import { prepareInputs } from '../steps/inputs.js';
-import { FailureError } from '../failure.js';
-import { createBuildDir, recoverBuilds, removeBuildDir, type BuildDir } from './build-dir.js';
+import { createBuildDir, recoverBuilds, removeBuildDir } from './build-dir.js';
 import { Checkpointer, nextKey, restoreDeepest, walkChain, type ChainLink } from './chain.js';
-import { blockDeviceHooks, diskKeySettings } from './disk-output.js';
-import { cachedPackages, emitManifest, treePackages, type EmittedManifest, type ManifestRequest } from './emit-manifest.js';
+import { emitManifest, type EmittedManifest } from './emit-manifest.js';
 import type { StepReport } from './events.js';
 import { makeHooksTree } from './hooks-tree.js';
-import { cachedOutputs, writeOutputs, type OutputFile, type OutputRequest } from './outputs.js';
+import { manifestRequest, outputRequest } from './output-request.js';
+import { cachedOutputs, cachedPackages, treePackages, writeOutputs, type OutputFile, type OutputRequest } from './outputs.js';
 import type { EnginePorts } from './ports.js';
 import { cachedReport, runOrApply } from './run-step.js';
 import { chooseScratch, type ScratchMode } from './scratch-fs.js';
@@ -106,7 +102,7 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
     const fast = !o.refresh ? await noopBuild(plan, chain, o, ports, outputs) : null;
     if (fast) {
       await ports.afterSteps?.(fast.steps);
-      const manifest = await emitManifest(manifestRequest(o, ports, outputs.request, fast.steps, fast.outputs, fast.packages));
+      const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages));
       return finish(fast.steps, fast.outputs, manifest, 'none');
     }
 
@@ -153,7 +149,7 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
       emit,
     });
     await ports.afterSteps?.(reports);
-    const manifest = await emitManifest(manifestRequest(o, ports, outputs.request, reports, files, packages));
+    const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages));
     return finish(reports, files, manifest, sandbox.kind);
   } finally {
     await removeBuildDir(dir);
@@ -183,45 +179,4 @@ async function noopBuild(
     ports.emit({ type: 'step-end', report });
   }
   return { steps: reports, outputs: files, packages };
-}
-
-function manifestRequest(o: BuildRequest, ports: EnginePorts, request: OutputRequest, steps: StepReport[], outputs: OutputFile[], packages: ManifestPackage[]): ManifestRequest {
-  return {
-    store: ports.store,
-    graph: o.graph,
-    distro: o.distro,
-    imageName: o.imageName,
-    outputDir: o.outputs.outputDir,
-    outputs,
-    layerKeys: steps.map((s) => s.key),
-    packages,
-    declared: o.declared,
-    sourceDateEpoch: o.sourceDateEpoch,
-    layout: request.disk?.layout ?? null,
-    ...(o.tag ? { tag: o.tag } : {}),
-    ...(o.signKey ? { signKey: o.signKey } : {}),
-  };
-}
-
-/** The outputs asked for, with the disk settings resolved and their cache-key part. */
-async function outputRequest(o: BuildRequest, dir: BuildDir): Promise<{ request: OutputRequest; diskKey: unknown }> {
-  const request: OutputRequest = { ...o.outputs };
-  if (!o.outputs.types.some((t) => t !== 'tar')) return { request, diskKey: null };
-  for (const [flag, value] of [['--image-size', o.disk.imageSize], ['--image-extra-size', o.disk.extraSize]] as const) {
-    const parsed = value === undefined ? 0 : parseBytes(value);
-    if (typeof parsed === 'string') throw new FailureError({ reason: 'usage', message: `${flag}: ${parsed}`, hint: 'write sizes like 8GiB or 512MiB' });
-  }
-  const chosen = o.graph.elements.find((e) => e.blockDevice !== null);
-  const layout = unwrap(await loadLayout(o.disk.layout ?? chosen?.blockDevice ?? 'efi'));
-  const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch });
-  request.disk = {
-    layout,
-    compress: o.disk.compress,
-    ...(o.disk.imageSize ? { imageSize: o.disk.imageSize } : {}),
-    ...(o.disk.extraSize ? { extraSize: o.disk.extraSize } : {}),
-    sourceDateEpoch: o.sourceDateEpoch,
-    blockDeviceHooks: blockDeviceHooks(o.graph.elements),
-    hookEnv: env,
-  };
-  return { request, diskKey: await diskKeySettings(request.disk, keyEnv(env, dir.hooks)) };
 }

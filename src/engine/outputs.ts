@@ -1,25 +1,29 @@
-// The build's outputs (`<name>.<ext>` in the output directory), keyed like
-// layers: output key = the last layer's key and bytes + the output settings.
-// A cached output is copied out (integrity checked on the way); a new one is
-// written under a temporary name, stored, and renamed into place only when
-// complete, so an existing output is replaced only by a finished one.
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+// The build's outputs (`<name>.<ext>` in the output directory) and the final
+// tree's package list, cached like layers under the keys of
+// src/cache/keys.ts (outputFileKey, installedPackagesKey). A new output is
+// made (tar here, disk images by src/image in a scratch directory beside the
+// outputs), published (src/output/publish.ts) and stored with its hashes and
+// virtual size in the entry's metadata; a cached one is published from its
+// blob, integrity checked on the way. Either way the build hands the
+// manifest one complete OutputFile per output.
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { hexOf, sha256File, type FileDigest, type LayerKey } from '../cache/digest.js';
-import { outputKey } from '../cache/keys.js';
-import type { LayerStore } from '../cache/store.js';
-import { EXTENSION, type ImageFormat } from '../image/qemu-img.js';
-import { publishOutput, tempOutputPath } from '../image/outputs.js';
-import { placedSha256, recordPlaced } from '../image/placed.js';
-import type { FileHashes } from '../util/hash-file.js';
+import { canonicalJson } from '../cache/canonical-json.js';
+import { hexOf, type FileDigest, type LayerKey } from '../cache/digest.js';
+import { installedPackagesKey, outputFileKey } from '../cache/keys.js';
+import type { LayerEntry, LayerStore } from '../cache/store.js';
+import { unwrap } from '../failure.js';
+import type { ManifestPackage } from '../manifest/manifest.js';
+import { installedPackages } from '../manifest/packages.js';
+import { describeFile } from '../output/describe.js';
+import { formatOf, isImageFormat, type OutputType } from '../output/formats.js';
+import { publishFile, publishStream } from '../output/publish.js';
+import { tempPathFor } from '../util/atomic-write.js';
+import type { FileHashes, Md5Hex, Sha256Hex, Sha512Hex } from '../util/hash-file.js';
 import { assembleDisk, type DiskSettings } from './disk-output.js';
 import type { EventSink } from './events.js';
 import { stopwatch } from './stopwatch.js';
 import { writeTreeTar } from './tree-tar.js';
-
-export type OutputType = 'tar' | ImageFormat;
 
 export interface OutputRequest {
   types: OutputType[];
@@ -28,14 +32,18 @@ export interface OutputRequest {
   disk?: DiskSettings;
 }
 
+/** One output in its final place, with everything the manifest says of it. */
 export interface OutputFile {
   path: string;
   format: OutputType;
   size: number;
   sha256: string;
+  /** Taken from the cache rather than made by this build. */
   cached: boolean;
-  /** All its hashes when this build wrote it (stored and described without reading it again). */
-  hashes?: FileHashes;
+  /** All its hashes (Glance wants sha512 and md5 too). */
+  hashes: FileHashes;
+  /** Bytes the guest sees: larger than the file for a qcow2; the file's size for raw and tar. */
+  virtualSize: number;
 }
 
 interface OutputContext {
@@ -49,20 +57,24 @@ interface OutputContext {
   emit: EventSink;
 }
 
-/** Output settings that change the bytes; bump `v` when an output's recipe changes. */
-function keyFor(ctx: OutputContext, format: OutputType): LayerKey {
-  return outputKey(ctx.lastKey, { v: 1, format, lastLayer: ctx.lastLayer, ...(format === 'tar' ? {} : { disk: ctx.diskKey }) });
+/** What an output's cache entry records beside the blob's own sha256 and size. */
+interface OutputMetadata {
+  sha512: string;
+  md5: string;
+  virtualSize: number;
 }
 
-const extension = (format: OutputType): string => (format === 'tar' ? 'tar' : EXTENSION[format]);
-const finalPath = (ctx: OutputContext, format: OutputType): string => path.resolve(ctx.request.outputDir, `${ctx.name}.${extension(format)}`);
+const keyFor = (ctx: OutputContext, format: OutputType): LayerKey =>
+  outputFileKey({ lastKey: ctx.lastKey, lastLayer: ctx.lastLayer, format, kind: formatOf(format).kind, disk: ctx.diskKey });
+const finalPath = (ctx: OutputContext, format: OutputType): string => path.resolve(ctx.request.outputDir, `${ctx.name}.${formatOf(format).extension}`);
 
-/** Copies every requested output out of the cache, or returns null if any is missing or damaged. */
+/** Publishes every requested output from the cache, or returns null if any is missing or damaged. */
 export async function cachedOutputs(ctx: OutputContext): Promise<OutputFile[] | null> {
   if (!ctx.store) return null;
+  const store = ctx.store;
   const entries = [];
   for (const format of ctx.request.types) {
-    const entry = await ctx.store.lookup(keyFor(ctx, format));
+    const entry = await store.lookup(keyFor(ctx, format));
     if (!entry) return null;
     entries.push({ format, entry });
   }
@@ -70,38 +82,34 @@ export async function cachedOutputs(ctx: OutputContext): Promise<OutputFile[] | 
   const files: OutputFile[] = [];
   for (const { format, entry } of entries) {
     const target = finalPath(ctx, format);
+    // The blob's integrity is its sha256, checked while it streams: the recorded sha256 is the file's.
     const sha256 = hexOf(entry.metadata.digest);
-    // The output already in place is kept when its bytes are the cached ones:
-    // known without reading when it is untouched since imgfactory placed it
-    // (src/image/placed.ts), else by one read instead of a verified copy.
-    const inPlace = (await placedSha256(target)) ?? (await sha256OrNull(target));
-    if (inPlace === sha256) {
-      await writeFile(`${target}.sha256`, `${sha256}  ${path.basename(target)}\n`);
-      await recordPlaced(target, sha256);
-    } else {
-      const tmp = tempOutputPath(target);
-      try {
-        await pipeline(await ctx.store.openLayer(entry), createWriteStream(tmp));
-      } catch (e) {
-        await rm(tmp, { force: true });
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EINTEGRITY' || code === 'ENOENT') {
-          await ctx.store.remove(entry.key);
-          ctx.emit({ type: 'note', message: `cached ${format} output is damaged; removed it and building again` });
-          return null;
-        }
-        throw e;
+    try {
+      await publishStream(() => store.openLayer(entry), target, sha256);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EINTEGRITY' || code === 'ENOENT') {
+        await store.remove(entry.key);
+        ctx.emit({ type: 'note', message: `cached ${format} output is damaged; removed it and building again` });
+        return null;
       }
-      // The copy was checked against the blob's integrity (its sha256) on the way, so the recorded sha256 is this file's.
-      await writeFile(`${tempOutputPath(`${target}.sha256`)}`, `${sha256}  ${path.basename(target)}\n`);
-      await rename(tmp, target);
-      await rename(tempOutputPath(`${target}.sha256`), `${target}.sha256`);
-      await recordPlaced(target, sha256);
+      throw e;
     }
-    files.push({ path: target, format, size: entry.size, sha256, cached: true });
+    files.push(await cachedFile(target, format, entry, sha256));
     ctx.emit({ type: 'output', path: target, format, size: entry.size, cached: true });
   }
   return files;
+}
+
+/** A published cached output, described from its entry's metadata; entries stored before outputs carried it are described by reading the file. */
+async function cachedFile(target: string, format: OutputType, entry: LayerEntry, sha256: string): Promise<OutputFile> {
+  const m = entry.metadata;
+  if (typeof m.sha512 === 'string' && typeof m.md5 === 'string' && typeof m.virtualSize === 'number') {
+    const hashes: FileHashes = { size: entry.size, sha256: sha256 as Sha256Hex, sha512: m.sha512 as Sha512Hex, md5: m.md5 as Md5Hex };
+    return { path: target, format, size: entry.size, sha256, cached: true, hashes, virtualSize: m.virtualSize };
+  }
+  const d = unwrap(await describeFile(target, format));
+  return { path: target, format, size: d.hashes.size, sha256: d.hashes.sha256, cached: true, hashes: d.hashes, virtualSize: d.virtualSize };
 }
 
 export interface WriteContext extends OutputContext {
@@ -114,48 +122,81 @@ export interface WriteContext extends OutputContext {
 export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
   await mkdir(ctx.request.outputDir, { recursive: true });
   const files: OutputFile[] = [];
+  /** Publishes a file this build made; its virtual size is the file's size unless the maker read another. */
+  const publish = async (made: string, format: OutputType, virtualSize?: number): Promise<OutputFile> => {
+    const target = finalPath(ctx, format);
+    const hashes = await publishFile(made, target);
+    return { path: target, format, size: hashes.size, sha256: hashes.sha256, cached: false, hashes, virtualSize: virtualSize ?? hashes.size };
+  };
+  /** Stores a published file with its description, and reports it. */
   const store = async (file: OutputFile): Promise<void> => {
-    const blob = file.hashes ? { path: file.path, size: file.hashes.size, sha256: file.hashes.sha256 } : createReadStream(file.path);
-    if (ctx.store) await ctx.store.putLayer(keyFor(ctx, file.format), blob, { image: ctx.name, step: `output/${file.format}` });
+    if (ctx.store) {
+      const described: OutputMetadata = { sha512: file.hashes.sha512, md5: file.hashes.md5, virtualSize: file.virtualSize };
+      await ctx.store.putLayer(keyFor(ctx, file.format), { path: file.path, size: file.size, sha256: file.sha256 }, { image: ctx.name, step: `output/${file.format}`, ...described });
+    }
     files.push(file);
     ctx.emit({ type: 'output', path: file.path, format: file.format, size: file.size, cached: false });
   };
   if (ctx.request.types.includes('tar')) {
-    const target = finalPath(ctx, 'tar');
-    const tmp = tempOutputPath(target);
+    const tmp = tempPathFor(finalPath(ctx, 'tar'));
     const timing = stopwatch();
     try {
       ctx.emit({ type: 'activity', source: 'output', text: 'writing the tar of the tree' });
       await writeTreeTar(ctx.tree, tmp);
       timing.lap('wrote the tar');
-      const hashes = await publishOutput(tmp, target);
+      const file = await publish(tmp, 'tar');
       timing.lap('hashed it (sha256, sha512, md5)');
-      await store({ path: target, format: 'tar', size: hashes.size, sha256: hashes.sha256, cached: false, hashes });
+      await store(file);
       if (ctx.store) timing.lap('stored it');
       timing.sayIfSlow(ctx.emit, 'output');
     } finally {
       await rm(tmp, { force: true });
     }
   }
-  const formats = ctx.request.types.filter((t): t is ImageFormat => t !== 'tar');
+  const formats = ctx.request.types.filter(isImageFormat);
   if (formats.length > 0) {
     if (!ctx.request.disk) throw new Error('disk outputs requested without disk settings');
-    const images = await assembleDisk({
-      tree: ctx.tree,
-      hooksDir: ctx.hooksDir,
-      formats,
-      settings: ctx.request.disk,
-      seed: ctx.lastKey,
-      outputDir: ctx.request.outputDir,
-      name: ctx.name,
-      workDir: ctx.workDir,
-      logDir: ctx.logDir,
-      onLine: (line) => ctx.emit({ type: 'log', source: 'image', line }),
-    });
-    for (const image of images) await store({ path: image.path, format: image.format, size: image.size, sha256: image.sha256, cached: false, hashes: image.hashes });
+    // Beside the outputs (same filesystem), so publishing is a rename, as
+    // when qemu-img wrote into the output directory itself.
+    const resultDir = tempPathFor(path.resolve(ctx.request.outputDir, `${ctx.name}.images`));
+    try {
+      const images = await assembleDisk({
+        tree: ctx.tree,
+        hooksDir: ctx.hooksDir,
+        formats,
+        settings: ctx.request.disk,
+        seed: ctx.lastKey,
+        resultDir,
+        name: ctx.name,
+        workDir: ctx.workDir,
+        logDir: ctx.logDir,
+        onLine: (line) => ctx.emit({ type: 'log', source: 'image', line }),
+      });
+      for (const image of images) await store(await publish(image.path, image.format, image.virtualSize));
+    } finally {
+      await rm(resultDir, { recursive: true, force: true });
+    }
   }
   return files;
 }
 
-/** The hex sha256 of a file, or null when there is none to read. */
-const sha256OrNull = (file: string): Promise<string | null> => sha256File(file).then(hexOf, () => null);
+/** Reads the final tree's packages and, with a cache, keeps them for builds that will not have the tree. */
+export async function treePackages(tree: string, store: LayerStore | null, lastKey: LayerKey, lastLayer: FileDigest, image: string): Promise<ManifestPackage[]> {
+  const packages = unwrap(await installedPackages(tree));
+  if (store) await store.putLayer(installedPackagesKey(lastKey, lastLayer), Buffer.from(canonicalJson(packages)), { image, step: 'output/installed-packages' });
+  return packages;
+}
+
+/** The cached package list of a final tree, or null (then the build is not a no-op). */
+export async function cachedPackages(store: LayerStore, lastKey: LayerKey, lastLayer: FileDigest): Promise<ManifestPackage[] | null> {
+  const entry = await store.lookup(installedPackagesKey(lastKey, lastLayer));
+  if (!entry) return null;
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of await store.openLayer(entry)) chunks.push(chunk as Buffer);
+  } catch {
+    await store.remove(entry.key);
+    return null;
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as ManifestPackage[];
+}

@@ -5,14 +5,17 @@
 //     root: mkfs.ext4 -d + debugfs (fstab, grub.cfg)                 │
 //     ESP:  mkfs.vfat + mcopy (BOOTX64.EFI)                          ▼
 //   disk.raw: truncate ─► sfdisk ─► dd filesystems at offsets ─► boot.img + core.img
-//     ─► onBlockDevice hook ─► raw/qcow2/vmdk/vhd outputs (temp name, rename, .sha256)
-import { mkdir, mkdtemp, rm, truncate, writeFile, access, readdir } from 'node:fs/promises';
+//     ─► onBlockDevice hook ─► raw/qcow2/vmdk/vhd files in the caller's result directory
+//
+// The files are returned, never published: the caller puts them in place
+// (src/output/publish.ts).
+import { mkdir, mkdtemp, rm, stat, truncate, writeFile, access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
 import { ALIGN, MIB, SECTOR, bootTargets, rootPartition, type Layout } from './layout.js';
 import { diskSizeFor, planDisk, type DiskPlan, type PlacedPartition } from './partition-plan.js';
 import { measureTree, rootFsSize, DEFAULT_HEADROOM_PERCENT } from './size.js';
-import { parseBytes } from './size-spec.js';
+import { formatBytes } from './size-spec.js';
 import { imageIds } from './seed.js';
 import { writePartitionTable } from './partition-table.js';
 import { makeExt4 } from './ext4.js';
@@ -22,9 +25,8 @@ import { earlyConfig, grubCfg } from './grub-config.js';
 import { grubDir } from './grub-modules.js';
 import { installBiosBoot, makeCoreImage } from './grub-bios.js';
 import { EFI_BOOT_PATH, makeEfiImage } from './grub-efi.js';
-import { EXTENSION, IMAGE_FORMATS, convertImage, imageInfo, type ImageFormat } from './qemu-img.js';
-import { discard, publishOutput, tempOutputPath } from './outputs.js';
-import type { FileHashes } from '../util/hash-file.js';
+import { convertImage, imageInfo } from './qemu-img.js';
+import { formatOf, IMAGE_FORMATS, type ImageFormat } from '../output/formats.js';
 import { runTool, type LogFn } from './run-tool.js';
 
 /** What DIB's block-device.d hooks get; here the "device" is the raw image file. */
@@ -45,15 +47,16 @@ export interface AssembleOptions {
   /** Timestamps written by mkfs/debugfs/mtools. */
   sourceDateEpoch: number;
   formats: ImageFormat[];
-  outputDir: string;
-  /** Base name of the outputs: `<name>.qcow2`, `<name>.raw`, ... */
+  /** Where the finished files are left for the caller (made if missing; never the output directory: nothing here is published). */
+  resultDir: string;
+  /** Base name of the files: `<name>.qcow2`, `<name>.raw`, ... */
   name: string;
   /** qcow2 (and vmdk) compression; default true. */
   compress?: boolean;
-  /** The whole disk's size (`8GiB`); default: computed from the tree. */
-  imageSize?: number | string;
-  /** Added to the computed root filesystem size (`512MiB`). */
-  extraSize?: number | string;
+  /** The whole disk's size in bytes (rounded up to a MiB); default: computed from the tree. */
+  imageSize?: number;
+  /** Bytes added to the computed root filesystem size. */
+  extraSize?: number;
   headroomPercent?: number;
   /** Kernel command line after root=... ro. */
   kernelArgs?: string;
@@ -64,16 +67,14 @@ export interface AssembleOptions {
   onBlockDevice?: (ctx: BlockDeviceContext) => Promise<Result<void>>;
 }
 
+/** One finished file in the result directory. */
 export interface ImageOutput {
   path: string;
   format: ImageFormat;
   /** Bytes of the file as stored. */
   size: number;
-  /** Bytes the guest sees. */
+  /** Bytes the guest sees (the one `qemu-img info` of the file). */
   virtualSize: number;
-  sha256: string;
-  /** All its hashes, taken in the one read when it was published. */
-  hashes: FileHashes;
 }
 
 export interface LayoutUsed {
@@ -243,25 +244,24 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
     if (!hook.ok) return hook;
   }
 
-  // Outputs.
-  await mkdir(o.outputDir, { recursive: true });
+  // The files, in the result directory.
+  await mkdir(o.resultDir, { recursive: true });
   const outputs: ImageOutput[] = [];
   for (const format of o.formats) {
-    const finalPath = path.join(o.outputDir, `${o.name}.${EXTENSION[format]}`);
-    const tmp = tempOutputPath(finalPath);
-    temps.push(tmp);
-    if (format === 'raw') {
-      const cp = await runTool('cp', ['--sparse=always', raw, tmp], { onLog: log });
+    const file = path.join(o.resultDir, `${o.name}.${formatOf(format).extension}`);
+    temps.push(file);
+    if (formatOf(format).qemu?.format === 'raw') {
+      const cp = await runTool('cp', ['--sparse=always', raw, file], { onLog: log });
       if (!cp.ok) return cp;
     } else {
-      const cv = await convertImage(raw, tmp, format, o.compress ?? true, log);
+      const cv = await convertImage(raw, file, format, o.compress ?? true, log);
       if (!cv.ok) return cv;
     }
-    const info = await imageInfo(tmp, format);
+    const info = await imageInfo(file, format);
     if (!info.ok) return info;
-    const published = await publishOutput(tmp, finalPath);
-    log(`output: ${finalPath} (${format}, ${published.size} bytes, virtual ${info.value.virtualSize})`);
-    outputs.push({ path: finalPath, format, size: published.size, virtualSize: info.value.virtualSize, sha256: published.sha256, hashes: published });
+    const size = (await stat(file)).size;
+    log(`output: ${file} (${format}, ${size} bytes, virtual ${info.value.virtualSize})`);
+    outputs.push({ path: file, format, size, virtualSize: info.value.virtualSize });
   }
 
   return ok({
@@ -293,19 +293,12 @@ async function checkOptions(o: AssembleOptions): Promise<Result<{ imageSize: num
   if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(o.name)) return usage(`image name '${o.name}' must be a plain file name`);
   if (!Number.isSafeInteger(o.sourceDateEpoch) || o.sourceDateEpoch < 0) return usage(`sourceDateEpoch must be a whole number of seconds, got ${o.sourceDateEpoch}`);
   if (o.seed === '') return usage('seed must not be empty');
-  let imageSize: number | undefined;
-  if (o.imageSize !== undefined) {
-    const n = parseBytes(o.imageSize);
-    if (typeof n === 'string') return usage(`imageSize: ${n}`);
-    if (n < 2 * ALIGN) return usage(`imageSize ${o.imageSize} is too small for any disk`);
-    imageSize = Math.ceil(n / MIB) * MIB;
+  for (const [what, n] of [['imageSize', o.imageSize], ['extraSize', o.extraSize]] as const) {
+    if (n !== undefined && !(Number.isSafeInteger(n) && n >= 0)) return usage(`${what} must be a whole number of bytes, got ${n}`);
   }
-  let extraSize = 0;
-  if (o.extraSize !== undefined) {
-    const n = parseBytes(o.extraSize);
-    if (typeof n === 'string') return usage(`extraSize: ${n}`);
-    extraSize = n;
-  }
+  if (o.imageSize !== undefined && o.imageSize < 2 * ALIGN) return usage(`imageSize ${formatBytes(o.imageSize)} is too small for any disk`);
+  const imageSize = o.imageSize === undefined ? undefined : Math.ceil(o.imageSize / MIB) * MIB;
+  const extraSize = o.extraSize ?? 0;
   try {
     await readdir(o.rootDir);
   } catch (e) {
@@ -314,3 +307,7 @@ async function checkOptions(o: AssembleOptions): Promise<Result<{ imageSize: num
   return ok({ imageSize, extraSize });
 }
 
+/** Removes the files of a failed run (best effort). */
+async function discard(paths: string[]): Promise<void> {
+  await Promise.all(paths.map((p) => rm(p, { force: true })));
+}

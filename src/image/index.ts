@@ -3,4 +3,3 @@
 export { assembleImage, type AssembleOptions, type AssembleResult, type ImageOutput, type LayoutUsed, type BlockDeviceContext } from './assemble.js';
 export { loadLayout, parseLayoutText, builtinLayouts, BUILTIN_LAYOUT_DIR } from './layout-load.js';
 export type { Layout, PartitionSpec, SizeSpec, TableType, PartitionType, FilesystemType, PartitionFlag } from './layout.js';
-export { IMAGE_FORMATS, REPRODUCIBLE, type ImageFormat } from './qemu-img.js';

@@ -1,42 +1,14 @@
-// Output formats through qemu-img: raw is the assembled file itself; qcow2
-// (compat 1.1, compressed unless switched off), vmdk, vpc (VHD) and vhdx are
-// converted from it. `qemu-img info` reads back what was written.
+// qemu-img, the writer of every disk format but raw: `qemu-img convert` from
+// the assembled raw disk with the options the format's row gives
+// (src/output/formats.ts), and `qemu-img info` to read back what was written.
 import { fail, ok, type Result } from '../failure.js';
+import { formatOf, type ImageFormat } from '../output/formats.js';
 import { runTool, type LogFn } from './run-tool.js';
 
-export type ImageFormat = 'raw' | 'qcow2' | 'vmdk' | 'vpc' | 'vhdx';
-
-export const IMAGE_FORMATS: readonly ImageFormat[] = ['raw', 'qcow2', 'vmdk', 'vpc', 'vhdx'];
-
-/** File name extension per format (vpc is the VHD format). */
-export const EXTENSION: Record<ImageFormat, string> = { raw: 'raw', qcow2: 'qcow2', vmdk: 'vmdk', vpc: 'vhd', vhdx: 'vhdx' };
-
-/**
- * Whether the same raw input gives the same bytes. vmdk gets a random CID and
- * vpc/vhdx a creation timestamp or GUIDs from qemu-img, which has no option to
- * pin them.
- */
-export const REPRODUCIBLE: Record<ImageFormat, boolean> = { raw: true, qcow2: true, vmdk: false, vpc: false, vhdx: false };
-
-/** Converts the raw image to `format` at `out`. `compress` applies to qcow2 (zlib clusters) and vmdk (streamOptimized). */
-export async function convertImage(raw: string, out: string, format: Exclude<ImageFormat, 'raw'>, compress: boolean, onLog?: LogFn): Promise<Result<void>> {
-  const args = ['convert', '-f', 'raw', '-O', format];
-  switch (format) {
-    case 'qcow2':
-      args.push('-o', 'compat=1.1');
-      if (compress) args.push('-c');
-      break;
-    case 'vmdk':
-      args.push('-o', compress ? 'subformat=streamOptimized' : 'subformat=monolithicSparse');
-      break;
-    case 'vpc':
-      // force_size keeps the virtual size exact instead of rounding to CHS geometry.
-      args.push('-o', 'subformat=dynamic,force_size=on');
-      break;
-    case 'vhdx':
-      break;
-  }
-  args.push(raw, out);
+/** Converts the raw image to `format` at `out`; `compress` picks the row's compressed or uncompressed options. */
+export async function convertImage(raw: string, out: string, format: ImageFormat, compress: boolean, onLog?: LogFn): Promise<Result<void>> {
+  const qemu = formatOf(format).qemu!;
+  const args = ['convert', '-f', 'raw', '-O', qemu.format, ...(compress ? qemu.options.compressed : qemu.options.uncompressed), raw, out];
   const r = await runTool('qemu-img', args, { onLog });
   return r.ok ? ok(undefined) : r;
 }
@@ -47,8 +19,10 @@ export interface ImageInfo {
   actualSize: number;
 }
 
+/** What qemu-img reads from `file`; `format` (an output format's recorded name) pins the format instead of probing. */
 export async function imageInfo(file: string, format?: ImageFormat): Promise<Result<ImageInfo>> {
-  const r = await runTool('qemu-img', ['info', '--output=json', ...(format ? ['-f', format] : []), file]);
+  const pinned = format ? ['-f', formatOf(format).qemu!.format] : [];
+  const r = await runTool('qemu-img', ['info', '--output=json', ...pinned, file]);
   if (!r.ok) return r;
   try {
     const j = JSON.parse(r.value.stdout) as { format: string; 'virtual-size': number; 'actual-size': number };

@@ -22,17 +22,12 @@ import {
   type ManifestOutput,
   type ManifestPackage,
 } from './manifest.js';
-import { describeOutput } from './output-info.js';
 import { provenance } from './provenance.js';
 
 export interface ManifestInput {
   image: string;
-  /**
-   * Output files (already in their final place) and their format (`qcow2`,
-   * `raw`, `tar`, ...); `described` when the caller already knows the file's
-   * description (hashes, virtual size), so it is not read again.
-   */
-  outputs: { path: string; format: string; described?: ManifestOutput }[];
+  /** The output files (already in their final place, beside the manifest), described by whoever wrote them. */
+  outputs: ManifestOutput[];
   elements: ManifestElement[];
   layerKeys: string[];
   distro: { name: string; release: string; arch: string };
@@ -49,17 +44,8 @@ export interface ManifestInput {
   minRam?: number;
 }
 
-export async function buildManifest(input: ManifestInput): Promise<Result<Manifest>> {
-  const outputs: ManifestOutput[] = [];
-  for (const o of input.outputs) {
-    if (o.described) {
-      outputs.push(o.described);
-      continue;
-    }
-    const d = await describeOutput(o.path, o.format);
-    if (!d.ok) return d;
-    outputs.push(d.value);
-  }
+export function buildManifest(input: ManifestInput): Result<Manifest> {
+  const outputs = input.outputs;
   const glance: Record<string, GlanceProperties> = {};
   for (const o of outputs) {
     const props = glanceProperties({

@@ -1,19 +1,17 @@
 // The Glance properties an output is published with, derived from the
 // distro, the disk layout and the file itself. Names follow Glance's
 // "common image properties" and Nova's hw_* metadata:
-//   disk_format       the file's format (vpc is called vhd in Glance)
-//   container_format  bare: the file is the disk itself
+//   disk_format       from the format's row (src/output/formats.ts): vpc is vhd in Glance
+//   container_format  from the row too: bare, the file is the disk itself
 //   min_disk          GiB, the virtual size rounded up (a smaller root disk cannot hold it)
 //   min_ram           MiB, what the caller says (default 512)
 //   os_distro/os_version/os_type, architecture   for schedulers and humans
 //   hw_disk_bus       virtio: our images carry virtio drivers in the initramfs
 //   hw_firmware_type  uefi only when the layout cannot boot with BIOS
+import { formatById } from '../output/formats.js';
 import type { Firmware, GlanceProperties, ManifestOutput } from './manifest.js';
 
 const GIB = 1024 * 1024 * 1024;
-
-/** Glance disk_format names for qemu-img formats; tar has none (it is not a disk). */
-const DISK_FORMAT: Record<string, string> = { raw: 'raw', qcow2: 'qcow2', vmdk: 'vmdk', vpc: 'vhd', vhdx: 'vhdx' };
 
 /** Release code names to the version numbers os_version carries (libosinfo style). */
 const VERSIONS: Record<string, Record<string, string>> = {
@@ -32,18 +30,14 @@ export interface PropertyInput {
   minRam?: number;
 }
 
-export function isDiskFormat(format: string): boolean {
-  return format in DISK_FORMAT;
-}
-
 /** The properties for one disk output; null for outputs Glance cannot boot (tar). */
 export function glanceProperties(i: PropertyInput): GlanceProperties | null {
-  const diskFormat = DISK_FORMAT[i.output.format];
-  if (!diskFormat) return null;
+  const glance = formatById(i.output.format)?.glance;
+  if (!glance) return null;
   const distro = i.distro.name.toLowerCase();
   const props: GlanceProperties = {
-    disk_format: diskFormat,
-    container_format: 'bare',
+    disk_format: glance.diskFormat,
+    container_format: glance.containerFormat,
     min_disk: Math.max(1, Math.ceil(i.output.virtualSize / GIB)),
     min_ram: i.minRam ?? 512,
     os_distro: distro,

@@ -9,6 +9,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assembleImage } from '../../src/image/assemble.js';
+import { hexOf, sha256File } from '../../src/cache/digest.js';
 import { loadLayout } from '../../src/image/layout-load.js';
 import { cacheWithBase } from '../support/base-cache.js';
 import { FIXTURES } from '../support/fixtures.js';
@@ -113,9 +114,9 @@ describe('bootable images built by imgfactory', () => {
     if (!layout.ok) throw new Error(JSON.stringify(layout.error));
     const sums: string[] = [];
     for (const n of [1, 2]) {
-      const r = await assembleImage({ rootDir: tree, layout: layout.value, seed: 'same-key', sourceDateEpoch: Number(EPOCH), formats: ['raw'], outputDir: path.join(dir, `again-${n}`), name: 'again', workDir: path.join(dir, 'work') });
+      const r = await assembleImage({ rootDir: tree, layout: layout.value, seed: 'same-key', sourceDateEpoch: Number(EPOCH), formats: ['raw'], resultDir: path.join(dir, `again-${n}`), name: 'again', workDir: path.join(dir, 'work') });
       if (!r.ok) throw new Error(JSON.stringify(r.error));
-      sums.push(r.value.outputs[0]!.sha256);
+      sums.push(hexOf(await sha256File(r.value.outputs[0]!.path)));
     }
     expect(sums[0]).toBe(sums[1]);
     expect(await fingerprint(tree)).toBe(before);

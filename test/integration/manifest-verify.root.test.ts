@@ -66,7 +66,7 @@ describe('manifest of a built image', () => {
     if (!read.ok) throw new Error(JSON.stringify(read.error));
     expect(read.value.raw.equals(read.value.canonical)).toBe(true);
     // Same inputs, same bytes.
-    const again = await buildManifest(fixtureInput(f.dir, { packages: pkgs.value }));
+    const again = buildManifest(await fixtureInput(f.dir, { packages: pkgs.value }));
     expect(again.ok && JSON.stringify(again.value)).toBe(JSON.stringify(m));
 
     const prov = JSON.parse(await readFile(f.provenanceFile, 'utf8')) as { _type: string; predicateType: string; subject: { name: string; digest: { sha256: string } }[] };

@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildManifest, writeManifest, type ManifestInput } from '../../src/manifest/build-manifest.js';
-import type { Manifest } from '../../src/manifest/manifest.js';
+import type { Manifest, ManifestOutput } from '../../src/manifest/manifest.js';
+import { describeFile } from '../../src/output/describe.js';
+import type { OutputType } from '../../src/output/formats.js';
 import { scratchDir } from './run-dir.js';
 
 export interface ManifestFixture {
@@ -18,13 +20,22 @@ export interface ManifestFixture {
   qcow2: string;
 }
 
-export function fixtureInput(dir: string, over: Partial<ManifestInput> = {}): ManifestInput {
+/** The fixture's disks described as a build describes its outputs. */
+async function describeDisks(dir: string): Promise<ManifestOutput[]> {
+  const outputs: ManifestOutput[] = [];
+  for (const [name, format] of [['tiny.qcow2', 'qcow2'], ['tiny.raw', 'raw']] as [string, OutputType][]) {
+    const d = await describeFile(path.join(dir, name), format);
+    if (!d.ok) throw new Error(JSON.stringify(d.error));
+    const { size, sha256, sha512, md5 } = d.value.hashes;
+    outputs.push({ name, format, size, virtualSize: d.value.virtualSize, sha256, sha512, md5 });
+  }
+  return outputs;
+}
+
+export async function fixtureInput(dir: string, over: Partial<ManifestInput> = {}): Promise<ManifestInput> {
   return {
     image: 'tiny',
-    outputs: [
-      { path: path.join(dir, 'tiny.qcow2'), format: 'qcow2' },
-      { path: path.join(dir, 'tiny.raw'), format: 'raw' },
-    ],
+    outputs: await describeDisks(dir),
     elements: [
       { name: 'base', digest: `sha256:${'1'.repeat(64)}`, origin: '/usr/share/imgfactory/elements/base' },
       { name: 'vm', digest: `sha256:${'2'.repeat(64)}`, origin: '/usr/share/imgfactory/elements/vm' },
@@ -49,7 +60,7 @@ export async function manifestFixture(sizeMiB = 8, over: Partial<ManifestInput> 
   await execa('qemu-img', ['create', '-f', 'raw', raw, `${sizeMiB}M`]);
   await writeFile(raw, randomBytes(1024 * 1024), { flag: 'r+' });
   await execa('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
-  const m = await buildManifest(fixtureInput(dir, over));
+  const m = buildManifest(await fixtureInput(dir, over));
   if (!m.ok) throw new Error(JSON.stringify(m.error));
   const files = await writeManifest(m.value, dir);
   return { dir, manifestFile: files.manifest, provenanceFile: files.provenance, manifest: m.value, raw, qcow2 };

@@ -1,8 +1,8 @@
 import { cp, mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { digestTree, sha256Buffer, type LayerKey } from '../../../src/cache/digest.js';
-import { layerKey, outputKey, type StepKeyFields } from '../../../src/cache/keys.js';
+import { digestTree, sha256Buffer, type FileDigest, type LayerKey } from '../../../src/cache/digest.js';
+import { installedPackagesKey, layerKey, outputFileKey, outputKey, type StepKeyFields } from '../../../src/cache/keys.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 const PARENT = 'sha256:1111111111111111111111111111111111111111111111111111111111111111' as LayerKey;
@@ -132,5 +132,27 @@ describe('outputKey', () => {
     expect(outputKey(last, { ...settings, size: '8G' })).not.toBe(outputKey(last, settings));
     expect(outputKey(PARENT, settings)).not.toBe(outputKey(last, settings));
     expect(outputKey(last, settings)).not.toBe(last);
+  });
+});
+
+// Golden values computed with the key code before outputFileKey and
+// installedPackagesKey existed (engine/outputs.ts keyFor, emit-manifest.ts
+// packagesKey): existing caches must keep hitting.
+describe('output file and installed-packages keys', () => {
+  const lastKey = `sha256:${'1'.repeat(64)}` as LayerKey;
+  const lastLayer = `sha256:${'2'.repeat(64)}` as FileDigest;
+  const disk = { layout: `sha256:${'3'.repeat(64)}`, compress: true, imageSize: '8GiB', extraSize: null, epoch: 1700000000, blockDeviceHooks: {}, env: null };
+
+  it('gives the keys builds have always used', () => {
+    expect(outputFileKey({ lastKey, lastLayer, format: 'tar', kind: 'tree', disk })).toBe('sha256:48d4cdadbc4cca6fba626caf9ef4a6f6109f2fec4402b4441fabcc3ca77511ff');
+    expect(outputFileKey({ lastKey, lastLayer, format: 'qcow2', kind: 'disk', disk })).toBe('sha256:b7b0a486e82615f7c142a5ce927e27ca13dd07c12d0e8deffcd4a5f70bdb183e');
+    expect(outputFileKey({ lastKey, lastLayer, format: 'vpc', kind: 'disk', disk })).toBe('sha256:b99ae330eb8aa7cd4b337a53f7b3772117dc4efd2cb0d290462c6ecff23925fb');
+    expect(installedPackagesKey(lastKey, lastLayer)).toBe('sha256:b467463c098e5bf44a891f5a05076acd98e5f058fb6d821960160dd8cc47ea13');
+  });
+
+  it('leaves the disk settings out of a tree archive key only', () => {
+    const other = { ...disk, compress: false };
+    expect(outputFileKey({ lastKey, lastLayer, format: 'tar', kind: 'tree', disk: other })).toBe(outputFileKey({ lastKey, lastLayer, format: 'tar', kind: 'tree', disk }));
+    expect(outputFileKey({ lastKey, lastLayer, format: 'qcow2', kind: 'disk', disk: other })).not.toBe(outputFileKey({ lastKey, lastLayer, format: 'qcow2', kind: 'disk', disk }));
   });
 });

@@ -5,9 +5,10 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { assembleImage } from '../../../src/image/assemble.js';
+import { assembleImage, type ImageOutput } from '../../../src/image/assemble.js';
 import { loadLayout, parseLayoutText } from '../../../src/image/layout-load.js';
 import { MIB } from '../../../src/image/layout.js';
+import { publishFile } from '../../../src/output/publish.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 const plainLayout = `
@@ -24,6 +25,16 @@ async function tinyTree(): Promise<string> {
   return dir;
 }
 
+/** Publishes assembled files into `outputDir` as a build does (src/output/publish.ts). */
+async function publishAll(outputs: ImageOutput[], outputDir: string) {
+  const published = [];
+  for (const o of outputs) {
+    const final = path.join(outputDir, path.basename(o.path));
+    published.push({ ...o, path: final, sha256: (await publishFile(o.path, final)).sha256 });
+  }
+  return published;
+}
+
 describe('assembleImage', () => {
   it('writes raw and qcow2 outputs with .sha256 files, reproducibly', async () => {
     const layout = parseLayoutText(plainLayout, 'inline');
@@ -33,11 +44,11 @@ describe('assembleImage', () => {
       const hookSeen: string[] = [];
       const r = await assembleImage({
         rootDir, layout: layout.value, seed: 'key-abc', sourceDateEpoch: 1700000000, formats: ['raw', 'qcow2'],
-        outputDir: out, name: 'img', workDir: await scratchDir('assemble-work'),
+        resultDir: await scratchDir('assemble-result'), name: 'img', workDir: await scratchDir('assemble-work'),
         onBlockDevice: async (ctx) => { hookSeen.push(ctx.env.IMAGE_BLOCK_DEVICE!); return { ok: true, value: undefined }; },
       });
       if (!r.ok) throw new Error(JSON.stringify(r.error));
-      return { ...r.value, hookSeen };
+      return { ...r.value, outputs: await publishAll(r.value.outputs, out), hookSeen };
     };
     const outA = await scratchDir('assemble-out');
     const a = await run(outA);
@@ -75,16 +86,16 @@ describe('assembleImage', () => {
     if (!efi.ok) throw new Error('layout');
     const base = { rootDir: await tinyTree(), layout: efi.value, seed: 's', sourceDateEpoch: 0, formats: ['qcow2' as const], name: 'x', workDir: await scratchDir('assemble-work') };
     const outputDir = await scratchDir('assemble-out');
-    const bad = await assembleImage({ ...base, outputDir, formats: ['iso' as never] });
+    const bad = await assembleImage({ ...base, resultDir: outputDir, formats: ['iso' as never] });
     expect(!bad.ok && bad.error).toMatchObject({ reason: 'usage', message: expect.stringMatching(/unknown image format 'iso'/) });
-    const small = await assembleImage({ ...base, outputDir, imageSize: '100MiB' });
+    const small = await assembleImage({ ...base, resultDir: outputDir, imageSize: 100 * MIB });
     expect(!small.ok && small.error.reason).toBe('image-too-small');
-    const noKernel = await assembleImage({ ...base, outputDir });
+    const noKernel = await assembleImage({ ...base, resultDir: outputDir });
     expect(!noKernel.ok && noKernel.error).toMatchObject({ reason: 'tree-missing', what: '/vmlinuz in the root tree' });
     await mkdir(path.join(base.rootDir, 'boot'));
     await writeFile(path.join(base.rootDir, 'vmlinuz'), '');
     await writeFile(path.join(base.rootDir, 'initrd.img'), '');
-    const noGrub = await assembleImage({ ...base, outputDir });
+    const noGrub = await assembleImage({ ...base, resultDir: outputDir });
     expect(!noGrub.ok && noGrub.error).toMatchObject({ reason: 'tree-missing', hint: expect.stringMatching(/grub-pc-bin/) });
     expect(await readdir(outputDir)).toEqual([]);
   });

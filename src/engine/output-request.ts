@@ -1,0 +1,78 @@
+// What a build is asked to write, resolved once before it starts: the output
+// formats, the disk settings (layout, sizes parsed into bytes here and
+// nowhere else, block-device.d hooks) with their cache-key part; and, at the
+// end, what the manifest is made from (plain data, no cache).
+import type { Distro } from '../distro/distro.js';
+import { FailureError, unwrap } from '../failure.js';
+import type { ImageGraph } from '../graph/resolve.js';
+import { loadLayout } from '../image/index.js';
+import { parseBytes } from '../image/size-spec.js';
+import type { ManifestPackage } from '../manifest/manifest.js';
+import { formatOf } from '../output/formats.js';
+import { hookEnv, keyEnv } from '../steps/hook-env.js';
+import type { BuildDir } from './build-dir.js';
+import { blockDeviceHooks, diskKeySettings, type DiskSize } from './disk-output.js';
+import type { ManifestRequest } from './emit-manifest.js';
+import type { StepReport } from './events.js';
+import type { OutputFile, OutputRequest } from './outputs.js';
+
+/** The build options the outputs depend on (a subset of BuildOptions). */
+export interface OutputOptions {
+  graph: ImageGraph;
+  distro: Distro;
+  imageName: string;
+  outputs: Omit<OutputRequest, 'disk'>;
+  /** As the CLI gives them: a layout name or file, and sizes as typed (`8GiB`). */
+  disk: { layout?: string; compress: boolean; imageSize?: string; extraSize?: string };
+  declared: Record<string, string>;
+  sourceDateEpoch: number | null;
+  tag?: string;
+  signKey?: string;
+}
+
+/** The outputs asked for, with the disk settings resolved and their cache-key part. */
+export async function outputRequest(o: OutputOptions, dir: BuildDir): Promise<{ request: OutputRequest; diskKey: unknown }> {
+  const request: OutputRequest = { ...o.outputs };
+  if (!o.outputs.types.some((t) => formatOf(t).kind === 'disk')) return { request, diskKey: null };
+  const imageSize = diskSize('--image-size', o.disk.imageSize);
+  const extraSize = diskSize('--image-extra-size', o.disk.extraSize);
+  const chosen = o.graph.elements.find((e) => e.blockDevice !== null);
+  const layout = unwrap(await loadLayout(o.disk.layout ?? chosen?.blockDevice ?? 'efi'));
+  const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch });
+  request.disk = {
+    layout,
+    compress: o.disk.compress,
+    ...(imageSize ? { imageSize } : {}),
+    ...(extraSize ? { extraSize } : {}),
+    sourceDateEpoch: o.sourceDateEpoch,
+    blockDeviceHooks: blockDeviceHooks(o.graph.elements),
+    hookEnv: env,
+  };
+  return { request, diskKey: await diskKeySettings(request.disk, keyEnv(env, dir.hooks)) };
+}
+
+/** A size option in bytes (undefined when not given or empty); a usage failure when it is not a size. */
+function diskSize(flag: string, text: string | undefined): DiskSize | undefined {
+  if (!text) return undefined;
+  const bytes = parseBytes(text);
+  if (typeof bytes === 'string') throw new FailureError({ reason: 'usage', message: `${flag}: ${bytes}`, hint: 'write sizes like 8GiB or 512MiB' });
+  return { text, bytes };
+}
+
+/** What the manifest is made from: the build's steps, its outputs as written or found, and its packages. */
+export function manifestRequest(o: OutputOptions, request: OutputRequest, steps: StepReport[], outputs: OutputFile[], packages: ManifestPackage[]): ManifestRequest {
+  return {
+    graph: o.graph,
+    distro: o.distro,
+    imageName: o.imageName,
+    outputDir: o.outputs.outputDir,
+    outputs,
+    layerKeys: steps.map((s) => s.key),
+    packages,
+    declared: o.declared,
+    sourceDateEpoch: o.sourceDateEpoch,
+    layout: request.disk?.layout ?? null,
+    ...(o.tag ? { tag: o.tag } : {}),
+    ...(o.signKey ? { signKey: o.signKey } : {}),
+  };
+}

@@ -1,0 +1,100 @@
+// The one way an output reaches the output directory, for cold and cached
+// builds alike: its bytes go to a temp name beside the final file
+// (tempPathFor, src/util/atomic-write.ts), its `<file>.sha256` (sha256sum
+// format) likewise, both are renamed into place, and a placed record
+// (src/image/placed.ts) remembers which bytes imgfactory put there.
+//
+//   made file (scratch dir) ──rename, or copy across filesystems──┐
+//   cache blob stream ──────────── write ─────────────────────────┤
+//                                                                  ▼
+//   <dir>/.<name>.<ext>.tmp-<pid>-<rnd> ──rename──► <dir>/<name>.<ext>
+//   <dir>/.<name>.<ext>.sha256.tmp-…    ──rename──► <dir>/<name>.<ext>.sha256
+//                                                   <dir>/.<name>.<ext>.placed
+//
+// An existing output is replaced only by a finished one.
+import { createWriteStream } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { runTool } from '../image/run-tool.js';
+import { placedSha256, recordPlaced } from '../image/placed.js';
+import { FailureError } from '../failure.js';
+import { hexOf, sha256File } from '../cache/digest.js';
+import { tempPathFor, writeFileAtomic } from '../util/atomic-write.js';
+import { hashFile, type FileHashes } from '../util/hash-file.js';
+
+/**
+ * Publishes a finished file (a temp name beside `final`, or a file in a
+ * scratch directory elsewhere) as `final`; returns its hashes, taken in one
+ * read, for the cache and the manifest.
+ */
+export async function publishFile(source: string, final: string): Promise<FileHashes> {
+  const hashes = await hashFile(source);
+  const beside = path.dirname(path.resolve(source)) === path.dirname(path.resolve(final));
+  const tmp = beside ? source : tempPathFor(final);
+  try {
+    if (!beside) await moveTo(source, tmp);
+    await place(tmp, final, hashes.sha256);
+  } catch (e) {
+    if (!beside) await rm(tmp, { force: true });
+    throw e;
+  }
+  return hashes;
+}
+
+/**
+ * Publishes bytes from a stream (a cache blob, checked against `sha256` as
+ * it streams) as `final`. When the file in place already holds these bytes
+ * (known without reading from its placed record, else by one read) it is
+ * kept, not rewritten; only its .sha256 and record are renewed.
+ * The stream's error (EINTEGRITY, ENOENT, ...) is the caller's to handle;
+ * the temp file is gone by then.
+ */
+export async function publishStream(open: () => Promise<Readable>, final: string, sha256: string): Promise<'kept' | 'written'> {
+  const inPlace = (await placedSha256(final)) ?? (await sha256File(final).then(hexOf, () => null));
+  if (inPlace === sha256) {
+    await writeFileAtomic(`${final}.sha256`, sumLine(sha256, final));
+    await recordPlaced(final, sha256);
+    return 'kept';
+  }
+  const tmp = tempPathFor(final);
+  try {
+    await pipeline(await open(), createWriteStream(tmp, { flags: 'wx' }));
+    await place(tmp, final, sha256);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  return 'written';
+}
+
+/** Renames a complete temp file into place with its .sha256 beside it, and records it as placed. */
+async function place(tmp: string, final: string, sha256: string): Promise<void> {
+  const sumTmp = tempPathFor(`${final}.sha256`);
+  try {
+    await writeFile(sumTmp, sumLine(sha256, final));
+    await rename(tmp, final);
+    await rename(sumTmp, `${final}.sha256`);
+  } catch (e) {
+    await rm(sumTmp, { force: true });
+    throw e;
+  }
+  await recordPlaced(final, sha256);
+}
+
+/** `<sha256>  <name>` as sha256sum writes it. */
+const sumLine = (sha256: string, final: string): string => `${sha256}  ${path.basename(final)}\n`;
+
+/** Moves a file to `to`: a rename on one filesystem, else a sparse copy (raw disks are mostly holes) and a removal. */
+async function moveTo(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+  }
+  const cp = await runTool('cp', ['--sparse=always', from, to]);
+  if (!cp.ok) throw new FailureError(cp.error);
+  await rm(from, { force: true });
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { BuildDir } from '../../../src/engine/build-dir.js';
+import { outputRequest, type OutputOptions } from '../../../src/engine/output-request.js';
+import { DEFAULT_DISTRO, loadDistro } from '../../../src/distro/load-distro.js';
+import { FailureError, unwrap } from '../../../src/failure.js';
+import { scratchDir } from '../../support/run-dir.js';
+
+async function options(disk: Partial<OutputOptions['disk']>, types: OutputOptions['outputs']['types'] = ['qcow2']): Promise<OutputOptions> {
+  return {
+    graph: { elements: [] } as never,
+    distro: unwrap(await loadDistro(DEFAULT_DISTRO)),
+    imageName: 'img',
+    outputs: { types, outputDir: await scratchDir('out') },
+    disk: { layout: 'efi', compress: true, ...disk },
+    declared: {},
+    sourceDateEpoch: null,
+  };
+}
+
+const dir = { hooks: '/nonexistent/hooks' } as BuildDir;
+
+describe('outputRequest', () => {
+  it('parses the size options once, into bytes, keeping the text for the key', async () => {
+    const { request, diskKey } = await outputRequest(await options({ imageSize: '8GiB', extraSize: '512MiB' }), dir);
+    expect(request.disk).toMatchObject({ imageSize: { text: '8GiB', bytes: 8 * 1024 ** 3 }, extraSize: { text: '512MiB', bytes: 512 * 1024 ** 2 } });
+    expect(diskKey).toMatchObject({ imageSize: '8GiB', extraSize: '512MiB' });
+  });
+
+  it('refuses a size that is not one, naming the flag', async () => {
+    for (const [flag, disk] of [['--image-size', { imageSize: '8 parsecs' }], ['--image-extra-size', { extraSize: 'lots' }]] as const) {
+      const e = await outputRequest(await options(disk), dir).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(FailureError);
+      expect((e as FailureError).failure).toMatchObject({ reason: 'usage', message: expect.stringMatching(new RegExp(`^${flag}: `)), hint: 'write sizes like 8GiB or 512MiB' });
+    }
+  });
+
+  it('asks nothing of the disk options when only a tree archive is wanted', async () => {
+    const { request, diskKey } = await outputRequest(await options({ imageSize: 'not a size' }, ['tar']), dir);
+    expect(request.disk).toBeUndefined();
+    expect(diskKey).toBeNull();
+  });
+});
