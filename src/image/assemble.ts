@@ -25,7 +25,7 @@ import { EFI_BOOT_PATH, makeEfiImage } from './grub-efi.js';
 import { EXTENSION, IMAGE_FORMATS, convertImage, imageInfo, type ImageFormat } from './qemu-img.js';
 import { discard, publishOutput, tempOutputPath } from './outputs.js';
 import type { FileHashes } from '../util/hash-file.js';
-import { runTool, type LogFn } from './run-tool.js';
+import { run, type LogFn } from '../process/run.js';
 
 /** What DIB's block-device.d hooks get; here the "device" is the raw image file. */
 export interface BlockDeviceContext {
@@ -226,7 +226,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
   const table = await writePartitionTable(raw, layout, plan, ids, log);
   if (!table.ok) return table;
   for (const [p, file] of fsFiles) {
-    const dd = await runTool('dd', [`if=${file}`, `of=${raw}`, 'bs=4M', `seek=${p.start}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none'], { onLog: log });
+    const dd = await run('dd', [`if=${file}`, `of=${raw}`, 'bs=4M', `seek=${p.start}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none'], { onLog: log });
     if (!dd.ok) return dd;
     await rm(file);
   }
@@ -251,7 +251,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
     const tmp = tempOutputPath(finalPath);
     temps.push(tmp);
     if (format === 'raw') {
-      const cp = await runTool('cp', ['--sparse=always', raw, tmp], { onLog: log });
+      const cp = await run('cp', ['--sparse=always', raw, tmp], { onLog: log });
       if (!cp.ok) return cp;
     } else {
       const cv = await convertImage(raw, tmp, format, o.compress ?? true, log);

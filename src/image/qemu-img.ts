@@ -2,7 +2,7 @@
 // (compat 1.1, compressed unless switched off), vmdk, vpc (VHD) and vhdx are
 // converted from it. `qemu-img info` reads back what was written.
 import { fail, ok, type Result } from '../failure.js';
-import { runTool, type LogFn } from './run-tool.js';
+import { run, type LogFn } from '../process/run.js';
 
 export type ImageFormat = 'raw' | 'qcow2' | 'vmdk' | 'vpc' | 'vhdx';
 
@@ -37,7 +37,7 @@ export async function convertImage(raw: string, out: string, format: Exclude<Ima
       break;
   }
   args.push(raw, out);
-  const r = await runTool('qemu-img', args, { onLog });
+  const r = await run('qemu-img', args, { onLog });
   return r.ok ? ok(undefined) : r;
 }
 
@@ -48,12 +48,12 @@ export interface ImageInfo {
 }
 
 export async function imageInfo(file: string, format?: ImageFormat): Promise<Result<ImageInfo>> {
-  const r = await runTool('qemu-img', ['info', '--output=json', ...(format ? ['-f', format] : []), file]);
+  const r = await run('qemu-img', ['info', '--output=json', ...(format ? ['-f', format] : []), file]);
   if (!r.ok) return r;
   try {
     const j = JSON.parse(r.value.stdout) as { format: string; 'virtual-size': number; 'actual-size': number };
     return ok({ format: j.format, virtualSize: j['virtual-size'], actualSize: j['actual-size'] });
   } catch (e) {
-    return fail({ reason: 'image-tool-failed', tool: 'qemu-img', args: ['info', file], exitCode: 0, stderrTail: [(e as Error).message] });
+    return fail({ reason: 'tool-failed', tool: 'qemu-img', args: ['info', file], exitCode: 0, stderrTail: [(e as Error).message] });
   }
 }
