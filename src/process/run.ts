@@ -71,7 +71,7 @@ export async function run(tool: string, args: string[], opts: RunOptions = {}): 
   const stdoutBytes = Buffer.from(r.stdout as Uint8Array);
   const stderr = Buffer.from(r.stderr as Uint8Array).toString('utf8');
   const ended = { exitCode: r.exitCode ?? null, signal: r.signal ?? null };
-  const stopped = stoppedFailure(opts.signal);
+  const stopped = r.failed ? stoppedFailure(opts.signal) : null;
   if (stopped) return fail(stopped);
   if (r.failed && (opts.check !== false || !ran(r) || r.timedOut)) {
     return fail(toolFailed(tool, args, ended, lastLines(stderr), r.timedOut ? opts.timeout : undefined, r.code));
@@ -115,9 +115,9 @@ export async function runLogged(tool: string, args: string[], opts: LoggedOption
   pipeLines(child.stderr, 'stderr', log, onLine);
   const r = await child;
   await closeLog(log);
+  if (!r.failed) return ok({ exitCode: 0 });
   const stopped = stoppedFailure(opts.signal);
   if (stopped) return fail(stopped);
-  if (!r.failed) return ok({ exitCode: 0 });
   const ended = { exitCode: r.exitCode ?? null, signal: r.signal ?? null };
   return fail(toolFailed(tool, args, ended, await tailLines(opts.logFile, TAIL_LINES), r.timedOut ? opts.timeout : undefined, r.code));
 }
