@@ -139,6 +139,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const packages = await treePackages(dir.tree, store, parent!, parentLayer!, o.imageName);
     const files = await writeOutputs({
       ...outputs,
+      request: { ...outputs.request, ...(outputs.request.disk ? { disk: { ...outputs.request.disk, sandbox } } : {}) }, // block-device.d hooks run in it
       tree: dir.tree,
       hooksDir: dir.hooks,
       // Disk images are assembled on disk even when the tree is in memory:

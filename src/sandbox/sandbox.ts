@@ -8,7 +8,7 @@ import { ContainerSandbox } from './container.js';
 import { probeContainer } from './probe.js';
 import type { Sandbox } from './step.js';
 
-export type { Bind, Sandbox, StepOutcome, StepRun } from './step.js';
+export type { Bind, OverlayRun, ReadOnlyRun, Sandbox, StepOutcome, StepRun } from './step.js';
 export { recoverStale } from './stale.js';
 
 export type SandboxKind = Sandbox['kind'];
