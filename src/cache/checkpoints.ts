@@ -8,7 +8,8 @@
 //
 //   <cache>/trees-v1/<key hex>/tree        the root tree after that step
 //   <cache>/trees-v1/<key hex>/meta.json   {key, image, step}; its mtime is the last use
-//   <cache>/trees-v1/.tmp-*                being made, or being removed
+//   <cache>/trees-v1/.new.tmp-*            being made (a temp name: util/atomic-write.ts)
+//   <cache>/trees-v1/.old.tmp-*            being removed
 //
 // Sharing inodes with build trees is safe because nothing ever writes a tree
 // file in place: a layer is applied by unlinking a path before creating it
@@ -26,6 +27,7 @@ import { hexOf, type LayerKey } from './digest.js';
 import { TREES_DIR } from './format.js';
 import { mustRun, run } from '../process/run.js';
 import { sameFilesystem } from '../util/same-filesystem.js';
+import { tempPathFor } from '../util/atomic-write.js';
 
 export interface CheckpointMeta {
   key: LayerKey;
@@ -40,7 +42,7 @@ export interface Checkpoint extends CheckpointMeta {
 
 const treesRoot = (cache: string): string => path.join(cache, TREES_DIR);
 const checkpointDir = (cache: string, key: LayerKey): string => path.join(treesRoot(cache), hexOf(key));
-const tempName = (cache: string, what: string): string => path.join(treesRoot(cache), `.tmp-${what}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+const tempName = (cache: string, what: 'new' | 'old'): string => tempPathFor(path.join(treesRoot(cache), what));
 
 export async function hasCheckpoint(cache: string, key: LayerKey): Promise<boolean> {
   return stat(path.join(checkpointDir(cache, key), 'meta.json')).then(
