@@ -1,6 +1,6 @@
 // The contract between the build and a sandbox: what one step needs (StepRun)
-// and how it ended (StepOutcome). Both sandboxes (chroot.ts, container.ts)
-// implement `Sandbox`; sandbox.ts chooses between them.
+// and how it ended (StepOutcome). Every sandbox (chroot.ts, container.ts)
+// implements `Sandbox`; sandbox.ts registers them and chooses one.
 
 /** A directory or file of the host made visible inside the tree while the step runs. */
 export interface Bind {
@@ -62,7 +62,8 @@ export interface StepOutcome {
 }
 
 export interface Sandbox {
-  readonly kind: 'chroot' | 'container';
+  /** Its name in the registry (sandbox.ts). */
+  readonly kind: string;
   /** Runs one step. Expected problems (a mount point the tree cannot hold, a missing tool) throw a FailureError. */
   run(step: StepRun): Promise<StepOutcome>;
 }
