@@ -58,13 +58,8 @@ export interface RunOutput {
 export async function run(tool: string, args: string[], opts: RunOptions = {}): Promise<Result<RunOutput>> {
   opts.onLog?.(commandLine(tool, args));
   const r = await execa(tool, args, {
-    reject: false,
-    env: environment(opts.env),
-    extendEnv: opts.extendEnv ?? true,
+    ...commonOptions(opts),
     ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
-    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
-    ...(opts.signal === undefined ? {} : { cancelSignal: opts.signal }),
-    ...(opts.timeout === undefined ? {} : { timeout: opts.timeout }),
     encoding: 'buffer',
     stripFinalNewline: false,
   });
@@ -98,16 +93,7 @@ export async function runLogged(tool: string, args: string[], opts: LoggedOption
   const log = createWriteStream(opts.logFile, { flags: 'a' });
   log.on('error', () => undefined); // a full disk must not crash the build; the exit status still counts
   opts.onLog?.(commandLine(tool, args));
-  const child = execa(tool, args, {
-    reject: false,
-    env: environment(opts.env),
-    extendEnv: opts.extendEnv ?? true,
-    stdin: 'ignore',
-    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
-    ...(opts.signal === undefined ? {} : { cancelSignal: opts.signal }),
-    ...(opts.timeout === undefined ? {} : { timeout: opts.timeout }),
-    buffer: false,
-  });
+  const child = execa(tool, args, { ...commonOptions(opts), stdin: 'ignore', buffer: false });
   const onLine = (_stream: Stream, line: string): void => {
     if (line.trim() !== '') opts.onLine?.(line);
   };
@@ -187,8 +173,16 @@ function commandLine(tool: string, args: string[]): string {
   return `$ ${[tool, ...args].join(' ')}`;
 }
 
-function environment(env: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { LC_ALL: 'C', ...env };
+/** What every run shares: no throwing, LC_ALL=C under the caller's env, cwd, abort and timeout. */
+function commonOptions(opts: RunOptions) {
+  return {
+    reject: false,
+    env: { LC_ALL: 'C', ...opts.env },
+    extendEnv: opts.extendEnv ?? true,
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    ...(opts.signal === undefined ? {} : { cancelSignal: opts.signal }),
+    ...(opts.timeout === undefined ? {} : { timeout: opts.timeout }),
+  } as const;
 }
 
 /** A program that never started (ENOENT, EACCES) has no exit code to judge. */

@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { orderGraph } from '../../src/graph/order.js';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
 
@@ -53,36 +54,14 @@ function topFolder(file: string): string | null {
 
 /** One cycle (as a closed path `a -> b -> a`) per strongly connected component of more than one folder. */
 function folderCycles(edges: Map<string, Set<string>>): string[][] {
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const stack: string[] = [];
-  const onStack = new Set<string>();
-  const components: string[][] = [];
-  let next = 0;
-  const visit = (v: string): void => {
-    index.set(v, next);
-    low.set(v, next++);
-    stack.push(v);
-    onStack.add(v);
-    for (const w of edges.get(v) ?? []) {
-      if (!index.has(w)) {
-        visit(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
-    }
-    if (low.get(v) === index.get(v)) {
-      const component: string[] = [];
-      let w: string;
-      do {
-        w = stack.pop()!;
-        onStack.delete(w);
-        component.push(w);
-      } while (w !== v);
-      if (component.length > 1) components.push(component.sort());
-    }
-  };
-  for (const v of [...edges.keys()].sort()) if (!index.has(v)) visit(v);
-  return components.map((members) => cycleWithin(members, edges));
+  const deps = new Map<string, string[]>();
+  for (const [from, tos] of edges) {
+    deps.set(from, [...tos]);
+    for (const to of tos) if (!deps.has(to)) deps.set(to, []);
+  }
+  return orderGraph(deps)
+    .cycles.filter((members) => members.length > 1)
+    .map((members) => cycleWithin(members, edges));
 }
 
 /** A shortest closed path through the first member, staying inside the component. */
