@@ -40,7 +40,7 @@ export type Failure =
   | { reason: 'layer-unpackable'; source: string; path: string; message: string }
   | { reason: 'layer-invalid'; entry: string; message: string }
   | { reason: 'bad-layout'; file: string; partition?: string; message: string }
-  | { reason: 'image-tool-failed'; tool: string; args: string[]; exitCode: number | null; stderrTail: string[] }
+  | { reason: 'tool-failed'; tool: string; args: string[]; exitCode: number | null; signal?: string; stderrTail: string[] }
   | { reason: 'image-too-small'; what: string; needed: number; available: number }
   | { reason: 'tree-missing'; what: string; hint: string }
   | { reason: 'lock-timeout'; what: string; holder: string; waitedMs: number }
@@ -97,7 +97,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'lock-timeout':
     case 'remote-cache':
     case 'layer-unpackable':
-    case 'image-tool-failed':
+    case 'tool-failed':
       return 'build';
     case 'publish-failed':
       return 'publish';

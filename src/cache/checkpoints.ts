@@ -8,7 +8,8 @@
 //
 //   <cache>/trees-v1/<key hex>/tree        the root tree after that step
 //   <cache>/trees-v1/<key hex>/meta.json   {key, image, step}; its mtime is the last use
-//   <cache>/trees-v1/.tmp-*                being made, or being removed
+//   <cache>/trees-v1/.new.tmp-*            being made (a temp name: util/atomic-write.ts)
+//   <cache>/trees-v1/.old.tmp-*            being removed
 //
 // Sharing inodes with build trees is safe because nothing ever writes a tree
 // file in place: a layer is applied by unlinking a path before creating it
@@ -20,12 +21,13 @@
 // Removal renames a checkpoint away before deleting it, and a restore checks
 // afterwards that the checkpoint is still in place: a copy that raced a
 // removal is thrown away rather than used half-made.
-import { execa } from 'execa';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hexOf, type LayerKey } from './digest.js';
 import { TREES_DIR } from './format.js';
+import { mustRun, run } from '../process/run.js';
 import { sameFilesystem } from '../util/same-filesystem.js';
+import { tempPathFor } from '../util/atomic-write.js';
 
 export interface CheckpointMeta {
   key: LayerKey;
@@ -40,7 +42,7 @@ export interface Checkpoint extends CheckpointMeta {
 
 const treesRoot = (cache: string): string => path.join(cache, TREES_DIR);
 const checkpointDir = (cache: string, key: LayerKey): string => path.join(treesRoot(cache), hexOf(key));
-const tempName = (cache: string, what: string): string => path.join(treesRoot(cache), `.tmp-${what}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+const tempName = (cache: string, what: 'new' | 'old'): string => tempPathFor(path.join(treesRoot(cache), what));
 
 export async function hasCheckpoint(cache: string, key: LayerKey): Promise<boolean> {
   return stat(path.join(checkpointDir(cache, key), 'meta.json')).then(
@@ -61,7 +63,7 @@ export async function saveCheckpoint(cache: string, tree: string, meta: Checkpoi
   const tmp = tempName(cache, 'new');
   try {
     await mkdir(tmp);
-    await execa('cp', ['-a', '-l', '--no-target-directory', tree, path.join(tmp, 'tree')]);
+    await mustRun('cp', ['-a', '-l', '--no-target-directory', tree, path.join(tmp, 'tree')]);
     await writeFile(path.join(tmp, 'meta.json'), `${JSON.stringify(meta)}\n`);
     await rename(tmp, checkpointDir(cache, meta.key));
     return true;
@@ -83,9 +85,10 @@ export async function restoreCheckpoint(cache: string, key: LayerKey, tree: stri
   const before = await stat(meta).catch(() => null);
   if (!before) return false;
   if (!(await sameFilesystem(path.dirname(tree), dir))) return false; // e.g. a tree in tmpfs
-  const copied = await execa('cp', ['-a', '-l', '--no-target-directory', path.join(dir, 'tree'), tree], { reject: false });
+  const copied = await run('cp', ['-a', '-l', '--no-target-directory', path.join(dir, 'tree'), tree]);
   const after = await stat(meta).catch(() => null);
-  if (copied.exitCode !== 0 || !after || after.ino !== before.ino) {
+  // A failed copy is no error: the build applies the layers instead.
+  if (!copied.ok || !after || after.ino !== before.ino) {
     await rm(tree, { recursive: true, force: true });
     return false;
   }
@@ -130,6 +133,6 @@ export async function pruneCheckpoints(cache: string, image: string, keep: numbe
 
 /** Bytes the checkpoints hold on disk, each inode counted once (`du -s`). */
 export async function checkpointBytes(cache: string): Promise<number> {
-  const r = await execa('du', ['-s', '-B1', treesRoot(cache)], { reject: false });
-  return r.exitCode === 0 ? Number(r.stdout.split(/\s/)[0]) : 0;
+  const r = await run('du', ['-s', '-B1', treesRoot(cache)]);
+  return r.ok ? Number(r.value.stdout.split(/\s/)[0]) : 0; // no trees dir yet, or unreadable: nothing to count
 }

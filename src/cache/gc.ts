@@ -12,6 +12,7 @@
 // always goes. Directories of earlier cache formats (format.ts) go too.
 import { readdir, rm as rmPath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isTempName } from '../util/atomic-write.js';
 import { integrityHex, listBlobs, type BlobFile } from './content-path.js';
 import { removeBlob } from './content-rm.js';
 import { checkpointBytes, listCheckpoints, removeCheckpoint } from './checkpoints.js';
@@ -137,8 +138,8 @@ async function inUse(cache: string, entry: IndexEntry, now: number, graceMs: num
 async function removeOldTemp(cache: string, now: number, maxAgeMs: number): Promise<void> {
   const candidates = [
     ...(await names(path.join(cache, TMP_DIR))).map((n) => path.join(cache, TMP_DIR, n)),
-    ...(await names(path.join(cache, LOCKS_DIR))).filter((n) => n.startsWith('.tmp-')).map((n) => path.join(cache, LOCKS_DIR, n)),
-    ...(await names(path.join(cache, TREES_DIR))).filter((n) => n.startsWith('.tmp-')).map((n) => path.join(cache, TREES_DIR, n)),
+    ...(await names(path.join(cache, LOCKS_DIR))).filter(isTempName).map((n) => path.join(cache, LOCKS_DIR, n)),
+    ...(await names(path.join(cache, TREES_DIR))).filter(isTempName).map((n) => path.join(cache, TREES_DIR, n)),
   ];
   for (const p of candidates) {
     try {

@@ -7,7 +7,6 @@
 //
 // Extraction uses synchronous fs calls (a layer is thousands of tiny
 // dependent syscalls).
-import { execa } from 'execa';
 import {
   closeSync,
   createReadStream,
@@ -35,6 +34,7 @@ import { safeArchivePath, UnsafePathError } from './root-path.js';
 import { TYPE } from './tar-header.js';
 import { readTar, type TarMember } from './tar-reader.js';
 import { applyMarker, layerInvalid, markerOf, times, TreeWriter, type Marker } from './tree-writer.js';
+import { mustRun } from '../process/run.js';
 
 export interface ApplyResult {
   /** Members extracted (markers not counted). */
@@ -176,7 +176,7 @@ class PendingNodes {
       if (m.typeflag === TYPE.fifo) return `mkfifo -m 0600 -- ${arg}`;
       return `mknod -m 0600 -- ${arg} ${m.typeflag === TYPE.char ? 'c' : 'b'} ${m.devmajor} ${m.devminor}`;
     });
-    await execa('sh', ['-ec', lines.join('\n'), 'sh', ...items.map(([abs]) => abs)]);
+    await mustRun('sh', ['-ec', lines.join('\n'), 'sh', ...items.map(([abs]) => abs)]);
     for (const [abs, m] of items) {
       lchownSync(abs, m.uid, m.gid);
       chmodSync(abs, m.mode & 0o7777);

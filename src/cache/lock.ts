@@ -4,7 +4,7 @@
 // named by the holder's token (its JSON says who holds it):
 //
 //   <cache>/locks/<sha256(key)>.lock/<token>        the held lock
-//   <cache>/locks/.tmp-<token>/<token>              being set up
+//   <cache>/locks/.<token>.tmp-<pid>-<rand>/<token> being set up (a temp name: util/atomic-write.ts)
 //
 // Taking: rename the set-up dir onto the lock dir. rename(2) onto a non-empty
 // directory fails, so exactly one taker wins, and the holder's file is there
@@ -19,6 +19,7 @@ import { lstat, mkdir, readdir, readFile, rename, rm, rmdir, unlink, utimes, wri
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FailureError } from '../failure.js';
+import { tempPathFor } from '../util/atomic-write.js';
 import { LOCKS_DIR } from './format.js';
 import { currentHolder, describeHolder, holderIsAlive, parseHolder, type LockHolder } from './lock-holder.js';
 
@@ -77,7 +78,7 @@ async function acquire(cache: string, key: string, opts: Resolved): Promise<() =
   const token = randomBytes(12).toString('hex');
   const holder = currentHolder(token);
   const dir = lockDir(cache, key);
-  const staging = path.join(cache, LOCKS_DIR, `.tmp-${token}`);
+  const staging = tempPathFor(path.join(cache, LOCKS_DIR, token));
   const started = Date.now();
   let delay = opts.pollMs;
   let told = false;

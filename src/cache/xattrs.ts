@@ -5,8 +5,8 @@
 //   # file: /abs/path\012with\134escapes      (octal escapes: getfattr's quote())
 //   user.name=0sBASE64VALUE                   (-e base64; '0s' alone = empty)
 //   <blank line>
-import { execa } from 'execa';
 import path from 'node:path';
+import { run } from '../process/run.js';
 
 /** Name -> value, sorted by name. */
 export type XattrList = Array<readonly [string, Buffer]>;
@@ -21,15 +21,7 @@ const BATCH_BYTES = 512 * 1024;
 export async function readXattrs(absPaths: readonly string[]): Promise<Map<string, XattrList>> {
   const out = new Map<string, XattrList>();
   for (const batch of batches(absPaths)) {
-    const res = await execa('getfattr', ['-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', ...batch], {
-      encoding: 'buffer',
-      reject: false,
-      stripFinalNewline: false,
-    });
-    if (res.exitCode !== 0) {
-      throw new Error(`getfattr failed (${res.exitCode}): ${Buffer.from(res.stderr).toString().slice(0, 500)}`);
-    }
-    parseDump(Buffer.from(res.stdout), out);
+    parseDump(await attrTool('getfattr', ['-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', ...batch]), out);
   }
   return out;
 }
@@ -99,7 +91,7 @@ export async function writeXattrs(items: ReadonlyArray<readonly [string, Readonl
   let bytes = 0;
   const run = async (): Promise<void> => {
     if (chunk.length === 0) return;
-    await execa('setfattr', ['-h', '--restore=-'], { input: chunk.join('') });
+    await attrTool('setfattr', ['-h', '--restore=-'], chunk.join(''));
     chunk = [];
     bytes = 0;
   };
@@ -118,8 +110,20 @@ export async function writeXattrs(items: ReadonlyArray<readonly [string, Readonl
 /** Removes attributes `names` (each of which every path has) from `absPaths`: one setfattr per name and batch of paths. */
 export async function removeXattrs(absPaths: readonly string[], names: readonly string[]): Promise<void> {
   for (const name of names) {
-    for (const batch of batches(absPaths)) await execa('setfattr', ['-h', '-x', name, '--', ...batch]);
+    for (const batch of batches(absPaths)) await attrTool('setfattr', ['-h', '-x', name, '--', ...batch]);
   }
+}
+
+/**
+ * Runs getfattr/setfattr and returns its stdout; a failure is thrown as a plain
+ * Error (`<tool> failed (<exit>): <stderr>`), which the layer code reports as
+ * an io failure of the tree it was reading or writing.
+ */
+async function attrTool(tool: 'getfattr' | 'setfattr', args: string[], input?: string): Promise<Buffer> {
+  const r = await run(tool, args, { binary: true, check: false, ...(input === undefined ? {} : { input }) });
+  if (!r.ok) throw new Error(`${tool} failed: ${r.error.reason === 'tool-failed' ? r.error.stderrTail.join('\n') : r.error.reason}`);
+  if (r.value.exitCode !== 0) throw new Error(`${tool} failed (${r.value.exitCode}): ${r.value.stderr.slice(0, 500)}`);
+  return r.value.stdoutBytes;
 }
 
 function* batches(paths: readonly string[]): Generator<string[]> {

@@ -92,9 +92,9 @@ export function renderFailure(f: Failure): Rendered {
       return { message: `invalid layer entry ${f.entry}: ${f.message}`, details: [], hint: 'the cache entry is removed; build again to rebuild it' };
     case 'bad-layout':
       return { message: `block-device layout ${f.file}${f.partition ? `, partition "${f.partition}"` : ''}: ${f.message}`, details: [] };
-    case 'image-tool-failed':
+    case 'tool-failed':
       return {
-        message: `${f.tool} failed (exit ${f.exitCode ?? 'by signal'})`,
+        message: `${f.tool} failed (${f.signal ? `killed by ${f.signal}` : `exit ${f.exitCode ?? 'by signal'}`})`,
         details: [`  $ ${f.tool} ${f.args.join(' ')}`, ...f.stderrTail.map((l) => `  | ${l}`)],
       };
     case 'image-too-small':

@@ -5,11 +5,9 @@
 // (resolv.conf, hostname) are removed so the tree is the same on every host.
 // policy-rc.d is installed here so no package starts a service while the
 // image is built; imgfactory's finalise step removes it again.
-import { execa } from 'execa';
-import { createWriteStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { FailureError } from '../failure.js';
-import { tailLines } from '../util/tail.js';
+import { runLogged } from '../process/run.js';
 import type { Distro } from './distro.js';
 import { aptSources } from './sources.js';
 
@@ -46,31 +44,22 @@ export async function bootstrap(o: BootstrapOptions): Promise<void> {
   } catch {
     throw new FailureError({ reason: 'host-missing', what: `the archive keyring ${o.distro.keyring}`, hint: 'run scripts/setup (it installs debian-archive-keyring)' });
   }
-  const log = createWriteStream(o.logFile, { flags: 'a' });
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
   if (o.sourceDateEpoch !== null) env.SOURCE_DATE_EPOCH = String(o.sourceDateEpoch);
-  const child = execa('mmdebstrap', mmdebstrapArgs(o.distro, o.target), {
+  const done = await runLogged('mmdebstrap', mmdebstrapArgs(o.distro, o.target), {
     env,
     extendEnv: false,
-    all: true,
-    reject: false,
-    cancelSignal: o.signal,
-    stdin: 'ignore',
+    logFile: o.logFile,
+    ...(o.onLine ? { onLine: o.onLine } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
   });
-  child.all?.on('data', (chunk: Buffer) => {
-    log.write(chunk);
-    if (o.onLine) for (const line of chunk.toString().split('\n')) if (line.trim()) o.onLine(line);
+  if (done.ok) return;
+  if (done.error.reason !== 'tool-failed') throw new FailureError(done.error); // interrupted
+  throw new FailureError({
+    reason: 'bootstrap-failed',
+    distro: o.distro.name,
+    exitCode: done.error.exitCode,
+    logTail: done.error.stderrTail,
+    logPath: o.logFile,
   });
-  const result = await child;
-  await new Promise<void>((resolve) => log.end(resolve));
-  if (result.exitCode !== 0) {
-    if (o.signal?.aborted) throw new FailureError({ reason: 'interrupted', signal: String(o.signal.reason ?? 'SIGTERM') });
-    throw new FailureError({
-      reason: 'bootstrap-failed',
-      distro: o.distro.name,
-      exitCode: result.exitCode ?? null,
-      logTail: await tailLines(o.logFile, 15),
-      logPath: o.logFile,
-    });
-  }
 }

@@ -24,7 +24,3 @@ export const PHASE_NAMES: readonly PhaseName[] = PHASES.map((p) => p.name);
 export function isPhaseName(name: string): name is PhaseName {
   return (PHASE_NAMES as readonly string[]).includes(name);
 }
-
-export function placeOf(phase: PhaseName): Place {
-  return PHASES.find((p) => p.name === phase)!.place;
-}

@@ -1,10 +1,11 @@
 // Disk image outputs: the final tree assembled into raw/qcow2/... files by
 // src/image, with the image's block-device.d hooks run at their slot (after
 // the raw disk is complete, IMAGE_BLOCK_DEVICE = the raw file, outside the
-// tree). Everything that changes the image's bytes beyond the tree is in
+// tree, run by the build's sandbox on a read-only view of the tree).
+// Everything that changes the image's bytes beyond the tree is in
 // `diskKeySettings`, which goes into the outputs' cache keys.
-import { execa } from 'execa';
 import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from '../cache/canonical-json.js';
 import { sha256Buffer, sha256File } from '../cache/digest.js';
@@ -12,6 +13,7 @@ import type { Element } from '../elements/element.js';
 import { fail, ok, unwrap, type Result } from '../failure.js';
 import { assembleImage, type ImageOutput, type Layout } from '../image/index.js';
 import type { ImageFormat } from '../output/formats.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
 import { tailLines } from '../util/tail.js';
 import { HELPER_DIR } from '../steps/helper-scripts.js';
 
@@ -30,6 +32,8 @@ export interface DiskSettings {
   blockDeviceHooks: { element: string; name: string; path: string }[];
   /** The environment block-device.d hooks run with (before IMAGE_BLOCK_DEVICE and TARGET_ROOT). */
   hookEnv: Record<string, string>;
+  /** The build's sandbox, which runs the block-device.d hooks; needed only when there are any. Never in a key. */
+  sandbox?: Sandbox;
 }
 
 /** A size option: the bytes it means, and the text as typed (which the cache key has always hashed). */
@@ -96,7 +100,7 @@ export async function assembleDisk(o: AssembleDiskOptions): Promise<ImageOutput[
       },
       onBlockDevice: async (ctx) => {
         for (const hook of o.settings.blockDeviceHooks) {
-          const r = await runBlockDeviceHook(hook, { ...o.settings.hookEnv, ...ctx.env, TARGET_ROOT: o.tree }, o.hooksDir, path.join(o.logDir, `block-device.d_${hook.name}.log`), o.onLine);
+          const r = await runBlockDeviceHook(hook, { ...o.settings.hookEnv, ...ctx.env }, o);
           if (!r.ok) return r;
         }
         return ok(undefined);
@@ -108,40 +112,40 @@ export async function assembleDisk(o: AssembleDiskOptions): Promise<ImageOutput[
   }
 }
 
-async function runBlockDeviceHook(
-  hook: DiskSettings['blockDeviceHooks'][number],
-  env: Record<string, string>,
-  hooksDir: string,
-  logFile: string,
-  onLine: (line: string) => void,
-): Promise<Result<void>> {
-  // The tree is already in the image's filesystem when these hooks run, and
-  // its files may be shared with tree checkpoints (src/cache/checkpoints.ts):
-  // the hook sees TARGET_ROOT through a read-only bind in a mount namespace of its own.
-  const readOnlyRoot = 'mount --bind -- "$1" "$1"; mount -o remount,bind,ro -- "$1"; shift; exec "$@"';
-  const runHook = ['/bin/bash', path.join(hooksDir, HELPER_DIR, 'run-hook'), 'block-device.d', hook.name];
-  const child = execa('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-ec', readOnlyRoot, 'sh', env.TARGET_ROOT!, ...runHook], {
+/**
+ * One block-device.d hook, run by the sandbox outside the tree: the tree is
+ * already in the image's filesystem, and its files may be shared with tree
+ * checkpoints (src/cache/checkpoints.ts), so the hook sees TARGET_ROOT as a
+ * read-only view of it (mounted at <workDir>/block-device-root).
+ */
+async function runBlockDeviceHook(hook: DiskSettings['blockDeviceHooks'][number], env: Record<string, string>, o: AssembleDiskOptions): Promise<Result<void>> {
+  const sandbox = o.settings.sandbox;
+  if (sandbox === undefined) throw new Error('block-device.d hooks need the build\'s sandbox (DiskSettings.sandbox)');
+  const logFile = path.join(o.logDir, `block-device.d_${hook.name}.log`);
+  const mergedDir = path.join(o.workDir, 'block-device-root');
+  await mkdir(mergedDir, { recursive: true });
+  const outcome = await sandbox.run({
+    tree: 'read-only',
+    lowerDir: o.tree,
+    mergedDir,
+    inside: false,
+    argv: ['/bin/bash', path.join(o.hooksDir, HELPER_DIR, 'run-hook'), 'block-device.d', hook.name],
     env,
-    extendEnv: false,
-    all: true,
-    reject: false,
-    stdin: 'ignore',
+    binds: [],
+    resolver: false,
+    onLine: (_stream, line) => {
+      if (line.trim()) o.onLine(`${hook.element}/block-device.d/${hook.name} | ${line}`);
+    },
+    logFile,
   });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  child.all?.on('data', (chunk: Buffer) => {
-    log.write(chunk);
-    for (const line of chunk.toString().split('\n')) if (line.trim()) onLine(`${hook.element}/block-device.d/${hook.name} | ${line}`);
-  });
-  const r = await child;
-  await new Promise<void>((resolve) => log.end(resolve));
-  if (r.exitCode === 0) return ok(undefined);
+  if (outcome.exitCode === 0) return ok(undefined);
   return fail({
     reason: 'hook-failed',
     element: hook.element,
     phase: 'block-device.d',
     script: hook.name,
-    exitCode: r.exitCode ?? null,
-    ...(r.signal ? { signal: r.signal } : {}),
+    exitCode: outcome.exitCode,
+    ...(outcome.signal ? { signal: outcome.signal } : {}),
     logTail: await tailLines(logFile, 20),
     logPath: logFile,
   });

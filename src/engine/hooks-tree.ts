@@ -9,16 +9,16 @@
 //     bin/                      on PATH
 //     static/ ...               whatever else the elements ship
 //     imgfactory/run-hook       imgfactory's helpers (helper-scripts.ts)
-import { execa } from 'execa';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Element } from '../elements/element.js';
+import { mustRun } from '../process/run.js';
 import { HELPER_DIR, HELPERS } from '../steps/helper-scripts.js';
 
 export async function makeHooksTree(elements: Element[], dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   // One cp for all of them: GNU cp copies its sources in order, so later elements still win.
-  if (elements.length > 0) await execa('cp', ['-a', '--no-preserve=ownership', ...elements.map((e) => `${e.dir}/.`), dest]);
+  if (elements.length > 0) await mustRun('cp', ['-a', '--no-preserve=ownership', ...elements.map((e) => `${e.dir}/.`), dest]);
   // Always present, so every build digests and sources them the same way.
   for (const d of ['environment.d', 'bin']) await mkdir(path.join(dest, d), { recursive: true });
   const helpers = path.join(dest, HELPER_DIR);

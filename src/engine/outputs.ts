@@ -15,7 +15,7 @@ import type { LayerEntry, LayerStore } from '../cache/store.js';
 import { unwrap } from '../failure.js';
 import type { ManifestPackage } from '../manifest/manifest.js';
 import { installedPackages } from '../manifest/packages.js';
-import { describeFile } from '../output/describe.js';
+import { describeFile } from './describe-output.js';
 import { formatOf, isImageFormat, type OutputType } from '../output/formats.js';
 import { publishFile, publishStream } from '../output/publish.js';
 import { tempPathFor } from '../util/atomic-write.js';

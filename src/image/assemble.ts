@@ -27,7 +27,7 @@ import { installBiosBoot, makeCoreImage } from './grub-bios.js';
 import { EFI_BOOT_PATH, makeEfiImage } from './grub-efi.js';
 import { convertImage, imageInfo } from './qemu-img.js';
 import { formatOf, IMAGE_FORMATS, type ImageFormat } from '../output/formats.js';
-import { runTool, type LogFn } from './run-tool.js';
+import { run, type LogFn } from '../process/run.js';
 
 /** What DIB's block-device.d hooks get; here the "device" is the raw image file. */
 export interface BlockDeviceContext {
@@ -227,7 +227,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
   const table = await writePartitionTable(raw, layout, plan, ids, log);
   if (!table.ok) return table;
   for (const [p, file] of fsFiles) {
-    const dd = await runTool('dd', [`if=${file}`, `of=${raw}`, 'bs=4M', `seek=${p.start}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none'], { onLog: log });
+    const dd = await run('dd', [`if=${file}`, `of=${raw}`, 'bs=4M', `seek=${p.start}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none'], { onLog: log });
     if (!dd.ok) return dd;
     await rm(file);
   }
@@ -251,7 +251,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
     const file = path.join(o.resultDir, `${o.name}.${formatOf(format).extension}`);
     temps.push(file);
     if (formatOf(format).qemu?.format === 'raw') {
-      const cp = await runTool('cp', ['--sparse=always', raw, file], { onLog: log });
+      const cp = await run('cp', ['--sparse=always', raw, file], { onLog: log });
       if (!cp.ok) return cp;
     } else {
       const cv = await convertImage(raw, file, format, o.compress ?? true, log);

@@ -6,7 +6,7 @@ import { copyFile, mkdir, readdir, truncate, utimes, writeFile } from 'node:fs/p
 import path from 'node:path';
 import { ok, type Result } from '../failure.js';
 import { MIB } from './layout.js';
-import { runTool, type LogFn } from './run-tool.js';
+import { run, type LogFn } from '../process/run.js';
 
 export interface VfatOptions {
   file: string;
@@ -28,7 +28,7 @@ export async function makeVfat(o: VfatOptions): Promise<Result<void>> {
   if (o.bytes < 512 * MIB) args.push('-s', '1');
   if (o.label) args.push('-n', o.label.toUpperCase());
   args.push('-C', o.file, String(o.bytes / 1024));
-  const mk = await runTool('mkfs.vfat', args, { onLog: o.onLog });
+  const mk = await run('mkfs.vfat', args, { onLog: o.onLog });
   if (!mk.ok) return mk;
   const names = Object.keys(o.files).sort();
   if (names.length === 0) return ok(undefined);
@@ -42,7 +42,7 @@ export async function makeVfat(o: VfatOptions): Promise<Result<void>> {
   await stampTree(o.stageDir, o.sourceDateEpoch);
   const top = (await readdir(o.stageDir)).sort().map((e) => path.join(o.stageDir, e));
   const env = { SOURCE_DATE_EPOCH: String(o.sourceDateEpoch), MTOOLS_SKIP_CHECK: '1' };
-  const cp = await runTool('mcopy', ['-s', '-m', '-Q', '-i', o.file, ...top, '::/'], { env, onLog: o.onLog });
+  const cp = await run('mcopy', ['-s', '-m', '-Q', '-i', o.file, ...top, '::/'], { env, onLog: o.onLog });
   return cp.ok ? ok(undefined) : cp;
 }
 
@@ -60,6 +60,6 @@ async function stampTree(dir: string, epoch: number): Promise<void> {
 export async function makeSwap(file: string, bytes: number, uuid: string, label: string | undefined, onLog?: LogFn): Promise<Result<void>> {
   await writeFile(file, '');
   await truncate(file, bytes);
-  const r = await runTool('mkswap', ['-U', uuid, ...(label ? ['-L', label] : []), file], { onLog });
+  const r = await run('mkswap', ['-U', uuid, ...(label ? ['-L', label] : []), file], { onLog });
   return r.ok ? ok(undefined) : r;
 }

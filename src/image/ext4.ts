@@ -6,7 +6,7 @@
 import { lstat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
-import { runTool, type LogFn } from './run-tool.js';
+import { run, type LogFn } from '../process/run.js';
 import type { Uuid } from './seed.js';
 
 /** A file placed into the filesystem after mkfs (owner root:root). */
@@ -39,7 +39,7 @@ export async function makeExt4(o: Ext4Options): Promise<Result<void>> {
   const args = ['-q', '-F', '-t', 'ext4', '-b', '4096', '-U', o.uuid, '-E', `hash_seed=${o.hashSeed}`, '-N', String(o.inodes), '-d', o.treeDir];
   if (o.label) args.push('-L', o.label);
   args.push(o.file, `${o.bytes / 1024}k`);
-  const mk = await runTool('mkfs.ext4', args, { env, onLog: o.onLog });
+  const mk = await run('mkfs.ext4', args, { env, onLog: o.onLog });
   if (!mk.ok) return mk;
 
   const script: string[] = [];
@@ -78,22 +78,22 @@ export async function makeExt4(o: Ext4Options): Promise<Result<void>> {
   const scriptFile = path.join(o.workDir, 'debugfs.cmds');
   await writeFile(scriptFile, script.join('\n') + '\n');
   o.onLog?.(`debugfs: ${o.inject.length} injected file(s), times of ${used.value.length} inodes set to ${o.sourceDateEpoch}`);
-  const dbg = await runTool('debugfs', ['-w', '-f', scriptFile, o.file], { env });
+  const dbg = await run('debugfs', ['-w', '-f', scriptFile, o.file], { env });
   if (!dbg.ok) return dbg;
   // debugfs exits 0 even when a command fails; its errors are the lines that are not echoes of commands.
   const errors = dbg.value.stderr
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.startsWith('debugfs ') && !l.startsWith('debugfs:') && !/^Allocated inode: \d+$/.test(l));
   if (errors.length > 0) {
-    return fail({ reason: 'image-tool-failed', tool: 'debugfs', args: ['-w', '-f', scriptFile, o.file], exitCode: 0, stderrTail: errors.slice(0, 15) });
+    return fail({ reason: 'tool-failed', tool: 'debugfs', args: ['-w', '-f', scriptFile, o.file], exitCode: 0, stderrTail: errors.slice(0, 15) });
   }
-  const fsck = await runTool('e2fsck', ['-f', '-n', o.file], { env, onLog: o.onLog });
+  const fsck = await run('e2fsck', ['-f', '-n', o.file], { env, onLog: o.onLog });
   return fsck.ok ? ok(undefined) : fsck;
 }
 
 /** Inodes in use, except the reserved ones below 11 (other than the root directory, 2). */
 async function usedInodes(file: string, onLog?: LogFn): Promise<Result<number[]>> {
-  const r = await runTool('dumpe2fs', [file], { onLog });
+  const r = await run('dumpe2fs', [file], { onLog });
   if (!r.ok) return r;
   const count = Number(/^Inode count:\s+(\d+)/m.exec(r.value.stdout)?.[1]);
   const free = new Uint8Array(count + 1);

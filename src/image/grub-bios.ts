@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
 import { SECTOR } from './layout.js';
 import { MODULES } from './grub-modules.js';
-import { runTool, type LogFn } from './run-tool.js';
+import { run, type LogFn } from '../process/run.js';
 
 /** Offsets in boot.img (grub-core/include/grub/i386/pc/boot.h). */
 export const BOOT = {
@@ -38,7 +38,7 @@ const BLOCKLIST_SIZE = 12;
 
 /** Builds core.img from the tree's module dir with an embedded early config. */
 export async function makeCoreImage(moduleDir: string, earlyCfg: string, out: string, onLog?: LogFn): Promise<Result<string>> {
-  const r = await runTool(
+  const r = await run(
     'grub-mkimage',
     ['-O', 'i386-pc', '-d', moduleDir, '-c', earlyCfg, '-p', '/boot/grub', '-o', out, ...MODULES['i386-pc']],
     { onLog },

@@ -5,13 +5,13 @@
 // report / docs), plain UEFI does not.
 import { ok, type Result } from '../failure.js';
 import { MODULES } from './grub-modules.js';
-import { runTool, type LogFn } from './run-tool.js';
+import { run, type LogFn } from '../process/run.js';
 
 /** Where firmware looks on removable media (UEFI spec 3.5.1.1) for x86_64. */
 export const EFI_BOOT_PATH = 'EFI/BOOT/BOOTX64.EFI';
 
 export async function makeEfiImage(moduleDir: string, earlyCfg: string, out: string, onLog?: LogFn): Promise<Result<string>> {
-  const r = await runTool(
+  const r = await run(
     'grub-mkimage',
     ['-O', 'x86_64-efi', '-d', moduleDir, '-c', earlyCfg, '-p', '/boot/grub', '-o', out, ...MODULES['x86_64-efi']],
     { onLog },

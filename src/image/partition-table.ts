@@ -4,7 +4,7 @@
 import { fail, ok, type Result } from '../failure.js';
 import { SECTOR, type Layout, type PartitionType } from './layout.js';
 import type { DiskPlan } from './partition-plan.js';
-import { runTool, type LogFn } from './run-tool.js';
+import { run, type LogFn } from '../process/run.js';
 import type { ImageIds } from './seed.js';
 
 /** GPT partition type GUIDs (UEFI spec; freedesktop discoverable partitions for Linux data/swap). */
@@ -50,7 +50,7 @@ export function sfdiskScript(layout: Layout, plan: DiskPlan, ids: ImageIds): str
 export async function writePartitionTable(image: string, layout: Layout, plan: DiskPlan, ids: ImageIds, onLog?: LogFn): Promise<Result<void>> {
   const script = sfdiskScript(layout, plan, ids);
   onLog?.(`sfdisk script:\n${script}`);
-  const r = await runTool('sfdisk', ['--no-reread', '--no-tell-kernel', '--wipe', 'never', '--quiet', image], { input: script, onLog });
+  const r = await run('sfdisk', ['--no-reread', '--no-tell-kernel', '--wipe', 'never', '--quiet', image], { input: script, onLog });
   return r.ok ? ok(undefined) : r;
 }
 
@@ -75,11 +75,11 @@ export interface TableDump {
 
 /** Reads the partition table of an image file back (`sfdisk --json`). */
 export async function readPartitionTable(image: string): Promise<Result<TableDump>> {
-  const r = await runTool('sfdisk', ['--json', image]);
+  const r = await run('sfdisk', ['--json', image]);
   if (!r.ok) return r;
   try {
     return ok((JSON.parse(r.value.stdout) as { partitiontable: TableDump }).partitiontable);
   } catch (e) {
-    return fail({ reason: 'image-tool-failed', tool: 'sfdisk', args: ['--json', image], exitCode: 0, stderrTail: [`unreadable output: ${(e as Error).message}`] });
+    return fail({ reason: 'tool-failed', tool: 'sfdisk', args: ['--json', image], exitCode: 0, stderrTail: [`unreadable output: ${(e as Error).message}`] });
   }
 }

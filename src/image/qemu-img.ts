@@ -3,13 +3,13 @@
 // (src/output/formats.ts), and `qemu-img info` to read back what was written.
 import { fail, ok, type Result } from '../failure.js';
 import { formatOf, type ImageFormat } from '../output/formats.js';
-import { runTool, type LogFn } from './run-tool.js';
+import { run, type LogFn } from '../process/run.js';
 
 /** Converts the raw image to `format` at `out`; `compress` picks the row's compressed or uncompressed options. */
 export async function convertImage(raw: string, out: string, format: ImageFormat, compress: boolean, onLog?: LogFn): Promise<Result<void>> {
   const qemu = formatOf(format).qemu!;
   const args = ['convert', '-f', 'raw', '-O', qemu.format, ...(compress ? qemu.options.compressed : qemu.options.uncompressed), raw, out];
-  const r = await runTool('qemu-img', args, { onLog });
+  const r = await run('qemu-img', args, { onLog });
   return r.ok ? ok(undefined) : r;
 }
 
@@ -22,12 +22,12 @@ export interface ImageInfo {
 /** What qemu-img reads from `file`; `format` (an output format's recorded name) pins the format instead of probing. */
 export async function imageInfo(file: string, format?: ImageFormat): Promise<Result<ImageInfo>> {
   const pinned = format ? ['-f', formatOf(format).qemu!.format] : [];
-  const r = await runTool('qemu-img', ['info', '--output=json', ...pinned, file]);
+  const r = await run('qemu-img', ['info', '--output=json', ...pinned, file]);
   if (!r.ok) return r;
   try {
     const j = JSON.parse(r.value.stdout) as { format: string; 'virtual-size': number; 'actual-size': number };
     return ok({ format: j.format, virtualSize: j['virtual-size'], actualSize: j['actual-size'] });
   } catch (e) {
-    return fail({ reason: 'image-tool-failed', tool: 'qemu-img', args: ['info', file], exitCode: 0, stderrTail: [(e as Error).message] });
+    return fail({ reason: 'tool-failed', tool: 'qemu-img', args: ['info', file], exitCode: 0, stderrTail: [(e as Error).message] });
   }
 }

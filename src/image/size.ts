@@ -1,8 +1,8 @@
 // How big the root filesystem must be for a tree: the tree's apparent size,
 // plus per-file block slack and inode tables (inode headroom), plus the
 // journal, plus a percentage of headroom, plus the caller's extraSize.
-import { execa } from 'execa';
-import { fail, ok, type Result } from '../failure.js';
+import { ok, type Result } from '../failure.js';
+import { run } from '../process/run.js';
 import { MIB } from './layout.js';
 import { roundUp } from './size-spec.js';
 
@@ -27,14 +27,11 @@ export const DEFAULT_HEADROOM_PERCENT = 15;
 
 /** Measures a tree with du (apparent size, so sparse or compressed host filesystems do not skew it). */
 export async function measureTree(dir: string): Promise<Result<TreeUsage>> {
-  const bytes = await execa('du', ['-s', '--apparent-size', '-B1', dir], { reject: false });
-  const inodes = await execa('du', ['-s', '--inodes', dir], { reject: false });
-  for (const r of [bytes, inodes]) {
-    if (r.exitCode !== 0) {
-      return fail({ reason: 'image-tool-failed', tool: 'du', args: r.command.split(' ').slice(1), exitCode: r.exitCode ?? null, stderrTail: String(r.stderr).split('\n').slice(-10) });
-    }
-  }
-  return ok({ apparentBytes: Number(String(bytes.stdout).split('\t')[0]), entries: Number(String(inodes.stdout).split('\t')[0]) });
+  const bytes = await run('du', ['-s', '--apparent-size', '-B1', dir]);
+  if (!bytes.ok) return bytes;
+  const inodes = await run('du', ['-s', '--inodes', dir]);
+  if (!inodes.ok) return inodes;
+  return ok({ apparentBytes: Number(bytes.value.stdout.split('\t')[0]), entries: Number(inodes.value.stdout.split('\t')[0]) });
 }
 
 /** Inode headroom: a quarter more than the tree has, and never fewer than 8192 spare. */

@@ -5,10 +5,10 @@
 //
 // Both are written to a temporary name and renamed, so a reader never sees
 // half a file. The signature (sign.ts) is a separate step.
-import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from '../cache/canonical-json.js';
 import { ok, type Result } from '../failure.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { manifestBytes } from './canonical.js';
 import { glanceProperties } from './glance-properties.js';
 import {
@@ -80,13 +80,7 @@ export interface WrittenManifest {
 
 export async function writeManifest(manifest: Manifest, dir: string): Promise<WrittenManifest> {
   const files = { manifest: path.join(dir, manifestFileName(manifest.image, manifest.tag)), provenance: path.join(dir, provenanceFileName(manifest.image, manifest.tag)) };
-  await writeAtomic(files.manifest, manifestBytes(manifest));
-  await writeAtomic(files.provenance, Buffer.from(`${canonicalJson(provenance(manifest))}\n`));
+  await writeFileAtomic(files.manifest, manifestBytes(manifest), { mode: 0o644 });
+  await writeFileAtomic(files.provenance, Buffer.from(`${canonicalJson(provenance(manifest))}\n`), { mode: 0o644 });
   return files;
-}
-
-export async function writeAtomic(file: string, data: Buffer | string, mode = 0o644): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode });
-  await rename(tmp, file);
 }

@@ -11,7 +11,7 @@ import { generateKeyPairSync, type KeyPairKeyObjectResult } from 'node:crypto';
 import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
-import { runTool } from '../image/run-tool.js';
+import { run } from '../process/run.js';
 
 export type KeygenType = 'rsa' | 'rsa-4096' | 'ec-p384' | 'ec-p521' | 'ed25519';
 export const KEYGEN_TYPES: readonly KeygenType[] = ['rsa', 'rsa-4096', 'ec-p384', 'ec-p521', 'ed25519'];
@@ -71,7 +71,7 @@ export async function keygen(o: KeygenOptions): Promise<Result<KeySet>> {
   // Glance verifies Ed25519 signatures not at all, so no certificate is needed; openssl could make one, but it would mislead.
   if (o.type === 'ed25519') return ok({ privateKey: files.privateKey, publicKey: files.publicKey, certificate: null });
   const digest = o.type === 'ec-p521' ? '-sha512' : o.type === 'ec-p384' ? '-sha384' : '-sha256';
-  const r = await runTool('openssl', ['req', '-x509', '-new', '-key', files.privateKey, '-out', files.certificate, '-days', String(o.days), digest, '-subj', `/CN=${o.commonName.replace(/[/\\]/g, '_')}`, '-addext', 'keyUsage=critical,digitalSignature', '-addext', 'basicConstraints=critical,CA:FALSE']);
+  const r = await run('openssl', ['req', '-x509', '-new', '-key', files.privateKey, '-out', files.certificate, '-days', String(o.days), digest, '-subj', `/CN=${o.commonName.replace(/[/\\]/g, '_')}`, '-addext', 'keyUsage=critical,digitalSignature', '-addext', 'basicConstraints=critical,CA:FALSE']);
   if (!r.ok) return r;
   return ok(files);
 }

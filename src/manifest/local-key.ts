@@ -13,11 +13,11 @@
 // It proves that an output is the one this machine's user built, no more;
 // release images are signed with a release key (`--sign-key`). It never
 // lives in the cache directory, which runners share.
-import { randomBytes } from 'node:crypto';
 import { access, chmod, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { ok, type Result } from '../failure.js';
+import { tempPathFor } from '../util/atomic-write.js';
 import { keygen, type KeySet } from './keygen.js';
 import { loadVerifyKey } from './keys.js';
 import { keyId, readSignature } from './sign.js';
@@ -55,7 +55,7 @@ export async function ensureLocalKey(env: NodeJS.ProcessEnv = process.env): Prom
   const found = await localKey(env);
   if (found) return ok({ ...found, created: false });
   const final = path.join(localKeyDir(env), DIR);
-  const temp = `${final}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const temp = tempPathFor(final);
   const made = await keygen({ dir: temp, name: NAME, type: 'rsa', commonName: 'imgfactory local signing key', days: 3650 });
   if (!made.ok) {
     await rm(temp, { recursive: true, force: true });

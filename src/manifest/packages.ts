@@ -3,13 +3,13 @@
 // Only fully installed packages count ("ii"); sorted by name, then arch.
 import { compareCodeUnits } from '../cache/canonical-json.js';
 import { fail, ok, type Result } from '../failure.js';
-import { runTool } from '../image/run-tool.js';
+import { run } from '../process/run.js';
 import type { ManifestPackage } from './manifest.js';
 
 const FORMAT = '${Package}\\t${Version}\\t${Architecture}\\t${db:Status-Abbrev}\\n';
 
 export async function installedPackages(tree: string): Promise<Result<ManifestPackage[]>> {
-  const r = await runTool('dpkg-query', [`--admindir=${tree}/var/lib/dpkg`, '-W', `-f=${FORMAT}`]);
+  const r = await run('dpkg-query', [`--admindir=${tree}/var/lib/dpkg`, '-W', `-f=${FORMAT}`]);
   if (!r.ok) return r;
   return parseDpkgQuery(r.value.stdout, tree);
 }

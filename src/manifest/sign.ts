@@ -12,7 +12,7 @@ import { constants, createHash, createPublicKey, sign as cryptoSign, verify as c
 import { readFile } from 'node:fs/promises';
 import { canonicalJson } from '../cache/canonical-json.js';
 import { fail, ok, type Result } from '../failure.js';
-import { writeAtomic } from './build-manifest.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { keyKind, loadPrivateKey } from './keys.js';
 import { signatureFileName } from './manifest.js';
 import { readManifest } from './read.js';
@@ -108,7 +108,7 @@ export async function signManifest(file: string, keySpec: string): Promise<Resul
   const sig = signBytes(m.value.canonical, key.value);
   if (!sig.ok) return sig;
   const signatureFile = signatureFileName(file);
-  await writeAtomic(signatureFile, `${canonicalJson(sig.value)}\n`);
+  await writeFileAtomic(signatureFile, `${canonicalJson(sig.value)}\n`, { mode: 0o644 });
   return ok({ signatureFile, keyId: sig.value.keyId });
 }
 

@@ -2,7 +2,7 @@
 // builds alike: its bytes go to a temp name beside the final file
 // (tempPathFor, src/util/atomic-write.ts), its `<file>.sha256` (sha256sum
 // format) likewise, both are renamed into place, and a placed record
-// (src/image/placed.ts) remembers which bytes imgfactory put there.
+// (placed.ts) remembers which bytes imgfactory put there.
 //
 //   made file (scratch dir) ──rename, or copy across filesystems──┐
 //   cache blob stream ──────────── write ─────────────────────────┤
@@ -17,8 +17,8 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { runTool } from '../image/run-tool.js';
-import { placedSha256, recordPlaced } from '../image/placed.js';
+import { run } from '../process/run.js';
+import { placedSha256, recordPlaced } from './placed.js';
 import { FailureError } from '../failure.js';
 import { hexOf, sha256File } from '../cache/digest.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic-write.js';
@@ -94,7 +94,7 @@ async function moveTo(from: string, to: string): Promise<void> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
   }
-  const cp = await runTool('cp', ['--sparse=always', from, to]);
+  const cp = await run('cp', ['--sparse=always', from, to]);
   if (!cp.ok) throw new FailureError(cp.error);
   await rm(from, { force: true });
 }

@@ -1,5 +1,6 @@
 // The mounts one step needs, as data: the overlay, /proc, /sys, /dev,
-// /dev/pts, the caller's binds and the resolver, in mount order. The chroot
+// /dev/pts, the caller's binds and the resolver, in mount order (or, for a
+// read-only step, one read-only bind of the tree and nothing else). The chroot
 // sandbox performs them in the host namespace (recording each first), the
 // container sandbox inside its own mount namespace; both undo them in reverse.
 //
@@ -33,6 +34,7 @@ const POLICY_RC_D = '#!/bin/sh\n# imgfactory sandbox: no service starts while th
 
 /** Resolves every mount point in the tree, builds the shadow layer if needed, and returns the mount calls. */
 export async function planMounts(step: StepRun, scratchDir: string): Promise<Result<MountOp[]>> {
+  if (step.tree === 'read-only') return planReadOnly(step);
   const shadowDir = path.join(scratchDir, 'shadow');
   for (const dir of [step.lowerDir, step.upperDir, step.workDir, shadowDir]) {
     if (/[,:\\]/.test(dir)) return fail({ reason: 'usage', message: `overlayfs cannot take a path containing ',', ':' or '\\': ${dir}` });
@@ -87,6 +89,12 @@ export async function planMounts(step: StepRun, scratchDir: string): Promise<Res
   const options = `lowerdir=${lowers},upperdir=${step.upperDir},workdir=${step.workDir},redirect_dir=off,metacopy=off`;
   const overlay = op(['-t', 'overlay', '-o', options, 'overlay', step.mergedDir], step.mergedDir);
   return ok([overlay, ...ops]);
+}
+
+/** The tree at mergedDir, read-only: nothing to write to, so no layer, no shadow, no pseudo-filesystems. */
+function planReadOnly(step: StepRun): Result<MountOp[]> {
+  if (step.binds.length > 0 || step.resolver) return fail({ reason: 'usage', message: 'a read-only step takes no binds and no resolver' });
+  return ok(privateBind(step.lowerDir, step.mergedDir, true));
 }
 
 function op(args: string[], target: string, creates = true): MountOp {

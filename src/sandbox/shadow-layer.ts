@@ -12,10 +12,10 @@
 // Every directory of the shadow that also exists in the tree carries the
 // tree's metadata (copied with GNU tar, --no-recursion), since overlayfs shows
 // the topmost layer's attributes for a merged directory and copies them up.
-import { execa } from 'execa';
 import { lstat, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
+import { run } from '../process/run.js';
 
 export interface ShadowEntry {
   /** Path relative to the tree root, already resolved with resolveInTree. */
@@ -44,17 +44,19 @@ export async function buildShadowLayer(lowerDir: string, entries: ShadowEntry[],
     if (st?.isDirectory()) inTree.push(rel === '' ? '.' : `./${rel}`);
   }
   const xattrs = ['--xattrs', '--xattrs-include=*', '--xattrs-exclude=trusted.overlay.*'];
-  const packed = await execa(
+  const packed = await run(
     'tar',
     ['--create', '--file=-', `--directory=${lowerDir}`, '--no-recursion', '--numeric-owner', '--format=posix', ...xattrs, '--', ...inTree],
-    { encoding: 'buffer', reject: false },
+    { binary: true, check: false },
   );
-  if (packed.exitCode !== 0) return fail({ reason: 'io', what: `reading metadata from ${lowerDir}`, message: packed.stderr.toString() });
-  const unpacked = await execa(
+  if (!packed.ok) return packed;
+  if (packed.value.exitCode !== 0) return fail({ reason: 'io', what: `reading metadata from ${lowerDir}`, message: packed.value.stderr });
+  const unpacked = await run(
     'tar',
     ['--extract', '--file=-', `--directory=${shadowDir}`, '--numeric-owner', '--same-owner', '--same-permissions', '--overwrite-dir', ...xattrs],
-    { input: packed.stdout, reject: false },
+    { input: packed.value.stdoutBytes, check: false },
   );
-  if (unpacked.exitCode !== 0) return fail({ reason: 'io', what: `writing mount points to ${shadowDir}`, message: unpacked.stderr });
+  if (!unpacked.ok) return unpacked;
+  if (unpacked.value.exitCode !== 0) return fail({ reason: 'io', what: `writing mount points to ${shadowDir}`, message: unpacked.value.stderr.trimEnd() });
   return ok(undefined);
 }

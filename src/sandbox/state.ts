@@ -4,8 +4,9 @@
 //
 //   <stateDir>/sandbox/<pid>-<n>.json   StepState (rewritten atomically)
 //   <stateDir>/sandbox/<pid>-<n>/       the step's scratch: shadow/, resolv.conf, init spec, status
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { processIdOf, type ProcessId } from './processes.js';
 
 export const STATE_VERSION = 1;
@@ -65,8 +66,6 @@ export class StateRecord {
   }
 
   private async save(): Promise<void> {
-    const tmp = `${this.file}.tmp`;
-    await writeFile(tmp, JSON.stringify(this.state));
-    await rename(tmp, this.file);
+    await writeFileAtomic(this.file, JSON.stringify(this.state));
   }
 }

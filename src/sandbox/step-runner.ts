@@ -6,7 +6,7 @@ import path from 'node:path';
 import { FailureError } from '../failure.js';
 import { whileRunning } from './interrupts.js';
 import { INIT_ENV, NS_INIT_SOURCE, writeInitSpec, type InitSpec, type InitStatus } from './ns-init.js';
-import { startGroup } from './process-group.js';
+import { startGroup } from '../process/group.js';
 import { processIdOf } from './processes.js';
 import type { StateRecord } from './state.js';
 import type { StepOutcome, StepRun } from './step.js';

@@ -1,6 +1,6 @@
 // The contract between the build and a sandbox: what one step needs (StepRun)
-// and how it ended (StepOutcome). Both sandboxes (chroot.ts, container.ts)
-// implement `Sandbox`; sandbox.ts chooses between them.
+// and how it ended (StepOutcome). Every sandbox (chroot.ts, container.ts)
+// implements `Sandbox`; sandbox.ts registers them and chooses one.
 
 /** A directory or file of the host made visible inside the tree while the step runs. */
 export interface Bind {
@@ -10,15 +10,32 @@ export interface Bind {
   readOnly: boolean;
 }
 
-/** One hook script run on an overlay of the tree so far. */
-export interface StepRun {
-  /** The root tree so far; never written. */
-  lowerDir: string;
+/**
+ * One hook script run on the tree so far: on an overlay whose upper dir
+ * becomes the step's layer (the default), or on a read-only view of the tree
+ * (`tree: 'read-only'`, e.g. block-device.d hooks, which only read the tree).
+ */
+export type StepRun = OverlayRun | ReadOnlyRun;
+export type OverlayRun = StepCommon & OverlayTree;
+export type ReadOnlyRun = StepCommon & ReadOnlyTree;
+
+export interface OverlayTree {
+  tree?: 'overlay';
   /** Empty directory that receives everything the command changes (the step's layer). */
   upperDir: string;
   /** Empty directory on the same filesystem as upperDir, for overlayfs. */
   workDir: string;
-  /** Where the overlay is mounted (in whatever namespace). */
+}
+
+/** The tree bound read-only at mergedDir: no layer, no /proc, /sys or /dev, no binds, no resolver. */
+export interface ReadOnlyTree {
+  tree: 'read-only';
+}
+
+export interface StepCommon {
+  /** The root tree so far; never written. */
+  lowerDir: string;
+  /** Where the overlay (or the read-only view) is mounted (in whatever namespace). */
   mergedDir: string;
   /** True: run chrooted in the merged tree; false: on the host, with TARGET_ROOT=mergedDir added to env. */
   inside: boolean;
@@ -45,7 +62,8 @@ export interface StepOutcome {
 }
 
 export interface Sandbox {
-  readonly kind: 'chroot' | 'container';
+  /** Its name in the registry (sandbox.ts). */
+  readonly kind: string;
   /** Runs one step. Expected problems (a mount point the tree cannot hold, a missing tool) throw a FailureError. */
   run(step: StepRun): Promise<StepOutcome>;
 }

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChrootSandbox } from '../../src/sandbox/chroot.js';
 import { mountsUnder, readMountInfo } from '../../src/sandbox/mountinfo.js';
 import { recoverStale } from '../../src/sandbox/stale.js';
-import { chooseSandbox, type Sandbox, type StepRun } from '../../src/sandbox/sandbox.js';
+import { chooseSandbox, type OverlayRun, type Sandbox } from '../../src/sandbox/sandbox.js';
 import { copyDebianTree } from '../support/debian-tree.js';
 import { scratchDir } from '../support/run-dir.js';
 
@@ -92,7 +92,7 @@ for (const kind of ['chroot', 'container'] as const) {
       if (root !== undefined) await forceUnmount(root);
     });
 
-    async function makeStep(over: Partial<StepRun>): Promise<StepRun & { lines: string[] }> {
+    async function makeStep(over: Partial<OverlayRun>): Promise<OverlayRun & { lines: string[] }> {
       const dir = path.join(root, `step-${++count}`);
       for (const d of ['upper', 'work', 'merged']) await mkdir(path.join(dir, d), { recursive: true });
       const lines: string[] = [];
@@ -195,6 +195,35 @@ for (const kind of ['chroot', 'container'] as const) {
       expect(step.lines).toEqual([`stdout: ${version}`, 'stdout: proc-ok']);
       expect(await listTree(step.upperDir)).toEqual(['outside.txt']);
       expect(await readFile(path.join(step.upperDir, 'outside.txt'), 'utf8')).toBe('out\n');
+      expect(await mountsIn(root)).toEqual([]);
+    });
+
+    it('runs a block-device.d hook on a read-only tree: it sees IMAGE_BLOCK_DEVICE and cannot write to TARGET_ROOT', async () => {
+      const dir = path.join(root, `read-only-${++count}`);
+      await mkdir(dir, { recursive: true });
+      const device = path.join(dir, 'disk.raw');
+      await execa('truncate', ['-s', '8M', device]);
+      await execa('sfdisk', ['--quiet', device], { input: 'label: gpt\n,4M\n' });
+      const lines: string[] = [];
+      const hook = path.join(REPO, 'test/fixtures/elements/disk/bd-marker/block-device.d/50-bd-marker');
+      const outcome = await sandbox.run({
+        tree: 'read-only',
+        lowerDir: lower,
+        mergedDir: path.join(dir, 'root'),
+        inside: false,
+        argv: ['/bin/bash', hook],
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', IMAGE_BLOCK_DEVICE: device, IMAGE_BLOCK_DEVICE_TYPE: 'raw' },
+        binds: [],
+        resolver: false,
+        logFile: path.join(dir, 'hook.log'),
+        onLine: (stream, line) => lines.push(`${stream}: ${line}`),
+      });
+      expect(outcome).toEqual({ exitCode: 0, signal: null });
+      expect(lines).toContain(`stdout: device=${device}`);
+      expect(lines).toContain('stdout: type=raw');
+      expect(lines).toContain('stdout: label: gpt');
+      expect(lines).toContain('stdout: target-root=read-only');
+      await expect(readFile(path.join(lower, 'bd-marker-was-here'))).rejects.toThrow();
       expect(await mountsIn(root)).toEqual([]);
     });
 

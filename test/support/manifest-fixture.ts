@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildManifest, writeManifest, type ManifestInput } from '../../src/manifest/build-manifest.js';
 import type { Manifest, ManifestOutput } from '../../src/manifest/manifest.js';
-import { describeFile } from '../../src/output/describe.js';
+import { describeFile } from '../../src/engine/describe-output.js';
 import type { OutputType } from '../../src/output/formats.js';
 import { scratchDir } from './run-dir.js';
 

@@ -9,10 +9,10 @@
 // base64 user:password; `identitytoken` is an OAuth refresh token), then the
 // file's `credsStore`; helpers are `docker-credential-<name> get`. Secrets
 // stay in memory: nothing here logs or returns them in a message.
-import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { run } from '../../process/run.js';
 
 export type Credentials = { username: string; password: string } | { identityToken: string; username?: string };
 
@@ -74,10 +74,11 @@ export function normalizeRegistry(key: string): string {
 
 async function runHelper(name: string, registry: string, env: NodeJS.ProcessEnv): Promise<Credentials | null> {
   if (!/^[A-Za-z0-9._-]+$/.test(name)) return null;
-  const r = await execa(`docker-credential-${name}`, ['get'], { input: registry, reject: false, env, timeout: 30_000 }).catch(() => null);
-  if (!r || r.exitCode !== 0) return null;
+  // A helper that is missing, fails or hangs means no credentials (anonymous access), never a failed build.
+  const r = await run(`docker-credential-${name}`, ['get'], { input: registry, env, timeout: 30_000 });
+  if (!r.ok) return null;
   try {
-    const out = JSON.parse(String(r.stdout)) as { Username?: string; Secret?: string };
+    const out = JSON.parse(r.value.stdout) as { Username?: string; Secret?: string };
     if (!out.Secret) return null;
     if (out.Username === '<token>') return { identityToken: out.Secret };
     return { username: out.Username ?? '', password: out.Secret };

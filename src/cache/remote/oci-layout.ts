@@ -11,9 +11,10 @@
 // lose each other's tags. Like the registry transport, it does not verify
 // what it reads back: remote-cache.ts does.
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { tempPathFor, writeFileAtomic } from '../../util/atomic-write.js';
 import { hexOf, sha256Buffer, type FileDigest } from '../digest.js';
 import { RemoteError, type BlobBytes, type Transport, type UploadStats } from './transport.js';
 
@@ -59,11 +60,15 @@ export class OciLayoutTransport implements Transport {
   async putBlob(digest: FileDigest, size: number, source: BlobBytes): Promise<UploadStats> {
     await this.init();
     const dest = this.blob(digest);
-    if (Buffer.isBuffer(source)) await this.writeAtomic(dest, source);
+    if (Buffer.isBuffer(source)) await writeFileAtomic(dest, source);
     else {
-      const tmp = `${dest}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-      await copyFile(source, tmp);
-      await rename(tmp, dest);
+      const tmp = tempPathFor(dest);
+      try {
+        await copyFile(source, tmp);
+        await rename(tmp, dest);
+      } finally {
+        await rm(tmp, { force: true });
+      }
     }
     return { bytesSent: size, resumed: 0 };
   }
@@ -81,12 +86,12 @@ export class OciLayoutTransport implements Transport {
   async putManifest(tag: string, bytes: Buffer, mediaType: string): Promise<void> {
     await this.init();
     const digest = sha256Buffer(bytes);
-    await this.writeAtomic(this.blob(digest), bytes);
+    await writeFileAtomic(this.blob(digest), bytes);
     await this.withIndexLock(async () => {
       const index = await this.readIndex();
       index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== tag);
       index.manifests.push({ mediaType, digest, size: bytes.length, annotations: { [REF_NAME]: tag } });
-      await this.writeAtomic(path.join(this.dir, 'index.json'), Buffer.from(`${JSON.stringify(index, null, 2)}\n`));
+      await writeFileAtomic(path.join(this.dir, 'index.json'), Buffer.from(`${JSON.stringify(index, null, 2)}\n`));
     });
   }
 
@@ -97,7 +102,7 @@ export class OciLayoutTransport implements Transport {
   private async init(): Promise<void> {
     await mkdir(path.join(this.dir, 'blobs', 'sha256'), { recursive: true });
     const layout = path.join(this.dir, 'oci-layout');
-    if (!(await stat(layout).then(() => true, () => false))) await this.writeAtomic(layout, Buffer.from('{"imageLayoutVersion":"1.0.0"}\n'));
+    if (!(await stat(layout).then(() => true, () => false))) await writeFileAtomic(layout, Buffer.from('{"imageLayoutVersion":"1.0.0"}\n'));
   }
 
   private async readIndex(): Promise<ImageIndex> {
@@ -115,12 +120,6 @@ export class OciLayoutTransport implements Transport {
     } catch (e) {
       throw new RemoteError(`${this.describe}: index.json is not an OCI image index (${(e as Error).message})`);
     }
-  }
-
-  private async writeAtomic(file: string, data: Buffer): Promise<void> {
-    const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    await writeFile(tmp, data);
-    await rename(tmp, file);
   }
 
   /** mkdir is atomic: the lock directory is held by whoever made it; one older than a minute is stale. */

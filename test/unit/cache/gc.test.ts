@@ -5,11 +5,12 @@ import { listCheckpoints, saveCheckpoint } from '../../../src/cache/checkpoints.
 import { blobPath } from '../../../src/cache/content-path.js';
 import { writeBlob } from '../../../src/cache/content-write.js';
 import { gc } from '../../../src/cache/gc.js';
-import { TMP_DIR } from '../../../src/cache/format.js';
+import { LOCKS_DIR, TMP_DIR, TREES_DIR } from '../../../src/cache/format.js';
 import { bucketPath } from '../../../src/cache/index-bucket.js';
 import { get, ls } from '../../../src/cache/index-entries.js';
 import { withKeyLock } from '../../../src/cache/lock.js';
 import { LocalLayerStore } from '../../../src/cache/store-local.js';
+import { tempPathFor } from '../../../src/util/atomic-write.js';
 import { scratchDir } from '../../support/run-dir.js';
 import { key } from './store-conformance.js';
 
@@ -99,6 +100,20 @@ describe('gc', () => {
     await utimes(stale, old, old);
     await gc(store.dir, { maxSize: 1_000_000 });
     expect(await readdir(path.join(store.dir, TMP_DIR))).toEqual(['live-writer']);
+  });
+
+  it('removes old leftovers with temp names (atomic-write.ts) in the locks and trees dirs, and nothing else there', async () => {
+    const store = await filled(1);
+    const old = new Date(Date.now() - 2 * 24 * 3_600_000);
+    for (const dir of [LOCKS_DIR, TREES_DIR]) {
+      await mkdir(path.join(store.dir, dir), { recursive: true });
+      const leftovers = [tempPathFor(path.join(store.dir, dir, 'dead')), path.join(store.dir, dir, '.tmp-from-an-older-version')];
+      const kept = [tempPathFor(path.join(store.dir, dir, 'live')), path.join(store.dir, dir, 'not-a-temp-name')];
+      for (const p of [...leftovers, ...kept]) await mkdir(p);
+      for (const p of [...leftovers, kept[1]!]) await utimes(p, old, old);
+      await gc(store.dir, { maxSize: 1_000_000 });
+      expect((await readdir(path.join(store.dir, dir))).sort()).toEqual(kept.map((p) => path.basename(p)).sort());
+    }
   });
 });
 

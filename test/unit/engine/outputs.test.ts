@@ -9,7 +9,7 @@ import { outputFileKey } from '../../../src/cache/keys.js';
 import { LocalLayerStore } from '../../../src/cache/store-local.js';
 import { cachedOutputs, writeOutputs, type OutputFile } from '../../../src/engine/outputs.js';
 import type { BuildEvent } from '../../../src/engine/events.js';
-import { placedSha256 } from '../../../src/image/placed.js';
+import { placedSha256 } from '../../../src/output/placed.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 const lastKey = `sha256:${'1'.repeat(64)}` as LayerKey;

@@ -46,6 +46,6 @@ describe('writeTreeTar', () => {
 
   it('still fails on any other complaint from tar', async () => {
     const dir = await scratchDir('tree-tar');
-    await expect(writeTreeTar(path.join(dir, 'no-such-tree'), path.join(dir, 'out.tar'))).rejects.toMatchObject({ failure: { reason: 'image-tool-failed', tool: 'tar' } });
+    await expect(writeTreeTar(path.join(dir, 'no-such-tree'), path.join(dir, 'out.tar'))).rejects.toMatchObject({ failure: { reason: 'tool-failed', tool: 'tar' } });
   });
 });

@@ -43,6 +43,6 @@ describe('qemu-img outputs', () => {
 
   it('reports a failing conversion as a value', async () => {
     const r = await convertImage('/nonexistent/disk.raw', '/tmp/never.qcow2', 'qcow2', true);
-    expect(!r.ok && r.error).toMatchObject({ reason: 'image-tool-failed', tool: 'qemu-img' });
+    expect(!r.ok && r.error).toMatchObject({ reason: 'tool-failed', tool: 'qemu-img' });
   });
 });

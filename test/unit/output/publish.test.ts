@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { placedSha256 } from '../../../src/image/placed.js';
+import { placedSha256 } from '../../../src/output/placed.js';
 import { publishFile, publishStream } from '../../../src/output/publish.js';
 import { tempPathFor } from '../../../src/util/atomic-write.js';
 import { scratchDir } from '../../support/run-dir.js';

@@ -4,7 +4,7 @@
 import { appendFile, rename, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { placedSha256, recordPlaced } from '../../../src/image/placed.js';
+import { placedSha256, recordPlaced } from '../../../src/output/placed.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 const SHA = 'a'.repeat(64);

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGroup } from '../../../src/sandbox/process-group.js';
+import { startGroup } from '../../../src/process/group.js';
 
 describe('startGroup', () => {
   let dir: string;

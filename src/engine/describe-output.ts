@@ -6,7 +6,7 @@
 import { fail, ok, type Result } from '../failure.js';
 import { imageInfo } from '../image/qemu-img.js';
 import { hashFile, type FileHashes } from '../util/hash-file.js';
-import { formatOf, isImageFormat, type OutputType } from './formats.js';
+import { formatOf, isImageFormat, type OutputType } from '../output/formats.js';
 
 export interface Described {
   hashes: FileHashes;

@@ -1,14 +1,13 @@
 // Runs one command as the leader of its own process group, streams its output
 // line by line to a callback and raw into a log file, and kills the whole
 // group on request: SIGTERM first, SIGKILL after a grace period, so a command
-// that traps or ignores SIGTERM still dies. The child gets a fourth pipe (fd 3)
-// whose far end only we hold, so it can tell when we are gone.
-import { execa } from 'execa';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
-import { once } from 'node:events';
+// that traps or ignores SIGTERM still dies. The child (from run.ts) gets a
+// fourth pipe (fd 3) whose far end only we hold, so it can tell when we are gone.
+import { createWriteStream } from 'node:fs';
+import { closeLog, pipeLines, type Stream } from './lines.js';
+import { spawnDetached } from './run.js';
 
-export type Stream = 'stdout' | 'stderr';
+export type { Stream } from './lines.js';
 
 export interface GroupOptions {
   env: Record<string, string>;
@@ -30,24 +29,11 @@ export interface ProcessGroup {
 export function startGroup(file: string, args: string[], options: GroupOptions): ProcessGroup {
   const log = createWriteStream(options.logFile, { flags: 'a' });
   log.on('error', () => undefined); // checked before the start (step-runner); a later disk error must not crash the build
-  const child = execa(file, args, {
-    env: options.env,
-    extendEnv: false,
-    detached: true,
-    // fd 3 is the lifeline: ns-init kills its group when it reads EOF there, i.e. when we die.
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    buffer: false,
-    reject: false,
-    stripFinalNewline: false,
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start ${file}`);
-  const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
-    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
-  });
+  // fd 3 is the lifeline: ns-init kills its group when it reads EOF there, i.e. when we die.
+  const child = spawnDetached(file, args, options.env);
+  const { pid, exited } = child;
   pipeLines(child.stdout, 'stdout', log, options.onLine);
   pipeLines(child.stderr, 'stderr', log, options.onLine);
-  const drained = child.then(() => undefined);
 
   let gone = false;
   void exited.then(() => (gone = true));
@@ -62,7 +48,7 @@ export function startGroup(file: string, args: string[], options: GroupOptions):
     pid,
     exited,
     async finished() {
-      await drained;
+      await child.drained;
       await closeLog(log);
     },
     async terminate(graceMs) {
@@ -76,35 +62,4 @@ export function startGroup(file: string, args: string[], options: GroupOptions):
       signalGroup('SIGKILL');
     },
   };
-}
-
-function pipeLines(
-  stream: NodeJS.ReadableStream | null,
-  name: Stream,
-  log: WriteStream,
-  onLine: ((stream: Stream, line: string) => void) | undefined,
-): void {
-  if (stream === null) return;
-  const decoder = new StringDecoder('utf8');
-  let partial = '';
-  const emit = (text: string): void => {
-    const lines = (partial + text).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) onLine?.(name, line);
-  };
-  stream.on('data', (chunk: Buffer) => {
-    log.write(chunk);
-    emit(decoder.write(chunk));
-  });
-  stream.on('end', () => {
-    emit(decoder.end());
-    if (partial !== '') onLine?.(name, partial);
-    partial = '';
-  });
-}
-
-async function closeLog(log: WriteStream): Promise<void> {
-  if (log.closed) return;
-  log.end();
-  await once(log, 'close');
 }

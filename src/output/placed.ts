@@ -7,8 +7,9 @@
 // (which no user can set), so a record that still matches means the bytes are
 // the ones imgfactory wrote; anything else means "unknown" and the caller
 // hashes the file.
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 interface Placed {
   sha256: string;
@@ -28,9 +29,7 @@ export async function recordPlaced(file: string, sha256: string): Promise<void> 
   const id = await identity(file);
   if (id === null) return;
   const record: Placed = { sha256, identity: id };
-  const tmp = `${recordPath(file)}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(record));
-  await rename(tmp, recordPath(file));
+  await writeFileAtomic(recordPath(file), JSON.stringify(record));
 }
 
 /** The sha256 of `file` if a record says so and the file is untouched since; otherwise null. */
