@@ -16,7 +16,3 @@ export class IntegrityError extends FailureError {
     this.message = `${what}: integrity mismatch: expected ${expected}, found ${found}`;
   }
 }
-
-export function isIntegrityError(err: unknown): err is IntegrityError {
-  return err instanceof IntegrityError || (err as { code?: unknown } | null)?.code === 'EINTEGRITY';
-}

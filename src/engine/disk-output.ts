@@ -14,7 +14,7 @@ import { fail, ok, unwrap, type Result } from '../failure.js';
 import { assembleImage, type ImageOutput, type Layout } from '../image/index.js';
 import type { ImageFormat } from '../output/formats.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { tailLines } from '../util/tail.js';
+import { hookFailed } from '../steps/sandboxed.js';
 import { HELPER_DIR } from '../steps/helper-scripts.js';
 
 /** Used for image timestamps when SOURCE_DATE_EPOCH is not set, so equal inputs still give equal bytes. */
@@ -139,14 +139,5 @@ async function runBlockDeviceHook(hook: DiskSettings['blockDeviceHooks'][number]
     logFile,
   });
   if (outcome.exitCode === 0) return ok(undefined);
-  return fail({
-    reason: 'hook-failed',
-    element: hook.element,
-    phase: 'block-device.d',
-    script: hook.name,
-    exitCode: outcome.exitCode,
-    ...(outcome.signal ? { signal: outcome.signal } : {}),
-    logTail: await tailLines(logFile, 20),
-    logPath: logFile,
-  });
+  return fail(await hookFailed({ element: hook.element, phase: 'block-device.d', script: hook.name }, outcome, logFile));
 }

@@ -9,9 +9,7 @@
 //                                └─ restoreDeepest ─► runOrApply × n ─► outputs ─┴─► manifest
 import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
-import type { Distro } from '../distro/distro.js';
 import { unwrap } from '../failure.js';
-import type { ImageGraph } from '../graph/resolve.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { planBuild, type Plan } from '../plan/plan.js';
 import { kindOf, type InputContext, type Step, type StepInputs } from '../steps/index.js';
@@ -21,18 +19,14 @@ import { Checkpointer, nextKey, restoreDeepest, walkChain, type ChainLink } from
 import { emitManifest, type EmittedManifest } from './emit-manifest.js';
 import type { StepReport } from './events.js';
 import { makeHooksTree } from './hooks-tree.js';
-import { manifestRequest, outputRequest } from './output-request.js';
+import { manifestRequest, outputRequest, type OutputOptions } from './output-request.js';
 import { cachedOutputs, cachedPackages, treePackages, writeOutputs, type OutputFile, type OutputRequest } from './outputs.js';
 import type { EnginePorts } from './ports.js';
 import { cachedReport, runOrApply } from './run-step.js';
 import { chooseScratch, type ScratchMode } from './scratch-fs.js';
 
 /** What to build: the image and every setting that can change its bytes or where they go. */
-export interface BuildRequest {
-  graph: ImageGraph;
-  distro: Distro;
-  /** Name of the outputs (`<name>.<ext>`) and IMAGE_NAME. */
-  imageName: string;
+export interface BuildRequest extends OutputOptions {
   buildRoot: string;
   /** Where the tree and overlays live (scratch-fs.ts); default 'disk'. */
   scratch?: ScratchMode;
@@ -40,15 +34,6 @@ export interface BuildRequest {
   cacheDir: string | null;
   /** Rebuild the network-dependent steps (base tree, package installs) even when cached. */
   refresh: boolean;
-  outputs: Omit<OutputRequest, 'disk'>;
-  /** How disk images are made: a layout (built-in name or file; else the image's block-device element, else `efi`). */
-  disk: { layout?: string; compress: boolean; imageSize?: string; extraSize?: string };
-  declared: Record<string, string>;
-  sourceDateEpoch: number | null;
-  /** Recorded in the manifest and in output names (`<image>-<tag>.qcow2`); never in keys. */
-  tag?: string;
-  /** Sign the manifest with this key (a file, or env:NAME). */
-  signKey?: string;
 }
 
 export interface BuildOutcome {

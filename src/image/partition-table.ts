@@ -1,7 +1,7 @@
 // Writes the partition table (MBR or GPT) into an image file with sfdisk, from
-// a DiskPlan, and reads it back (`sfdisk --json`) for checks. No loop device,
+// a DiskPlan. No loop device,
 // no kernel re-read: sfdisk works on the plain file.
-import { fail, ok, type Result } from '../failure.js';
+import { ok, type Result } from '../failure.js';
 import { SECTOR, type Layout, type PartitionType } from './layout.js';
 import type { DiskPlan } from './partition-plan.js';
 import { run, type LogFn } from '../process/run.js';
@@ -54,32 +54,3 @@ export async function writePartitionTable(image: string, layout: Layout, plan: D
   return r.ok ? ok(undefined) : r;
 }
 
-/** One partition as sfdisk reports it. */
-export interface TableEntry {
-  node: string;
-  start: number;
-  size: number;
-  type: string;
-  uuid?: string;
-  name?: string;
-  attrs?: string;
-  bootable?: boolean;
-}
-
-export interface TableDump {
-  label: 'gpt' | 'dos';
-  id: string;
-  sectorsize?: number;
-  partitions: TableEntry[];
-}
-
-/** Reads the partition table of an image file back (`sfdisk --json`). */
-export async function readPartitionTable(image: string): Promise<Result<TableDump>> {
-  const r = await run('sfdisk', ['--json', image]);
-  if (!r.ok) return r;
-  try {
-    return ok((JSON.parse(r.value.stdout) as { partitiontable: TableDump }).partitiontable);
-  } catch (e) {
-    return fail({ reason: 'tool-failed', tool: 'sfdisk', args: ['--json', image], exitCode: 0, stderrTail: [`unreadable output: ${(e as Error).message}`] });
-  }
-}

@@ -13,7 +13,6 @@ export const STEP_KINDS = { base, packages, hook, finalise } as const;
 type StepOf<K> = K extends StepKind<infer S> ? S : never;
 
 export type Step = StepOf<(typeof STEP_KINDS)[keyof typeof STEP_KINDS]>;
-export type StepKindName = Step['kind'];
 
 /** The kind of `step`, typed for any step. */
 export function kindOf(step: Step): StepKind<Step> {

@@ -40,12 +40,15 @@ export async function runSandboxed(step: StepCommon, argv: string[], runEnv: Rec
 }
 
 /** The failure of a step that ended with `outcome` (not 0), laid at `owner`. */
-export async function stepFailed(step: StepCommon, owner: string, outcome: StepOutcome, logFile: string): Promise<Failure> {
+export function stepFailed(step: StepCommon, owner: string, outcome: StepOutcome, logFile: string): Promise<Failure> {
+  return hookFailed({ element: owner, phase: step.phase, script: scriptName(step) }, outcome, logFile);
+}
+
+/** The failure of a script (a step's, or a block-device.d hook's) that ended with `outcome`: where, how, and its log's tail. */
+export async function hookFailed(where: { element: string; phase: string; script: string }, outcome: StepOutcome, logFile: string): Promise<Failure> {
   return {
     reason: 'hook-failed',
-    element: owner,
-    phase: step.phase,
-    script: scriptName(step),
+    ...where,
     exitCode: outcome.exitCode,
     ...(outcome.signal ? { signal: outcome.signal } : {}),
     logTail: await tailLines(logFile, 20),

@@ -7,8 +7,10 @@ import { blobPath, integrityFromHex } from '../../../src/cache/content-path.js';
 import { writeBlob } from '../../../src/cache/content-write.js';
 import type { Integrity } from '../../../src/cache/digest.js';
 import { TMP_DIR } from '../../../src/cache/format.js';
-import { isIntegrityError } from '../../../src/cache/integrity-error.js';
+import { IntegrityError } from '../../../src/cache/integrity-error.js';
 import { scratchDir } from '../../support/run-dir.js';
+
+const isIntegrityError = (err: unknown): boolean => err instanceof IntegrityError || (err as { code?: unknown } | null)?.code === 'EINTEGRITY';
 
 describe('writeBlob', () => {
   it('stores bytes at the path their sha256 names, with the same sha256 as their OCI digest', async () => {
