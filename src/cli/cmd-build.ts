@@ -10,7 +10,7 @@ import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../engine/scrat
 import { applyOverrides, overridesFromEnv } from '../distro/sources.js';
 import { resolveImage } from '../graph/resolve.js';
 import { FailureError, unwrap } from '../failure.js';
-import { SANDBOX_KINDS } from '../sandbox/sandbox.js';
+import { SANDBOX_KINDS, type SandboxKind } from '../sandbox/sandbox.js';
 import { declaredVars } from '../steps/hook-env.js';
 import { loadContext, type CommonArgs } from './context.js';
 import type { Handler } from './main.js';
@@ -31,7 +31,7 @@ interface Args extends CommonArgs, RemoteCacheArgs {
   scratch: ScratchMode;
   cache: boolean;
   refresh?: boolean;
-  sandbox: 'auto' | 'chroot' | 'container';
+  sandbox: SandboxKind | 'auto';
   imageName?: string;
   env?: string[];
   release?: string;
@@ -83,7 +83,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('scratch', { choices: SCRATCH_MODES, default: (process.env.IMGFACTORY_SCRATCH ?? 'disk') as ScratchMode, describe: `where the tree is built: disk (under --build-dir; keeps tree checkpoints), tmpfs (in memory: faster cold builds, no checkpoints), or auto: tmpfs when ${AUTO_MIN_BYTES / 1024 ** 3} GiB of memory are free (or IMGFACTORY_SCRATCH)` })
         .option('cache', { type: 'boolean', default: true, describe: 'use the layer cache (--no-cache builds everything and stores nothing)' })
         .option('refresh', { type: 'boolean', describe: 'rebuild the base tree and package steps even if cached (their archive may have moved on)' })
-        .option('sandbox', { choices: ['auto', ...SANDBOX_KINDS] as const, default: 'auto' as const, describe: 'where hooks run: container namespaces, or a chroot' })
+        .option('sandbox', { choices: ['auto', ...SANDBOX_KINDS] as const, default: 'auto' as const, describe: 'where hooks run (auto: the first of these that works on this host)' })
         .option('env', { type: 'string', array: true, describe: 'declare a build variable for hooks: NAME=VALUE, or NAME to take it from the environment (DIB_* are always passed)' })
         .option('release', { type: 'string', describe: 'distribution release (or DIB_RELEASE)' })
         .option('mirror', { type: 'string', describe: 'archive mirror (or DIB_DISTRIBUTION_MIRROR)' })
