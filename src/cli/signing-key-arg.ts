@@ -1,11 +1,15 @@
 // Which key `imgfactory build` signs the manifest with: --sign-key, else
-// IMGFACTORY_SIGN_KEY, else the local key (made on first use, see
+// IMGFACTORY_SIGN_KEY (a file name, env:NAME, or the PEM key itself, as a CI
+// secret is usually handed over), else the local key (made on first use, see
 // manifest/local-key.ts); none with --no-sign. The key is loaded before the
 // build starts, so a wrong key fails in a second, not after the build.
 import { FailureError, unwrap } from '../failure.js';
-import { keySource, loadPrivateKey } from '../manifest/keys.js';
+import { isKeyMaterial, keySource, loadPrivateKey } from '../manifest/keys.js';
 import { ensureLocalKey } from '../manifest/local-key.js';
 import { keyId } from '../manifest/sign.js';
+
+/** The environment variable a CI hands the release key in. */
+const SIGN_KEY_VAR = 'IMGFACTORY_SIGN_KEY';
 
 export interface SigningKey {
   spec: string;
@@ -19,7 +23,9 @@ export async function signingKeyFor(a: { sign: boolean; signKey?: string }, note
     if (a.signKey) throw new FailureError({ reason: 'usage', message: '--sign-key and --no-sign contradict each other', hint: 'drop one of them' });
     return null;
   }
-  const given = a.signKey ?? process.env.IMGFACTORY_SIGN_KEY;
+  const fromEnv = process.env[SIGN_KEY_VAR];
+  // The key itself in the variable: read it from there (env:NAME), never as a file name.
+  const given = a.signKey ?? (fromEnv && isKeyMaterial(fromEnv) ? `env:${SIGN_KEY_VAR}` : fromEnv);
   let spec: string;
   let label: string;
   if (given) {

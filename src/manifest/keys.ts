@@ -2,18 +2,32 @@
 // or, written `env:NAME`, from an environment variable (so CI can keep it in
 // a secret); an optional passphrase from IMGFACTORY_KEY_PASSPHRASE. Key
 // material is never logged: failures name where the key came from, never
-// what it holds. Verification takes a public key, a private key (its public
-// half is used) or an X.509 certificate.
+// what it holds, and a spec that is itself key material (a PEM pasted where a
+// file name belongs) is refused without being repeated. Verification takes a
+// public key, a private key (its public half is used) or an X.509 certificate.
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fail, ok, type Result } from '../failure.js';
 
-/** What a key spec names, for messages: `file key.pem` or `environment variable SIGN_KEY`. */
+/** The environment variable that holds a passphrase for an encrypted private key. */
+export const PASSPHRASE_VAR = 'IMGFACTORY_KEY_PASSPHRASE';
+
+/** Whether `spec` is key material rather than a file name or `env:NAME`: such a spec is never printed. */
+export function isKeyMaterial(spec: string): boolean {
+  return spec.includes('-----BEGIN') || spec.includes('\n');
+}
+
+/** What a key spec names, for messages: `file key.pem` or `environment variable SIGN_KEY`; never the key itself. */
 export function keySource(spec: string): string {
-  return spec.startsWith('env:') ? `environment variable ${spec.slice(4)}` : `file ${spec}`;
+  if (spec.startsWith('env:')) return `environment variable ${spec.slice(4)}`;
+  if (isKeyMaterial(spec)) return 'key material given where a file name belongs (not shown)';
+  return `file ${spec}`;
 }
 
 async function keyText(spec: string): Promise<Result<Buffer>> {
+  if (isKeyMaterial(spec)) {
+    return fail({ reason: 'bad-key', what: keySource(spec), message: 'is not a file name', hint: 'put the key in a file and name it, or in an environment variable and give env:NAME' });
+  }
   if (spec.startsWith('env:')) {
     const v = process.env[spec.slice(4)];
     if (!v) return fail({ reason: 'bad-key', what: keySource(spec), message: 'is not set or empty' });
@@ -29,11 +43,19 @@ async function keyText(spec: string): Promise<Result<Buffer>> {
 export async function loadPrivateKey(spec: string): Promise<Result<KeyObject>> {
   const text = await keyText(spec);
   if (!text.ok) return text;
+  const passphrase = process.env[PASSPHRASE_VAR];
   try {
-    const passphrase = process.env.IMGFACTORY_KEY_PASSPHRASE;
     return ok(createPrivateKey({ key: text.value, ...(passphrase ? { passphrase } : {}) }));
   } catch (e) {
-    return fail({ reason: 'bad-key', what: keySource(spec), message: `is not a usable private key (${(e as { code?: string }).code ?? 'unreadable'})`, hint: 'give the PEM private key written by `imgfactory keygen`' });
+    const code = (e as { code?: string }).code ?? 'unreadable';
+    if (text.value.includes('ENCRYPTED')) {
+      return fail(
+        passphrase
+          ? { reason: 'bad-key', what: keySource(spec), message: `is encrypted, and the passphrase in ${PASSPHRASE_VAR} does not open it (${code})`, hint: `check ${PASSPHRASE_VAR}` }
+          : { reason: 'bad-key', what: keySource(spec), message: `is encrypted and no passphrase was given (${code})`, hint: `set ${PASSPHRASE_VAR} to its passphrase` },
+      );
+    }
+    return fail({ reason: 'bad-key', what: keySource(spec), message: `is not a usable private key (${code})`, hint: 'give the PEM private key written by `imgfactory keygen`' });
   }
 }
 
