@@ -10,16 +10,63 @@
 // from sharing any layer, and a variable that is not set cannot go stale.
 import type { Distro } from '../distro/distro.js';
 import type { Place } from '../elements/phases.js';
+import { FailureError } from '../failure.js';
 
 /** Where the merged hooks tree is mounted inside the root tree. */
 export const IN_TARGET_HOOKS = '/tmp/in_target.d';
 
+/** What a shell can export: a letter or `_`, then letters, digits and `_`. */
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Names imgfactory sets for every hook (or for some): a value declared with
+ * --env would be overwritten, so it is refused instead, with the option that
+ * sets it where there is one.
+ */
+const RESERVED: Record<string, string | null> = {
+  PATH: null,
+  HOME: null,
+  LC_ALL: null,
+  LANG: null,
+  TMP_HOOKS_PATH: null,
+  TARGET_ROOT: null,
+  ARCH: null,
+  DISTRO_NAME: '--distro',
+  DIB_RELEASE: '--release (or DIB_RELEASE in the environment)',
+  DIB_INIT_SYSTEM: '--distro',
+  DIB_DISTRIBUTION_MIRROR: '--mirror (or DIB_DISTRIBUTION_MIRROR in the environment)',
+  DEBIAN_FRONTEND: null,
+  SOURCE_DATE_EPOCH: '--source-date-epoch',
+  IMAGE_NAME: '--image-name',
+  IMAGE_ELEMENT: null,
+  DIB_IMAGE_ELEMENT: null,
+  IMAGE_BLOCK_DEVICE: null,
+  IMAGE_BLOCK_DEVICE_TYPE: null,
+};
+
+/**
+ * The declared variables: every DIB_* of `env`, and each `--env NAME=VALUE`
+ * (or `NAME`, its value taken from `env`; left out when unset). A name a
+ * shell could not export, or one imgfactory sets itself, is a usage failure
+ * naming the name and never the value (it may be a secret).
+ */
 export function declaredVars(env: NodeJS.ProcessEnv, extra: string[] = []): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (k.startsWith('DIB_') && v !== undefined) vars[k] = v;
   for (const item of extra) {
     const eq = item.indexOf('=');
     const name = eq < 0 ? item : item.slice(0, eq);
+    if (!NAME.test(name)) {
+      throw new FailureError({ reason: 'usage', message: `--env ${JSON.stringify(name)}: not a variable name a shell could export`, hint: 'a name is a letter or "_", then letters, digits and "_": --env NAME=VALUE' });
+    }
+    if (name in RESERVED) {
+      const instead = RESERVED[name];
+      throw new FailureError({
+        reason: 'usage',
+        message: `--env ${name}: imgfactory sets ${name} for hooks itself`,
+        hint: instead ? `use ${instead}` : `reserved names: ${Object.keys(RESERVED).join(', ')}`,
+      });
+    }
     const value = eq < 0 ? env[name] : item.slice(eq + 1);
     if (value !== undefined) vars[name] = value;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadDistro } from '../../../src/distro/load-distro.js';
-import { unwrap } from '../../../src/failure.js';
+import { FailureError, unwrap } from '../../../src/failure.js';
 import { declaredVars, hookEnv, keyEnv } from '../../../src/steps/hook-env.js';
 
 describe('hook environment', () => {
@@ -24,5 +24,29 @@ describe('hook environment', () => {
     const a = hookEnv({ place: 'outside', distro, hooksDir: '/one/hooks', declared: {}, sourceDateEpoch: null });
     const b = hookEnv({ place: 'outside', distro, hooksDir: '/two/elsewhere/hooks', declared: {}, sourceDateEpoch: null });
     expect(keyEnv(a, '/one/hooks')).toEqual(keyEnv(b, '/two/elsewhere/hooks'));
+  });
+
+  it('refuses --env names a shell could not export, naming the name and never the value', () => {
+    for (const item of ['1BAD=x', '=x', 'A B=1', 'A-B=secret-value', 'É=1']) {
+      let err: unknown;
+      try {
+        declaredVars({}, [item]);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, item).toBeInstanceOf(FailureError);
+      expect((err as FailureError).failure).toMatchObject({ reason: 'usage' });
+      expect(JSON.stringify((err as FailureError).failure)).not.toContain('secret-value');
+    }
+  });
+
+  it('refuses every name imgfactory sets for hooks itself, saying which option sets it', async () => {
+    const distro = unwrap(await loadDistro('debian-bookworm'));
+    const env = hookEnv({ place: 'outside', distro, hooksDir: '/h', declared: {}, sourceDateEpoch: 1, image: { name: 'i', elements: ['e'] } });
+    for (const name of [...Object.keys(env), 'TARGET_ROOT', 'IMAGE_BLOCK_DEVICE', 'IMAGE_BLOCK_DEVICE_TYPE']) {
+      expect(() => declaredVars({}, [`${name}=x`]), name).toThrow(FailureError);
+    }
+    expect(() => declaredVars({}, ['DIB_RELEASE=trixie'])).toThrow(expect.objectContaining({ failure: expect.objectContaining({ hint: expect.stringContaining('--release') }) }));
+    expect(declaredVars({}, ['DIB_FOO=1', '_OK2=y'])).toEqual({ DIB_FOO: '1', _OK2: 'y' });
   });
 });
