@@ -12,6 +12,21 @@ export interface Output {
   print(text: string): void;
 }
 
+/**
+ * A reader that stops early (`imgfactory elements | head -1`) closes the pipe:
+ * writing more fails with EPIPE. Like any Unix filter, stop quietly then,
+ * with the exit code so far, instead of dying on an unhandled stream error.
+ */
+export function endQuietlyOnClosedPipe(streams: NodeJS.WriteStream[] = [process.stdout, process.stderr]): void {
+  for (const stream of streams) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      throw e;
+    });
+  }
+}
+
 export function consoleOutput(stream: NodeJS.WriteStream = process.stderr): Output {
   const color = stream.isTTY && !process.env.NO_COLOR;
   const paint = (code: string, s: string): string => (color ? `\x1b[${code}m${s}\x1b[0m` : s);

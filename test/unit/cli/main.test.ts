@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
@@ -94,4 +95,18 @@ describe('imgfactory CLI', () => {
     const r = await execa('node', [BIN, '--version']);
     expect(r.stdout).toMatch(/^\d+\.\d+\.\d+$/);
   });
+
+  it('stops quietly when the reader of its output goes away (| head -1)', async () => {
+    for (const args of [['elements', '--json'], ['graph', 'overcloud-control', '--format', 'json']]) {
+      // The read end is closed before the command writes: its first write meets EPIPE.
+      const child = spawn('node', [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(stderr, args.join(' ')).not.toContain('EPIPE');
+      expect(code, args.join(' ')).toBe(0);
+    }
+  });
 });
+
