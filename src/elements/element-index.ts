@@ -1,7 +1,9 @@
 // Finds every element on the search path and loads it: the `ElementIndex` that
 // the graph resolves names against. Earlier search-path entries win; what they
 // hide is kept in `overrides` and reported as a warning. An element that
-// fails to load is kept aside in `broken`, an error only for builds that need it.
+// fails to load is kept aside in `broken`, an error only for builds that need
+// it. A file standing where an element directory was expected is noted too,
+// so that a build naming it is told it is a file, not that nothing is there.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Failure, type Result } from '../failure.js';
@@ -14,6 +16,8 @@ export interface ElementIndex {
   /** Elements that failed to load: an error only when a build needs them. */
   broken: Map<string, Failure>;
   warnings: ElementWarning[];
+  /** Files on the search path where no element directory of that name is: a build naming one is told it is a file. */
+  files: Map<string, string>;
 }
 
 export async function indexElements(searchPath: string[]): Promise<Result<ElementIndex>> {
@@ -24,11 +28,13 @@ export async function indexElements(searchPath: string[]): Promise<Result<Elemen
 
   const winners: { name: string; dir: string; origin: string }[] = [];
   const taken = new Set<string>();
+  const files = new Map<string, string>();
   for (const entry of searchPath) {
     let names: string[];
     try {
       const dirents = await readdir(entry, { withFileTypes: true });
       names = dirents.filter((d) => d.isDirectory() || d.isSymbolicLink()).map((d) => d.name).sort();
+      for (const d of dirents) if (!d.isDirectory() && !d.isSymbolicLink() && !files.has(d.name)) files.set(d.name, path.join(entry, d.name));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
@@ -48,6 +54,7 @@ export async function indexElements(searchPath: string[]): Promise<Result<Elemen
       winners.push({ name, dir, origin: entry });
     }
   }
+  for (const name of taken) files.delete(name);
   // Loading is I/O bound (a dozen stats and reads an element): all at once.
   const loaded = await Promise.all(winners.map((w) => loadElement(w.name, w.dir, w.origin)));
   winners.forEach((w, i) => {
@@ -62,5 +69,5 @@ export async function indexElements(searchPath: string[]): Promise<Result<Elemen
     warnings.push({ element: name, file: element.dir, message: `overrides ${dirs.join(', ')} (earlier search-path entries win)` });
   }
   for (const element of elements.values()) warnings.push(...element.warnings);
-  return ok({ searchPath, elements, broken, warnings });
+  return ok({ searchPath, elements, broken, warnings, files });
 }

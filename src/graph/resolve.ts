@@ -50,6 +50,8 @@ export function resolveImage(names: string[], options: ResolveOptions): Result<I
     if (!element) {
       const broken = index.broken.get(name);
       if (broken) return fail(broken);
+      const file = index.files.get(name);
+      if (file) return fail({ reason: 'malformed-element', at: { element: name, file }, message: 'is a file, not an element directory' });
       if (!unresolved.includes(name)) unresolved.push(name);
       continue;
     }

@@ -1,9 +1,12 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDistro } from '../../../src/distro/load-distro.js';
 import type { Distro } from '../../../src/distro/distro.js';
 import { resolveImage } from '../../../src/graph/resolve.js';
 import { unwrap } from '../../../src/failure.js';
 import { BAD, GOOD, OVERRIDE, fixtureIndex } from '../../support/fixtures.js';
+import { scratchDir } from '../../support/run-dir.js';
 
 const bookworm = async (): Promise<Distro> => unwrap(await loadDistro('debian-bookworm'));
 const names = (r: ReturnType<typeof resolveImage>): string[] => unwrap(r).elements.map((e) => e.name);
@@ -113,4 +116,18 @@ describe('resolveImage', () => {
     expect(order.indexOf('keystone')).toBeLessThan(order.indexOf('boot-stack'));
     expect(g.cycles).toEqual([['os-apply-config', 'os-refresh-config']]);
   });
+
+  it('says an element name that is a file is a file, and lets a real element of that name further on win', async () => {
+    const dir = await scratchDir('file-element');
+    await writeFile(path.join(dir, 'lib-a'), 'not a directory');
+    await writeFile(path.join(dir, 'widget-file'), 'not a directory');
+    const index = await fixtureIndex(dir, GOOD);
+    const distro = await bookworm();
+    expect(resolveImage(['widget-file'], { index, distro })).toMatchObject({
+      ok: false,
+      error: { reason: 'malformed-element', at: { element: 'widget-file', file: path.join(dir, 'widget-file') }, message: 'is a file, not an element directory' },
+    });
+    expect(names(resolveImage(['app'], { index, distro }))).toContain('lib-a');
+  });
 });
+
