@@ -1,6 +1,7 @@
 // Turns every Failure into the one clear message a user sees: what went
 // wrong, where (element, file, line), and what to do. One switch, so the
 // compiler notices a reason nobody renders.
+import { formatBytes } from '../util/format.js';
 import { unreachable, type Failure, type Location } from '../failure.js';
 
 export interface Rendered {
@@ -99,7 +100,7 @@ export function renderFailure(f: Failure): Rendered {
       };
     case 'image-too-small':
       return {
-        message: `${f.what} needs ${f.needed} bytes but only ${f.available} are available`,
+        message: `${f.what}: ${formatBytes(f.needed)} needed, ${formatBytes(f.available)} available (${f.needed} and ${f.available} bytes)`,
         details: [],
         hint: 'raise --image-size or --image-extra-size',
       };

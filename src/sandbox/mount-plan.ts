@@ -69,7 +69,8 @@ export async function planMounts(step: StepRun, scratchDir: string): Promise<Res
       const fits = point.kind === 'dir' ? found.type === 'dir' : found.type === 'file';
       if (found.type === 'missing' || (point.kind === 'file' && found.type === 'symlink')) shadow.push({ rel, kind: point.kind });
       else if (!fits) {
-        return fail({ reason: 'usage', message: `mount point ${point.inside} in the tree is a ${found.type}, a ${point.kind} is needed` });
+        const what = found.type === 'other' ? 'neither a file nor a directory (a device, socket, FIFO or a symlink loop)' : `a ${found.type}`;
+        return fail({ reason: 'usage', message: `mount point ${point.inside} in the tree is ${what}; a ${point.kind === 'dir' ? 'directory' : 'file'} is needed there` });
       }
     }
     ops.push(...point.ops(path.join(step.mergedDir, rel)));

@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execa } from 'execa';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,5 +41,26 @@ describe('planMounts for a read-only step', () => {
   it('refuses binds and the resolver, which would need mount points in a tree it cannot change', async () => {
     expect(await planMounts(step({ resolver: true }), dir)).toMatchObject({ ok: false, error: { reason: 'usage' } });
     expect(await planMounts(step({ binds: [{ source: dir, target: '/x', readOnly: true }] }), dir)).toMatchObject({ ok: false, error: { reason: 'usage' } });
+  });
+});
+
+describe('planMounts for an overlay step', () => {
+  it('says in words what stands where a mount point must go', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'mount-plan-'));
+    try {
+      const tree = path.join(dir, 'tree');
+      await mkdir(tree);
+      await execa('mkfifo', [path.join(tree, 'proc')]);
+      await writeFile(path.join(tree, 'sys'), '');
+      const step = { lowerDir: tree, upperDir: path.join(dir, 'u'), workDir: path.join(dir, 'w'), mergedDir: path.join(dir, 'm'), inside: true, argv: ['/bin/true'], env: {}, binds: [], resolver: false, logFile: path.join(dir, 'log') };
+      const fifo = await planMounts(step, dir);
+      expect(!fifo.ok && fifo.error).toMatchObject({ reason: 'usage', message: 'mount point /proc in the tree is neither a file nor a directory (a device, socket, FIFO or a symlink loop); a directory is needed there' });
+      await rm(path.join(tree, 'proc'));
+      await mkdir(path.join(tree, 'proc'));
+      const file = await planMounts(step, dir);
+      expect(!file.ok && file.error).toMatchObject({ message: 'mount point /sys in the tree is a file; a directory is needed there' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
