@@ -4,7 +4,8 @@
 // never run) are warnings.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fail, ok, type Result } from '../failure.js';
+import { fail, ok, unwrap, type Result } from '../failure.js';
+import { run } from '../process/run.js';
 import type { Element, ElementWarning, Hook } from './element.js';
 import { compareHookNames, isRunnableHookName } from './hook-name.js';
 import { parseNameList, type NamedLine } from './name-list.js';
@@ -32,6 +33,12 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
   }
 
   const environmentD = (await listFiles(path.join(dir, 'environment.d'))).sort().map((f) => path.join(dir, 'environment.d', f));
+  for (const file of environmentD) {
+    // Every hook of the image sources every environment.d file: a syntax error
+    // there would fail whichever hook ran first, far from its cause.
+    const error = await shellSyntaxError(file);
+    if (error) return malformed(path.relative(dir, file), `shell syntax error: ${error.message}`, error.line);
+  }
 
   let packages: PackageInstall[] = [];
   let packagesFile: string | null = null;
@@ -80,6 +87,16 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
     hasStatic: await isDir(path.join(dir, 'static')),
     warnings,
   });
+}
+
+/** `bash -n`'s complaint about `file`, or null when it parses. */
+async function shellSyntaxError(file: string): Promise<{ message: string; line?: number } | null> {
+  const r = unwrap(await run('bash', ['-n', file], { check: false }));
+  if (r.exitCode === 0) return null;
+  // bash -n says `<file>: line N: <what>`; keep the what, and the first line's number.
+  const first = r.stderr.split('\n').find((l) => l.trim() !== '') ?? 'bash -n failed';
+  const m = /: line (\d+): (.*)$/.exec(first);
+  return m ? { message: m[2]!.replace(/^syntax error:? ?/, ''), line: Number(m[1]) } : { message: first };
 }
 
 type NamesResult = { ok: true; names: NamedLine[] } | { ok: false; line?: number; message: string };

@@ -27,6 +27,14 @@ describe('loadElement', () => {
     ]);
   });
 
+  it('names the element, the environment.d file and the line of a shell syntax error there', async () => {
+    const r = await loadElement('bad-env', path.join(BAD, 'bad-env'), BAD);
+    expect(r).toEqual({
+      ok: false,
+      error: { reason: 'malformed-element', at: { element: 'bad-env', file: `${BAD}/bad-env/environment.d/10-unclosed`, line: 5 }, message: 'shell syntax error: unexpected end of file' },
+    });
+  });
+
   it('ignores comments and blank lines in element-deps', async () => {
     const r = await loadElement('app', path.join(GOOD, 'app'), GOOD);
     if (!r.ok) throw new Error('expected ok');
