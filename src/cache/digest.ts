@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
-import path from 'node:path';
 import { canonicalJson, compareCodeUnits } from './canonical-json.js';
 import { TREE_DIGEST_TAG } from './format.js';
 
@@ -43,7 +42,7 @@ export function sha256Buffer(data: Buffer | string): FileDigest {
 }
 
 /** sha256 of a file's bytes, read as a stream (files may be large). Follows symlinks. */
-export async function sha256File(file: string): Promise<FileDigest> {
+export async function sha256File(file: string | Buffer): Promise<FileDigest> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return fileDigestFromHex(hash.digest('hex'));
@@ -83,17 +82,37 @@ export async function digestTree(dir: string, exclude?: (relPath: string) => boo
 }
 
 /** The entries `digestTree` hashes, in its order; useful to explain why two digests differ. */
-export async function* walkTree(dir: string, rel = ''): AsyncGenerator<TreeEntry> {
-  const names = (await readdir(path.join(dir, rel))).sort(compareCodeUnits);
-  for (const name of names) {
+export async function* walkTree(dir: string): AsyncGenerator<TreeEntry> {
+  yield* walkBytes(Buffer.from(dir), '', Buffer.alloc(0));
+}
+
+const SLASH = Buffer.from('/');
+
+/**
+ * File names are bytes: a name that is not UTF-8 is walked by its bytes and
+ * named in the entry as its UTF-8 reading, a NUL (which no file name can
+ * hold) and its hex, so it can neither be lost nor collide with another.
+ */
+function entryName(raw: Buffer): string {
+  const text = raw.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(raw) ? text : `${text}\u0000${raw.toString('hex')}`;
+}
+
+async function* walkBytes(root: Buffer, rel: string, relRaw: Buffer): AsyncGenerator<TreeEntry> {
+  const here = relRaw.length === 0 ? root : Buffer.concat([root, SLASH, relRaw]);
+  const names = (await readdir(here, { encoding: 'buffer' }))
+    .map((raw) => ({ raw, name: entryName(raw) }))
+    .sort((a, b) => compareCodeUnits(a.name, b.name));
+  for (const { raw, name } of names) {
     const relPath = rel === '' ? name : `${rel}/${name}`;
-    const abs = path.join(dir, relPath);
+    const childRaw = relRaw.length === 0 ? raw : Buffer.concat([relRaw, SLASH, raw]);
+    const abs = Buffer.concat([root, SLASH, childRaw]);
     const st = await lstat(abs);
     const entry = describe(relPath, st.mode, st.rdev);
     if (entry.type === 'file') entry.sha256 = await sha256File(abs);
-    if (entry.type === 'symlink') entry.target = await readlink(abs);
+    if (entry.type === 'symlink') entry.target = entryName(await readlink(abs, { encoding: 'buffer' }));
     yield entry;
-    if (entry.type === 'dir') yield* walkTree(dir, relPath);
+    if (entry.type === 'dir') yield* walkBytes(root, relPath, childRaw);
   }
 }
 

@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Failure, type Result } from '../failure.js';
 import type { Element, ElementWarning } from './element.js';
-import { loadElement } from './load-element.js';
+import { loadElement, printableName } from './load-element.js';
 
 export interface ElementIndex {
   searchPath: string[];
@@ -45,6 +45,11 @@ export async function indexElements(searchPath: string[]): Promise<Result<Elemen
     }
     for (const name of names) {
       if (name.startsWith('.')) continue;
+      if (printableName(name) !== name) {
+        // A mangled name (not UTF-8) cannot be opened by it, nor named on a command line.
+        warnings.push({ element: '-', file: path.join(entry, printableName(name)), message: 'ignored: an element name must be plain text (valid UTF-8, no control characters)' });
+        continue;
+      }
       const dir = path.join(entry, name);
       if (taken.has(name)) {
         hidden.set(name, [...(hidden.get(name) ?? []), dir]);

@@ -126,7 +126,11 @@ async function readHooks(element: string, dir: string, phase: PhaseName, warning
   }
   const hooks: Hook[] = [];
   for (const entry of entries) {
-    const file = path.join(phase, entry.name);
+    const file = printableName(path.join(phase, entry.name));
+    if (entry.name.includes('\ufffd')) {
+      warnings.push({ element, file, message: 'will not run: its name is not valid UTF-8 (diskimage-builder only runs names made of letters, digits, "_" and "-")' });
+      continue;
+    }
     const full = path.join(phaseDir, entry.name);
     const st = await stat(full).catch(() => null);
     if (!st || st.isDirectory()) continue;
@@ -142,6 +146,11 @@ async function readHooks(element: string, dir: string, phase: PhaseName, warning
   }
   hooks.sort((a, b) => compareHookNames(a.name, b.name));
   return { ok: true, hooks };
+}
+
+/** A file name as it can be shown on one line: quoted and escaped when it holds control characters or invalid UTF-8. */
+export function printableName(name: string): string {
+  return /[\u0000-\u001f\u007f\ufffd]/.test(name) ? JSON.stringify(name).replace(/\ufffd/g, '\\ufffd') : name;
 }
 
 async function readText(file: string): Promise<string | null> {

@@ -77,4 +77,24 @@ describe('digestTree', () => {
     expect(entries[3]).toEqual({ path: 'install.d/10-a', type: 'file', exec: true, sha256: sha256Buffer('#!/bin/sh\necho a\n') });
     expect(entries[5]).toEqual({ path: 'install.d/link', type: 'symlink', target: '../element-deps' });
   });
+
+  it('walks names that are not UTF-8, or hold a newline, by their bytes, keeping them apart', async () => {
+    const root = await element(path.join(await scratchDir('tree'), 'e'));
+    const bad = Buffer.concat([Buffer.from(`${root}/static-`), Buffer.from([0xff]), Buffer.from('x')]);
+    const other = Buffer.concat([Buffer.from(`${root}/static-`), Buffer.from([0xfe]), Buffer.from('x')]);
+    await writeFile(bad, 'one');
+    await writeFile(`${root}/new\nline`, 'two');
+    const entries = [];
+    for await (const e of walkTree(root)) entries.push(e.path);
+    expect(entries).toContain('new\nline');
+    expect(entries).toContain(`static-\ufffdx\u0000${Buffer.from('static-').toString('hex')}ff78`);
+    const before = await digestTree(root);
+    await writeFile(bad, 'changed');
+    const changed = await digestTree(root);
+    expect(changed).not.toBe(before);
+    await writeFile(bad, 'one');
+    await rename(bad, other);
+    expect(await digestTree(root)).not.toBe(before);
+  });
 });
+
