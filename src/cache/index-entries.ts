@@ -43,12 +43,15 @@ export async function put(cache: string, key: string, input: PutInput): Promise<
 export interface GetOptions {
   /** Record this lookup as a use (default true). */
   touch?: boolean;
+  /** Told when the key's bucket holds damaged lines (one of them may have been this key's entry). */
+  onBadLines?: (count: number, bucket: string) => void;
 }
 
 /** The live entry of `key`, or null if it has none (never written, or removed). */
 export async function get(cache: string, key: string, opts: GetOptions = {}): Promise<IndexEntry | null> {
   const file = bucketPath(cache, key);
-  const { records } = await readBucket(file);
+  const { records, badLines } = await readBucket(file);
+  if (badLines > 0) opts.onBadLines?.(badLines, file);
   const entry = newest(records.filter((r) => r.key === key));
   if (!entry) return null;
   if (opts.touch === false) return { ...entry, lastUse: (await mtimeOf(file)) ?? entry.time };

@@ -19,6 +19,9 @@ import { verify, type VerifyReport } from './verify.js';
 
 export class LocalLayerStore implements LayerStore {
   readonly kind = 'local';
+  /** Told, once per damage found, when a lookup misses because the cache was damaged (a missing blob, damaged index lines). */
+  onDamage?: (message: string) => void;
+  private readonly reported = new Set<string>();
 
   constructor(
     /** The cache directory (root of content-v2/, index-v2/, tmp/, locks/). */
@@ -27,15 +30,27 @@ export class LocalLayerStore implements LayerStore {
   ) {}
 
   async lookup(key: LayerKey): Promise<LayerEntry | null> {
-    const entry = toLayerEntry(await get(this.dir, key));
-    if (!entry) return null;
-    // An entry whose blob was removed (gc, verify, a damaged read) is a miss.
-    try {
-      await stat(blobPath(this.dir, entry.integrity));
-      return entry;
-    } catch {
+    let damagedBucket: string | null = null;
+    const entry = toLayerEntry(await get(this.dir, key, { onBadLines: (count, bucket) => (damagedBucket = `${bucket} (${count} damaged ${count === 1 ? 'line' : 'lines'})`) }));
+    if (!entry) {
+      if (damagedBucket) this.damage(damagedBucket, `damaged lines skipped in the cache index ${damagedBucket}; an entry among them is built again`);
       return null;
     }
+    // An entry whose blob was removed (gc, verify, a damaged read) is a miss.
+    const blob = blobPath(this.dir, entry.integrity);
+    try {
+      await stat(blob);
+      return entry;
+    } catch {
+      this.damage(blob, `the blob of ${entry.metadata.step ?? key} is gone from the cache (${blob}); building it again`);
+      return null;
+    }
+  }
+
+  private damage(what: string, message: string): void {
+    if (this.reported.has(what)) return;
+    this.reported.add(what);
+    this.onDamage?.(message);
   }
 
   async openLayer(entry: LayerEntry): Promise<Readable> {

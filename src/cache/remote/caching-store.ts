@@ -71,7 +71,9 @@ export async function openCachingStore(cacheDir: string, image: string, settings
  * a remote host, an unreadable CA file) throw; nothing is contacted yet.
  */
 export async function layerStoreFor(cacheDir: string, image: string, remote: RemoteCacheSettings | null, warn: (message: string) => void): Promise<LocalLayerStore> {
-  return remote ? openCachingStore(cacheDir, image, remote, warn) : new LocalLayerStore(path.resolve(cacheDir));
+  const store = remote ? await openCachingStore(cacheDir, image, remote, warn) : new LocalLayerStore(path.resolve(cacheDir));
+  store.onDamage = warn;
+  return store;
 }
 
 export class CachingLayerStore extends LocalLayerStore {

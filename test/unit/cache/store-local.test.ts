@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { text } from 'node:stream/consumers';
 import { blobPath } from '../../../src/cache/content-path.js';
+import { bucketPath } from '../../../src/cache/index-bucket.js';
 import { ls } from '../../../src/cache/index-entries.js';
 import { LocalLayerStore } from '../../../src/cache/store-local.js';
 import { scratchDir } from '../../support/run-dir.js';
@@ -30,6 +31,24 @@ describe('LocalLayerStore', () => {
     expect(err?.found).not.toBe(entry.integrity);
     await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await store.lookup(key(1))).toBeNull();
+  });
+
+  it('says what was damaged when a lookup misses for it: a blob gone, damaged index lines', async () => {
+    const store = new LocalLayerStore(await scratchDir('store'));
+    const said: string[] = [];
+    store.onDamage = (m) => said.push(m);
+    const entry = await store.putLayer(key(1), Buffer.from('layer one'), { step: 'elem/install.d/10-one' });
+    await rm(blobPath(store.dir, entry.integrity));
+    expect(await store.lookup(key(1))).toBeNull();
+    expect(await store.lookup(key(1))).toBeNull();
+    expect(said).toEqual([`the blob of elem/install.d/10-one is gone from the cache (${blobPath(store.dir, entry.integrity)}); building it again`]);
+
+    await store.putLayer(key(2), Buffer.from('layer two'), {});
+    const bucket = bucketPath(store.dir, key(2));
+    // The line's checksum no longer matches: the line is damaged.
+    await writeFile(bucket, (await readFile(bucket, 'utf8')).replace(/"size":\d+/, '"size":7'));
+    expect(await store.lookup(key(2))).toBeNull();
+    expect(said[1]).toBe(`damaged lines skipped in the cache index ${bucket} (1 damaged line); an entry among them is built again`);
   });
 
   it('gives a verified file path, and an integrity failure (blob removed) for a damaged one', async () => {
