@@ -8,11 +8,10 @@ import { build, type BuildResult } from '../engine/builder.js';
 import { formatByCli, OUTPUT_FORMATS, type OutputType } from '../output/formats.js';
 import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../engine/scratch-fs.js';
 import { applyOverrides, overridesFromEnv } from '../distro/sources.js';
-import { resolveImage } from '../graph/resolve.js';
-import { FailureError, unwrap } from '../failure.js';
+import { FailureError } from '../failure.js';
 import { SANDBOX_KINDS, type SandboxKind } from '../sandbox/sandbox.js';
 import { declaredVars } from '../steps/hook-env.js';
-import { loadContext, type CommonArgs } from './context.js';
+import { loadContext, resolveForCommand, type CommonArgs } from './context.js';
 import type { Handler } from './main.js';
 import { REMOTE_CACHE_OPTIONS, remoteCacheSettings, type RemoteCacheArgs } from './remote-cache-args.js';
 import { progressRenderer } from './progress.js';
@@ -110,7 +109,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         ...(args.mirror ? { mirror: args.mirror } : {}),
         ...(args.securityMirror ? { securityMirror: args.securityMirror } : {}),
       });
-      const graph = unwrap(resolveImage(args.image, { index: ctx.index, distro }));
+      const graph = resolveForCommand(ctx, args.image, distro, out);
       const signing = await signingKeyFor(args, (message) => out.info(`note: ${message}`));
       const imageName = args.imageName ?? args.image[0]!;
       out.info(`building ${imageName}: ${graph.elements.length} elements on ${distro.name} (${distro.release}); outputs ${types.join(', ')} in ${path.resolve(args.outputDir)}`);

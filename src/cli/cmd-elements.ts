@@ -14,7 +14,8 @@ export function elementsCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<voi
     describe: 'list the elements on the search path',
     builder: (y) => y.option('json', { type: 'boolean', describe: 'print JSON on stdout' }) as never,
     handler: run<Args>(async (args, out) => {
-      const { index } = await loadContext(args, out);
+      const { index, warn } = await loadContext(args, out);
+      warn();
       const elements = [...index.elements.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
       if (args.json) {
         out.json({

@@ -1,9 +1,7 @@
 // `imgfactory graph <image...>`: the expanded element graph in build order,
 // what provided what, and any dependency cycles.
 import type { CommandModule } from 'yargs';
-import { resolveImage } from '../graph/resolve.js';
-import { unwrap } from '../failure.js';
-import { loadContext, type CommonArgs } from './context.js';
+import { loadContext, resolveForCommand, type CommonArgs } from './context.js';
 import { graphToDot, graphToJson, graphToText } from './graph-format.js';
 import type { Handler } from './main.js';
 
@@ -21,8 +19,8 @@ export function graphCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .positional('image', { type: 'string', array: true, describe: 'image or element names' })
         .option('format', { choices: ['text', 'dot', 'json'] as const, default: 'text' as const, describe: 'dot renders with graphviz: `| dot -Tsvg`' }) as never,
     handler: run<Args>(async (args, out) => {
-      const { index, distro } = await loadContext(args, out);
-      const graph = unwrap(resolveImage(args.image, { index, distro }));
+      const ctx = await loadContext(args, out);
+      const graph = resolveForCommand(ctx, args.image, ctx.distro, out);
       if (args.format === 'json') out.json(graphToJson(graph));
       else out.print(args.format === 'dot' ? graphToDot(graph) : graphToText(graph));
       return 0;

@@ -24,6 +24,7 @@ export async function makeHooksTree(elements: Element[], dest: string): Promise<
   const helpers = path.join(dest, HELPER_DIR);
   await mkdir(helpers, { recursive: true });
   for (const [name, text] of Object.entries(HELPERS)) {
+    await mkdir(path.dirname(path.join(helpers, name)), { recursive: true });
     await writeFile(path.join(helpers, name), text);
     await chmod(path.join(helpers, name), 0o755);
   }

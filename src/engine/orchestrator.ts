@@ -13,6 +13,7 @@ import { unwrap } from '../failure.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { planBuild, type Plan } from '../plan/plan.js';
 import { kindOf, type InputContext, type Step, type StepInputs } from '../steps/index.js';
+import { findDibLib } from '../steps/dib-runtime.js';
 import { prepareInputs } from '../steps/inputs.js';
 import { createBuildDir, recoverBuilds, removeBuildDir } from './build-dir.js';
 import { Checkpointer, nextKey, restoreDeepest, walkChain, type ChainLink } from './chain.js';
@@ -55,6 +56,7 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
     // block-device.d hooks run when the disk image is assembled (src/engine/disk-output.ts), not as tree steps.
     planBuild(o.graph, o.distro, { vars: o.declared, skipPhases: ['block-device.d'] }),
   );
+  for (const message of plan.notes) emit({ type: 'note', message });
   const scratch = await chooseScratch(o.scratch ?? 'disk');
   if (scratch.dir !== null) emit({ type: 'note', message: `building the tree ${scratch.reason}` });
   const dir = await createBuildDir(o.buildRoot, o.imageName, scratch.dir);
@@ -76,12 +78,13 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
       hooksDir: dir.hooks,
       declared: o.declared,
       sourceDateEpoch: o.sourceDateEpoch,
+      dibLib: await findDibLib(),
     };
     const icache = await prepareInputs(ictx);
     const inputs: StepInputs[] = [];
     for (const step of plan.steps) inputs.push(await kindOf(step).inputs(step, ictx, icache));
     const outputs = await outputRequest(o, dir);
-    const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network);
+    const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network(step));
     const chain = store ? await walkChain(plan.steps, inputs, store, usable) : [];
 
     const fast = !o.refresh ? await noopBuild(plan, chain, o, ports, outputs) : null;

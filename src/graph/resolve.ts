@@ -3,6 +3,12 @@
 // element-provides (the distro provides `operating-system`), then orders the
 // elements dependencies-first with ties broken by name. Every failure is a
 // value with a reason; cycles are accepted and reported.
+//
+// The distro's provides are the defaults a real element may take over, each
+// time with a note, never silently: an element providing `operating-system`
+// (diskimage-builder's debian-minimal) makes the tree instead of the distro's
+// bootstrap, and an element on the search path named like one of the
+// distro's virtual names (DIB's `debian`) is that element.
 import type { Distro } from '../distro/distro.js';
 import type { Element } from '../elements/element.js';
 import type { ElementIndex } from '../elements/element-index.js';
@@ -22,6 +28,8 @@ export interface ImageGraph {
   /** Dependency cycles, each in name order. */
   cycles: string[][];
   distro: Distro | null;
+  /** What an element took over from the distro, for a person to read. */
+  notes: string[];
 }
 
 export interface ResolveOptions {
@@ -36,6 +44,8 @@ export function resolveImage(names: string[], options: ResolveOptions): Result<I
   const { index, distro } = options;
   const requested = names.includes('base') ? [...names] : [...names, 'base'];
   const providedBy = new Map<string, string>();
+  const fromDistro = (name: string): boolean => distro !== null && providedBy.get(name) === distroNode(distro);
+  const notes: string[] = [];
   if (distro) for (const p of distro.provides) providedBy.set(p, distroNode(distro));
 
   const included = new Map<string, Element>();
@@ -45,8 +55,10 @@ export function resolveImage(names: string[], options: ResolveOptions): Result<I
 
   while (queue.length > 0) {
     const name = queue.shift()!;
-    if (included.has(name) || providedBy.has(name)) continue;
+    if (included.has(name)) continue;
+    if (providedBy.has(name) && !(fromDistro(name) && index.elements.has(name))) continue;
     const element = index.elements.get(name);
+    if (element && fromDistro(name)) notes.push(`${name}: the element ${element.dir} is used, not the distro's virtual name "${name}"`);
     if (!element) {
       const broken = index.broken.get(name);
       if (broken) return fail(broken);
@@ -57,7 +69,9 @@ export function resolveImage(names: string[], options: ResolveOptions): Result<I
     }
     for (const { name: p } of element.provides) {
       const other = providedBy.get(p);
-      if (other) return fail({ reason: 'duplicate-provides', name: p, providers: [other, name] });
+      if (p === OPERATING_SYSTEM && other !== undefined && fromDistro(p)) {
+        notes.push(`operating-system: provided by the element ${name}, whose hooks make the tree (not the ${distro!.name} bootstrap)`);
+      } else if (other) return fail({ reason: 'duplicate-provides', name: p, providers: [other, name] });
       if (included.has(p) || requested.includes(p)) return fail({ reason: 'requested-is-provided', name: p, provider: name });
       providedBy.set(p, name);
     }
@@ -79,7 +93,7 @@ export function resolveImage(names: string[], options: ResolveOptions): Result<I
       nearMisses: nearMisses(name, index.elements.keys()),
     });
   }
-  if (!providedBy.has('operating-system')) return fail({ reason: 'no-operating-system' });
+  if (!providedBy.has(OPERATING_SYSTEM)) return fail({ reason: 'no-operating-system' });
 
   const edges = new Map<string, string[]>();
   const deps = new Map<string, string[]>();
@@ -96,5 +110,15 @@ export function resolveImage(names: string[], options: ResolveOptions): Result<I
     providedBy,
     cycles,
     distro,
+    notes,
   });
+}
+
+/** The virtual name whose provider makes the base tree. */
+export const OPERATING_SYSTEM = 'operating-system';
+
+/** The element that makes the base tree, or null when the distro's bootstrap does. */
+export function osElement(graph: ImageGraph): Element | null {
+  const by = graph.providedBy.get(OPERATING_SYSTEM);
+  return graph.elements.find((e) => e.name === by) ?? null;
 }

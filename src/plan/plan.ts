@@ -9,8 +9,8 @@ import type { Distro } from '../distro/distro.js';
 import { compareHookNames } from '../elements/hook-name.js';
 import { PHASE_NAMES, type PhaseName } from '../elements/phases.js';
 import { fail, ok, type Result } from '../failure.js';
-import type { ImageGraph } from '../graph/resolve.js';
-import { kindOf, scriptName, STEP_KINDS, type Step, type StepPhase } from '../steps/index.js';
+import { osElement, type ImageGraph } from '../graph/resolve.js';
+import { kindOf, scriptName, STEP_KINDS, type PlanContext, type Step, type StepPhase } from '../steps/index.js';
 
 export interface PlanOptions {
   /** Declared build variables: package-installs `when:` conditions read them. */
@@ -22,6 +22,8 @@ export interface PlanOptions {
 export interface Plan {
   distro: Distro;
   steps: Step[];
+  /** What a person should know about how the steps were planned. */
+  notes: string[];
 }
 
 /** Where a phase runs in the build: the base first, the DIB phases in order, imgfactory's finalise last. */
@@ -29,10 +31,12 @@ const PHASE_ORDER: readonly StepPhase[] = ['base', ...PHASE_NAMES, 'finalise-tre
 
 export function planBuild(graph: ImageGraph, distro: Distro, options: PlanOptions): Result<Plan> {
   const phases = PHASE_NAMES.filter((p) => !options.skipPhases?.includes(p));
-  const ctx = { elements: graph.elements, distro, vars: options.vars, phases };
+  const ctx: PlanContext = { elements: graph.elements, distro, vars: options.vars, phases, osElement: osElement(graph)?.name ?? null };
   const byPhase = new Map<StepPhase, Step[]>();
+  const notes: string[] = [];
   for (const kind of Object.values(STEP_KINDS)) {
-    for (const step of (kind.plan as (c: typeof ctx) => Step[])(ctx)) byPhase.set(step.phase, [...(byPhase.get(step.phase) ?? []), step]);
+    for (const step of (kind.plan as (c: PlanContext) => Step[])(ctx)) byPhase.set(step.phase, [...(byPhase.get(step.phase) ?? []), step]);
+    notes.push(...(kind.notes?.(ctx) ?? []));
   }
   const steps: Step[] = [];
   for (const phase of PHASE_ORDER) {
@@ -45,5 +49,5 @@ export function planBuild(graph: ImageGraph, distro: Distro, options: PlanOption
     }
     steps.push(...inPhase.sort((a, b) => compareHookNames(scriptName(a), scriptName(b))));
   }
-  return ok({ distro, steps });
+  return ok({ distro, steps, notes });
 }

@@ -39,12 +39,15 @@ export async function planMounts(step: StepRun, scratchDir: string): Promise<Res
   for (const dir of [step.lowerDir, step.upperDir, step.workDir, shadowDir]) {
     if (/[,:\\]/.test(dir)) return fail({ reason: 'usage', message: `overlayfs cannot take a path containing ',', ':' or '\\': ${dir}` });
   }
-  const points: MountPoint[] = [
-    { inside: '/proc', kind: 'dir', ops: (t) => [op(['-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', t], t)] },
-    { inside: '/sys', kind: 'dir', ops: (t) => privateBind('/sys', t, false) },
-    { inside: '/dev', kind: 'dir', ops: (t) => privateBind('/dev', t, false) },
-    { inside: '/dev/pts', kind: 'dir', ops: (t) => privateBind('/dev/pts', t, false) },
-  ];
+  const points: MountPoint[] =
+    step.pseudoFs === false
+      ? []
+      : [
+          { inside: '/proc', kind: 'dir', ops: (t) => [op(['-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', t], t)] },
+          { inside: '/sys', kind: 'dir', ops: (t) => privateBind('/sys', t, false) },
+          { inside: '/dev', kind: 'dir', ops: (t) => privateBind('/dev', t, false) },
+          { inside: '/dev/pts', kind: 'dir', ops: (t) => privateBind('/dev/pts', t, false) },
+        ];
   for (const bind of step.binds) {
     const st = await stat(bind.source).catch(() => undefined);
     if (st === undefined) return fail({ reason: 'io', what: `bind source ${bind.source}`, message: 'does not exist' });

@@ -21,6 +21,12 @@ export type ReadOnlyRun = StepCommon & ReadOnlyTree;
 
 export interface OverlayTree {
   tree?: 'overlay';
+  /**
+   * Mount /proc, /sys, /dev and /dev/pts in the tree (default true). A step
+   * that makes the tree itself (DIB's root.d, debootstrap) gets none, as in
+   * diskimage-builder: its device nodes must land in the tree, not on the host's /dev.
+   */
+  pseudoFs?: boolean;
   /** Empty directory that receives everything the command changes (the step's layer). */
   upperDir: string;
   /** Empty directory on the same filesystem as upperDir, for overlayfs. */
@@ -68,7 +74,7 @@ export interface Sandbox {
   run(step: StepRun): Promise<StepOutcome>;
 }
 
-/** The environment the command sees: exactly step.env, plus TARGET_ROOT for steps that run outside. */
+/** The environment the command sees: exactly step.env, plus the tree's path for steps that run outside (TARGET_ROOT, and TMP_MOUNT_PATH as diskimage-builder names it too). */
 export function commandEnv(step: StepRun): Record<string, string> {
-  return step.inside ? { ...step.env } : { ...step.env, TARGET_ROOT: step.mergedDir };
+  return step.inside ? { ...step.env } : { ...step.env, TARGET_ROOT: step.mergedDir, TMP_MOUNT_PATH: step.mergedDir };
 }

@@ -18,9 +18,10 @@ export interface BaseStep extends StepCommon {
 
 export const base: StepKind<BaseStep> = {
   kind: 'base',
-  network: true,
+  network: () => true,
   layer: 'tree',
-  plan: ({ distro }) => [{ kind: 'base', id: `distro/${distro.name}`, phase: 'base', place: 'outside', distro }],
+  // An element providing operating-system (DIB's debian-minimal) makes the tree in its root.d instead.
+  plan: ({ distro, osElement }) => (osElement ? [] : [{ kind: 'base', id: `distro/${distro.name}`, phase: 'base', place: 'outside', distro }]),
   owner: (step) => step.id,
   async inputs(step, ctx) {
     // The bootstrap depends on the distro description (after overrides), not on hooks.

@@ -18,7 +18,7 @@ const SCRIPT = 'finalise-tree';
 
 export const finalise: StepKind<FinaliseStep> = {
   kind: 'finalise',
-  network: false,
+  network: () => false,
   layer: 'upper',
   plan: () => [{ kind: 'finalise', id: `builtin/${SCRIPT}`, phase: 'finalise-tree', place: 'inside' }],
   owner: () => 'imgfactory',

@@ -168,8 +168,29 @@ if [ -e /etc/machine-id ]; then : > /etc/machine-id; fi
 rm -f /var/lib/dbus/machine-id
 `;
 
+/**
+ * diskimage-builder's hooks run as a user and call sudo for what needs root;
+ * imgfactory's hooks already run as root. This stands in for sudo where the
+ * tree (a minbase tree has none) or the host has none: it is last on PATH.
+ */
+export const SUDO_STAND_IN = `#!/bin/bash
+# imgfactory: a stand-in for sudo; hooks already run as root.
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -E|-H|-n|-S|-k|--preserve-env|--preserve-env=*) shift ;;
+    -u) [ "\${2:-}" = root ] || { echo "imgfactory's sudo stand-in runs commands as root only (asked for \${2:-nobody})" >&2; exit 1; }; shift 2 ;;
+    --) shift; break ;;
+    -*) echo "imgfactory's sudo stand-in does not know the option $1" >&2; exit 1 ;;
+    *) break ;;
+  esac
+done
+exec "$@"
+`;
+
+/** imgfactory's helpers by their path under the hooks tree's HELPER_DIR. */
 export const HELPERS: Record<string, string> = {
   'run-hook': RUN_HOOK,
   'package-installs': PACKAGE_INSTALLS,
   'finalise-tree': FINALISE_TREE,
+  'bin/sudo': SUDO_STAND_IN,
 };

@@ -11,6 +11,8 @@
 import type { Distro } from '../distro/distro.js';
 import type { Place } from '../elements/phases.js';
 import { FailureError } from '../failure.js';
+import { dibDefaults, DIE_FUNCTION, imageElementVars } from './dib-runtime.js';
+import { HELPER_DIR } from './helper-scripts.js';
 
 /** Where the merged hooks tree is mounted inside the root tree. */
 export const IN_TARGET_HOOKS = '/tmp/in_target.d';
@@ -30,6 +32,11 @@ const RESERVED: Record<string, string | null> = {
   LANG: null,
   TMP_HOOKS_PATH: null,
   TARGET_ROOT: null,
+  TMP_MOUNT_PATH: null,
+  _LIB: null,
+  IMAGE_ELEMENT_YAML: null,
+  DIB_ARGS: null,
+  DIB_ENV: null,
   ARCH: null,
   DISTRO_NAME: '--distro',
   DIB_RELEASE: '--release (or DIB_RELEASE in the environment)',
@@ -80,21 +87,25 @@ export interface HookEnvOptions {
   hooksDir: string;
   declared: Record<string, string>;
   sourceDateEpoch: number | null;
-  /** IMAGE_NAME / IMAGE_ELEMENT, only when the step's element reads them. */
-  image?: { name: string; elements: string[] };
+  /** IMAGE_NAME, IMAGE_ELEMENT(_YAML) and get_image_element_array, only when the step's element reads them. */
+  image?: { name: string; elements: { name: string; dir: string }[] };
+  /** DIB's shell library directory, `$_LIB` (dib-runtime.ts), when installed. */
+  dibLib?: string | null;
 }
 
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** The complete environment of one hook (the sandbox adds TARGET_ROOT outside). */
+/** The complete environment of one hook (the sandbox adds TARGET_ROOT and TMP_MOUNT_PATH outside). */
 export function hookEnv(o: HookEnvOptions): Record<string, string> {
   const hooks = o.place === 'inside' ? IN_TARGET_HOOKS : o.hooksDir;
   const env: Record<string, string> = {
+    ...dibDefaults(o.distro, o.hooksDir),
     ...o.declared,
     LC_ALL: 'C',
     LANG: 'C',
     HOME: '/root',
-    PATH: `${hooks}/bin:${SYSTEM_PATH}`,
+    // imgfactory's helpers last: a `sudo` stand-in for trees and hosts that have none.
+    PATH: `${hooks}/bin:${SYSTEM_PATH}:${hooks}/${HELPER_DIR}/bin`,
     TMP_HOOKS_PATH: hooks,
     ARCH: o.distro.arch,
     DISTRO_NAME: o.distro.family,
@@ -102,19 +113,30 @@ export function hookEnv(o: HookEnvOptions): Record<string, string> {
     DIB_INIT_SYSTEM: o.distro.initSystem,
     DIB_DISTRIBUTION_MIRROR: o.distro.mirror,
     DEBIAN_FRONTEND: 'noninteractive',
+    [DIE_FUNCTION[0]]: DIE_FUNCTION[1],
   };
+  if (o.dibLib) env._LIB = o.dibLib;
   if (o.sourceDateEpoch !== null) env.SOURCE_DATE_EPOCH = String(o.sourceDateEpoch);
   if (o.image) {
     env.IMAGE_NAME = o.image.name;
-    env.IMAGE_ELEMENT = o.image.elements.join(' ');
+    env.IMAGE_ELEMENT = o.image.elements.map((e) => e.name).join(' ');
     env.DIB_IMAGE_ELEMENT = env.IMAGE_ELEMENT;
+    Object.assign(env, imageElementVars(o.image.elements, o.declared));
   }
   return env;
 }
 
-/** The hook environment as it goes into a key: host paths blanked (they cannot change the bytes). */
-export function keyEnv(env: Record<string, string>, hooksDir: string): Record<string, string> {
+/**
+ * The hook environment as it goes into a key: host paths blanked (they
+ * cannot change the bytes): the hooks tree's, and each element directory's
+ * (the elements' contents are keyed by digest, inputs.ts).
+ */
+export function keyEnv(env: Record<string, string>, hooksDir: string, elements: { name: string; dir: string }[] = []): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) out[k] = v.split(hooksDir).join('<hooks>');
+  for (const [k, v] of Object.entries(env)) {
+    let blanked = v.split(hooksDir).join('<hooks>');
+    for (const e of elements) blanked = blanked.split(e.dir).join(`<element:${e.name}>`);
+    out[k] = blanked;
+  }
   return out;
 }

@@ -18,27 +18,55 @@ export interface HookStep extends StepCommon {
   phase: PhaseName;
   element: string;
   hook: Hook;
+  /** A root.d hook of the element providing operating-system: it makes the tree from the archive. */
+  makesTree?: true;
 }
+
+/**
+ * diskimage-builder's own package-installs element: its hooks are what
+ * imgfactory's package steps (packages.ts) do, so they are replaced by them
+ * (the two would install the same packages twice and clash on
+ * install.d/01-package-installs). Its bin/ stays on PATH.
+ */
+const REPLACED: Record<string, string> = {
+  'package-installs': "its hooks are replaced by imgfactory's own package steps, which read the same package-installs files",
+};
 
 export const hook: StepKind<HookStep> = {
   kind: 'hook',
-  network: false,
+  network: (step) => step.makesTree === true,
   layer: 'upper',
-  plan: ({ elements, phases }) =>
+  plan: ({ elements, phases, osElement }) =>
     PHASES.filter((p) => phases.includes(p.name)).flatMap(({ name: phase, place }) =>
-      elements.flatMap((element) =>
-        (element.hooks[phase] ?? []).map((h): HookStep => ({ kind: 'hook', id: `${element.name}/${phase}/${h.name}`, phase, place, element: element.name, hook: h })),
-      ),
+      elements
+        .filter((element) => !(element.name in REPLACED))
+        .flatMap((element) =>
+          (element.hooks[phase] ?? []).map(
+            (h): HookStep => ({
+              kind: 'hook',
+              id: `${element.name}/${phase}/${h.name}`,
+              phase,
+              place,
+              element: element.name,
+              hook: h,
+              ...(phase === 'root.d' && element.name === osElement ? { makesTree: true as const } : {}),
+            }),
+          ),
+        ),
     ),
+  notes: ({ elements }) => elements.filter((e) => e.name in REPLACED && Object.keys(e.hooks).length > 0).map((e) => `${e.name} (${e.dir}): ${REPLACED[e.name]}`),
   owner: (step) => step.element,
   async inputs(step, ctx, cache) {
-    const image = cache.readsImageVars.has(step.element) ? { name: ctx.imageName, elements: ctx.elements.map((e) => e.name) } : undefined;
+    const elements = ctx.elements.map((e) => ({ name: e.name, dir: e.dir }));
+    const image = cache.readsImageVars.has(step.element) ? { name: ctx.imageName, elements } : undefined;
     const runEnv = hookEnv({ ...envOptions(step, ctx), ...(image ? { image } : {}) });
+    const own = cache.elementDigest.get(step.element)!;
     return {
       ...commonInputs(step, ctx),
       scriptDigest: sha256Buffer(canonicalJson({ hook: await sha256File(step.hook.path), runner: await helperDigest(ctx, 'run-hook') })),
-      elementDigest: cache.elementDigest.get(step.element)!,
-      env: keyEnv(runEnv, ctx.hooksDir),
+      // A hook that walks every element's directory (DIB's modprobe, pkg-map) reads their files: all of them are its input.
+      elementDigest: cache.readsOtherElements.has(step.element) ? sha256Buffer(canonicalJson({ own, image: Object.fromEntries(cache.elementDigest) })) : own,
+      env: keyEnv(runEnv, ctx.hooksDir, elements),
       environmentD: cache.sharedEnv,
       packages: null,
       runEnv,

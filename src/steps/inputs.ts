@@ -16,6 +16,7 @@ const README = /^README(\.(md|rst|txt))?$/;
 export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
   const elementDigest = new Map<string, FileDigest>();
   const readsImageVars = new Set<string>();
+  const readsOtherElements = new Set<string>();
   for (const e of ctx.elements) {
     // The element's files minus its hook scripts (each hook's own bytes are its
     // scriptDigest, so editing one hook re-runs that hook, not its siblings)
@@ -23,15 +24,18 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
     // ten-minute package install).
     const hookFiles = new Set(Object.values(e.hooks).flatMap((hooks) => hooks.map((h) => path.relative(e.dir, h.path))));
     elementDigest.set(e.name, await digestTree(e.dir, (rel) => hookFiles.has(rel) || README.test(rel)));
-    if (await mentions(e.dir, /IMAGE_NAME|IMAGE_ELEMENT/)) readsImageVars.add(e.name);
+    if (await mentions(e.dir, /IMAGE_NAME|IMAGE_ELEMENT|get_image_element_array|DIB_ARGS|DIB_ENV/)) readsImageVars.add(e.name);
+    if (await mentions(e.dir, /IMAGE_ELEMENT_YAML|get_image_element_array/)) readsOtherElements.add(e.name);
   }
   const sharedEnv = sha256Buffer(
     canonicalJson({
       environmentD: await digestTree(path.join(ctx.hooksDir, 'environment.d')),
       bin: await digestTree(path.join(ctx.hooksDir, 'bin')),
+      // Hooks source or copy DIB's shell libraries ($_LIB): their bytes are an input. Hashed only when present, so keys without it stay as they were.
+      ...(ctx.dibLib ? { dibLib: await digestTree(ctx.dibLib, (rel) => rel.startsWith('__pycache__')) } : {}),
     }),
   );
-  return { elementDigest, sharedEnv, readsImageVars };
+  return { elementDigest, sharedEnv, readsImageVars, readsOtherElements };
 }
 
 /** Whether any file under `dir` (symlinks not followed, as `grep -r`) contains `pattern`. */
@@ -58,7 +62,7 @@ export function commonInputs(step: StepCommon, ctx: InputContext): CommonFields 
 
 /** How to make a step's hook environment (hook-env.ts). */
 export function envOptions(step: StepCommon, ctx: InputContext): HookEnvOptions {
-  return { place: step.place, distro: ctx.distro, hooksDir: ctx.hooksDir, declared: ctx.declared, sourceDateEpoch: ctx.sourceDateEpoch };
+  return { place: step.place, distro: ctx.distro, hooksDir: ctx.hooksDir, declared: ctx.declared, sourceDateEpoch: ctx.sourceDateEpoch, dibLib: ctx.dibLib };
 }
 
 /** sha256 of one of imgfactory's helper scripts in the merged hooks tree: part of the key of the steps it runs. */

@@ -21,6 +21,8 @@ export interface PlanContext {
   vars: Record<string, string>;
   /** The DIB phases this build runs (block-device.d runs at disk assembly, not as a tree step). */
   phases: readonly PhaseName[];
+  /** The element providing operating-system, whose root.d makes the tree; null: the distro's bootstrap does. */
+  osElement: string | null;
 }
 
 /** Everything a step's key is made of except the chain (parent key and layer), and the environment it runs with. */
@@ -37,15 +39,19 @@ export interface InputContext {
   hooksDir: string;
   declared: Record<string, string>;
   sourceDateEpoch: number | null;
+  /** DIB's shell library directory when installed (dib-runtime.ts), else null. */
+  dibLib: string | null;
 }
 
 /** Precomputed once per build (inputs.ts): digests of elements and of the shared hook environment. */
 export interface InputCache {
   elementDigest: Map<string, FileDigest>;
-  /** environment.d snippets and bin/ tools of the merged hooks tree: every hook sees them. */
+  /** environment.d snippets and bin/ tools of the merged hooks tree, and DIB's lib: every hook sees them. */
   sharedEnv: FileDigest;
-  /** Elements whose files mention IMAGE_NAME / IMAGE_ELEMENT. */
+  /** Elements whose files mention IMAGE_NAME, IMAGE_ELEMENT or get_image_element_array. */
   readsImageVars: Set<string>;
+  /** Of those, the ones that read other elements' directories (get_image_element_array, IMAGE_ELEMENT_YAML). */
+  readsOtherElements: Set<string>;
 }
 
 /** Makes a distro's base tree (mmdebstrap in a real build; tests hand in another). */
@@ -71,12 +77,14 @@ export interface ExecContext {
 
 export interface StepKind<S extends StepCommon & { kind: string }> {
   readonly kind: S['kind'];
-  /** Reads the network (the archive): `--refresh` rebuilds it and everything after it. */
-  readonly network: boolean;
+  /** Whether the step reads the network (the archive): `--refresh` rebuilds it and everything after it. */
+  network(step: S): boolean;
   /** What its layer is: the change in the overlay's upper dir, or the whole tree it made there (the base). */
   readonly layer: 'upper' | 'tree';
   /** Its steps in this build, in any order: the planner orders and checks them (src/plan/plan.ts). Pure. */
   plan(ctx: PlanContext): S[];
+  /** What the planner should tell a person about how it planned (an element's hooks replaced, …). */
+  notes?(ctx: PlanContext): string[];
   /** Whom a failure or a name clash is laid at: an element, or `package-installs`, `imgfactory`, the distro. */
   owner(step: S): string;
   /** Everything its key is made of but the chain (BuildKit's CacheMap). */

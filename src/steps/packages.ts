@@ -40,7 +40,7 @@ const argsOf = (step: PackagesStep): string[] => step.packages.map((p) => `${p.n
 
 export const packages: StepKind<PackagesStep> = {
   kind: 'packages',
-  network: true,
+  network: () => true,
   layer: 'upper',
   plan: ({ elements, distro, vars, phases }) => packageSteps(elements, distro, vars).filter((s) => phases.includes(s.phase)),
   owner: () => OWNER,
@@ -82,10 +82,13 @@ export function packageSteps(elements: Element[], distro: Distro, vars: Record<s
   for (const element of elements) {
     for (const pkg of element.packages) {
       if (!packageApplies(pkg, distro.arch, vars)) continue;
-      const item = { name: mapPackageName(element, distro, pkg.name), element: element.name };
-      if (pkg.uninstall) add(uninstall, pkg.phase, item);
-      else add(install, pkg.phase, item);
-      if (pkg.buildOnly) add(uninstall, pkg.phase, item);
+      // As DIB's package-installs-v2: a name pkg-map maps to "" is skipped, one mapped to several words is several packages.
+      for (const name of mapPackageName(element, distro, pkg.name).split(/\s+/).filter(Boolean)) {
+        const item = { name, element: element.name };
+        if (pkg.uninstall) add(uninstall, pkg.phase, item);
+        else add(install, pkg.phase, item);
+        if (pkg.buildOnly) add(uninstall, pkg.phase, item);
+      }
     }
   }
   const steps: PackagesStep[] = [];

@@ -29,6 +29,8 @@ export async function runSandboxed(step: StepCommon, argv: string[], runEnv: Rec
     argv,
     env: runEnv,
     binds: inside ? [{ source: ctx.hooksDir, target: IN_TARGET_HOOKS, readOnly: true }] : [],
+    // DIB's root.d runs before /proc, /sys and /dev are mounted: it makes the tree they are mounted in.
+    pseudoFs: step.phase !== 'root.d',
     resolver: true,
     hostname: 'imgfactory',
     onLine: ctx.onLine,

@@ -1,0 +1,90 @@
+// diskimage-builder's own elements, unchanged, from the directory Debian's
+// python3-diskimage-builder installs them in: debian-minimal is the
+// operating system (its root.d runs debootstrap), DIB's base, dpkg,
+// package-installs, pkg-map, manifests and friends run with DIB's runtime,
+// and a group of common elements that need nothing beyond that runtime
+// write exactly DIB's files. Each build is a cached build like any other.
+import { execa } from 'execa';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { imgfactory, type Run } from '../support/imgfactory.js';
+import { scratchDir } from '../support/run-dir.js';
+
+const DIB = '/usr/lib/python3/dist-packages/diskimage_builder/elements';
+const LONG = 1_200_000;
+
+interface Summary {
+  steps: { id: string; status: string }[];
+  built: number;
+  cached: number;
+}
+
+async function build(dir: string, images: string[], name: string, env: Record<string, string> = {}): Promise<Run & { summary: Summary }> {
+  const args = ['build', ...images, '-n', name, '-t', 'tar', '--json', '--elements-path', DIB, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
+  const r = await imgfactory(args, env);
+  if (r.exitCode !== 0) throw new Error(`imgfactory ${args.join(' ')} failed (${r.exitCode}):\n${r.stderr.slice(-4000)}`);
+  return { ...r, summary: JSON.parse(r.stdout) as Summary };
+}
+
+/** Extracts `members` of an output tar into a fresh directory and returns it. */
+async function extract(tar: string, dir: string, members: string[]): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await execa('tar', ['-xf', tar, '-C', dir, ...members]);
+  return dir;
+}
+
+describe("diskimage-builder's elements, unchanged", () => {
+  it(
+    'debian-minimal alone makes the tree with its own root.d, installs what DIB installs, and rebuilds as a no-op',
+    async () => {
+      const dir = await scratchDir('dib-minimal');
+      const cold = await build(dir, ['debian-minimal'], 'debian-minimal');
+      expect(cold.stderr).toContain('note: operating-system: provided by the element debian-minimal, whose hooks make the tree');
+      expect(cold.stderr).toContain("package-installs (/usr/lib/python3/dist-packages/diskimage_builder/elements/package-installs): its hooks are replaced by imgfactory's own package steps");
+      expect(cold.summary.steps[0]!.id).toBe('debootstrap/root.d/08-debootstrap');
+      expect(cold.summary.steps.some((s) => s.id.startsWith('distro/'))).toBe(false);
+      expect(cold.summary.steps.map((s) => s.id)).toEqual(expect.arrayContaining(['debian-minimal/root.d/75-debian-minimal-baseinstall', 'base/install.d/00-baseline-environment', 'dpkg/cleanup.d/40-unblock-daemons']));
+
+      const tar = path.join(dir, 'out', 'debian-minimal.tar');
+      const listing = (await execa('tar', ['-tf', tar])).stdout.split('\n');
+      for (const f of ['./usr/lib/systemd/systemd', './usr/bin/python3', './usr/local/bin/install-packages', './usr/local/bin/dib-init-system', './usr/share/pkg-map/debootstrap', './etc/dib-manifests/dib-manifest-dpkg-debian-minimal']) {
+        expect(listing, f).toContain(f);
+      }
+      expect(listing.some((f) => /^\.\/boot\/vmlinuz-/.test(f))).toBe(true);
+      expect(listing).not.toContain('./usr/sbin/policy-rc.d');
+      const tree = await extract(tar, path.join(dir, 'tree'), ['./etc/apt/sources.list.d', './usr/sbin/start-stop-daemon']);
+      expect(await readFile(path.join(tree, 'etc/apt/sources.list.d/default.list'), 'utf8')).toBe('deb http://deb.debian.org/debian bookworm main\n');
+      expect(await readFile(path.join(tree, 'etc/apt/sources.list.d/security.list'), 'utf8')).toBe('deb http://deb.debian.org/debian-security bookworm-security main\n');
+      // dpkg's root.d put a fake start-stop-daemon in place; its cleanup.d put the real one back.
+      expect((await readFile(path.join(tree, 'usr/sbin/start-stop-daemon'))).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+      const manifest = JSON.parse(await readFile(path.join(dir, 'out', 'debian-minimal.manifest.json'), 'utf8')) as { packages: { name: string }[] };
+      expect(manifest.packages.map((p) => p.name)).toEqual(expect.arrayContaining(['systemd-sysv', 'busybox', 'sudo', 'python3', 'linux-image-amd64', 'netbase', 'locales', 'open-iscsi', 'lsb-release']));
+
+      const again = await build(dir, ['debian-minimal'], 'debian-minimal');
+      expect(again.summary.built).toBe(0);
+      expect(again.summary.cached).toBe(cold.summary.steps.length);
+    },
+    LONG,
+  );
+
+  it(
+    'modprobe, disable-nouveau, journal-to-console, enable-serial-console, select-boot-kernel-initrd and sysctl write what DIB writes',
+    async () => {
+      const dir = await scratchDir('dib-common');
+      const elements = ['debian-minimal', 'modprobe', 'disable-nouveau', 'journal-to-console', 'enable-serial-console', 'select-boot-kernel-initrd', 'sysctl'];
+      await build(dir, elements, 'dib-common', { DIB_MODPROBE_BLACKLIST: 'floppy' });
+      const tar = path.join(dir, 'out', 'dib-common.tar');
+      const listing = (await execa('tar', ['-tf', tar])).stdout.split('\n');
+      expect(listing).toEqual(expect.arrayContaining(['./usr/local/bin/select-boot-kernel-initrd', './usr/local/bin/sysctl-set-value']));
+      // select-boot-kernel-initrd's copy of DIB's img-functions is gone again (its cleanup.d).
+      expect(listing.filter((f) => f.startsWith('./lib/diskimage-builder') || f.startsWith('./usr/lib/diskimage-builder'))).toEqual([]);
+      const tree = await extract(tar, path.join(dir, 'tree'), ['./etc/modprobe.d', './etc/systemd/journald.conf.d', './etc/udev/rules.d/99-serial-console.rules']);
+      expect(await readFile(path.join(tree, 'etc/modprobe.d/blacklist.conf'), 'utf8')).toBe('blacklist floppy\n');
+      expect(await readFile(path.join(tree, 'etc/modprobe.d/disable-nouveau.conf'))).toEqual(await readFile(path.join(DIB, 'disable-nouveau/modprobe.d/disable-nouveau.conf')));
+      expect(await readFile(path.join(tree, 'etc/udev/rules.d/99-serial-console.rules'))).toEqual(await readFile(path.join(DIB, 'enable-serial-console/install.d/serial-console-udev.rules')));
+      expect(await readFile(path.join(tree, 'etc/systemd/journald.conf.d/log-to-console.conf'), 'utf8')).toBe('[Journal]\nForwardToConsole=true\n');
+    },
+    LONG,
+  );
+});
