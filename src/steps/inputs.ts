@@ -24,8 +24,9 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
     // ten-minute package install).
     const hookFiles = new Set(Object.values(e.hooks).flatMap((hooks) => hooks.map((h) => path.relative(e.dir, h.path))));
     elementDigest.set(e.name, await digestTree(e.dir, (rel) => hookFiles.has(rel) || README.test(rel)));
-    if (await mentions(e.dir, /IMAGE_NAME|IMAGE_ELEMENT|get_image_element_array|DIB_ARGS|DIB_ENV/)) readsImageVars.add(e.name);
-    if (await mentions(e.dir, /IMAGE_ELEMENT_YAML|get_image_element_array/)) readsOtherElements.add(e.name);
+    const [imageVars, otherElements] = await mentions(e.dir, [/IMAGE_NAME|IMAGE_ELEMENT|get_image_element_array|DIB_ARGS|DIB_ENV/, /IMAGE_ELEMENT_YAML|get_image_element_array/]);
+    if (imageVars) readsImageVars.add(e.name);
+    if (otherElements) readsOtherElements.add(e.name);
   }
   const sharedEnv = sha256Buffer(
     canonicalJson({
@@ -38,12 +39,16 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
   return { elementDigest, sharedEnv, readsImageVars, readsOtherElements };
 }
 
-/** Whether any file under `dir` (symlinks not followed, as `grep -r`) contains `pattern`. */
-async function mentions(dir: string, pattern: RegExp): Promise<boolean> {
+/** For each pattern, whether any file under `dir` (symlinks not followed, as `grep -r`) contains it; every file is read once. */
+async function mentions(dir: string, patterns: RegExp[]): Promise<boolean[]> {
+  const found = patterns.map(() => false);
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && pattern.test(await readFile(path.join(entry.parentPath, entry.name), 'latin1'))) return true;
+    if (!entry.isFile()) continue;
+    const text = await readFile(path.join(entry.parentPath, entry.name), 'latin1');
+    patterns.forEach((p, i) => (found[i] ||= p.test(text)));
+    if (found.every(Boolean)) break;
   }
-  return false;
+  return found;
 }
 
 type CommonFields = Pick<StepInputs, 'phase' | 'script' | 'distro' | 'release' | 'arch' | 'sourceDateEpoch'>;
