@@ -9,6 +9,9 @@
 //   linux-image-amd64: {arch: amd64}  only on these architectures
 //   dmidecode: {not-arch: ppc64el}
 //   python3-foo: {when: DIB_FOO = 1}  or a list of conditions, all must hold
+//   foo-lib: {installtype: package}    only when the element's install type is
+//                                      (DIB_INSTALLTYPE_<element>, else DIB_DEFAULT_INSTALLTYPE, else source)
+//   python3-yaml: {dib_python_version: 3}  only when DIB_PYTHON_VERSION is
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
 import { isPhaseName, type PhaseName } from './phases.js';
 
@@ -26,13 +29,18 @@ export interface PackageInstall {
   arch: string[] | null;
   notArch: string[] | null;
   when: PackageCondition[];
+  /** DIB's `installtype`: the install type this entry is for (null: any). */
+  installtype: string | null;
+  /** DIB's `dib_python_version`: the DIB_PYTHON_VERSION this entry is for (null: any). */
+  pythonVersion: string | null;
   line: number;
 }
 
 export type PackageInstallsResult = { ok: true; packages: PackageInstall[] } | { ok: false; line: number; message: string };
 
-const KEYS = new Set(['phase', 'uninstall', 'build-only', 'arch', 'not-arch', 'when', 'installtype']);
-const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?$/;
+const KEYS = new Set(['phase', 'uninstall', 'build-only', 'arch', 'not-arch', 'when', 'installtype', 'dib_python_version']);
+/** A Debian package name, or a generic name pkg-map maps to one (DIB's `NetworkManager`, `python3-PyYAML`). */
+const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9+._-]*(:[a-z0-9-]+)?$/;
 
 export function parsePackageInstalls(text: string): PackageInstallsResult {
   const lineCounter = new LineCounter();
@@ -68,7 +76,7 @@ export function parsePackageInstalls(text: string): PackageInstallsResult {
 type OptionsResult = { ok: true; pkg: PackageInstall } | { ok: false; line: number; message: string };
 
 function parseOptions(name: string, node: Node | null, line: number, lineOf: (n: Node | null | undefined) => number): OptionsResult {
-  const pkg: PackageInstall = { name, phase: 'install.d', uninstall: false, buildOnly: false, arch: null, notArch: null, when: [], line };
+  const pkg: PackageInstall = { name, phase: 'install.d', uninstall: false, buildOnly: false, arch: null, notArch: null, when: [], installtype: null, pythonVersion: null, line };
   if (node === null || (isScalar(node) && (node.value === null || node.value === ''))) return { ok: true, pkg };
   if (!isMap(node)) return { ok: false, line: lineOf(node), message: `options of "${name}" must be a map` };
   for (const pair of node.items as Pair<Node, Node | null>[]) {
@@ -106,7 +114,12 @@ function parseOptions(name: string, node: Node | null, line: number, lineOf: (n:
         break;
       }
       case 'installtype':
-        if (raw !== 'package') return { ok: false, line: at, message: `installtype "${String(raw)}" is not supported (only "package")` };
+        if (typeof raw !== 'string' || raw === '') return { ok: false, line: at, message: `"installtype" must be an install type such as "package" or "source"` };
+        pkg.installtype = raw;
+        break;
+      case 'dib_python_version':
+        if ((typeof raw !== 'string' && typeof raw !== 'number') || String(raw) === '') return { ok: false, line: at, message: `"dib_python_version" must be a version such as 3` };
+        pkg.pythonVersion = String(raw);
         break;
     }
   }
@@ -121,9 +134,14 @@ function parseCondition(item: unknown): PackageCondition | null {
   return { variable: m[1]!, op: m[2] as '=' | '!=', value: m[3]! };
 }
 
-/** Does this entry apply to a build for `arch` with these variables? */
-export function packageApplies(pkg: PackageInstall, arch: string, vars: Record<string, string>): boolean {
+/** Does this entry of `element` apply to a build for `arch` with these variables? As DIB's package-installs-squash decides. */
+export function packageApplies(pkg: PackageInstall, arch: string, vars: Record<string, string>, element = ''): boolean {
   if (pkg.arch && !pkg.arch.includes(arch)) return false;
   if (pkg.notArch && pkg.notArch.includes(arch)) return false;
+  if (pkg.installtype !== null) {
+    const installType = vars[`DIB_INSTALLTYPE_${element.replace(/-/g, '_')}`] ?? vars.DIB_DEFAULT_INSTALLTYPE ?? 'source';
+    if (pkg.installtype !== installType) return false;
+  }
+  if (pkg.pythonVersion !== null && pkg.pythonVersion !== (vars.DIB_PYTHON_VERSION ?? '')) return false;
   return pkg.when.every((c) => ((vars[c.variable] ?? '') === c.value) === (c.op === '='));
 }

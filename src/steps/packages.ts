@@ -81,7 +81,7 @@ export function packageSteps(elements: Element[], distro: Distro, vars: Record<s
   };
   for (const element of elements) {
     for (const pkg of element.packages) {
-      if (!packageApplies(pkg, distro.arch, vars)) continue;
+      if (!packageApplies(pkg, distro.arch, vars, element.name)) continue;
       // As DIB's package-installs-v2: a name pkg-map maps to "" is skipped, one mapped to several words is several packages.
       for (const name of mapPackageName(element, distro, pkg.name).split(/\s+/).filter(Boolean)) {
         const item = { name, element: element.name };

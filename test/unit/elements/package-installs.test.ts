@@ -30,16 +30,29 @@ describe('parsePackageInstalls', () => {
     ['vim:\n  uninstall: maybe\n', 2, '"uninstall" must be true or false'],
     ['vim:\n  when: just words\n', 2, '"when" needs'],
     ['- vim\n', 1, 'expected a map'],
-    ['Bad_Name:\n', 1, 'is not a package name'],
+    ['"bad name":\n', 1, 'is not a package name'],
     ['vim:\nvim:\n', 2, 'listed twice (first at line 1)'],
     ['vim: {uninstall: true, build-only: true}\n', 1, 'cannot be both'],
-    ['vim:\n  installtype: source\n', 2, 'not supported'],
+    ['vim:\n  installtype: ""\n', 2, '"installtype" must be an install type'],
   ])('rejects %j at line %i', (text, line, message) => {
     const r = parsePackageInstalls(text);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.line).toBe(line);
     expect(r.message).toContain(message);
+  });
+
+  it("accepts DIB's generic names (pkg-map maps them later) and applies installtype and dib_python_version as DIB does", () => {
+    const r = parsePackageInstalls('NetworkManager:\npython3-PyYAML: {dib_python_version: 3}\nfoo-lib: {installtype: package}\nfoo-src: {installtype: source}\n');
+    if (!r.ok) throw new Error(r.message);
+    const [nm, yaml, lib, src] = r.packages as [never, never, never, never];
+    expect(packageApplies(nm, 'amd64', {})).toBe(true);
+    expect(packageApplies(yaml, 'amd64', {})).toBe(false);
+    expect(packageApplies(yaml, 'amd64', { DIB_PYTHON_VERSION: '3' })).toBe(true);
+    expect(packageApplies(lib, 'amd64', {}, 'my-el')).toBe(false);
+    expect(packageApplies(src, 'amd64', {}, 'my-el')).toBe(true);
+    expect(packageApplies(lib, 'amd64', { DIB_DEFAULT_INSTALLTYPE: 'package' }, 'my-el')).toBe(true);
+    expect(packageApplies(lib, 'amd64', { DIB_DEFAULT_INSTALLTYPE: 'source', DIB_INSTALLTYPE_my_el: 'package' }, 'my-el')).toBe(true);
   });
 
   it('applies arch, not-arch and when conditions', () => {
