@@ -27,7 +27,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { fileBytes, load1, machine, timed, treeBytes } from './lib/measure.mjs';
+import { fileBytes, load1, machine, recorder, timed, timedBuild, treeBytes } from './lib/measure.mjs';
+import { dibEnvironment } from './lib/dib.mjs';
 import { writeResults } from './lib/report.mjs';
 import { checkSides, describeCheckout, prepareBaseline, resolveCommit } from './lib/baseline.mjs';
 
@@ -135,25 +136,10 @@ async function changeFinaliseHook() {
 }
 
 const results = { machine: await machine(), figures: {} };
-const record = (name, fig) => {
-  results.figures[name] = { ...fig, run: results.machine.date, at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
-  const load = fig.loadBefore ? ` (load ${fig.loadBefore[0]} -> ${fig.loadAfter[0]})` : '';
-  console.log(`${name}: ${fig.value} ${fig.unit}${fig.exitCode ? ` FAILED exit ${fig.exitCode}, see ${fig.log}` : ''}${load}`);
-};
+const record = recorder(results);
 
 // ---- diskimage-builder -------------------------------------------------
-const dibEnv = {
-  ELEMENTS_PATH: elements,
-  DIB_RELEASE: 'bookworm',
-  DIB_DISTRIBUTION_MIRROR: 'http://deb.debian.org/debian',
-  // debian-minimal's default security line for bookworm is
-  // "<mirror> bookworm/updates", which does not exist: the suite is
-  // bookworm-security on deb.debian.org/debian-security.
-  DIB_DEBIAN_SECURITY_MIRROR: 'http://deb.debian.org/debian-security',
-  DIB_DEBIAN_SECURITY_SUBPATH: '-security',
-  DIB_IMAGE_CACHE: path.join(work, 'dib-cache'),
-  TMPDIR: path.join(work, 'dib-tmp'),
-};
+const dibEnv = dibEnvironment(work, elements);
 async function dib(name, extraElements, extraArgs) {
   const out = path.join(work, 'out-dib', name);
   const run = async (label) => {
@@ -191,18 +177,12 @@ async function img(name, images, { noCache = true, code = current, round = 1 } =
   const base = ['build', ...images, '--elements-path', elements, '-t', 'tar', '-n', name, '--build-dir', path.join(work, code.dir('build'))];
   const fig = (label, f) => record(`img-${id}-${label}${sfx}`, { ...f, commit: code.commit });
   const run = async (label, extra, out) => {
-    const summary = path.join(work, 'logs', `img-${id}-${label}${sfx}.json`);
-    await rm(summary, { force: true });
-    const r = await timed('node', [code.cli, ...base, '-o', out, ...extra, '--json-file', summary], {
+    const r = await timedBuild(code.cli, [...base, '-o', out, ...extra], path.join(work, 'logs', `img-${id}-${label}${sfx}.json`), {
       cwd: code.src,
       env: { DIB_RELEASE: 'bookworm' },
       log: path.join(work, 'logs', `img-${id}-${label}${sfx}.log`),
     });
-    const steps = await readFile(summary, 'utf8')
-      .then((t) => JSON.parse(t))
-      .then((j) => ({ built: j.built, cached: j.cached }))
-      .catch(() => undefined);
-    fig(label, { value: r.seconds, unit: 's', steps, ...r });
+    fig(label, { value: r.seconds, unit: 's', ...r });
     return r;
   };
   await freshElements();

@@ -4,12 +4,15 @@
 // carries the load it was measured under).
 import { execa } from 'execa';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, stat, readdir, lstat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, readdir, lstat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
 /** 1-minute load average, rounded to two decimals. */
 export const load1 = () => Number(os.loadavg()[0].toFixed(2));
+
+/** Now, as the results say it: ISO 8601 UTC to the second. */
+export const stamp = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 /**
  * Runs `cmd args` with `env` added, stdout+stderr to `log`. Never throws on a
@@ -28,6 +31,34 @@ export async function timed(cmd, args, { env = {}, cwd, log }) {
   const loadAfter = os.loadavg().map((l) => Number(l.toFixed(2)));
   await new Promise((r) => out.end(r));
   return { seconds: Number(seconds.toFixed(1)), exitCode: res.exitCode, loadBefore, loadAfter, log };
+}
+
+/**
+ * `node cli ...args --json-file summary`, timed as `timed` does, with the
+ * steps built and cached from the build's JSON summary (undefined when it
+ * wrote none).
+ */
+export async function timedBuild(cli, args, summary, options) {
+  await rm(summary, { force: true });
+  const r = await timed('node', [cli, ...args, '--json-file', summary], options);
+  const steps = await readFile(summary, 'utf8')
+    .then((t) => JSON.parse(t))
+    .then((j) => ({ built: j.built, cached: j.cached }))
+    .catch(() => undefined);
+  return { ...r, steps };
+}
+
+/**
+ * record(name, figure): keeps the figure in results.figures with the run it
+ * belongs to (results.machine.date) and when it was taken, and prints it
+ * with its load.
+ */
+export function recorder(results) {
+  return (name, fig) => {
+    results.figures[name] = { ...fig, run: results.machine.date, at: stamp() };
+    const load = fig.loadBefore ? ` (load ${fig.loadBefore[0]} -> ${fig.loadAfter[0]})` : '';
+    console.log(`${name}: ${fig.value} ${fig.unit}${fig.exitCode ? ` FAILED exit ${fig.exitCode}, see ${fig.log}` : ''}${load}`);
+  };
 }
 
 /** Apparent bytes under `dir`, each inode once (files, directories, symlinks), as `du -sb` counts: tree checkpoints are hard links. */
@@ -69,7 +100,7 @@ export async function machine() {
     (await execa('dpkg-query', ['-W', '-f=${Version}', name], { reject: false })).stdout || 'not installed';
   const git = await execa('git', ['rev-parse', '--short', 'HEAD'], { reject: false });
   return {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    date: stamp(),
     nproc: os.cpus().length,
     ramGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
     cpu,

@@ -2,6 +2,8 @@
 // dib-compare markers, leaving the other benches' sections alone) and keeps
 // every figure in bench/results/dib-compare.json, so a partial run (--only)
 // updates its own figures and keeps the others, each with its own date and load.
+// The cell formats, the machine sentence and writeSection serve the other
+// DIB bench (dib-elements.mjs) too.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -15,16 +17,16 @@ const fmtAmount = (v, unit) => {
   return Math.abs(v) < 1e5 ? `${Math.round(v)} bytes` : `${v < 0 ? '-' : ''}${fmtBytes(Math.abs(v))}`;
 };
 
-function cell(f) {
+export function cell(f) {
   if (!f) return 'not measured';
   if (f.exitCode) return `failed (exit ${f.exitCode})`;
   if (f.unit === 'bytes') return fmtBytes(f.value);
   if (f.value === null || f.value === undefined) return 'no figure';
   return `${f.value} ${f.unit}`;
 }
-const load = (f) => (f?.loadBefore ? `${f.loadBefore[0]} → ${f.loadAfter[0]}` : '');
-const steps = (f) => (f?.steps ? ` (${f.steps.built} built, ${f.steps.cached} cached)` : '');
-const ok = (f) => f && !f.exitCode && typeof f.value === 'number';
+export const load = (f) => (f?.loadBefore ? `${f.loadBefore[0]} → ${f.loadAfter[0]}` : '');
+export const steps = (f) => (f?.steps ? ` (${f.steps.built} built, ${f.steps.cached} cached)` : '');
+export const ok = (f) => f && !f.exitCode && typeof f.value === 'number';
 
 function verdict(value, target, cmp) {
   if (value === undefined) return '';
@@ -108,14 +110,17 @@ function beforeAfter(data, lines) {
   lines.push('');
 }
 
+/** The results header's machine: cores, CPU, RAM, kernel, Node, DIB, the commit measured and the run's date. */
+export const machineSentence = (m) =>
+  `Machine: ${m.nproc} cores (${m.cpu}), ${m.ramGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, ` +
+  `diskimage-builder ${m.dib} (Debian), imgfactory at ${m.commit}; last run ${m.date}.`;
+
 function render(data) {
   const F = data.figures;
   const m = data.machine;
   const lines = [START, '', '## imgfactory vs diskimage-builder (issues 4 and 7)', ''];
   lines.push(
-    `\`node bench/dib-compare.mjs\` (see bench/README.md). Machine: ${m.nproc} cores (${m.cpu}), ` +
-      `${m.ramGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, diskimage-builder ${m.dib} (Debian), ` +
-      `imgfactory at ${m.commit}; last run ${m.date}. The host is shared with other engineers' ` +
+    `\`node bench/dib-compare.mjs\` (see bench/README.md). ${machineSentence(m)} The host is shared with other engineers' ` +
       'builds and tests: "load" is the 1-minute load average before → after each measurement ' +
       '(2 cores, so anything above 2 means we had part of the machine). Packages come from ' +
       'deb.debian.org over the network, so cold builds include download time for both tools.',
@@ -172,11 +177,14 @@ export async function writeResults(root, results) {
   const compare = results.compare ?? old.compare;
   const data = { machine: results.machine, ...(compare ? { compare } : {}), figures: { ...old.figures, ...results.figures } };
   await writeFile(jsonFile, `${JSON.stringify(data, null, 2)}\n`);
-  const md = path.join(root, 'bench/RESULTS.md');
+  await writeSection(path.join(root, 'bench/RESULTS.md'), START, END, render(data));
+}
+
+/** Puts `section` (which starts with `start` and ends with `end`) in place of the one between those markers in `md`, or at its end. */
+export async function writeSection(md, start, end, section) {
   let text = await readFile(md, 'utf8').catch(() => '# Benchmark results\n');
-  const section = render(data);
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
-  text = a >= 0 && b > a ? text.slice(0, a) + section + text.slice(b + END.length) : `${text.trimEnd()}\n\n${section}\n`;
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  text = a >= 0 && b > a ? text.slice(0, a) + section + text.slice(b + end.length) : `${text.trimEnd()}\n\n${section}\n`;
   await writeFile(md, text);
 }
