@@ -87,4 +87,37 @@ describe("diskimage-builder's elements, unchanged", () => {
     },
     LONG,
   );
+
+  it(
+    'cloud-init, cloud-init-datasources, devuser, growroot, dhcp-all-interfaces, install-static, openssh-server, runtime-ssh-host-keys, install-types, cache-url and source-repositories do what DIB does',
+    async () => {
+      const dir = await scratchDir('dib-common2');
+      const elements = ['debian-minimal', 'cloud-init', 'cloud-init-datasources', 'devuser', 'growroot', 'dhcp-all-interfaces', 'install-static', 'openssh-server', 'runtime-ssh-host-keys', 'install-types', 'dib-init-system', 'cache-url', 'source-repositories', 'pkg-map', 'package-installs', 'manifests'];
+      await build(dir, elements, 'dib-common2', { DIB_CLOUD_INIT_DATASOURCES: 'ConfigDrive' });
+      const tar = path.join(dir, 'out', 'dib-common2.tar');
+      const listing = (await execa('tar', ['-tf', tar])).stdout.split('\n');
+      for (const f of [
+        './usr/bin/cloud-init',
+        // dib-init-system put the elements' units in place, and their post-install.d enabled them.
+        './etc/systemd/system/multi-user.target.wants/growroot.service',
+        './etc/systemd/system/multi-user.target.wants/ssh-keygen.service',
+        './etc/systemd/system/multi-user.target.wants/ssh.service',
+        // install-static copied growroot's and runtime-ssh-host-keys' static files.
+        './usr/local/sbin/growroot',
+        './usr/local/sbin/runtime-ssh-host-keys.sh',
+        './usr/local/sbin/dhcp-all-interfaces.sh',
+        './etc/udev/rules.d/99-dhcp-all-interfaces.rules',
+      ]) {
+        expect(listing, f).toContain(f);
+      }
+      // runtime-ssh-host-keys' cleanup.d removed the host keys openssh-server's install made.
+      expect(listing.filter((f) => f.startsWith('./etc/ssh/ssh_host_'))).toEqual([]);
+      const tree = await extract(tar, path.join(dir, 'tree'), ['./etc/passwd', './etc/cloud/cloud.cfg.d/91-dib-cloud-init-datasources.cfg', './usr/local/sbin/growroot']);
+      expect(await readFile(path.join(tree, 'etc/passwd'), 'utf8')).toMatch(/^devuser:x:1000:1000::\/home\/devuser:/m);
+      expect(await readFile(path.join(tree, 'etc/cloud/cloud.cfg.d/91-dib-cloud-init-datasources.cfg'), 'utf8')).toBe('datasource_list: [  ConfigDrive, None ]\n');
+      expect(await readFile(path.join(tree, 'usr/local/sbin/growroot'))).toEqual(await readFile(path.join(DIB, 'growroot/static/usr/local/sbin/growroot')));
+    },
+    LONG,
+  );
 });
+
