@@ -32,8 +32,6 @@ export interface DiskSettings {
   blockDeviceHooks: { element: string; name: string; path: string }[];
   /** The environment block-device.d hooks run with (before IMAGE_BLOCK_DEVICE and TARGET_ROOT). */
   hookEnv: Record<string, string>;
-  /** The build's sandbox, which runs the block-device.d hooks; needed only when there are any. Never in a key. */
-  sandbox?: Sandbox;
 }
 
 /** A size option: the bytes it means, and the text as typed (which the cache key has always hashed). */
@@ -75,6 +73,8 @@ export interface AssembleDiskOptions {
   name: string;
   workDir: string;
   logDir: string;
+  /** The build's sandbox: it runs the block-device.d hooks. */
+  sandbox: Sandbox;
   onLine: (line: string) => void;
 }
 
@@ -119,12 +119,10 @@ export async function assembleDisk(o: AssembleDiskOptions): Promise<ImageOutput[
  * read-only view of it (mounted at <workDir>/block-device-root).
  */
 async function runBlockDeviceHook(hook: DiskSettings['blockDeviceHooks'][number], env: Record<string, string>, o: AssembleDiskOptions): Promise<Result<void>> {
-  const sandbox = o.settings.sandbox;
-  if (sandbox === undefined) throw new Error('block-device.d hooks need the build\'s sandbox (DiskSettings.sandbox)');
   const logFile = path.join(o.logDir, `block-device.d_${hook.name}.log`);
   const mergedDir = path.join(o.workDir, 'block-device-root');
   await mkdir(mergedDir, { recursive: true });
-  const outcome = await sandbox.run({
+  const outcome = await o.sandbox.run({
     tree: 'read-only',
     lowerDir: o.tree,
     mergedDir,

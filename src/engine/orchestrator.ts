@@ -124,14 +124,13 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
     const packages = await treePackages(dir.tree, store, parent!.key, parent!.layer, o.imageName);
     const files = await writeOutputs({
       ...outputs,
-      // block-device.d hooks run in the build's sandbox.
-      request: { ...outputs.request, ...(outputs.request.disk ? { disk: { ...outputs.request.disk, sandbox } } : {}) },
       tree: dir.tree,
       hooksDir: dir.hooks,
       // Disk images are assembled on disk even when the tree is in memory:
       // a filesystem image and a raw disk each as large as the tree.
       workDir: path.join(dir.root, 'assemble'),
       logDir: dir.logs,
+      sandbox,
       lastKey: parent!.key,
       lastLayer: parent!.layer,
       store,

@@ -21,6 +21,7 @@ import { publishFile, publishStream } from '../output/publish.js';
 import { tempPathFor } from '../util/atomic-write.js';
 import type { FileHashes, Md5Hex, Sha256Hex, Sha512Hex } from '../util/hash-file.js';
 import { assembleDisk, type DiskSettings } from './disk-output.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
 import type { EventSink } from './events.js';
 import { stopwatch } from './stopwatch.js';
 import { writeTreeTar } from './tree-tar.js';
@@ -117,6 +118,8 @@ export interface WriteContext extends OutputContext {
   hooksDir: string;
   workDir: string;
   logDir: string;
+  /** The build's sandbox (block-device.d hooks run in it). */
+  sandbox: Sandbox;
 }
 
 export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
@@ -170,6 +173,7 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
         name: ctx.name,
         workDir: ctx.workDir,
         logDir: ctx.logDir,
+        sandbox: ctx.sandbox,
         onLine: (line) => ctx.emit({ type: 'log', source: 'image', line }),
       });
       for (const image of images) await store(await publish(image.path, image.format, image.virtualSize));

@@ -10,7 +10,14 @@ import { LocalLayerStore } from '../../../src/cache/store-local.js';
 import { cachedOutputs, writeOutputs, type OutputFile } from '../../../src/engine/outputs.js';
 import type { BuildEvent } from '../../../src/engine/events.js';
 import { placedSha256 } from '../../../src/output/placed.js';
+import type { Sandbox } from '../../../src/sandbox/sandbox.js';
 import { scratchDir } from '../../support/run-dir.js';
+
+/** tar outputs run no block-device.d hook: a sandbox that is never asked. */
+const NO_SANDBOX: Sandbox = {
+  kind: 'none',
+  run: () => Promise.reject(new Error('a tar output ran a hook')),
+};
 
 const lastKey = `sha256:${'1'.repeat(64)}` as LayerKey;
 const lastLayer = `sha256:${'2'.repeat(64)}` as FileDigest;
@@ -40,7 +47,7 @@ describe('outputs', () => {
   it('a cold build and a cached build publish the same files and describe them alike', async () => {
     const { tree, store, events, ctx } = await setup();
     const coldDir = await scratchDir('out-cold');
-    const cold = await writeOutputs({ ...ctx(coldDir), tree, hooksDir: tree, workDir: await scratchDir('work'), logDir: await scratchDir('logs') });
+    const cold = await writeOutputs({ ...ctx(coldDir), tree, hooksDir: tree, workDir: await scratchDir('work'), logDir: await scratchDir('logs'), sandbox: NO_SANDBOX });
     expect(cold).toHaveLength(1);
     expect(cold[0]).toMatchObject({ format: 'tar', cached: false, virtualSize: cold[0]!.size });
 
@@ -60,7 +67,7 @@ describe('outputs', () => {
   it('leaves an untouched output in place on a no-op build', async () => {
     const { tree, ctx } = await setup();
     const dir = await scratchDir('out');
-    await writeOutputs({ ...ctx(dir), tree, hooksDir: tree, workDir: await scratchDir('work'), logDir: await scratchDir('logs') });
+    await writeOutputs({ ...ctx(dir), tree, hooksDir: tree, workDir: await scratchDir('work'), logDir: await scratchDir('logs'), sandbox: NO_SANDBOX });
     const before = await stat(path.join(dir, 'img.tar'), { bigint: true });
     expect(await cachedOutputs(ctx(dir))).not.toBeNull();
     const after = await stat(path.join(dir, 'img.tar'), { bigint: true });
@@ -70,7 +77,7 @@ describe('outputs', () => {
   it('describes an output from an older cache entry (no hashes in its metadata) by reading it', async () => {
     const { tree, store, ctx } = await setup();
     const coldDir = await scratchDir('out-cold');
-    const cold = await writeOutputs({ ...ctx(coldDir), tree, hooksDir: tree, workDir: await scratchDir('work'), logDir: await scratchDir('logs') });
+    const cold = await writeOutputs({ ...ctx(coldDir), tree, hooksDir: tree, workDir: await scratchDir('work'), logDir: await scratchDir('logs'), sandbox: NO_SANDBOX });
     const key = outputFileKey({ lastKey, lastLayer, format: 'tar', kind: 'tree', disk: null });
     await store.putLayer(key, await readFile(cold[0]!.path), { image: 'img', step: 'output/tar' });
     const cached = await cachedOutputs(ctx(await scratchDir('out-old')));
