@@ -157,9 +157,13 @@ rm -rf "$shims"
 `;
 
 export const FINALISE_TREE = `#!/bin/bash
-# The last step of every build: what no golden image may keep. /tmp, /run
-# and mount points never reach a layer anyway (see src/cache/layer-exclude.ts).
+# The last step of every build: what no golden image may keep. /tmp is
+# emptied here, as diskimage-builder's finalise_base does (hooks pass files
+# through it until then); /run and mount points never reach a layer
+# (src/cache/layer-exclude.ts). The merged hooks tree is mounted in /tmp
+# (TMP_HOOKS_PATH): it stays.
 set -eu
+find /tmp -mindepth 1 -maxdepth 1 ! -path "$TMP_HOOKS_PATH" -exec rm -rf {} +
 rm -f /usr/sbin/policy-rc.d
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin

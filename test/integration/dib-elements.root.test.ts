@@ -9,9 +9,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { imgfactory, type Run } from '../support/imgfactory.js';
+import { FIXTURES } from '../support/fixtures.js';
 import { scratchDir } from '../support/run-dir.js';
 
 const DIB = '/usr/lib/python3/dist-packages/diskimage_builder/elements';
+/** Elements written against DIB's mechanisms (svc-map, package-installs), searched before DIB's. */
+const DIB_USERS = path.join(FIXTURES, 'elements', 'dib-users');
 const LONG = 1_200_000;
 
 interface Summary {
@@ -21,7 +24,7 @@ interface Summary {
 }
 
 async function build(dir: string, images: string[], name: string, env: Record<string, string> = {}): Promise<Run & { summary: Summary }> {
-  const args = ['build', ...images, '-n', name, '-t', 'tar', '--json', '--elements-path', DIB, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
+  const args = ['build', ...images, '-n', name, '-t', 'tar', '--json', '--elements-path', `${DIB_USERS}:${DIB}`, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
   const r = await imgfactory(args, env);
   if (r.exitCode !== 0) throw new Error(`imgfactory ${args.join(' ')} failed (${r.exitCode}):\n${r.stderr.slice(-4000)}`);
   return { ...r, summary: JSON.parse(r.stdout) as Summary };
@@ -69,14 +72,20 @@ describe("diskimage-builder's elements, unchanged", () => {
   );
 
   it(
-    'modprobe, disable-nouveau, journal-to-console, enable-serial-console, select-boot-kernel-initrd and sysctl write what DIB writes',
+    'modprobe, disable-nouveau, journal-to-console, enable-serial-console, select-boot-kernel-initrd, sysctl and svc-map write what DIB writes',
     async () => {
       const dir = await scratchDir('dib-common');
-      const elements = ['debian-minimal', 'modprobe', 'disable-nouveau', 'journal-to-console', 'enable-serial-console', 'select-boot-kernel-initrd', 'sysctl'];
-      await build(dir, elements, 'dib-common', { DIB_MODPROBE_BLACKLIST: 'floppy' });
+      // dib-user (a fixture) maps a service name with svc-map: its two extra-data.d hooks pass the map through the tree's /tmp.
+      const elements = ['debian-minimal', 'modprobe', 'disable-nouveau', 'journal-to-console', 'enable-serial-console', 'select-boot-kernel-initrd', 'sysctl', 'svc-map', 'dib-user'];
+      await build(dir, elements, 'dib-common', { DIB_MODPROBE_BLACKLIST: 'floppy', DIB_PYTHON_VERSION: '3' });
       const tar = path.join(dir, 'out', 'dib-common.tar');
       const listing = (await execa('tar', ['-tf', tar])).stdout.split('\n');
-      expect(listing).toEqual(expect.arrayContaining(['./usr/local/bin/select-boot-kernel-initrd', './usr/local/bin/sysctl-set-value']));
+      expect(listing).toEqual(expect.arrayContaining(['./usr/local/bin/select-boot-kernel-initrd', './usr/local/bin/sysctl-set-value', './usr/local/bin/svc-map']));
+      // What hooks left in /tmp went from step to step, and is gone from the image, as in DIB.
+      expect(listing.filter((f) => f.startsWith('./tmp/') && f !== './tmp/')).toEqual([]);
+      const svc = await extract(tar, path.join(dir, 'svc'), ['./usr/share/svc-map/services', './etc/dib-user-service']);
+      expect(await readFile(path.join(svc, 'usr/share/svc-map/services'), 'utf8')).toBe('imgfactory-demo: demo-on-debian\n');
+      expect(await readFile(path.join(svc, 'etc/dib-user-service'), 'utf8')).toBe('demo-on-debian\n');
       // select-boot-kernel-initrd's copy of DIB's img-functions is gone again (its cleanup.d).
       expect(listing.filter((f) => f.startsWith('./lib/diskimage-builder') || f.startsWith('./usr/lib/diskimage-builder'))).toEqual([]);
       const tree = await extract(tar, path.join(dir, 'tree'), ['./etc/modprobe.d', './etc/systemd/journald.conf.d', './etc/udev/rules.d/99-serial-console.rules']);
