@@ -98,7 +98,7 @@ describe("diskimage-builder's elements, unchanged", () => {
   );
 
   it(
-    'cloud-init, cloud-init-datasources, devuser, growroot, dhcp-all-interfaces, install-static, openssh-server, runtime-ssh-host-keys, install-types, cache-url and source-repositories do what DIB does',
+    'cloud-init, cloud-init-datasources, devuser, growroot, dhcp-all-interfaces, install-static, openssh-server, runtime-ssh-host-keys, install-types, cache-url and source-repositories do what DIB does; a repository on a host out of reach is named',
     async () => {
       const dir = await scratchDir('dib-common2');
       const elements = ['debian-minimal', 'cloud-init', 'cloud-init-datasources', 'devuser', 'growroot', 'dhcp-all-interfaces', 'install-static', 'openssh-server', 'runtime-ssh-host-keys', 'install-types', 'dib-init-system', 'cache-url', 'source-repositories', 'pkg-map', 'package-installs', 'manifests'];
@@ -125,6 +125,16 @@ describe("diskimage-builder's elements, unchanged", () => {
       expect(await readFile(path.join(tree, 'etc/passwd'), 'utf8')).toMatch(/^devuser:x:1000:1000::\/home\/devuser:/m);
       expect(await readFile(path.join(tree, 'etc/cloud/cloud.cfg.d/91-dib-cloud-init-datasources.cfg'), 'utf8')).toBe('datasource_list: [  ConfigDrive, None ]\n');
       expect(await readFile(path.join(tree, 'usr/local/sbin/growroot'))).toEqual(await readFile(path.join(DIB, 'growroot/static/usr/local/sbin/growroot')));
+
+      // needs-glean (a fixture) declares a git repository as simple-init declares glean's, on a host
+      // that never resolves: DIB's source-repositories cannot clone it, and the build says why.
+      const args = ['build', ...elements, 'needs-glean', '-n', 'needs-glean', '-t', 'tar', '--elements-path', `${DIB_USERS}:${DIB}`, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
+      const offline = await imgfactory(args, { DIB_CLOUD_INIT_DATASOURCES: 'ConfigDrive' });
+      expect(offline.exitCode).toBe(1);
+      expect(offline.stderr).toContain(
+        'error: hook source-repositories/extra-data.d/98-source-repositories needs https://glean.invalid/opendev/glean/, and this build environment cannot reach glean.invalid',
+      );
+      expect(offline.stderr).toContain("fatal: unable to access 'https://glean.invalid/opendev/glean/': Could not resolve host: glean.invalid");
     },
     LONG,
   );
