@@ -17,6 +17,7 @@ import { findDibLib } from '../steps/dib-runtime.js';
 import { prepareInputs } from '../steps/inputs.js';
 import { createBuildDir, recoverBuilds, removeBuildDir } from './build-dir.js';
 import { Checkpointer, nextKey, restoreDeepest, walkChain, type ChainLink } from './chain.js';
+import { conditionVars } from './condition-vars.js';
 import { emitManifest, type EmittedManifest } from './emit-manifest.js';
 import type { StepReport } from './events.js';
 import { makeHooksTree } from './hooks-tree.js';
@@ -52,11 +53,6 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
   const started = performance.now();
   const { emit, store } = ports;
   for (const message of await recoverBuilds(o.buildRoot)) emit({ type: 'note', message: `cleaned up after an earlier build: ${message}` });
-  const plan: Plan = unwrap(
-    // block-device.d hooks run when the disk image is assembled (src/engine/disk-output.ts), not as tree steps.
-    planBuild(o.graph, o.distro, { vars: o.declared, skipPhases: ['block-device.d'] }),
-  );
-  for (const message of plan.notes) emit({ type: 'note', message });
   const scratch = await chooseScratch(o.scratch ?? 'disk');
   if (scratch.dir !== null) emit({ type: 'note', message: `building the tree ${scratch.reason}` });
   const dir = await createBuildDir(o.buildRoot, o.imageName, scratch.dir);
@@ -71,15 +67,15 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
   });
   try {
     await makeHooksTree(o.graph.elements, dir.hooks);
-    const ictx: InputContext = {
-      distro: o.distro,
-      elements: o.graph.elements,
-      imageName: o.imageName,
-      hooksDir: dir.hooks,
-      declared: o.declared,
-      sourceDateEpoch: o.sourceDateEpoch,
-      dibLib: await findDibLib(),
-    };
+    const dibLib = await findDibLib();
+    const { elements } = o.graph;
+    const vars = await conditionVars({ ...o, elements, dibLib, hooksDir: dir.hooks, emptyTree: dir.tree, mergedDir: dir.step.merged, logDir: dir.logs, sandbox: ports.sandbox });
+    const plan: Plan = unwrap(
+      // block-device.d hooks run when the disk image is assembled (src/engine/disk-output.ts), not as tree steps.
+      planBuild(o.graph, o.distro, { vars, skipPhases: ['block-device.d'] }),
+    );
+    for (const message of plan.notes) emit({ type: 'note', message });
+    const ictx: InputContext = { distro: o.distro, elements, imageName: o.imageName, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch, dibLib };
     const icache = await prepareInputs(ictx);
     const inputs: StepInputs[] = [];
     for (const step of plan.steps) inputs.push(await kindOf(step).inputs(step, ictx, icache));

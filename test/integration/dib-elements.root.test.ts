@@ -72,7 +72,7 @@ describe("diskimage-builder's elements, unchanged", () => {
   );
 
   it(
-    'modprobe, disable-nouveau, journal-to-console, enable-serial-console, select-boot-kernel-initrd, sysctl and svc-map write what DIB writes',
+    'modprobe, disable-nouveau, journal-to-console, enable-serial-console, select-boot-kernel-initrd, sysctl and svc-map write what DIB writes; `when:` sees environment.d',
     async () => {
       const dir = await scratchDir('dib-common');
       // dib-user (a fixture) maps a service name with svc-map: its two extra-data.d hooks pass the map through the tree's /tmp.
@@ -86,6 +86,10 @@ describe("diskimage-builder's elements, unchanged", () => {
       const svc = await extract(tar, path.join(dir, 'svc'), ['./usr/share/svc-map/services', './etc/dib-user-service']);
       expect(await readFile(path.join(svc, 'usr/share/svc-map/services'), 'utf8')).toBe('imgfactory-demo: demo-on-debian\n');
       expect(await readFile(path.join(svc, 'etc/dib-user-service'), 'utf8')).toBe('demo-on-debian\n');
+      // dib-user's `when: DIB_USER_FLAVOUR = hello` holds through the default its environment.d sets, as in DIB.
+      const installed = (JSON.parse(await readFile(path.join(dir, 'out', 'dib-common.manifest.json'), 'utf8')) as { packages: { name: string }[] }).packages.map((p) => p.name);
+      expect(installed).toContain('hello');
+      expect(installed).not.toContain('cowsay');
       // select-boot-kernel-initrd's copy of DIB's img-functions is gone again (its cleanup.d).
       expect(listing.filter((f) => f.startsWith('./lib/diskimage-builder') || f.startsWith('./usr/lib/diskimage-builder'))).toEqual([]);
       const tree = await extract(tar, path.join(dir, 'tree'), ['./etc/modprobe.d', './etc/systemd/journald.conf.d', './etc/udev/rules.d/99-serial-console.rules']);
