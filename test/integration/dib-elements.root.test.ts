@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { imgfactory, type Run } from '../support/imgfactory.js';
+import { BIN, imgfactory, type Run } from '../support/imgfactory.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { scratchDir } from '../support/run-dir.js';
 
@@ -39,7 +39,7 @@ async function extract(tar: string, dir: string, members: string[]): Promise<str
 
 describe("diskimage-builder's elements, unchanged", () => {
   it(
-    'debian-minimal alone makes the tree with its own root.d, installs what DIB installs, and rebuilds as a no-op',
+    'debian-minimal alone makes the tree with its own root.d, installs what DIB installs, rebuilds as a no-op, and stops at break= for a shell',
     async () => {
       const dir = await scratchDir('dib-minimal');
       const cold = await build(dir, ['debian-minimal'], 'debian-minimal');
@@ -67,6 +67,22 @@ describe("diskimage-builder's elements, unchanged", () => {
       const again = await build(dir, ['debian-minimal'], 'debian-minimal');
       expect(again.summary.built).toBe(0);
       expect(again.summary.cached).toBe(cold.summary.steps.length);
+
+      // DIB's break=: a shell at that point, with the hook environment, for a person at a terminal
+      // (here a pseudo-terminal from script(1), fed what the person types) ...
+      const args = ['build', 'debian-minimal', '-n', 'debian-minimal', '-t', 'tar', '--elements-path', DIB, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
+      const typed = 'echo "at=$TARGET_ROOT/etc/debian_version release=$DIB_RELEASE hooks=$TMP_HOOKS_PATH"; cat "$TARGET_ROOT/etc/debian_version"; exit\n';
+      const shell = await execa('script', ['-qec', [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { input: typed, env: { break: 'after-extra-data' }, reject: false });
+      expect(shell.exitCode, shell.stdout.slice(-3000)).toBe(0);
+      expect(shell.stdout).toContain('break=after-extra-data: starting a debug shell outside the tree (TARGET_ROOT)');
+      expect(shell.stdout).toMatch(/at=\S+\/step\/merged\/etc\/debian_version release=bookworm hooks=\S+\/hooks/);
+      expect(shell.stdout).toMatch(/^12\.\d+\r?$/m);
+      expect(shell.stdout).toContain('break=after-extra-data: resuming');
+      // ... and without a terminal, refused before anything is built.
+      const refused = await imgfactory(args, { break: 'after-error' });
+      expect(refused.exitCode).toBe(2);
+      expect(refused.stderr).toContain('break=after-error opens an interactive shell, but imgfactory is not running on a terminal');
+      expect(refused.stderr).not.toContain('debootstrap');
     },
     LONG,
   );
