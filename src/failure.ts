@@ -33,6 +33,19 @@ export type Failure =
       logTail: string[];
       logPath: string;
     }
+  | {
+      /** A hook failed because it needs a host this build environment cannot reach (steps/unreachable.ts). */
+      reason: 'host-unreachable';
+      element: string;
+      phase: string;
+      script: string;
+      host: string;
+      port: number;
+      url?: string;
+      /** The client's own message, from the hook's log. */
+      line: string;
+      logPath: string;
+    }
   | { reason: 'unknown-package'; packages: { name: string; element: string }[]; phase: string; logPath: string }
   | { reason: 'interrupted'; signal: string }
   | { reason: 'integrity'; what: string; expected: string; found: string }
@@ -91,6 +104,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'host-missing':
     case 'bootstrap-failed':
     case 'hook-failed':
+    case 'host-unreachable':
     case 'unknown-package':
     case 'interrupted':
     case 'io':

@@ -31,8 +31,12 @@ export const CONTENT_ALGORITHM = 'sha256';
 /** Hex digits of a CONTENT_ALGORITHM digest. */
 export const CONTENT_HEX_LENGTH = 64;
 
-/** Tag hashed into every step's layer key; bump when the meaning of a key changes. */
-export const LAYER_KEY_TAG = 'imgfactory.layer.v1';
+/**
+ * Tag hashed into every step's layer key; bump when the meaning of a key changes.
+ * v2: a layer holds what its step left in /tmp (layer-exclude.ts); a v1 layer
+ * lacks it, and a later step reading it would see another tree than a cold build.
+ */
+export const LAYER_KEY_TAG = 'imgfactory.layer.v2';
 /** Tag hashed into the key of the final image outputs. */
 export const OUTPUT_KEY_TAG = 'imgfactory.output.v1';
 /** Tag of the line format `digestTree` hashes; bump when a tree's description changes. */

@@ -8,6 +8,7 @@ import { build, type BuildResult } from '../engine/builder.js';
 import { formatByCli, OUTPUT_FORMATS, type OutputType } from '../output/formats.js';
 import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../engine/scratch-fs.js';
 import { applyOverrides, overridesFromEnv } from '../distro/sources.js';
+import { breakRequest } from '../engine/break-points.js';
 import { FailureError } from '../failure.js';
 import { SANDBOX_KINDS, type SandboxKind } from '../sandbox/sandbox.js';
 import { declaredVars } from '../steps/hook-env.js';
@@ -100,6 +101,8 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('json-file', { type: 'string', describe: 'write the JSON summary to this file' }) as never,
     handler: run<Args>(async (args, out) => {
       const types = parseTypes(args.type);
+      // DIB's break=: refused here, before anything is built, when there is no terminal for the shell.
+      const breakAt = await breakRequest(process.env, process.stdin, process.stdout);
       if (args.tag !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(args.tag)) {
         throw new FailureError({ reason: 'usage', message: `--tag "${args.tag}" cannot be part of a file name`, hint: 'use letters, digits, ".", "_" and "-", e.g. a commit hash' });
       }
@@ -129,6 +132,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
           cacheDir: args.cache ? args.cacheDir : null,
           remoteCache: remoteCacheSettings(args),
           refresh: args.refresh ?? false,
+          breakAt,
           outputs: { types, outputDir: args.outputDir },
           disk: {
             compress: args.compress,

@@ -75,6 +75,12 @@ export function renderFailure(f: Failure): Rendered {
         message: `hook ${f.element}/${f.phase}/${f.script} failed (${f.signal ? `killed by ${f.signal}` : `exit ${f.exitCode}`})`,
         details: [...f.logTail.map((l) => `  | ${l}`), `log: ${f.logPath}`],
       };
+    case 'host-unreachable':
+      return {
+        message: `hook ${f.element}/${f.phase}/${f.script} needs ${f.url ?? f.host}, and this build environment cannot reach ${f.host}`,
+        details: [`  | ${f.line}`, `  ${f.host} port ${f.port} does not answer from here either`, `log: ${f.logPath}`],
+        hint: `build where ${f.host} is reachable, point the element at a mirror this machine reaches (source-repositories: DIB_REPOLOCATION_<name>, DIB_GITREPOBASE), or leave "${f.element}" out`,
+      };
     case 'unknown-package':
       return {
         message: `${f.phase}: no such package in the archive: ${f.packages.map((p) => `"${p.name}" (element "${p.element}")`).join(', ')}`,

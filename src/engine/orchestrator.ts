@@ -9,14 +9,18 @@
 //                                └─ restoreDeepest ─► runOrApply × n ─► outputs ─┴─► manifest
 import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
-import { unwrap } from '../failure.js';
+import type { Place } from '../elements/phases.js';
+import { FailureError, unwrap } from '../failure.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
-import { planBuild, type Plan } from '../plan/plan.js';
+import { PHASE_ORDER, planBuild, type Plan } from '../plan/plan.js';
+import { hookEnv } from '../steps/hook-env.js';
 import { kindOf, type InputContext, type Step, type StepInputs } from '../steps/index.js';
 import { findDibLib } from '../steps/dib-runtime.js';
 import { prepareInputs } from '../steps/inputs.js';
 import { createBuildDir, recoverBuilds, removeBuildDir } from './build-dir.js';
 import { Checkpointer, nextKey, restoreDeepest, walkChain, type ChainLink } from './chain.js';
+import { openShell, placeBreaks, type BreakRequest } from './break-points.js';
+import { conditionVars } from './condition-vars.js';
 import { emitManifest, type EmittedManifest } from './emit-manifest.js';
 import type { StepReport } from './events.js';
 import { makeHooksTree } from './hooks-tree.js';
@@ -35,6 +39,8 @@ export interface BuildRequest extends OutputOptions {
   cacheDir: string | null;
   /** Rebuild the network-dependent steps (base tree, package installs) even when cached. */
   refresh: boolean;
+  /** DIB's `break=`: where to open a debug shell (break-points.ts); null or absent: nowhere. */
+  breakAt?: BreakRequest | null;
 }
 
 export interface BuildOutcome {
@@ -52,11 +58,6 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
   const started = performance.now();
   const { emit, store } = ports;
   for (const message of await recoverBuilds(o.buildRoot)) emit({ type: 'note', message: `cleaned up after an earlier build: ${message}` });
-  const plan: Plan = unwrap(
-    // block-device.d hooks run when the disk image is assembled (src/engine/disk-output.ts), not as tree steps.
-    planBuild(o.graph, o.distro, { vars: o.declared, skipPhases: ['block-device.d'] }),
-  );
-  for (const message of plan.notes) emit({ type: 'note', message });
   const scratch = await chooseScratch(o.scratch ?? 'disk');
   if (scratch.dir !== null) emit({ type: 'note', message: `building the tree ${scratch.reason}` });
   const dir = await createBuildDir(o.buildRoot, o.imageName, scratch.dir);
@@ -71,15 +72,15 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
   });
   try {
     await makeHooksTree(o.graph.elements, dir.hooks);
-    const ictx: InputContext = {
-      distro: o.distro,
-      elements: o.graph.elements,
-      imageName: o.imageName,
-      hooksDir: dir.hooks,
-      declared: o.declared,
-      sourceDateEpoch: o.sourceDateEpoch,
-      dibLib: await findDibLib(),
-    };
+    const dibLib = await findDibLib();
+    const { elements } = o.graph;
+    const vars = await conditionVars({ ...o, elements, dibLib, hooksDir: dir.hooks, emptyTree: dir.tree, mergedDir: dir.step.merged, logDir: dir.logs, sandbox: ports.sandbox });
+    const plan: Plan = unwrap(
+      // block-device.d hooks run when the disk image is assembled (src/engine/disk-output.ts), not as tree steps.
+      planBuild(o.graph, o.distro, { vars, skipPhases: ['block-device.d'] }),
+    );
+    for (const message of plan.notes) emit({ type: 'note', message });
+    const ictx: InputContext = { distro: o.distro, elements, imageName: o.imageName, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch, dibLib };
     const icache = await prepareInputs(ictx);
     const inputs: StepInputs[] = [];
     for (const step of plan.steps) inputs.push(await kindOf(step).inputs(step, ictx, icache));
@@ -87,7 +88,9 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
     const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network(step));
     const chain = store ? await walkChain(plan.steps, inputs, store, usable) : [];
 
-    const fast = !o.refresh ? await noopBuild(plan, chain, o, ports, outputs) : null;
+    // A break point needs the tree at that point: no no-op, and no checkpoint past the first point.
+    const breaks = o.breakAt ? placeBreaks(o.breakAt.points, plan.steps.map((st) => st.phase), PHASE_ORDER) : null;
+    const fast = !o.refresh && !breaks ? await noopBuild(plan, chain, o, ports, outputs) : null;
     if (fast) {
       await ports.afterSteps?.(fast.steps);
       const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages));
@@ -96,7 +99,12 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
 
     const sandbox = await ports.sandbox();
     const reports: StepReport[] = [];
-    const start = store && o.cacheDir ? await restoreDeepest(chain, o.cacheDir, dir.tree) : 0;
+    const start = store && o.cacheDir ? await restoreDeepest(chain.slice(0, breaks?.first ?? chain.length), o.cacheDir, dir.tree) : 0;
+    const shell = o.breakAt ? { sandbox, dir, terminal: o.breakAt.terminal, emit } : null;
+    const shellsAt = async (i: number): Promise<void> => {
+      const env = (place: Place): Record<string, string> => hookEnv({ place, distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch, dibLib, image: { name: o.imageName, elements } });
+      for (const b of breaks?.at.get(i) ?? []) await openShell(b.name, b.place, env(b.place), shell!);
+    };
     for (const [i, link] of chain.slice(0, start).entries()) {
       const report = cachedReport(plan.steps[i]!, i, link.key, link.entry);
       emit({ type: 'step-start', index: i, total: plan.steps.length, step: plan.steps[i]!, cached: true });
@@ -110,16 +118,21 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
       const step = plan.steps[i]!;
       const link = chain[i];
       const key = link?.key ?? nextKey(inputs[i]!, parent);
+      await shellsAt(i);
       const t0 = performance.now();
       const done = await runOrApply(
         { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
         { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch },
-      );
+      ).catch(async (e: unknown) => {
+        if (breaks?.onError && e instanceof FailureError && e.failure.reason !== 'interrupted') await openShell('after-error', step.place, inputs[i]!.runEnv, shell!);
+        throw e;
+      });
       reports.push({ ...done.report, seconds: (performance.now() - t0) / 1000 });
       emit({ type: 'step-end', report: reports[reports.length - 1]! });
       parent = { key, layer: done.digest };
       await checkpoints?.after(i, step, key, done.report.layerSize ?? 0);
     }
+    await shellsAt(plan.steps.length);
     await checkpoints?.prune();
     const packages = await treePackages(dir.tree, store, parent!.key, parent!.layer, o.imageName);
     const files = await writeOutputs({

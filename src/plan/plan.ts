@@ -13,7 +13,7 @@ import { osElement, type ImageGraph } from '../graph/resolve.js';
 import { kindOf, scriptName, STEP_KINDS, type PlanContext, type Step, type StepPhase } from '../steps/index.js';
 
 export interface PlanOptions {
-  /** Declared build variables: package-installs `when:` conditions read them. */
+  /** What package-installs' conditions (`when:`, installtype, dib_python_version) are decided with: the declared variables, with environment.d's over them. */
   vars: Record<string, string>;
   /** Phases to leave out (block-device.d runs only when a disk image is assembled). */
   skipPhases?: PhaseName[];
@@ -27,7 +27,7 @@ export interface Plan {
 }
 
 /** Where a phase runs in the build: the base first, the DIB phases in order, imgfactory's finalise last. */
-const PHASE_ORDER: readonly StepPhase[] = ['base', ...PHASE_NAMES, 'finalise-tree'];
+export const PHASE_ORDER: readonly StepPhase[] = ['base', ...PHASE_NAMES, 'finalise-tree'];
 
 export function planBuild(graph: ImageGraph, distro: Distro, options: PlanOptions): Result<Plan> {
   const phases = PHASE_NAMES.filter((p) => !options.skipPhases?.includes(p));

@@ -5,21 +5,25 @@
 //   run-hook <phase> <script>      sources environment.d, then runs one hook
 //   package-installs <action> <package=element>...   apt install / purge
 //   finalise-tree                  what no golden image may keep
+//   environment-vars <name>...     prints variables as environment.d leaves them
 
 export const HELPER_DIR = 'imgfactory';
+
+/** Sources every environment.d snippet of the image, in name order (as dib-run-parts does before a hook). */
+const SOURCE_ENVIRONMENT_D = `for env_file in "$TMP_HOOKS_PATH"/environment.d/*; do
+  [ -f "$env_file" ] || continue
+  set +u
+  # shellcheck disable=SC1090
+  source "$env_file"
+done
+`;
 
 export const RUN_HOOK = `#!/bin/bash
 # Runs one diskimage-builder hook the way dib-run-parts does: every
 # environment.d snippet of the image is sourced first, in name order.
 set -e
 phase=$1 script=$2
-for env_file in "$TMP_HOOKS_PATH"/environment.d/*; do
-  [ -f "$env_file" ] || continue
-  set +u
-  # shellcheck disable=SC1090
-  source "$env_file"
-done
-exec "$TMP_HOOKS_PATH/$phase/$script"
+${SOURCE_ENVIRONMENT_D}exec "$TMP_HOOKS_PATH/$phase/$script"
 `;
 
 /**
@@ -157,9 +161,13 @@ rm -rf "$shims"
 `;
 
 export const FINALISE_TREE = `#!/bin/bash
-# The last step of every build: what no golden image may keep. /tmp, /run
-# and mount points never reach a layer anyway (see src/cache/layer-exclude.ts).
+# The last step of every build: what no golden image may keep. /tmp is
+# emptied here, as diskimage-builder's finalise_base does (hooks pass files
+# through it until then); /run and mount points never reach a layer
+# (src/cache/layer-exclude.ts). The merged hooks tree is mounted in /tmp
+# (TMP_HOOKS_PATH): it stays.
 set -eu
+find /tmp -mindepth 1 -maxdepth 1 ! -path "$TMP_HOOKS_PATH" -exec rm -rf {} +
 rm -f /usr/sbin/policy-rc.d
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
@@ -187,10 +195,25 @@ done
 exec "$@"
 `;
 
+export const ENVIRONMENT_VAR_MARK = 'imgfactory-var';
+
+/**
+ * What package-installs' conditions are decided with (engine/condition-vars.ts):
+ * the named variables as a hook sees them once environment.d is sourced, as
+ * run-hook sources it. One line per set name: mark, name, base64 value.
+ */
+export const ENVIRONMENT_VARS = `#!/bin/bash
+set -e
+${SOURCE_ENVIRONMENT_D}for name in "$@"; do
+  if [ -n "\${!name+set}" ]; then printf '${ENVIRONMENT_VAR_MARK} %s %s\\n' "$name" "$(printf %s "\${!name}" | base64 -w0)"; fi
+done
+`;
+
 /** imgfactory's helpers by their path under the hooks tree's HELPER_DIR. */
 export const HELPERS: Record<string, string> = {
   'run-hook': RUN_HOOK,
   'package-installs': PACKAGE_INSTALLS,
   'finalise-tree': FINALISE_TREE,
+  'environment-vars': ENVIRONMENT_VARS,
   'bin/sudo': SUDO_STAND_IN,
 };

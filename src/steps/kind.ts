@@ -17,7 +17,7 @@ import type { StepCommon } from './step.js';
 export interface PlanContext {
   elements: Element[];
   distro: Distro;
-  /** Declared build variables (package-installs `when:` reads them). */
+  /** What package-installs' conditions are decided with: the declared variables, with what environment.d sets over them (engine/condition-vars.ts). */
   vars: Record<string, string>;
   /** The DIB phases this build runs (block-device.d runs at disk assembly, not as a tree step). */
   phases: readonly PhaseName[];

@@ -11,6 +11,7 @@ import { HELPER_DIR } from './helper-scripts.js';
 import { IN_TARGET_HOOKS } from './hook-env.js';
 import type { ExecContext } from './kind.js';
 import { scriptName, type StepCommon } from './step.js';
+import { confirmedUnreached } from './unreachable.js';
 
 /** The path of a helper script as the step sees it (inside: the bound hooks tree). */
 export function helperPath(step: StepCommon, ctx: ExecContext, name: string): string {
@@ -46,8 +47,21 @@ export function stepFailed(step: StepCommon, owner: string, outcome: StepOutcome
   return hookFailed({ element: owner, phase: step.phase, script: scriptName(step) }, outcome, logFile);
 }
 
-/** The failure of a script (a step's, or a block-device.d hook's) that ended with `outcome`: where, how, and its log's tail. */
+/** Lines of a failed hook's log searched for a client's "cannot reach" message (pip prints its own below it). */
+const NETWORK_SCAN_LINES = 200;
+
+/**
+ * The failure of a script (a step's, or a block-device.d hook's) that ended
+ * with `outcome`: where, how, and its log's tail; or, when its log says it
+ * could not reach a host and that host does not answer from here either,
+ * which host it needed (unreachable.ts).
+ */
 export async function hookFailed(where: { element: string; phase: string; script: string }, outcome: StepOutcome, logFile: string): Promise<Failure> {
+  const unreached = outcome.signal ? null : await confirmedUnreached(await tailLines(logFile, NETWORK_SCAN_LINES));
+  if (unreached) {
+    const { host, port, url, line } = unreached;
+    return { reason: 'host-unreachable', ...where, host, port, ...(url ? { url } : {}), line, logPath: logFile };
+  }
   return {
     reason: 'hook-failed',
     ...where,

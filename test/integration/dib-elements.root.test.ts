@@ -8,10 +8,13 @@ import { execa } from 'execa';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { imgfactory, type Run } from '../support/imgfactory.js';
+import { BIN, imgfactory, type Run } from '../support/imgfactory.js';
+import { FIXTURES } from '../support/fixtures.js';
 import { scratchDir } from '../support/run-dir.js';
 
 const DIB = '/usr/lib/python3/dist-packages/diskimage_builder/elements';
+/** Elements written against DIB's mechanisms (svc-map, package-installs), searched before DIB's. */
+const DIB_USERS = path.join(FIXTURES, 'elements', 'dib-users');
 const LONG = 1_200_000;
 
 interface Summary {
@@ -21,7 +24,7 @@ interface Summary {
 }
 
 async function build(dir: string, images: string[], name: string, env: Record<string, string> = {}): Promise<Run & { summary: Summary }> {
-  const args = ['build', ...images, '-n', name, '-t', 'tar', '--json', '--elements-path', DIB, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
+  const args = ['build', ...images, '-n', name, '-t', 'tar', '--json', '--elements-path', `${DIB_USERS}:${DIB}`, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
   const r = await imgfactory(args, env);
   if (r.exitCode !== 0) throw new Error(`imgfactory ${args.join(' ')} failed (${r.exitCode}):\n${r.stderr.slice(-4000)}`);
   return { ...r, summary: JSON.parse(r.stdout) as Summary };
@@ -36,7 +39,7 @@ async function extract(tar: string, dir: string, members: string[]): Promise<str
 
 describe("diskimage-builder's elements, unchanged", () => {
   it(
-    'debian-minimal alone makes the tree with its own root.d, installs what DIB installs, and rebuilds as a no-op',
+    'debian-minimal alone makes the tree with its own root.d, installs what DIB installs, rebuilds as a no-op, and stops at break= for a shell',
     async () => {
       const dir = await scratchDir('dib-minimal');
       const cold = await build(dir, ['debian-minimal'], 'debian-minimal');
@@ -64,19 +67,45 @@ describe("diskimage-builder's elements, unchanged", () => {
       const again = await build(dir, ['debian-minimal'], 'debian-minimal');
       expect(again.summary.built).toBe(0);
       expect(again.summary.cached).toBe(cold.summary.steps.length);
+
+      // DIB's break=: a shell at that point, with the hook environment, for a person at a terminal
+      // (here a pseudo-terminal from script(1), fed what the person types) ...
+      const args = ['build', 'debian-minimal', '-n', 'debian-minimal', '-t', 'tar', '--elements-path', DIB, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
+      const typed = 'echo "at=$TARGET_ROOT/etc/debian_version release=$DIB_RELEASE hooks=$TMP_HOOKS_PATH"; cat "$TARGET_ROOT/etc/debian_version"; exit\n';
+      const shell = await execa('script', ['-qec', [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { input: typed, env: { break: 'after-extra-data' }, reject: false });
+      expect(shell.exitCode, shell.stdout.slice(-3000)).toBe(0);
+      expect(shell.stdout).toContain('break=after-extra-data: starting a debug shell outside the tree (TARGET_ROOT)');
+      expect(shell.stdout).toMatch(/at=\S+\/step\/merged\/etc\/debian_version release=bookworm hooks=\S+\/hooks/);
+      expect(shell.stdout).toMatch(/^12\.\d+\r?$/m);
+      expect(shell.stdout).toContain('break=after-extra-data: resuming');
+      // ... and without a terminal, refused before anything is built.
+      const refused = await imgfactory(args, { break: 'after-error' });
+      expect(refused.exitCode).toBe(2);
+      expect(refused.stderr).toContain('break=after-error opens an interactive shell, but imgfactory is not running on a terminal');
+      expect(refused.stderr).not.toContain('debootstrap');
     },
     LONG,
   );
 
   it(
-    'modprobe, disable-nouveau, journal-to-console, enable-serial-console, select-boot-kernel-initrd and sysctl write what DIB writes',
+    'modprobe, disable-nouveau, journal-to-console, enable-serial-console, select-boot-kernel-initrd, sysctl and svc-map write what DIB writes; `when:` sees environment.d',
     async () => {
       const dir = await scratchDir('dib-common');
-      const elements = ['debian-minimal', 'modprobe', 'disable-nouveau', 'journal-to-console', 'enable-serial-console', 'select-boot-kernel-initrd', 'sysctl'];
-      await build(dir, elements, 'dib-common', { DIB_MODPROBE_BLACKLIST: 'floppy' });
+      // dib-user (a fixture) maps a service name with svc-map: its two extra-data.d hooks pass the map through the tree's /tmp.
+      const elements = ['debian-minimal', 'modprobe', 'disable-nouveau', 'journal-to-console', 'enable-serial-console', 'select-boot-kernel-initrd', 'sysctl', 'svc-map', 'dib-user'];
+      await build(dir, elements, 'dib-common', { DIB_MODPROBE_BLACKLIST: 'floppy', DIB_PYTHON_VERSION: '3' });
       const tar = path.join(dir, 'out', 'dib-common.tar');
       const listing = (await execa('tar', ['-tf', tar])).stdout.split('\n');
-      expect(listing).toEqual(expect.arrayContaining(['./usr/local/bin/select-boot-kernel-initrd', './usr/local/bin/sysctl-set-value']));
+      expect(listing).toEqual(expect.arrayContaining(['./usr/local/bin/select-boot-kernel-initrd', './usr/local/bin/sysctl-set-value', './usr/local/bin/svc-map']));
+      // What hooks left in /tmp went from step to step, and is gone from the image, as in DIB.
+      expect(listing.filter((f) => f.startsWith('./tmp/') && f !== './tmp/')).toEqual([]);
+      const svc = await extract(tar, path.join(dir, 'svc'), ['./usr/share/svc-map/services', './etc/dib-user-service']);
+      expect(await readFile(path.join(svc, 'usr/share/svc-map/services'), 'utf8')).toBe('imgfactory-demo: demo-on-debian\n');
+      expect(await readFile(path.join(svc, 'etc/dib-user-service'), 'utf8')).toBe('demo-on-debian\n');
+      // dib-user's `when: DIB_USER_FLAVOUR = hello` holds through the default its environment.d sets, as in DIB.
+      const installed = (JSON.parse(await readFile(path.join(dir, 'out', 'dib-common.manifest.json'), 'utf8')) as { packages: { name: string }[] }).packages.map((p) => p.name);
+      expect(installed).toContain('hello');
+      expect(installed).not.toContain('cowsay');
       // select-boot-kernel-initrd's copy of DIB's img-functions is gone again (its cleanup.d).
       expect(listing.filter((f) => f.startsWith('./lib/diskimage-builder') || f.startsWith('./usr/lib/diskimage-builder'))).toEqual([]);
       const tree = await extract(tar, path.join(dir, 'tree'), ['./etc/modprobe.d', './etc/systemd/journald.conf.d', './etc/udev/rules.d/99-serial-console.rules']);
@@ -89,7 +118,7 @@ describe("diskimage-builder's elements, unchanged", () => {
   );
 
   it(
-    'cloud-init, cloud-init-datasources, devuser, growroot, dhcp-all-interfaces, install-static, openssh-server, runtime-ssh-host-keys, install-types, cache-url and source-repositories do what DIB does',
+    'cloud-init, cloud-init-datasources, devuser, growroot, dhcp-all-interfaces, install-static, openssh-server, runtime-ssh-host-keys, install-types, cache-url and source-repositories do what DIB does; a repository on a host out of reach is named',
     async () => {
       const dir = await scratchDir('dib-common2');
       const elements = ['debian-minimal', 'cloud-init', 'cloud-init-datasources', 'devuser', 'growroot', 'dhcp-all-interfaces', 'install-static', 'openssh-server', 'runtime-ssh-host-keys', 'install-types', 'dib-init-system', 'cache-url', 'source-repositories', 'pkg-map', 'package-installs', 'manifests'];
@@ -116,6 +145,16 @@ describe("diskimage-builder's elements, unchanged", () => {
       expect(await readFile(path.join(tree, 'etc/passwd'), 'utf8')).toMatch(/^devuser:x:1000:1000::\/home\/devuser:/m);
       expect(await readFile(path.join(tree, 'etc/cloud/cloud.cfg.d/91-dib-cloud-init-datasources.cfg'), 'utf8')).toBe('datasource_list: [  ConfigDrive, None ]\n');
       expect(await readFile(path.join(tree, 'usr/local/sbin/growroot'))).toEqual(await readFile(path.join(DIB, 'growroot/static/usr/local/sbin/growroot')));
+
+      // needs-glean (a fixture) declares a git repository as simple-init declares glean's, on a host
+      // that never resolves: DIB's source-repositories cannot clone it, and the build says why.
+      const args = ['build', ...elements, 'needs-glean', '-n', 'needs-glean', '-t', 'tar', '--elements-path', `${DIB_USERS}:${DIB}`, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
+      const offline = await imgfactory(args, { DIB_CLOUD_INIT_DATASOURCES: 'ConfigDrive' });
+      expect(offline.exitCode).toBe(1);
+      expect(offline.stderr).toContain(
+        'error: hook source-repositories/extra-data.d/98-source-repositories needs https://glean.invalid/opendev/glean/, and this build environment cannot reach glean.invalid',
+      );
+      expect(offline.stderr).toContain("fatal: unable to access 'https://glean.invalid/opendev/glean/': Could not resolve host: glean.invalid");
     },
     LONG,
   );

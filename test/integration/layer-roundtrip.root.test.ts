@@ -56,7 +56,7 @@ describe('layer round trip', () => {
       setfattr -n trusted.x -v secret srv/empty
       touch -h -d @1600000000.5 usr/local/bin/suid
       touch -h -d @1600000000.123456789 srv/hl2 && ln -s hl1 srv/sym && touch -h -d @1600000001.987654321 srv/sym
-      echo scratch > tmp/not-in-layer
+      echo scratch > run/not-in-layer
     `);
     const blob = path.join(work, 'layer.tar.zst');
     const packed = await packLayer(src, blob, { source: 'tree' });
@@ -66,7 +66,7 @@ describe('layer round trip', () => {
 
     const listing = await execa('sh', ['-c', `zstd -dc '${blob}' | tar --xattrs --xattrs-include='*' -tvv`]);
     expect(listing.stdout).toMatch(/x: \d+ security\.capability/);
-    expect(listing.stdout).not.toContain('tmp/not-in-layer');
+    expect(listing.stdout).not.toContain('run/not-in-layer');
 
     const dest = path.join(work, 'dest');
     await mkdir(dest);
@@ -79,7 +79,7 @@ describe('layer round trip', () => {
     const cap = await execa('getcap', [path.join(dest, 'usr/local/bin/pinger')]);
     expect(cap.stdout).toContain('cap_net_raw=ep');
     expect((await stat(path.join(dest, 'usr/local/bin/suid'))).mode & 0o7777).toBe(0o4755);
-    await expect(stat(path.join(dest, 'tmp/not-in-layer'))).rejects.toThrow();
+    await expect(stat(path.join(dest, 'run/not-in-layer'))).rejects.toThrow();
 
     const again = await packLayer(src, path.join(work, 'again.tar.zst'), { source: 'tree' });
     expect(again.ok && again.value.diffId).toBe(packed.value.diffId);
@@ -88,7 +88,7 @@ describe('layer round trip', () => {
     await mkdir(moved);
     await expectMergeMatches(src, 'tree', moved, dest);
     await expect(stat(path.join(src, 'usr/bin/true'))).rejects.toThrow(); // moved, not copied
-    expect(await readFile(path.join(src, 'tmp/not-in-layer'), 'utf8')).toBe('scratch\n'); // left behind
+    expect(await readFile(path.join(src, 'run/not-in-layer'), 'utf8')).toBe('scratch\n'); // left behind
   }, SLOW);
 
   it('applies an overlay upper dir as a layer that reproduces the merged view', async () => {
@@ -123,7 +123,7 @@ describe('layer round trip', () => {
         rm -r srv/dir-becomes-file && echo now-a-file > srv/dir-becomes-file
         ln etc/debian_version etc/debian_version.link
         setfattr -n user.tag -v v1 etc/added
-        touch -d @1600000000.000000999 etc/added && echo scratch > tmp/left-out
+        touch -d @1600000000.000000999 etc/added && echo scratch > run/left-out && echo carried > tmp/carried
       `);
       await execa('cp', ['-a', `${merged}/.`, expected]);
     } finally {
@@ -143,6 +143,9 @@ describe('layer round trip', () => {
     if (!applied.ok) throw new Error(JSON.stringify(applied.error));
     const diffs = await compareTrees(expected, target, { ignore });
     expect(diffs, formatDifferences(diffs)).toEqual([]);
+    // /tmp is carried from step to step, as diskimage-builder's hooks expect; /run is not.
+    expect(await readFile(path.join(target, 'tmp/carried'), 'utf8')).toBe('carried\n');
+    await expect(stat(path.join(target, 'run/left-out'))).rejects.toThrow();
 
     // A copied-up file carries overlayfs' trusted.overlay.origin; the moved one must not.
     expect((await execa('getfattr', ['-h', '-d', '-m', '-', path.join(upper, 'etc/debian_version')])).stdout).toContain('trusted.overlay.origin');

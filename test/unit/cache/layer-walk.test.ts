@@ -33,7 +33,7 @@ describe('walkLayer', () => {
     const byPath = new Map(res.value.entries.map((e) => [e.path, e]));
     expect(res.value.entries.map((e) => e.path)).toEqual([
       '.', 'a', 'a-b', 'a-b/rel', 'a/f', 'a/hostname-link', 'a/pipe', 'dev', 'dev/pts',
-      'etc', 'etc/hostname', 'opq', 'proc', 'run', 'sys', 'tmp',
+      'etc', 'etc/hostname', 'opq', 'proc', 'run', 'sys', 'tmp', 'tmp/file', 'tmp/sub',
     ]);
     expect(byPath.get('a/hostname-link')?.kind).toBe('file');
     expect(byPath.get('etc/hostname')).toMatchObject({ kind: 'hardlink', linkTarget: 'a/hostname-link' });
