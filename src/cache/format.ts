@@ -6,7 +6,7 @@
 //   <cache>/index-v2/<2 hex>/<2 hex>/<sha256(key)>  append-only index buckets
 //   <cache>/tmp/                                   temp files, renamed into place
 //   <cache>/locks/                                 per-key build locks
-//   <cache>/trees-v1/<key hex>/                    tree checkpoints (checkpoints.ts)
+//   <cache>/trees-v2/<key hex>/                    tree checkpoints (checkpoints.ts)
 
 /** Directory of blobs; bump when the blob layout changes. */
 export const CONTENT_DIR = 'content-v2';
@@ -16,10 +16,10 @@ export const INDEX_DIR = 'index-v2';
 export const TMP_DIR = 'tmp';
 /** Per-key build locks. */
 export const LOCKS_DIR = 'locks';
-/** Tree checkpoints: hard-link copies of a build tree after a step. */
-export const TREES_DIR = 'trees-v1';
+/** Tree checkpoints: hard-link copies of a build tree after a step. v2: each holds the record it is checked against (tree-record.ts). */
+export const TREES_DIR = 'trees-v2';
 /** Directories of earlier formats: never read, removed by `cache gc`. */
-export const OBSOLETE_DIRS = ['content-v1', 'index-v1'];
+export const OBSOLETE_DIRS = ['content-v1', 'index-v1', 'trees-v1'];
 
 /**
  * The one hash algorithm blobs are addressed by (ssri integrity). sha256, the

@@ -1,7 +1,10 @@
 // Verifying a local cache: re-hashes every blob, removes the damaged ones and
 // the index entries that point at them (or at blobs that are gone), and
-// counts index lines that failed their checksum. Safe to run while builds use
-// the cache: only provably bad data is removed.
+// counts index lines that failed their checksum. Then it reads every tree
+// checkpoint whole against its record (every file's content and xattrs,
+// each shared inode once) and removes the ones that changed. Safe to run
+// while builds use the cache: only provably bad data is removed.
+import { listCheckpoints, verifyCheckpoint } from './checkpoints.js';
 import { integrityHex, listBlobs } from './content-path.js';
 import { verifyBlob } from './content-read.js';
 import type { Integrity } from './digest.js';
@@ -14,6 +17,13 @@ export interface DamagedBlob {
   found: string;
 }
 
+export interface DamagedCheckpoint {
+  key: string;
+  step: string;
+  /** What changed, e.g. "changed since it was made: etc/debian_version was changed (its content differs)". */
+  problem: string;
+}
+
 export interface VerifyReport {
   checkedBlobs: number;
   damaged: DamagedBlob[];
@@ -21,7 +31,10 @@ export interface VerifyReport {
   removedEntries: string[];
   /** Index lines skipped because their checksum or shape was wrong. */
   badIndexLines: number;
-  /** Nothing damaged, nothing missing, no bad index line. */
+  checkedCheckpoints: number;
+  /** Tree checkpoints removed because they no longer hold what they recorded. */
+  damagedCheckpoints: DamagedCheckpoint[];
+  /** Nothing damaged, nothing missing, no bad index line, no changed checkpoint. */
   ok: boolean;
 }
 
@@ -48,11 +61,20 @@ export async function verify(cache: string): Promise<VerifyReport> {
     await rm(cache, entry.key);
     removedEntries.push(entry.key);
   }
+  const checkpoints = await listCheckpoints(cache);
+  const damagedCheckpoints: DamagedCheckpoint[] = [];
+  const read = new Map<string, string>();
+  for (const c of checkpoints) {
+    const problem = await verifyCheckpoint(cache, c, read);
+    if (problem !== null) damagedCheckpoints.push({ key: c.key, step: c.step, problem });
+  }
   return {
     checkedBlobs,
     damaged,
     removedEntries,
     badIndexLines: badLines,
-    ok: damaged.length === 0 && removedEntries.length === 0 && badLines === 0,
+    checkedCheckpoints: checkpoints.length,
+    damagedCheckpoints,
+    ok: damaged.length === 0 && removedEntries.length === 0 && badLines === 0 && damagedCheckpoints.length === 0,
   };
 }

@@ -12,6 +12,7 @@ import { withKeyLock } from '../../../src/cache/lock.js';
 import { LocalLayerStore } from '../../../src/cache/store-local.js';
 import { tempPathFor } from '../../../src/util/atomic-write.js';
 import { scratchDir } from '../../support/run-dir.js';
+import type { FileDigest } from '../../../src/cache/digest.js';
 import { key } from './store-conformance.js';
 
 const KB = 1024;
@@ -125,7 +126,7 @@ describe('gc and tree checkpoints', () => {
     for (const k of keys) {
       // Each checkpoint holds its own 40 KiB file (not linked to the others).
       await writeFile(path.join(tree, 'data'), Buffer.alloc(40 * KB, k));
-      expect(await saveCheckpoint(store.dir, tree, { key: key(k), image: 'img', step: `s${k}` })).toBe(true);
+      expect(await saveCheckpoint(store.dir, tree, { key: key(k), layer: `sha256:${'f'.repeat(64)}` as FileDigest, image: 'img', step: `s${k}` })).toBe(true);
       await rm(path.join(tree, 'data'));
     }
   }
@@ -159,14 +160,13 @@ describe('gc and tree checkpoints', () => {
 
   it('removes the directories of the earlier cache format and keeps the current one', async () => {
     const store = await filled(1);
-    for (const old of ['content-v1/sha512/ab/cd', 'index-v1/00/11']) {
+    for (const old of ['content-v1/sha512/ab/cd', 'index-v1/00/11', 'trees-v1/00']) {
       await mkdir(path.join(store.dir, old), { recursive: true });
       await writeFile(path.join(store.dir, old, 'x'), 'old');
     }
     const report = await gc(store.dir, { maxSize: 10_000_000, graceMs: 0 });
-    expect(report.removedObsolete).toEqual(['content-v1', 'index-v1']);
-    expect((await readdir(store.dir)).sort()).not.toContain('content-v1');
-    expect((await readdir(store.dir)).sort()).not.toContain('index-v1');
+    expect(report.removedObsolete).toEqual(['content-v1', 'index-v1', 'trees-v1']);
+    expect((await readdir(store.dir)).sort()).toEqual(['content-v2', 'index-v2', 'tmp']);
     expect((await store.list()).length).toBe(1);
     expect((await gc(store.dir, { maxSize: 10_000_000, graceMs: 0 })).removedObsolete).toEqual([]);
   });

@@ -12,7 +12,7 @@ describe('verify', () => {
     const store = new LocalLayerStore(await scratchDir('verify'));
     await store.putLayer(key(1), Buffer.from('one'), {});
     await store.putLayer(key(2), Buffer.from('two'), {});
-    expect(await verify(store.dir)).toEqual({ checkedBlobs: 2, damaged: [], removedEntries: [], badIndexLines: 0, ok: true });
+    expect(await verify(store.dir)).toEqual({ checkedBlobs: 2, damaged: [], removedEntries: [], badIndexLines: 0, checkedCheckpoints: 0, damagedCheckpoints: [], ok: true });
   });
 
   it('finds a damaged blob, removes it and the entries using it', async () => {
