@@ -45,7 +45,7 @@ export function cachePushCommand(run: Run): CommandModule<object, RemoteArgs> {
       const local = new LocalLayerStore(a.cacheDir);
       const entries = (await local.list()).filter((e) => e.metadata.image === a.image).sort((x, y) => x.time - y.time);
       if (entries.length === 0) throw new FailureError({ reason: 'usage', message: `no cache entries of image "${a.image}" in ${a.cacheDir}`, hint: 'see `imgfactory cache ls`' });
-      const layers = entries.filter((e) => !String(e.metadata.step ?? '').startsWith('output/'));
+      const layers = entries.filter((e) => e.kind.startsWith('layer/'));
       const finalKey = (layers[layers.length - 1] ?? entries[entries.length - 1]!).key as LayerKey;
       const remote = await open(a, true);
       const pushed = await remote.push(a.image, entries.map((e) => e.key as LayerKey), local, finalKey);
@@ -77,7 +77,7 @@ export function cachePullCommand(run: Run): CommandModule<object, RemoteArgs> {
       let present = 0;
       const failed: { key: string; failure: Failure }[] = [];
       for (const entry of listed.value) {
-        const have = await local.lookup(entry.key);
+        const have = await local.lookup(entry.key, entry.kind);
         if (have && have.metadata.digest === entry.digest) {
           present++;
           continue;

@@ -21,6 +21,7 @@ import { hasCheckpoint, pruneCheckpoints, restoreCheckpoint, saveCheckpoint } fr
 import type { KnownDigests } from '../cache/tree-record.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
 import type { Step, StepInputs } from '../steps/index.js';
+import { layerKindOf } from './layer-io.js';
 
 const CHECKPOINT_EVERY = 32 * 2 ** 20;
 const KEEP_PER_IMAGE = 4;
@@ -47,7 +48,7 @@ export async function walkChain(steps: Step[], inputs: StepInputs[], store: Laye
     if (!usable(step)) break;
     const last = chain.at(-1);
     const key = nextKey(inputs[i]!, last ? { key: last.key, layer: last.entry.metadata.digest } : null);
-    const entry = await store.lookup(key);
+    const entry = await store.lookup(key, layerKindOf(step));
     if (!entry) break;
     chain.push({ key, entry });
   }

@@ -9,6 +9,8 @@ import { listCheckpoints } from '../../src/cache/checkpoints.js';
 import { blobPath } from '../../src/cache/content-path.js';
 import type { Integrity } from '../../src/cache/digest.js';
 import { TREES_DIR } from '../../src/cache/format.js';
+import { bucketPath, formatLine, readBucket } from '../../src/cache/index-bucket.js';
+import { LocalLayerStore } from '../../src/cache/store-local.js';
 import { cacheWithBase } from '../support/base-cache.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { imgfactory, startImgfactory, type Run } from '../support/imgfactory.js';
@@ -195,6 +197,36 @@ describe('rebuilds redo only what changed', () => {
       expect(ran(r)).toContain('count-b/install.d/10-count-b');
       expect(ran(r)).not.toContain('count-b/root.d/05-count-b');
       expect((await imgfactory(['cache', 'verify', '--cache-dir', ws.cache])).exitCode).toBe(0);
+    },
+    LONG,
+  );
+
+  it(
+    'an index line re-pointed at another entry is reported and never used: the package list is not copied out as the tar; cache verify finds it',
+    async () => {
+      const ws = await workspace('repoint');
+      await build(ws);
+      const tar = path.join(ws.dir, 'out', 'count-a.tar');
+      const coldSum = (await execa('sha256sum', [tar])).stdout.split(' ')[0];
+      // This build's entries: the shared base cache holds the base image's outputs too.
+      const entries = (await new LocalLayerStore(ws.cache).list()).filter((e) => e.metadata.image === 'count-a');
+      const tarKey = entries.find((e) => e.kind === 'output/tar')!.key;
+      const pkgsKey = entries.find((e) => e.kind === 'output/installed-packages')!.key;
+      const repoint = async (): Promise<void> => {
+        const pkgs = (await readBucket(bucketPath(ws.cache, pkgsKey))).records.at(-1)!;
+        await appendFile(bucketPath(ws.cache, tarKey), formatLine({ ...pkgs, key: tarKey }));
+      };
+
+      await repoint();
+      const r = await build(ws);
+      expect(r.stderr).toContain(`the cache entry of ${tarKey} (output/tar) is bound to another key, ${pkgsKey} (output/installed-packages); not used, building it again`);
+      expect(ran(r)).toEqual([]);
+      expect((await execa('sha256sum', [tar])).stdout.split(' ')[0]).toBe(coldSum);
+
+      await repoint();
+      const verify = await imgfactory(['cache', 'verify', '--cache-dir', ws.cache]);
+      expect(verify.exitCode).toBe(3);
+      expect(verify.stderr).toContain(`removed entry ${tarKey}: it is bound to another key, ${pkgsKey}`);
     },
     LONG,
   );

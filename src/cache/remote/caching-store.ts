@@ -7,12 +7,14 @@
 //
 // A remote that is down, slow or refuses us is a warning and is not asked
 // again in this build (or a FailureError with --cache-required); a blob
-// whose digest does not match is rejected with a warning and the step is
-// built locally.
+// whose digest does not match, and an entry of another kind than the step
+// wants, are rejected with a warning naming the remote and the key, and the
+// step is built locally.
 import path from 'node:path';
 import { FailureError, type Failure, type Result } from '../../failure.js';
 import type { LayerKey } from '../digest.js';
 import type { BlobSource } from '../content-write.js';
+import { bindingProblem, describeEntry, type EntryKind, type WantedKind } from '../entry-descriptor.js';
 import { LocalLayerStore } from '../store-local.js';
 import type { LayerEntry, LayerMetadataInput } from '../store.js';
 import { openRemoteCache, type PushReport, type RemoteCache, type RemoteCacheOptions, type RemoteStats } from './remote-cache.js';
@@ -80,6 +82,8 @@ export class CachingLayerStore extends LocalLayerStore {
   /** Every key the build found (locally or remotely) or stored. */
   readonly used = new Set<LayerKey>();
   private readonly down = new Map<RemoteCache, string>();
+  /** Remote entries already warned about (`<ref> <key>`): a build looks a key up more than once. */
+  private readonly refused = new Set<string>();
 
   constructor(
     dir: string,
@@ -91,8 +95,8 @@ export class CachingLayerStore extends LocalLayerStore {
     super(dir);
   }
 
-  override async lookup(key: LayerKey): Promise<LayerEntry | null> {
-    const local = await super.lookup(key);
+  override async lookup(key: LayerKey, kind: WantedKind): Promise<LayerEntry | null> {
+    const local = await super.lookup(key, kind);
     if (local) {
       this.used.add(key);
       return local;
@@ -105,6 +109,11 @@ export class CachingLayerStore extends LocalLayerStore {
         continue;
       }
       if (!found.value) continue;
+      const unfit = bindingProblem(describeEntry(found.value), { key, kind });
+      if (unfit) {
+        this.refuse(remote, key, found.value.metadata.step, unfit);
+        continue;
+      }
       const fetched = await remote.fetch(found.value, this);
       if (fetched.ok) {
         this.used.add(key);
@@ -119,8 +128,8 @@ export class CachingLayerStore extends LocalLayerStore {
     return null;
   }
 
-  override async putLayer(key: LayerKey, blob: BlobSource, metadata: LayerMetadataInput): Promise<LayerEntry> {
-    const entry = await super.putLayer(key, blob, metadata);
+  override async putLayer(key: LayerKey, kind: EntryKind, blob: BlobSource, metadata: LayerMetadataInput): Promise<LayerEntry> {
+    const entry = await super.putLayer(key, kind, blob, metadata);
     this.used.add(key);
     return entry;
   }
@@ -138,8 +147,8 @@ export class CachingLayerStore extends LocalLayerStore {
       if (keys.includes(key)) continue;
       if (this.settings.mode === 'max') keys.push(key);
       else {
-        const entry = await super.lookup(key);
-        if (typeof entry?.metadata.step === 'string' && entry.metadata.step.startsWith('output/')) keys.push(key);
+        const entry = await super.lookup(key, 'any');
+        if (entry?.kind.startsWith('output/')) keys.push(key);
       }
     }
     keys = [...new Set(keys)];
@@ -153,6 +162,13 @@ export class CachingLayerStore extends LocalLayerStore {
   summary(): RemoteSummary[] {
     const one = (r: RemoteCache, role: RemoteSummary['role']): RemoteSummary => ({ ref: r.ref.text, role, stats: { ...r.stats }, ...(this.down.has(r) ? { warning: this.down.get(r)! } : {}) });
     return [...this.from.map((r) => one(r, 'from')), ...(this.to ? [one(this.to, 'to')] : [])];
+  }
+
+  /** Warns, once per remote and key, that an entry is not used and why. */
+  private refuse(remote: RemoteCache, key: LayerKey, step: unknown, why: string): void {
+    if (this.refused.has(`${remote.ref.text} ${key}`)) return;
+    this.refused.add(`${remote.ref.text} ${key}`);
+    this.warn(`not using the entry of ${key}${typeof step === 'string' ? ` (${step})` : ''} from ${remote.ref.text}: it ${why}; building the step instead`);
   }
 
   private giveUp(remote: RemoteCache, failure: Failure): void {

@@ -4,6 +4,7 @@
 // downloads a blob into a local store, checking its sha256 and size while it
 // streams, so that a blob whose digest does not match never becomes a local
 // entry; `push` uploads what a remote lacks (HEAD first) and tags a manifest.
+
 //
 // Every method returns a Result: a remote that cannot be reached is a
 // 'remote-cache' failure the caller may turn into a warning; a wrong blob is
@@ -15,16 +16,7 @@ import type { FileDigest, LayerKey } from '../digest.js';
 import { IntegrityError } from '../integrity-error.js';
 import type { LocalLayerStore } from '../store-local.js';
 import type { LayerEntry, LayerMetadataInput, LayerStore } from '../store.js';
-import {
-  chainTag,
-  decodeConfig,
-  decodeManifest,
-  DEFAULT_BLOB_MEDIA_TYPE,
-  encodeCache,
-  imageTag,
-  MANIFEST_MEDIA_TYPE,
-  type RemoteEntry,
-} from './cache-manifest.js';
+import { chainTag, decodeConfig, decodeManifest, encodeCache, imageTag, MANIFEST_MEDIA_TYPE, type RemoteEntry } from './cache-manifest.js';
 import { parseCacheRef, type CacheRef } from './cache-ref.js';
 import { OciLayoutTransport } from './oci-layout.js';
 import { openRegistry, type RegistryOptions } from './registry-transport.js';
@@ -105,7 +97,7 @@ export class RemoteCache {
       const body = await this.transport.getBlob(entry.digest);
       if (!body) throw new RemoteError(`blob ${entry.digest} (key ${entry.key}) is listed but missing`, 404);
       const meta: LayerMetadataInput = { ...entry.metadata, mediaType: entry.mediaType };
-      const stored = await local.putLayer(entry.key, verified(body, entry, `blob ${entry.digest} from ${this.ref.text}`, (n) => (this.stats.bytesPulled += n)), meta);
+      const stored = await local.putLayer(entry.key, entry.kind, verified(body, entry, `blob ${entry.digest} from ${this.ref.text}`, (n) => (this.stats.bytesPulled += n)), meta);
       if (stored.metadata.digest !== entry.digest) throw new IntegrityError(`blob of ${entry.key} from ${this.ref.text}`, entry.digest, stored.metadata.digest);
       return stored;
     });
@@ -121,14 +113,14 @@ export class RemoteCache {
       const entries: RemoteEntry[] = [];
       const done = new Set<string>();
       for (const key of [...new Set(keys)]) {
-        const entry = await local.lookup(key);
+        const entry = await local.lookup(key, 'any');
         const file = entry ? await local.layerFile(entry) : null;
         if (!entry || !file?.ok) {
           report.missing.push(key);
           continue;
         }
-        const { digest: _digest, mediaType, ...metadata } = entry.metadata;
-        entries.push({ key, digest: entry.metadata.digest, size: entry.size, mediaType: typeof mediaType === 'string' ? mediaType : DEFAULT_BLOB_MEDIA_TYPE, metadata });
+        const { digest, mediaType, ...metadata } = entry.metadata;
+        entries.push({ key, kind: entry.kind, digest, size: entry.size, mediaType, metadata });
         if (done.has(entry.metadata.digest)) continue;
         done.add(entry.metadata.digest);
         await this.pushBlob(entry.metadata.digest, entry.size, file.value, report);
