@@ -115,7 +115,7 @@ describe('CachingLayerStore', () => {
       const reader = await openRemoteCache(to, { image: 'img' });
       if (!reader.ok) throw new Error('open');
       const listed = await reader.value.entriesOf('img');
-      const keys = listed.ok ? listed.value.map((e) => e.key).sort() : [];
+      const keys = listed.ok ? listed.value.entries.map((e) => e.key).sort() : [];
       expect(keys).toEqual((mode === 'min' ? [key('c1'), key('c2'), key('out')] : [key('c1'), key('c2'), key('side'), key('out')]).sort());
     }
   });

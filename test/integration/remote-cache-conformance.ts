@@ -60,7 +60,7 @@ export function registerRemoteCacheTests(name: string, make: () => Promise<Remot
       expect(reader.stats.bytesPulled).toBe(21_000);
 
       const all = await reader.entriesOf('img');
-      expect(all.ok && all.value.map((e) => e.key).sort()).toEqual(Object.keys(blobs).map(key).sort());
+      expect(all.ok && all.value.entries.map((e) => e.key).sort()).toEqual(Object.keys(blobs).map(key).sort());
     });
 
     it('uploads nothing twice: a second push finds every blob there (HEAD)', async () => {

@@ -7,9 +7,10 @@
 //
 // A remote that is down, slow or refuses us is a warning and is not asked
 // again in this build (or a FailureError with --cache-required); a blob
-// whose digest does not match, and an entry of another kind than the step
-// wants, are rejected with a warning naming the remote and the key, and the
-// step is built locally.
+// whose digest does not match, an entry of another kind than the step
+// wants, and (with --cache-trust) an entry no trusted key signed are
+// rejected with a warning naming the remote and the key, and the step is
+// built locally.
 import path from 'node:path';
 import { FailureError, type Failure, type Result } from '../../failure.js';
 import type { LayerKey } from '../digest.js';
@@ -17,6 +18,7 @@ import type { BlobSource } from '../content-write.js';
 import { bindingProblem, describeEntry, type EntryKind, type WantedKind } from '../entry-descriptor.js';
 import { LocalLayerStore } from '../store-local.js';
 import type { LayerEntry, LayerMetadataInput } from '../store.js';
+import type { EntrySigner, EntryTrust } from './entry-trust.js';
 import { openRemoteCache, type PushReport, type RemoteCache, type RemoteCacheOptions, type RemoteStats } from './remote-cache.js';
 
 export type CacheMode = 'min' | 'max';
@@ -37,6 +39,10 @@ export interface RemoteCacheSettings {
   caFiles?: string[];
   /** Stall timeout per request (default 30 s, or IMGFACTORY_REGISTRY_TIMEOUT seconds). */
   timeoutMs?: number;
+  /** --cache-sign-key: signs what --cache-to gets. */
+  signer?: EntrySigner;
+  /** --cache-trust: only entries these keys signed are taken from --cache-from (none: every entry is). */
+  trust?: EntryTrust;
 }
 
 export interface RemoteSummary {
@@ -56,14 +62,14 @@ export async function openCachingStore(cacheDir: string, image: string, settings
     ...(settings.caFiles ? { caFiles: settings.caFiles } : {}),
     idleTimeoutMs: settings.timeoutMs ?? (envTimeout > 0 ? envTimeout * 1000 : 30_000),
   };
-  const open = async (ref: string, push: boolean): Promise<RemoteCache> => {
-    const r = await openRemoteCache(ref, { ...opts, push });
+  const open = async (ref: string, push: boolean, keys: Pick<RemoteCacheOptions, 'signer' | 'trust'>): Promise<RemoteCache> => {
+    const r = await openRemoteCache(ref, { ...opts, ...keys, push });
     if (!r.ok) throw new FailureError(r.error);
     return r.value;
   };
   const from: RemoteCache[] = [];
-  for (const ref of settings.cacheFrom) from.push(await open(ref, false));
-  const to = settings.cacheTo ? await open(settings.cacheTo, true) : null;
+  for (const ref of settings.cacheFrom) from.push(await open(ref, false, settings.trust ? { trust: settings.trust } : {}));
+  const to = settings.cacheTo ? await open(settings.cacheTo, true, settings.signer ? { signer: settings.signer } : {}) : null;
   return new CachingLayerStore(path.resolve(cacheDir), from, to, settings, warn);
 }
 
@@ -108,7 +114,11 @@ export class CachingLayerStore extends LocalLayerStore {
         this.giveUp(remote, found.error);
         continue;
       }
-      if (!found.value) continue;
+      if (!found.value) {
+        const refused = remote.refusal(key);
+        if (refused) this.refuse(remote, key, refused.step, refused.why);
+        continue;
+      }
       const unfit = bindingProblem(describeEntry(found.value), { key, kind });
       if (unfit) {
         this.refuse(remote, key, found.value.metadata.step, unfit);

@@ -32,12 +32,13 @@ describe('cache manifests', () => {
     expect(decodeConfig(forged, m)).toEqual([good]);
   });
 
-  it('drops entries without a kind, and reads no v1 config', () => {
+  it('drops entries without a kind or with a malformed signature, and reads no v1 config', () => {
     const good = entry('a', 'blob');
     const m = decodeManifest(encodeCache('img', null, [good]).manifest)!;
     const config = (v: string, entries: unknown[]): Buffer => Buffer.from(JSON.stringify({ v, image: 'img', finalKey: null, entries }));
     const { kind: _, ...kindless } = good;
-    expect(decodeConfig(config('imgfactory.cache.v2', [good, kindless, { ...good, kind: 'bogus' }]), m)).toEqual([good]);
+    const badSig = { ...good, key: k('s'), signature: { v: 'imgfactory.sig.v1', algorithm: 'ed25519', keyId: 'not hex', signature: 'AAAA' } };
+    expect(decodeConfig(config('imgfactory.cache.v2', [good, kindless, { ...good, kind: 'bogus' }, badSig]), m)).toEqual([good]);
     expect(decodeConfig(config('imgfactory.cache.v1', [good]), m)).toEqual([]);
   });
 
