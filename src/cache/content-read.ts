@@ -2,7 +2,8 @@
 // and checks as it goes: the stream errors with EINTEGRITY at its end if the
 // bytes were wrong, so a consumer must treat everything it got as void then
 // (extract into a scratch dir, keep it only on a clean end). `verifyBlob`
-// checks a whole blob up front for callers that need a file path (GNU tar).
+// checks a whole blob up front for callers that need a file path (GNU tar);
+// `readSmallBlob` reads and checks a small one whole (an entry descriptor).
 // A damaged blob is removed as soon as it is detected.
 import { createHash } from 'node:crypto';
 import { createReadStream, fstat } from 'node:fs';
@@ -79,6 +80,33 @@ export async function verifyBlob(cache: string, integrity: Integrity): Promise<R
     for await (const chunk of fh.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
     const foundHex = hash.digest('hex');
     if (foundHex === integrityHex(integrity)) return ok({ path: file, size: st.size });
+    await removeIfSameFile(file, st.dev, st.ino);
+    return fail({ reason: 'integrity', what: `blob ${file}`, expected: integrity, found: integrityFromHex(foundHex) });
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The whole blob, checked: a failure with reason 'io' if it is missing or
+ * larger than `maxBytes` (then it is left alone: it is some other blob), or
+ * 'integrity' if its bytes do not match (it is removed).
+ */
+export async function readSmallBlob(cache: string, integrity: Integrity, maxBytes: number): Promise<Result<Buffer>> {
+  const file = blobPath(cache, integrity);
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return fail({ reason: 'io', what: file, message: 'is gone from the cache' });
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    if (st.size > maxBytes) return fail({ reason: 'io', what: file, message: `is ${st.size} bytes, too large for what it should be` });
+    const bytes = await fh.readFile();
+    const foundHex = createHash(CONTENT_ALGORITHM).update(bytes).digest('hex');
+    if (foundHex === integrityHex(integrity)) return ok(bytes);
     await removeIfSameFile(file, st.dev, st.ino);
     return fail({ reason: 'integrity', what: `blob ${file}`, expected: integrity, found: integrityFromHex(foundHex) });
   } finally {

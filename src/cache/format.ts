@@ -2,24 +2,28 @@
 // content and index directories and the tags hashed into keys. Changing the
 // meaning of any of them is a version bump here, never a migration guess.
 //
-//   <cache>/content-v2/sha256/ab/cd/<rest of hex>   blobs, by ssri integrity
-//   <cache>/index-v2/<2 hex>/<2 hex>/<sha256(key)>  append-only index buckets
+//   <cache>/content-v2/sha256/ab/cd/<rest of hex>   blobs and entry descriptors, by ssri integrity
+//   <cache>/index-v3/<2 hex>/<2 hex>/<sha256(key)>  append-only index buckets
 //   <cache>/tmp/                                   temp files, renamed into place
 //   <cache>/locks/                                 per-key build locks
-//   <cache>/trees-v1/<key hex>/                    tree checkpoints (checkpoints.ts)
+//   <cache>/trees-v2/<key hex>/                    tree checkpoints (checkpoints.ts)
 
 /** Directory of blobs; bump when the blob layout changes. */
 export const CONTENT_DIR = 'content-v2';
-/** Directory of index buckets; bump when the line format changes. */
-export const INDEX_DIR = 'index-v2';
+/**
+ * Directory of index buckets; bump when the line format changes. v3: a line
+ * names the entry's descriptor (entry-descriptor.ts), which binds the key to
+ * its blob; a v2 line bound nothing, so v2 entries are never read.
+ */
+export const INDEX_DIR = 'index-v3';
 /** Temp files for atomic writes (same filesystem as content, so rename works). */
 export const TMP_DIR = 'tmp';
 /** Per-key build locks. */
 export const LOCKS_DIR = 'locks';
-/** Tree checkpoints: hard-link copies of a build tree after a step. */
-export const TREES_DIR = 'trees-v1';
+/** Tree checkpoints: hard-link copies of a build tree after a step. v2: each holds the record it is checked against (tree-record.ts). */
+export const TREES_DIR = 'trees-v2';
 /** Directories of earlier formats: never read, removed by `cache gc`. */
-export const OBSOLETE_DIRS = ['content-v1', 'index-v1'];
+export const OBSOLETE_DIRS = ['content-v1', 'index-v1', 'index-v2', 'trees-v1'];
 
 /**
  * The one hash algorithm blobs are addressed by (ssri integrity). sha256, the
@@ -39,5 +43,7 @@ export const CONTENT_HEX_LENGTH = 64;
 export const LAYER_KEY_TAG = 'imgfactory.layer.v2';
 /** Tag hashed into the key of the final image outputs. */
 export const OUTPUT_KEY_TAG = 'imgfactory.output.v1';
+/** Tag of an entry descriptor (entry-descriptor.ts); bump when its fields change meaning. */
+export const ENTRY_TAG = 'imgfactory.entry.v1';
 /** Tag of the line format `digestTree` hashes; bump when a tree's description changes. */
 export const TREE_DIGEST_TAG = 'imgfactory.tree.v1';

@@ -1,6 +1,6 @@
 // Garbage collection of a local cache: removes blobs no entry references,
-// then the least recently used entries (and their blobs, once nothing else
-// references them) until the content is under `maxSize`. Entries whose key is
+// then the least recently used entries (and their blobs and descriptors,
+// once nothing else references them) until the content is under `maxSize`. Entries whose key is
 // locked by a live build, or that were used within `graceMs` (a build may
 // just have found them and be reading the blob), are never removed; nor are
 // unreferenced blobs younger than `graceMs` (a writer renames the blob in
@@ -65,7 +65,8 @@ export async function gc(cache: string, opts: GcOptions): Promise<GcReport> {
   const removedCheckpoints = await dropCheckpoints(cache, new Set(entries.map((e) => e.key)), blobBytes, opts.maxSize);
   size = blobBytes + (await checkpointBytes(cache));
   const refs = new Map<string, number>();
-  for (const e of entries) refs.set(integrityHex(e.integrity), (refs.get(integrityHex(e.integrity)) ?? 0) + 1);
+  const referenced = (e: IndexEntry): string[] => [integrityHex(e.integrity), integrityHex(e.descriptor)];
+  for (const e of entries) for (const hex of referenced(e)) refs.set(hex, (refs.get(hex) ?? 0) + 1);
 
   const dropBlob = async (hex: string): Promise<void> => {
     const blob = blobs.get(hex);
@@ -92,10 +93,11 @@ export async function gc(cache: string, opts: GcOptions): Promise<GcReport> {
     }
     await rm(cache, entry.key);
     removedEntries.push(entry.key);
-    const hex = integrityHex(entry.integrity);
-    const left = (refs.get(hex) ?? 1) - 1;
-    refs.set(hex, left);
-    if (left === 0) await dropBlob(hex);
+    for (const hex of referenced(entry)) {
+      const left = (refs.get(hex) ?? 1) - 1;
+      refs.set(hex, left);
+      if (left === 0) await dropBlob(hex);
+    }
   }
 
   await removeOldTemp(cache, now, opts.tmpMaxAgeMs ?? 24 * 60 * 60_000);

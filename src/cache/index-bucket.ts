@@ -2,8 +2,12 @@
 // that hash to it. Each record is one line carrying its own checksum, so a
 // torn or tampered line is skipped, never trusted:
 //
-//   <cache>/index-v2/<h[0:2]>/<h[2:4]>/<h>      h = sha256(key), hex
+//   <cache>/index-v3/<h[0:2]>/<h[2:4]>/<h>      h = sha256(key), hex
 //   "\n<sha1 of json>\t<json>"                   json = IndexRecord
+//
+// The checksum catches a torn or damaged line, not a rewritten one: what
+// binds a key to its blob is the descriptor a line names
+// (entry-descriptor.ts), checked on every read (store-local.ts).
 //
 // Each append starts with a newline, so a line left torn by a crash never
 // swallows the next one. Appends are single O_APPEND writes (atomic with
@@ -15,14 +19,17 @@ import { parseIntegrity } from './content-path.js';
 import type { Integrity } from './digest.js';
 import { INDEX_DIR } from './format.js';
 
-/** One line of a bucket: an entry, or (integrity null) the deletion of a key. */
+/** One line of a bucket: an entry, or (integrity and descriptor null) the deletion of a key. */
 export interface IndexRecord {
   key: string;
+  /** The blob. */
   integrity: Integrity | null;
+  /** The entry's descriptor: what the key is bound to (entry-descriptor.ts). */
+  descriptor: Integrity | null;
+  /** Size of the blob in bytes. */
   size: number;
   /** When the record was written (ms since the epoch). */
   time: number;
-  metadata: Record<string, unknown>;
 }
 
 export interface ParsedBucket {
@@ -99,9 +106,12 @@ function isRecord(v: unknown): v is IndexRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
   if (typeof r.key !== 'string' || typeof r.size !== 'number' || typeof r.time !== 'number') return false;
-  if (typeof r.metadata !== 'object' || r.metadata === null || Array.isArray(r.metadata)) return false;
-  if (r.integrity === null) return true;
-  return typeof r.integrity === 'string' && parseIntegrity(r.integrity) !== null;
+  if (r.integrity === null) return r.descriptor === null;
+  return isIntegrity(r.integrity) && isIntegrity(r.descriptor);
+}
+
+function isIntegrity(v: unknown): v is Integrity {
+  return typeof v === 'string' && parseIntegrity(v) !== null;
 }
 
 function sha1(text: string): string {

@@ -1,4 +1,4 @@
-// The index: key -> blob integrity, size and metadata, on top of the
+// The index: key -> blob and descriptor integrity and size, on top of the
 // append-only buckets of index-bucket.ts. The newest valid record of a key
 // wins; a deletion is a record too. The last use of an entry is the bucket's
 // mtime: every put appends to it, and every hit refreshes it with one utimes
@@ -14,30 +14,25 @@ import { readdirSorted } from '../util/readdir-sorted.js';
 export interface IndexEntry {
   key: string;
   integrity: Integrity;
+  /** The descriptor that binds `key` to the blob. */
+  descriptor: Integrity;
   size: number;
   /** When it was written (ms since the epoch). */
   time: number;
   /** When it was last written or found (ms since the epoch). */
   lastUse: number;
-  metadata: Record<string, unknown>;
 }
 
 export interface PutInput {
   integrity: Integrity;
+  descriptor: Integrity;
   size: number;
-  metadata?: Record<string, unknown>;
 }
 
 export async function put(cache: string, key: string, input: PutInput): Promise<IndexEntry> {
-  const record: IndexRecord = {
-    key,
-    integrity: input.integrity,
-    size: input.size,
-    time: Date.now(),
-    metadata: input.metadata ?? {},
-  };
+  const record = { key, integrity: input.integrity, descriptor: input.descriptor, size: input.size, time: Date.now() };
   await appendRecord(cache, record);
-  return { ...record, integrity: input.integrity, lastUse: record.time };
+  return { ...record, lastUse: record.time };
 }
 
 export interface GetOptions {
@@ -62,7 +57,7 @@ export async function get(cache: string, key: string, opts: GetOptions = {}): Pr
 
 /** Removes `key` from the index (appends a deletion record). */
 export async function rm(cache: string, key: string): Promise<void> {
-  await appendRecord(cache, { key, integrity: null, size: 0, time: Date.now(), metadata: {} });
+  await appendRecord(cache, { key, integrity: null, descriptor: null, size: 0, time: Date.now() });
 }
 
 export interface Listing {
@@ -104,8 +99,8 @@ export async function bucketFiles(cache: string): Promise<string[]> {
 /** The last record of a key's records in append order, unless it is a deletion. */
 function newest(records: IndexRecord[]): Omit<IndexEntry, 'lastUse'> | null {
   const last = records[records.length - 1];
-  if (!last || last.integrity === null) return null;
-  return { ...last, integrity: last.integrity };
+  if (!last || last.integrity === null || last.descriptor === null) return null;
+  return { ...last, integrity: last.integrity, descriptor: last.descriptor };
 }
 
 async function mtimeOf(file: string): Promise<number | null> {

@@ -114,6 +114,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
       });
       const graph = resolveForCommand(ctx, args.image, distro, out);
       const signing = await signingKeyFor(args, (message) => out.info(`note: ${message}`));
+      const remoteCache = await remoteCacheSettings(args);
       const imageName = args.imageName ?? args.image[0]!;
       out.info(`building ${imageName}: ${graph.elements.length} elements on ${distro.name} (${distro.release}); outputs ${types.join(', ')} in ${path.resolve(args.outputDir)}`);
 
@@ -130,7 +131,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
           buildRoot: args.buildDir,
           scratch: args.scratch,
           cacheDir: args.cache ? args.cacheDir : null,
-          remoteCache: remoteCacheSettings(args),
+          remoteCache,
           refresh: args.refresh ?? false,
           breakAt,
           outputs: { types, outputDir: args.outputDir },

@@ -66,15 +66,17 @@ export function cacheCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         } as never)
         .command({
           command: 'verify',
-          describe: 're-check every blob; damaged ones are removed (exit 3)',
+          describe: 're-check every blob, what binds each entry to its key, and every tree checkpoint; damaged ones are removed (exit 3)',
           handler: run<CacheArgs>(async (a, out) => {
             const report = await store(a).verify();
             if (a.json) out.json(report);
             else {
-              out.info(`checked ${report.checkedBlobs} blobs`);
+              out.info(`checked ${report.checkedBlobs} blobs and ${report.checkedCheckpoints} tree checkpoints`);
               for (const d of report.damaged) out.error(`damaged blob ${d.path}: expected ${d.integrity}, found ${d.found} (removed)`);
               for (const k of report.removedEntries) out.info(`removed entry ${k}: its blob was damaged or missing`);
+              for (const u of report.unboundEntries) out.error(`removed entry ${u.key}: it ${u.problem}`);
               if (report.badIndexLines) out.warn(`${report.badIndexLines} damaged index lines skipped`);
+              for (const c of report.damagedCheckpoints) out.error(`removed the tree checkpoint after ${c.step} (${c.key}): it ${c.problem}`);
             }
             return report.ok ? 0 : 3;
           }),

@@ -23,9 +23,7 @@ export async function signingKeyFor(a: { sign: boolean; signKey?: string }, note
     if (a.signKey) throw new FailureError({ reason: 'usage', message: '--sign-key and --no-sign contradict each other', hint: 'drop one of them' });
     return null;
   }
-  const fromEnv = process.env[SIGN_KEY_VAR];
-  // The key itself in the variable: read it from there (env:NAME), never as a file name.
-  const given = a.signKey ?? (fromEnv && isKeyMaterial(fromEnv) ? `env:${SIGN_KEY_VAR}` : fromEnv);
+  const given = keySpecFrom(a.signKey, SIGN_KEY_VAR);
   let spec: string;
   let label: string;
   if (given) {
@@ -39,4 +37,14 @@ export async function signingKeyFor(a: { sign: boolean; signKey?: string }, note
   }
   const key = unwrap(await loadPrivateKey(spec));
   return { spec, label, keyId: keyId(key) };
+}
+
+/**
+ * The key spec a flag gives, else the one in environment variable `name`:
+ * a file name, env:NAME, or the PEM key itself, which is then read from the
+ * variable (env:<name>), never taken for a file name.
+ */
+export function keySpecFrom(flag: string | undefined, name: string): string | undefined {
+  const fromEnv = process.env[name];
+  return flag ?? (fromEnv && isKeyMaterial(fromEnv) ? `env:${name}` : fromEnv || undefined);
 }

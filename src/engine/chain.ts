@@ -10,13 +10,18 @@
 // CHECKPOINT_EVERY bytes of layers (zstd) were applied to the tree since the
 // last one, and after the last step (so a build differing only in its
 // outputs starts at the end), the tree is kept; the newest KEEP_PER_IMAGE of
-// an image stay.
+// an image stay. A checkpoint that no longer holds what it recorded is
+// reported and passed over for the next one down the chain. The file
+// digests of the checkpoint restored and of each one kept are carried along
+// (`known`), so a checkpoint made later in the build hashes only new files.
 import { mkdir, rm } from 'node:fs/promises';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import { layerKey } from '../cache/keys.js';
 import { hasCheckpoint, pruneCheckpoints, restoreCheckpoint, saveCheckpoint } from '../cache/checkpoints.js';
+import type { KnownDigests } from '../cache/tree-record.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
 import type { Step, StepInputs } from '../steps/index.js';
+import { layerKindOf } from './layer-io.js';
 
 const CHECKPOINT_EVERY = 32 * 2 ** 20;
 const KEEP_PER_IMAGE = 4;
@@ -43,7 +48,7 @@ export async function walkChain(steps: Step[], inputs: StepInputs[], store: Laye
     if (!usable(step)) break;
     const last = chain.at(-1);
     const key = nextKey(inputs[i]!, last ? { key: last.key, layer: last.entry.metadata.digest } : null);
-    const entry = await store.lookup(key);
+    const entry = await store.lookup(key, layerKindOf(step));
     if (!entry) break;
     chain.push({ key, entry });
   }
@@ -52,14 +57,18 @@ export async function walkChain(steps: Step[], inputs: StepInputs[], store: Laye
 
 /**
  * Restores `tree` (an empty directory) from the deepest checkpoint along
- * `chain`; returns the index of the first step still to run or apply (0 when
- * no checkpoint applies).
+ * `chain` that still holds what it recorded; returns the index of the first
+ * step still to run or apply (0 when no checkpoint applies). `damaged` is
+ * told of each checkpoint passed over because it changed.
  */
-export async function restoreDeepest(chain: ChainLink[], cacheDir: string, tree: string): Promise<number> {
+export async function restoreDeepest(chain: ChainLink[], cacheDir: string, tree: string, known: KnownDigests, damaged: (message: string) => void): Promise<number> {
   for (let j = chain.length - 1; j >= 0; j--) {
-    if (!(await hasCheckpoint(cacheDir, chain[j]!.key))) continue;
+    const link = chain[j]!;
+    if (!(await hasCheckpoint(cacheDir, link.key))) continue;
     await rm(tree, { recursive: true, force: true });
-    if (await restoreCheckpoint(cacheDir, chain[j]!.key, tree)) return j + 1;
+    const r = await restoreCheckpoint(cacheDir, link.key, link.entry.metadata.digest, tree, known);
+    if (r.restored) return j + 1;
+    if (r.damaged) damaged(`the tree checkpoint after ${String(link.entry.metadata.step ?? link.key)} ${r.damaged}; removed it, applying the cached layers instead`);
     await mkdir(tree, { recursive: true });
   }
   return 0;
@@ -74,14 +83,16 @@ export class Checkpointer {
     private readonly image: string,
     private readonly tree: string,
     private readonly total: number,
+    /** Digests of the tree's files already known (the restored checkpoint's, then each kept one's). */
+    private readonly known: KnownDigests,
   ) {}
 
-  /** Call after step `index` was built or applied with a layer of `layerBytes`. Returns whether a checkpoint was kept. */
-  async after(index: number, step: Step, key: LayerKey, layerBytes: number): Promise<boolean> {
+  /** Call after step `index` was built or applied with the layer `layer` of `layerBytes`. Returns whether a checkpoint was kept. */
+  async after(index: number, step: Step, key: LayerKey, layer: FileDigest, layerBytes: number): Promise<boolean> {
     this.sinceLast += layerBytes;
     const last = index === this.total - 1;
     if (this.sinceLast === 0 || (this.sinceLast < CHECKPOINT_EVERY && !last)) return false;
-    const kept = await saveCheckpoint(this.cacheDir, this.tree, { key, image: this.image, step: step.id });
+    const kept = await saveCheckpoint(this.cacheDir, this.tree, { key, layer, image: this.image, step: step.id }, this.known);
     if (kept) this.sinceLast = 0;
     return kept;
   }

@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { hexOf, type FileDigest } from '../cache/digest.js';
+import type { EntryKind } from '../cache/entry-descriptor.js';
 import { applyLayer } from '../cache/layer-apply.js';
 import { mergeLayer } from '../cache/layer-merge.js';
 import { packWalked, type PackResult } from '../cache/layer-pack.js';
@@ -15,9 +16,13 @@ import { walkLayer, type WalkResult } from '../cache/layer-walk.js';
 import { LocalLayerStore } from '../cache/store-local.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
 import { unwrap } from '../failure.js';
+import type { Step } from '../steps/index.js';
 import { sameFilesystem } from '../util/same-filesystem.js';
 
 export const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+zstd';
+
+/** The kind a step's layer is stored and looked up as: its step kind (a base tree is never taken for a hook's layer). */
+export const layerKindOf = (step: Step): EntryKind => `layer/${step.kind}`;
 
 export interface PackedLayer {
   file: string;
@@ -77,7 +82,7 @@ export async function fetchLayer(store: LayerStore, entry: LayerEntry, spoolDir:
 }
 
 /** Stores the spooled blob, which is moved into a local cache: call it after moveToTree, which may apply the blob. */
-export async function storeLayer(store: LayerStore, key: LayerEntry['key'], layer: PackedLayer, metadata: { image: string; step: string }): Promise<LayerEntry> {
+export async function storeLayer(store: LayerStore, key: LayerEntry['key'], kind: EntryKind, layer: PackedLayer, metadata: { image: string; step: string }): Promise<LayerEntry> {
   const blob = { path: layer.file, size: layer.size, sha256: hexOf(layer.digest), owned: true };
-  return store.putLayer(key, blob, { ...metadata, mediaType: LAYER_MEDIA_TYPE, diffId: layer.pack.diffId });
+  return store.putLayer(key, kind, blob, { ...metadata, mediaType: LAYER_MEDIA_TYPE, diffId: layer.pack.diffId });
 }

@@ -9,6 +9,7 @@
 //                                └─ restoreDeepest ─► runOrApply × n ─► outputs ─┴─► manifest
 import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
+import type { KnownDigests } from '../cache/tree-record.js';
 import type { Place } from '../elements/phases.js';
 import { FailureError, unwrap } from '../failure.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
@@ -99,7 +100,8 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
 
     const sandbox = await ports.sandbox();
     const reports: StepReport[] = [];
-    const start = store && o.cacheDir ? await restoreDeepest(chain.slice(0, breaks?.first ?? chain.length), o.cacheDir, dir.tree) : 0;
+    const known: KnownDigests = new Map();
+    const start = store && o.cacheDir ? await restoreDeepest(chain.slice(0, breaks?.first ?? chain.length), o.cacheDir, dir.tree, known, (message) => emit({ type: 'warning', message })) : 0;
     const shell = o.breakAt ? { sandbox, dir, terminal: o.breakAt.terminal, emit } : null;
     const shellsAt = async (i: number): Promise<void> => {
       const env = (place: Place): Record<string, string> => hookEnv({ place, distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch, dibLib, image: { name: o.imageName, elements } });
@@ -113,7 +115,7 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
     }
     if (start > 0) emit({ type: 'note', message: `started from the tree checkpoint after ${plan.steps[start - 1]!.id}: ${start} cached layers not applied again` });
     let parent: { key: LayerKey; layer: FileDigest } | null = start > 0 ? linkParent(chain[start - 1]!) : null;
-    const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length) : null;
+    const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length, known) : null;
     for (let i = start; i < plan.steps.length; i++) {
       const step = plan.steps[i]!;
       const link = chain[i];
@@ -130,7 +132,7 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
       reports.push({ ...done.report, seconds: (performance.now() - t0) / 1000 });
       emit({ type: 'step-end', report: reports[reports.length - 1]! });
       parent = { key, layer: done.digest };
-      await checkpoints?.after(i, step, key, done.report.layerSize ?? 0);
+      await checkpoints?.after(i, step, key, done.digest, done.report.layerSize ?? 0);
     }
     await shellsAt(plan.steps.length);
     await checkpoints?.prune();

@@ -10,6 +10,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from '../cache/canonical-json.js';
 import { hexOf, type FileDigest, type LayerKey } from '../cache/digest.js';
+import type { EntryKind } from '../cache/entry-descriptor.js';
 import { installedPackagesKey, outputFileKey } from '../cache/keys.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
 import { unwrap } from '../failure.js';
@@ -65,6 +66,9 @@ interface OutputMetadata {
   virtualSize: number;
 }
 
+/** The kind an output is stored and looked up as (a package list is never copied out as a tar). */
+const outputKind = (format: OutputType): EntryKind => `output/${format}`;
+const PACKAGES_KIND: EntryKind = 'output/installed-packages';
 const keyFor = (ctx: OutputContext, format: OutputType): LayerKey =>
   outputFileKey({ lastKey: ctx.lastKey, lastLayer: ctx.lastLayer, format, kind: formatOf(format).kind, disk: ctx.diskKey });
 const finalPath = (ctx: OutputContext, format: OutputType): string => path.resolve(ctx.request.outputDir, `${ctx.name}.${formatOf(format).extension}`);
@@ -75,7 +79,7 @@ export async function cachedOutputs(ctx: OutputContext): Promise<OutputFile[] | 
   const store = ctx.store;
   const entries = [];
   for (const format of ctx.request.types) {
-    const entry = await store.lookup(keyFor(ctx, format));
+    const entry = await store.lookup(keyFor(ctx, format), outputKind(format));
     if (!entry) return null;
     entries.push({ format, entry });
   }
@@ -135,7 +139,7 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
   const store = async (file: OutputFile): Promise<void> => {
     if (ctx.store) {
       const described: OutputMetadata = { sha512: file.hashes.sha512, md5: file.hashes.md5, virtualSize: file.virtualSize };
-      await ctx.store.putLayer(keyFor(ctx, file.format), { path: file.path, size: file.size, sha256: file.sha256 }, { image: ctx.name, step: `output/${file.format}`, ...described });
+      await ctx.store.putLayer(keyFor(ctx, file.format), outputKind(file.format), { path: file.path, size: file.size, sha256: file.sha256 }, { image: ctx.name, step: `output/${file.format}`, ...described });
     }
     files.push(file);
     ctx.emit({ type: 'output', path: file.path, format: file.format, size: file.size, cached: false });
@@ -187,13 +191,13 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
 /** Reads the final tree's packages and, with a cache, keeps them for builds that will not have the tree. */
 export async function treePackages(tree: string, store: LayerStore | null, lastKey: LayerKey, lastLayer: FileDigest, image: string): Promise<ManifestPackage[]> {
   const packages = unwrap(await installedPackages(tree));
-  if (store) await store.putLayer(installedPackagesKey(lastKey, lastLayer), Buffer.from(canonicalJson(packages)), { image, step: 'output/installed-packages' });
+  if (store) await store.putLayer(installedPackagesKey(lastKey, lastLayer), PACKAGES_KIND, Buffer.from(canonicalJson(packages)), { image, step: 'output/installed-packages' });
   return packages;
 }
 
 /** The cached package list of a final tree, or null (then the build is not a no-op). */
 export async function cachedPackages(store: LayerStore, lastKey: LayerKey, lastLayer: FileDigest): Promise<ManifestPackage[] | null> {
-  const entry = await store.lookup(installedPackagesKey(lastKey, lastLayer));
+  const entry = await store.lookup(installedPackagesKey(lastKey, lastLayer), PACKAGES_KIND);
   if (!entry) return null;
   const chunks: Buffer[] = [];
   try {

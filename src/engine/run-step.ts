@@ -11,7 +11,7 @@ import { kindOf, type Step, type StepInputs } from '../steps/index.js';
 import { formatBytes } from '../util/format.js';
 import { resetStepDirs, type BuildDir } from './build-dir.js';
 import type { StepReport } from './events.js';
-import { applyToTree, fetchLayer, moveToTree, packStep, storeLayer } from './layer-io.js';
+import { applyToTree, fetchLayer, layerKindOf, moveToTree, packStep, storeLayer } from './layer-io.js';
 import type { EnginePorts } from './ports.js';
 import { stopwatch } from './stopwatch.js';
 
@@ -61,7 +61,7 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
   };
 
   if (job.useCached) {
-    const entry = job.entry ?? (await store!.lookup(key));
+    const entry = job.entry ?? (await store!.lookup(key, layerKindOf(step)));
     if (entry) {
       ports.emit({ type: 'step-start', index, total, step, cached: true });
       const done = await applyCached(entry);
@@ -70,7 +70,7 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
   }
   const buildIt = async (): Promise<StepDone> => {
     if (job.useCached) {
-      const again = await store!.lookup(key);
+      const again = await store!.lookup(key, layerKindOf(step));
       if (again) {
         const done = await applyCached(again);
         if (done) return done;
@@ -98,7 +98,7 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
     await moveToTree(layer, dir.tree);
     timing.lap('moved onto the tree');
     if (store) {
-      await storeLayer(store, key, layer, { image: env.imageName, step: step.id });
+      await storeLayer(store, key, layerKindOf(step), layer, { image: env.imageName, step: step.id });
       timing.lap('stored');
     }
     timing.sayIfSlow(ports.emit, step.id);

@@ -8,10 +8,15 @@
 // The algorithm follows from the key: RSA -> RSA-PSS/SHA-256 (MGF1 SHA-256,
 // maximum salt), P-256/P-384/P-521 -> ECDSA with SHA-256/384/512 (DER),
 // Ed25519 -> Ed25519.
+//
+// Remote cache entries are signed the same way (over their descriptor's
+// bytes): `cacheEntrySigner` and `cacheEntryTrust` are the ports the cache
+// takes them through (cache/remote/entry-trust.ts).
 import { constants, createHash, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { canonicalJson } from '../cache/canonical-json.js';
-import { fail, ok, type Result } from '../failure.js';
+import type { EntrySignature, EntrySigner, EntryTrust } from '../cache/remote/entry-trust.js';
+import { fail, ok, unwrap, type Result } from '../failure.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { keyKind, loadPrivateKey } from './keys.js';
 import { signatureFileName } from './manifest.js';
@@ -73,14 +78,41 @@ export function signBytes(data: Buffer, key: KeyObject): Result<DetachedSignatur
   return ok({ v: SIGNATURE_VERSION, algorithm, keyId: keyId(key), signature: sig.toString('base64') });
 }
 
-/** Null when the signature holds; otherwise what is wrong, in words. */
-export function checkSignature(data: Buffer, sig: DetachedSignature, key: KeyObject): string | null {
+/** Null when the signature holds; otherwise what is wrong, in words. `what` names what was signed. */
+export function checkSignature(data: Buffer, sig: DetachedSignature, key: KeyObject, what = 'the manifest'): string | null {
   const expected = algorithmFor(key);
   if (sig.keyId !== keyId(key)) return `signed by key ${sig.keyId.slice(0, 16)}..., not by the given key ${keyId(key).slice(0, 16)}...`;
   if (sig.algorithm !== expected) return `signature algorithm ${sig.algorithm} does not fit the given ${keyKind(key)} key`;
   const p = params(sig.algorithm);
-  const good = cryptoVerify(p.hash, data, { key, ...p.opts } as never, Buffer.from(sig.signature, 'base64'));
-  return good ? null : 'the signature does not match the manifest (the manifest or the signature was changed)';
+  let good: boolean;
+  try {
+    good = cryptoVerify(p.hash, data, { key, ...p.opts } as never, Buffer.from(sig.signature, 'base64'));
+  } catch {
+    good = false; // a signature of the wrong length or encoding for the key
+  }
+  return good ? null : `the signature does not match ${what} (${what} or the signature was changed)`;
+}
+
+/** Signs cache entries pushed to a remote cache with `key`; a failure if the key cannot sign. */
+export function cacheEntrySigner(key: KeyObject): Result<EntrySigner> {
+  const probe = signBytes(Buffer.alloc(0), key);
+  if (!probe.ok) return probe;
+  return ok({ keyId: probe.value.keyId, sign: (data: Buffer) => unwrap(signBytes(data, key)) });
+}
+
+/** Accepts a remote cache entry only when one of `keys` signed it. */
+export function cacheEntryTrust(keys: KeyObject[]): EntryTrust {
+  const byId = new Map(keys.map((k) => [keyId(k), k]));
+  return {
+    check(data: Buffer, sig: EntrySignature | undefined): string | null {
+      if (!sig) return 'is not signed';
+      const key = byId.get(sig.keyId);
+      if (!key) return `is signed by key ${sig.keyId.slice(0, 16)}..., which is not among the trusted keys`;
+      if (sig.v !== SIGNATURE_VERSION) return `has a signature of an unknown kind (${sig.v})`;
+      const wrong = checkSignature(data, sig as DetachedSignature, key, 'the entry');
+      return wrong === null ? null : `has a bad signature by key ${sig.keyId.slice(0, 16)}...: ${wrong}`;
+    },
+  };
 }
 
 /** Parses `<manifest>.sig`; a string says what is wrong with it. */

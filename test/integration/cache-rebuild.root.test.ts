@@ -5,8 +5,12 @@ import { execa } from 'execa';
 import { appendFile, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { listCheckpoints } from '../../src/cache/checkpoints.js';
 import { blobPath } from '../../src/cache/content-path.js';
 import type { Integrity } from '../../src/cache/digest.js';
+import { TREES_DIR } from '../../src/cache/format.js';
+import { bucketPath, formatLine, readBucket } from '../../src/cache/index-bucket.js';
+import { LocalLayerStore } from '../../src/cache/store-local.js';
 import { cacheWithBase } from '../support/base-cache.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { imgfactory, startImgfactory, type Run } from '../support/imgfactory.js';
@@ -37,6 +41,13 @@ async function workspace(name: string): Promise<Workspace> {
 
 const statuses = (r: Run): Record<string, string> =>
   Object.fromEntries((JSON.parse(r.stdout) as { steps: { id: string; status: string }[] }).steps.map((s) => [s.id, s.status]));
+
+/** One file of the build's output tar, as text. */
+async function fromTar(ws: Workspace, member: string): Promise<string> {
+  const tree = await scratchDir('from-tar');
+  await execa('tar', ['-xf', path.join(ws.dir, 'out', 'count-a.tar'), '-C', tree, `./${member}`]);
+  return readFile(path.join(tree, member), 'utf8');
+}
 
 async function build(ws: Workspace, buildDir = 'build'): Promise<Run> {
   const r = await imgfactory(ws.args(buildDir));
@@ -93,10 +104,7 @@ describe('rebuilds redo only what changed', () => {
       await writeFile(path.join(ws.elements, 'count-a', 'static', 'data.txt'), 'version 2\n');
       const staticChanged = await build(ws);
       expect(ran(staticChanged)).toEqual(ALL.slice(2));
-      const tree = path.join(ws.dir, 'tree');
-      await execa('mkdir', ['-p', tree]);
-      await execa('tar', ['-xf', tar, '-C', tree, './var/lib/count/data.txt']);
-      expect(await readFile(path.join(tree, 'var/lib/count/data.txt'), 'utf8')).toBe('version 2\n');
+      expect(await fromTar(ws, 'var/lib/count/data.txt')).toBe('version 2\n');
     },
     LONG,
   );
@@ -114,7 +122,7 @@ describe('rebuilds redo only what changed', () => {
       const fromCheckpoint = await readFile(tar);
 
       // The same build again with no checkpoints and no cached output: every layer is applied.
-      await execa('rm', ['-rf', path.join(ws.cache, 'trees-v1')]);
+      await execa('rm', ['-rf', path.join(ws.cache, TREES_DIR)]);
       const ls = JSON.parse((await imgfactory(['cache', 'ls', '--json', '--cache-dir', ws.cache])).stdout) as { key: string; step: string }[];
       for (const e of ls.filter((e) => e.step === 'output/tar')) expect((await imgfactory(['cache', 'rm', e.key, '--cache-dir', ws.cache])).exitCode).toBe(0);
       const applied = await build(ws);
@@ -133,7 +141,7 @@ describe('rebuilds redo only what changed', () => {
       const tar = path.join(ws.dir, 'out', 'count-a.tar');
       const onDisk = await readFile(tar);
       // No checkpoints and no cached output: the memory build applies every layer.
-      await execa('rm', ['-rf', path.join(ws.cache, 'trees-v1')]);
+      await execa('rm', ['-rf', path.join(ws.cache, TREES_DIR)]);
       const ls = JSON.parse((await imgfactory(['cache', 'ls', '--json', '--cache-dir', ws.cache])).stdout) as { key: string; step: string }[];
       for (const e of ls.filter((e) => e.step === 'output/tar')) expect((await imgfactory(['cache', 'rm', e.key, '--cache-dir', ws.cache])).exitCode).toBe(0);
       const inMemory = (): Promise<Run> => imgfactory(ws.args('build-mem').map((a) => (a === 'disk' ? 'tmpfs' : a)));
@@ -149,7 +157,7 @@ describe('rebuilds redo only what changed', () => {
       expect(ran(rebuilt)).toContain('count-a/finalise.d/30-count-a');
       expect((JSON.parse(rebuilt.stdout) as { scratch: string }).scratch).toBe('tmpfs');
       expect(rebuilt.stderr).not.toMatch(/tree checkpoint/);
-      expect(await readdir(path.join(ws.cache, 'trees-v1')).catch(() => [])).toEqual([]);
+      expect(await readdir(path.join(ws.cache, TREES_DIR)).catch(() => [])).toEqual([]);
       expect((await readdir('/dev/shm')).filter((n) => n.startsWith('imgfactory-count-a-'))).toEqual([]);
     },
     LONG,
@@ -188,6 +196,63 @@ describe('rebuilds redo only what changed', () => {
       expect(r.stderr).toMatch(/cached layer of count-b\/install\.d\/10-count-b is damaged .*building the step again/);
       expect(ran(r)).toContain('count-b/install.d/10-count-b');
       expect(ran(r)).not.toContain('count-b/root.d/05-count-b');
+      expect((await imgfactory(['cache', 'verify', '--cache-dir', ws.cache])).exitCode).toBe(0);
+    },
+    LONG,
+  );
+
+  it(
+    'an index line re-pointed at another entry is reported and never used: the package list is not copied out as the tar; cache verify finds it',
+    async () => {
+      const ws = await workspace('repoint');
+      await build(ws);
+      const tar = path.join(ws.dir, 'out', 'count-a.tar');
+      const coldSum = (await execa('sha256sum', [tar])).stdout.split(' ')[0];
+      // This build's entries: the shared base cache holds the base image's outputs too.
+      const entries = (await new LocalLayerStore(ws.cache).list()).filter((e) => e.metadata.image === 'count-a');
+      const tarKey = entries.find((e) => e.kind === 'output/tar')!.key;
+      const pkgsKey = entries.find((e) => e.kind === 'output/installed-packages')!.key;
+      const repoint = async (): Promise<void> => {
+        const pkgs = (await readBucket(bucketPath(ws.cache, pkgsKey))).records.at(-1)!;
+        await appendFile(bucketPath(ws.cache, tarKey), formatLine({ ...pkgs, key: tarKey }));
+      };
+
+      await repoint();
+      const r = await build(ws);
+      expect(r.stderr).toContain(`the cache entry of ${tarKey} (output/tar) is bound to another key, ${pkgsKey} (output/installed-packages); not used, building it again`);
+      expect(ran(r)).toEqual([]);
+      expect((await execa('sha256sum', [tar])).stdout.split(' ')[0]).toBe(coldSum);
+
+      await repoint();
+      const verify = await imgfactory(['cache', 'verify', '--cache-dir', ws.cache]);
+      expect(verify.exitCode).toBe(3);
+      expect(verify.stderr).toContain(`removed entry ${tarKey}: it is bound to another key, ${pkgsKey}`);
+    },
+    LONG,
+  );
+
+  it(
+    'a checkpoint file overwritten in place does not reach the next output: the build warns and applies the layers; cache verify finds it',
+    async () => {
+      const ws = await workspace('tamper');
+      await build(ws);
+      const afterBase = (await listCheckpoints(ws.cache)).find((c) => c.step === 'distro/debian-bookworm')!;
+      const version = path.join(afterBase.dir, 'tree', 'etc', 'debian_version');
+      const original = await readFile(version, 'utf8');
+      // In place: every tree and checkpoint sharing the inode sees it.
+      await writeFile(version, 'TAMPERED\n');
+
+      await appendFile(path.join(ws.elements, 'count-a', 'finalise.d', '30-count-a'), '# edited\n');
+      const r = await build(ws);
+      expect(r.stderr).toMatch(
+        new RegExp(`the tree checkpoint after distro/debian-bookworm changed since it was made: etc/debian_version was changed \\(size ${original.length} -> 9\\); removed it, applying the cached layers instead`),
+      );
+      expect(await fromTar(ws, 'etc/debian_version')).toBe(original);
+
+      // The checkpoint after the last step of the first build shares the inode too.
+      const verify = await imgfactory(['cache', 'verify', '--cache-dir', ws.cache]);
+      expect(verify.exitCode).toBe(3);
+      expect(verify.stderr).toMatch(/removed the tree checkpoint after .*: it changed since it was made: etc\/debian_version was changed \(size \d+ -> 9\)/);
       expect((await imgfactory(['cache', 'verify', '--cache-dir', ws.cache])).exitCode).toBe(0);
     },
     LONG,

@@ -42,13 +42,13 @@ describe('CachingLayerStore', () => {
     const ref = await seeded({ s1: data });
     const warnings: string[] = [];
     const store = await openCachingStore(await scratchDir('cs'), 'img', settings({ cacheFrom: [ref] }), (w) => warnings.push(w));
-    const hit = await store.lookup(key('s1'));
+    const hit = await store.lookup(key('s1'), 'layer/hook');
     expect(hit).not.toBeNull();
     expect((await buffer(await store.openLayer(hit!))).equals(data)).toBe(true);
     expect((await store.layerFile(hit!)).ok).toBe(true);
-    expect(await new LocalLayerStore(store.dir).lookup(key('s1'))).not.toBeNull();
-    expect(await store.lookup(key('s2'))).toBeNull();
-    await store.lookup(key('s1'));
+    expect(await new LocalLayerStore(store.dir).lookup(key('s1'), 'layer/hook')).not.toBeNull();
+    expect(await store.lookup(key('s2'), 'layer/hook')).toBeNull();
+    await store.lookup(key('s1'), 'layer/hook');
     expect(store.summary()[0]!.stats).toMatchObject({ hits: 1, misses: 1, bytesPulled: 3000 });
     expect(warnings).toEqual([]);
   });
@@ -57,10 +57,10 @@ describe('CachingLayerStore', () => {
     const ref = `registry://127.0.0.1:${await freePort()}/gone`;
     const warnings: string[] = [];
     const store = await openCachingStore(await scratchDir('cs'), 'img', settings({ cacheFrom: [ref], cacheTo: ref }), (w) => warnings.push(w));
-    await store.putLayer(key('local'), Buffer.from('here'), { image: 'img', step: 'x' });
-    expect(await store.lookup(key('a'))).toBeNull();
-    expect(await store.lookup(key('b'))).toBeNull();
-    expect(await store.lookup(key('local'))).not.toBeNull();
+    await store.putLayer(key('local'), 'layer/hook', Buffer.from('here'), { image: 'img', step: 'x' });
+    expect(await store.lookup(key('a'), 'layer/hook')).toBeNull();
+    expect(await store.lookup(key('b'), 'layer/hook')).toBeNull();
+    expect(await store.lookup(key('local'), 'layer/hook')).not.toBeNull();
     expect(await store.push('img', [key('local')])).toBeNull();
     expect(warnings).toHaveLength(2); // one for --cache-from, one for --cache-to
     expect(warnings[0]).toMatch(/unavailable .*ECONNREFUSED.*going on without it/);
@@ -70,7 +70,7 @@ describe('CachingLayerStore', () => {
   it('with --cache-required a registry that is down fails the build', async () => {
     const ref = `registry://127.0.0.1:${await freePort()}/gone`;
     const store = await openCachingStore(await scratchDir('cs'), 'img', settings({ cacheFrom: [ref], required: true }), () => undefined);
-    const err = await store.lookup(key('a')).catch((e: unknown) => e);
+    const err = await store.lookup(key('a'), 'layer/hook').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FailureError);
     expect((err as FailureError).failure).toMatchObject({ reason: 'remote-cache' });
   });
@@ -85,7 +85,7 @@ describe('CachingLayerStore', () => {
     await writeFile(file, bytes);
     const warnings: string[] = [];
     const store = await openCachingStore(await scratchDir('cs'), 'img', settings({ cacheFrom: [ref] }), (w) => warnings.push(w));
-    expect(await store.lookup(key('bad'))).toBeNull();
+    expect(await store.lookup(key('bad'), 'layer/hook')).toBeNull();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/rejected a blob .* building the step instead/);
     expect(await store.list()).toEqual([]);
@@ -98,24 +98,24 @@ describe('CachingLayerStore', () => {
     if (!l.ok) throw new Error('open');
     await l.value.push('img', [key('only1')], await localWith({ only1: Buffer.from('from the layout') }));
     const store = await openCachingStore(await scratchDir('cs'), 'img', settings({ cacheFrom: [layout, first] }), () => undefined);
-    expect((await buffer(await store.openLayer((await store.lookup(key('only1')))!))).toString()).toBe('from the layout');
-    expect((await buffer(await store.openLayer((await store.lookup(key('only2')))!))).toString()).toBe('from the second');
+    expect((await buffer(await store.openLayer((await store.lookup(key('only1'), 'layer/hook'))!))).toString()).toBe('from the layout');
+    expect((await buffer(await store.openLayer((await store.lookup(key('only2'), 'layer/hook'))!))).toString()).toBe('from the second');
   });
 
   it('push: mode=min sends the chain and the outputs, mode=max everything the build used', async () => {
     for (const mode of ['min', 'max'] as const) {
       const to = `oci:${await scratchDir('oci')}`;
       const store = await openCachingStore(await scratchDir('cs'), 'img', settings({ cacheTo: to, mode }), () => undefined);
-      await store.putLayer(key('c1'), Buffer.from('1'), { image: 'img', step: 'a/install.d/1' });
-      await store.putLayer(key('c2'), Buffer.from('2'), { image: 'img', step: 'a/install.d/2' });
-      await store.putLayer(key('side'), Buffer.from('s'), { image: 'img', step: 'a/install.d/old' });
-      await store.putLayer(key('out'), Buffer.from('tar'), { image: 'img', step: 'output/tar' });
+      await store.putLayer(key('c1'), 'layer/hook', Buffer.from('1'), { image: 'img', step: 'a/install.d/1' });
+      await store.putLayer(key('c2'), 'layer/hook', Buffer.from('2'), { image: 'img', step: 'a/install.d/2' });
+      await store.putLayer(key('side'), 'layer/hook', Buffer.from('s'), { image: 'img', step: 'a/install.d/old' });
+      await store.putLayer(key('out'), 'output/tar', Buffer.from('tar'), { image: 'img', step: 'output/tar' });
       const report = await store.push('img', [key('c1'), key('c2')]);
       expect(report?.entries).toBe(mode === 'min' ? 3 : 4);
       const reader = await openRemoteCache(to, { image: 'img' });
       if (!reader.ok) throw new Error('open');
       const listed = await reader.value.entriesOf('img');
-      const keys = listed.ok ? listed.value.map((e) => e.key).sort() : [];
+      const keys = listed.ok ? listed.value.entries.map((e) => e.key).sort() : [];
       expect(keys).toEqual((mode === 'min' ? [key('c1'), key('c2'), key('out')] : [key('c1'), key('c2'), key('side'), key('out')]).sort());
     }
   });

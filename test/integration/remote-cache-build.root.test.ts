@@ -83,7 +83,7 @@ describe('a second runner builds from the remote cache', () => {
       expect(base!.exitCode, base!.stderr).toBe(0);
       expect(pulled!.exitCode).toBe(3);
       expect(pulled!.stderr).toContain(victim.key);
-      expect(await new LocalLayerStore(b.cache).lookup(victim.key)).toBeNull();
+      expect(await new LocalLayerStore(b.cache).lookup(victim.key, victim.kind)).toBeNull();
 
       const second = await build(b);
       expect(ran(second)).toContain('count-a/install.d/20-count-a');

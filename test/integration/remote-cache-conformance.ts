@@ -23,7 +23,7 @@ export const key = (n: string): LayerKey => `sha256:${createHash('sha256').updat
 export async function localWith(blobs: Record<string, Buffer>, image = 'img'): Promise<LocalLayerStore> {
   const store = new LocalLayerStore(await scratchDir('local'));
   for (const [name, data] of Object.entries(blobs)) {
-    await store.putLayer(key(name), data, { image, step: name, mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', diffId: `sha256:${'0'.repeat(64)}` });
+    await store.putLayer(key(name), 'layer/hook', data, { image, step: name, mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', diffId: `sha256:${'0'.repeat(64)}` });
   }
   return store;
 }
@@ -51,7 +51,7 @@ export function registerRemoteCacheTests(name: string, make: () => Promise<Remot
         if (!found.ok || !found.value) return;
         const got = await reader.fetch(found.value, b);
         expect(got.ok).toBe(true);
-        const entry = (await b.lookup(key(n)))!;
+        const entry = (await b.lookup(key(n), 'layer/hook'))!;
         expect(entry.metadata).toMatchObject({ image: 'img', step: n, mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', diffId: `sha256:${'0'.repeat(64)}` });
         expect((await buffer(await b.openLayer(entry))).equals(data)).toBe(true);
       }
@@ -60,7 +60,7 @@ export function registerRemoteCacheTests(name: string, make: () => Promise<Remot
       expect(reader.stats.bytesPulled).toBe(21_000);
 
       const all = await reader.entriesOf('img');
-      expect(all.ok && all.value.map((e) => e.key).sort()).toEqual(Object.keys(blobs).map(key).sort());
+      expect(all.ok && all.value.entries.map((e) => e.key).sort()).toEqual(Object.keys(blobs).map(key).sort());
     });
 
     it('uploads nothing twice: a second push finds every blob there (HEAD)', async () => {
@@ -83,7 +83,7 @@ export function registerRemoteCacheTests(name: string, make: () => Promise<Remot
       const b = new LocalLayerStore(await scratchDir('local-b'));
       const got = found.ok && found.value ? await reader.fetch(found.value, b) : null;
       expect(got?.ok).toBe(true);
-      expect((await buffer(await b.openLayer((await b.lookup(key('big')))!))).equals(big)).toBe(true);
+      expect((await buffer(await b.openLayer((await b.lookup(key('big'), 'layer/hook'))!))).equals(big)).toBe(true);
     });
 
     it('rejects a blob damaged in the remote and stores nothing', async () => {
@@ -100,7 +100,7 @@ export function registerRemoteCacheTests(name: string, make: () => Promise<Remot
       const got = found.ok && found.value ? await reader.fetch(found.value, b) : null;
       expect(got?.ok).toBe(false);
       expect(got && !got.ok && got.error).toMatchObject({ reason: 'integrity', expected: digest });
-      expect(await b.lookup(key('victim'))).toBeNull();
+      expect(await b.lookup(key('victim'), 'layer/hook')).toBeNull();
       expect(await b.list()).toEqual([]);
     });
   });

@@ -4,33 +4,29 @@
 //   manifest (application/vnd.oci.image.manifest.v1+json), tagged
 //     <image>                 the image's latest push (a moving tag)
 //     <image>--<24 hex>       this chain, by its final key (never moves)
-//   ├─ config: application/vnd.imgfactory.cache.config.v1+json
-//   │    {"v":"imgfactory.cache.v1","image":…,"finalKey":…,
-//   │     "entries":[{key, digest, size, mediaType, metadata}, …]}
+//   ├─ config: application/vnd.imgfactory.cache.config.v2+json
+//   │    {"v":"imgfactory.cache.v2","image":…,"finalKey":…,
+//   │     "entries":[{key, kind, digest, size, mediaType, metadata,
+//   │                 signature?}, …]}
 //   └─ layers: each distinct blob the entries point at
 //
 // The config is the map "layer key -> blob": a remote answers "do you have
-// key K" by reading one small blob per manifest. Decoding checks every key
-// and digest and that each entry's blob is among the manifest's layers.
+// key K" by reading one small blob per manifest. Each entry is an entry
+// descriptor (../entry-descriptor.ts) and, when its pusher had a key, the
+// signature over it (entry-trust.ts). Decoding checks every key, kind and
+// digest, the signature's shape, and that each entry's blob is among the
+// manifest's layers. v1 configs (no kind, no signature) are not read.
 import { canonicalJson } from '../canonical-json.js';
 import { hexOf, isFileDigest, isLayerKey, sha256Buffer, type FileDigest, type LayerKey } from '../digest.js';
+import { isEntryKind } from '../entry-descriptor.js';
+import { isEntrySignature, type SignedEntry } from './entry-trust.js';
 
 export const MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
-export const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.imgfactory.cache.config.v1+json';
-export const CACHE_FORMAT = 'imgfactory.cache.v1';
-/** Media type of a blob whose entry names none (outputs: a tar or disk image). */
-export const DEFAULT_BLOB_MEDIA_TYPE = 'application/octet-stream';
+export const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.imgfactory.cache.config.v2+json';
+export const CACHE_FORMAT = 'imgfactory.cache.v2';
 
-/** One cache entry as a remote holds it. */
-export interface RemoteEntry {
-  key: LayerKey;
-  /** sha256 of the blob: its address in the registry. */
-  digest: FileDigest;
-  size: number;
-  mediaType: string;
-  /** The local entry's metadata (image, step, diffId, …) without `digest`. */
-  metadata: Record<string, unknown>;
-}
+/** One cache entry as a remote holds it: its descriptor (digest: the blob's address in the registry) and its pusher's signature, if any. */
+export type RemoteEntry = SignedEntry;
 
 export interface CacheConfig {
   v: typeof CACHE_FORMAT;
@@ -98,12 +94,15 @@ export function decodeConfig(bytes: Buffer, manifest: DecodedManifest): RemoteEn
     (e): e is RemoteEntry =>
       typeof e?.key === 'string' &&
       isLayerKey(e.key) &&
+      isEntryKind(e.kind) &&
       typeof e.digest === 'string' &&
       isFileDigest(e.digest) &&
       manifest.layers.get(e.digest) === e.size &&
       typeof e.mediaType === 'string' &&
       typeof e.metadata === 'object' &&
-      e.metadata !== null,
+      e.metadata !== null &&
+      !Array.isArray(e.metadata) &&
+      (e.signature === undefined || isEntrySignature(e.signature)),
   );
 }
 

@@ -7,14 +7,18 @@
 //
 // A remote that is down, slow or refuses us is a warning and is not asked
 // again in this build (or a FailureError with --cache-required); a blob
-// whose digest does not match is rejected with a warning and the step is
+// whose digest does not match, an entry of another kind than the step
+// wants, and (with --cache-trust) an entry no trusted key signed are
+// rejected with a warning naming the remote and the key, and the step is
 // built locally.
 import path from 'node:path';
 import { FailureError, type Failure, type Result } from '../../failure.js';
 import type { LayerKey } from '../digest.js';
 import type { BlobSource } from '../content-write.js';
+import { bindingProblem, describeEntry, type EntryKind, type WantedKind } from '../entry-descriptor.js';
 import { LocalLayerStore } from '../store-local.js';
 import type { LayerEntry, LayerMetadataInput } from '../store.js';
+import type { EntrySigner, EntryTrust } from './entry-trust.js';
 import { openRemoteCache, type PushReport, type RemoteCache, type RemoteCacheOptions, type RemoteStats } from './remote-cache.js';
 
 export type CacheMode = 'min' | 'max';
@@ -35,6 +39,10 @@ export interface RemoteCacheSettings {
   caFiles?: string[];
   /** Stall timeout per request (default 30 s, or IMGFACTORY_REGISTRY_TIMEOUT seconds). */
   timeoutMs?: number;
+  /** --cache-sign-key: signs what --cache-to gets. */
+  signer?: EntrySigner;
+  /** --cache-trust: only entries these keys signed are taken from --cache-from (none: every entry is). */
+  trust?: EntryTrust;
 }
 
 export interface RemoteSummary {
@@ -54,14 +62,14 @@ export async function openCachingStore(cacheDir: string, image: string, settings
     ...(settings.caFiles ? { caFiles: settings.caFiles } : {}),
     idleTimeoutMs: settings.timeoutMs ?? (envTimeout > 0 ? envTimeout * 1000 : 30_000),
   };
-  const open = async (ref: string, push: boolean): Promise<RemoteCache> => {
-    const r = await openRemoteCache(ref, { ...opts, push });
+  const open = async (ref: string, push: boolean, keys: Pick<RemoteCacheOptions, 'signer' | 'trust'>): Promise<RemoteCache> => {
+    const r = await openRemoteCache(ref, { ...opts, ...keys, push });
     if (!r.ok) throw new FailureError(r.error);
     return r.value;
   };
   const from: RemoteCache[] = [];
-  for (const ref of settings.cacheFrom) from.push(await open(ref, false));
-  const to = settings.cacheTo ? await open(settings.cacheTo, true) : null;
+  for (const ref of settings.cacheFrom) from.push(await open(ref, false, settings.trust ? { trust: settings.trust } : {}));
+  const to = settings.cacheTo ? await open(settings.cacheTo, true, settings.signer ? { signer: settings.signer } : {}) : null;
   return new CachingLayerStore(path.resolve(cacheDir), from, to, settings, warn);
 }
 
@@ -80,6 +88,8 @@ export class CachingLayerStore extends LocalLayerStore {
   /** Every key the build found (locally or remotely) or stored. */
   readonly used = new Set<LayerKey>();
   private readonly down = new Map<RemoteCache, string>();
+  /** Remote entries already warned about (`<ref> <key>`): a build looks a key up more than once. */
+  private readonly refused = new Set<string>();
 
   constructor(
     dir: string,
@@ -91,8 +101,8 @@ export class CachingLayerStore extends LocalLayerStore {
     super(dir);
   }
 
-  override async lookup(key: LayerKey): Promise<LayerEntry | null> {
-    const local = await super.lookup(key);
+  override async lookup(key: LayerKey, kind: WantedKind): Promise<LayerEntry | null> {
+    const local = await super.lookup(key, kind);
     if (local) {
       this.used.add(key);
       return local;
@@ -104,7 +114,16 @@ export class CachingLayerStore extends LocalLayerStore {
         this.giveUp(remote, found.error);
         continue;
       }
-      if (!found.value) continue;
+      if (!found.value) {
+        const refused = remote.refusal(key);
+        if (refused) this.refuse(remote, key, refused.step, refused.why);
+        continue;
+      }
+      const unfit = bindingProblem(describeEntry(found.value), { key, kind });
+      if (unfit) {
+        this.refuse(remote, key, found.value.metadata.step, unfit);
+        continue;
+      }
       const fetched = await remote.fetch(found.value, this);
       if (fetched.ok) {
         this.used.add(key);
@@ -119,8 +138,8 @@ export class CachingLayerStore extends LocalLayerStore {
     return null;
   }
 
-  override async putLayer(key: LayerKey, blob: BlobSource, metadata: LayerMetadataInput): Promise<LayerEntry> {
-    const entry = await super.putLayer(key, blob, metadata);
+  override async putLayer(key: LayerKey, kind: EntryKind, blob: BlobSource, metadata: LayerMetadataInput): Promise<LayerEntry> {
+    const entry = await super.putLayer(key, kind, blob, metadata);
     this.used.add(key);
     return entry;
   }
@@ -138,8 +157,8 @@ export class CachingLayerStore extends LocalLayerStore {
       if (keys.includes(key)) continue;
       if (this.settings.mode === 'max') keys.push(key);
       else {
-        const entry = await super.lookup(key);
-        if (typeof entry?.metadata.step === 'string' && entry.metadata.step.startsWith('output/')) keys.push(key);
+        const entry = await super.lookup(key, 'any');
+        if (entry?.kind.startsWith('output/')) keys.push(key);
       }
     }
     keys = [...new Set(keys)];
@@ -153,6 +172,13 @@ export class CachingLayerStore extends LocalLayerStore {
   summary(): RemoteSummary[] {
     const one = (r: RemoteCache, role: RemoteSummary['role']): RemoteSummary => ({ ref: r.ref.text, role, stats: { ...r.stats }, ...(this.down.has(r) ? { warning: this.down.get(r)! } : {}) });
     return [...this.from.map((r) => one(r, 'from')), ...(this.to ? [one(this.to, 'to')] : [])];
+  }
+
+  /** Warns, once per remote and key, that an entry is not used and why. */
+  private refuse(remote: RemoteCache, key: LayerKey, step: unknown, why: string): void {
+    if (this.refused.has(`${remote.ref.text} ${key}`)) return;
+    this.refused.add(`${remote.ref.text} ${key}`);
+    this.warn(`not using the entry of ${key}${typeof step === 'string' ? ` (${step})` : ''} from ${remote.ref.text}: it ${why}; building the step instead`);
   }
 
   private giveUp(remote: RemoteCache, failure: Failure): void {

@@ -5,6 +5,11 @@
 // streams, so that a blob whose digest does not match never becomes a local
 // entry; `push` uploads what a remote lacks (HEAD first) and tags a manifest.
 //
+// With a signer, `push` signs each entry (entry-trust.ts). With trusted keys,
+// an entry whose signature none of them made never enters the index read
+// from the manifests: `lookup` misses it, so it can neither be used nor
+// shadow a trusted entry of the same key elsewhere, and `refusal` says why.
+//
 // Every method returns a Result: a remote that cannot be reached is a
 // 'remote-cache' failure the caller may turn into a warning; a wrong blob is
 // an 'integrity' failure.
@@ -15,16 +20,8 @@ import type { FileDigest, LayerKey } from '../digest.js';
 import { IntegrityError } from '../integrity-error.js';
 import type { LocalLayerStore } from '../store-local.js';
 import type { LayerEntry, LayerMetadataInput, LayerStore } from '../store.js';
-import {
-  chainTag,
-  decodeConfig,
-  decodeManifest,
-  DEFAULT_BLOB_MEDIA_TYPE,
-  encodeCache,
-  imageTag,
-  MANIFEST_MEDIA_TYPE,
-  type RemoteEntry,
-} from './cache-manifest.js';
+import { chainTag, decodeConfig, decodeManifest, encodeCache, imageTag, MANIFEST_MEDIA_TYPE, type RemoteEntry } from './cache-manifest.js';
+import { signEntry, trustProblem, type EntrySigner, type EntryTrust } from './entry-trust.js';
 import { parseCacheRef, type CacheRef } from './cache-ref.js';
 import { OciLayoutTransport } from './oci-layout.js';
 import { openRegistry, type RegistryOptions } from './registry-transport.js';
@@ -35,6 +32,19 @@ export interface RemoteCacheOptions extends RegistryOptions {
   image?: string;
   /** Read at most this many cache manifests (default 64). */
   maxManifests?: number;
+  /** Signs every entry pushed. */
+  signer?: EntrySigner;
+  /** Only entries signed by these keys are read (none given: every entry is). */
+  trust?: EntryTrust;
+}
+
+/** An entry of a remote that its trusted keys refused. */
+export interface Refusal {
+  key: LayerKey;
+  /** The step that made it, if the entry says. */
+  step?: string;
+  /** Why, as the end of "the entry …". */
+  why: string;
 }
 
 /** Counters for a build's JSON summary. */
@@ -74,6 +84,8 @@ export class RemoteCache {
   private readonly indexes = new Map<string, Promise<Map<LayerKey, RemoteEntry>>>();
   /** Keys held by the manifests of each image (its own tags). */
   private readonly imageKeys = new Map<string, Set<LayerKey>>();
+  /** Entries the trusted keys refused, by key (the first refusal of each). */
+  private readonly refused = new Map<LayerKey, Refusal>();
 
   constructor(
     readonly ref: CacheRef,
@@ -91,12 +103,19 @@ export class RemoteCache {
     return ok(entry);
   }
 
-  /** Every entry the manifests of `image` hold (for `cache pull`). */
-  async entriesOf(image: string): Promise<Result<RemoteEntry[]>> {
+  /** Why the trusted keys refused the remote's entry of `key`, when it had one and they did (after a lookup that missed). */
+  refusal(key: LayerKey): Refusal | null {
+    return this.refused.get(key) ?? null;
+  }
+
+  /** Every entry the manifests of `image` hold (for `cache pull`): those the trusted keys accept, and the refused ones. */
+  async entriesOf(image: string): Promise<Result<{ entries: RemoteEntry[]; refused: Refusal[] }>> {
     const index = await this.guard(() => this.loadIndex(image));
     if (!index.ok) return index;
     const mine = this.imageKeys.get(image) ?? new Set();
-    return ok([...index.value.values()].filter((e) => mine.has(e.key)));
+    const entries = [...index.value.values()].filter((e) => mine.has(e.key));
+    const refused = [...mine].filter((k) => !index.value.has(k) && this.refused.has(k)).map((k) => this.refused.get(k)!);
+    return ok({ entries, refused });
   }
 
   /** Downloads `entry`'s blob into `local` under its key, verified; an 'integrity' failure stores nothing. */
@@ -105,7 +124,7 @@ export class RemoteCache {
       const body = await this.transport.getBlob(entry.digest);
       if (!body) throw new RemoteError(`blob ${entry.digest} (key ${entry.key}) is listed but missing`, 404);
       const meta: LayerMetadataInput = { ...entry.metadata, mediaType: entry.mediaType };
-      const stored = await local.putLayer(entry.key, verified(body, entry, `blob ${entry.digest} from ${this.ref.text}`, (n) => (this.stats.bytesPulled += n)), meta);
+      const stored = await local.putLayer(entry.key, entry.kind, verified(body, entry, `blob ${entry.digest} from ${this.ref.text}`, (n) => (this.stats.bytesPulled += n)), meta);
       if (stored.metadata.digest !== entry.digest) throw new IntegrityError(`blob of ${entry.key} from ${this.ref.text}`, entry.digest, stored.metadata.digest);
       return stored;
     });
@@ -114,6 +133,7 @@ export class RemoteCache {
   /**
    * Pushes the entries of `keys` from `local`: blobs the remote lacks, the
    * config, and one manifest tagged `<image>` and `<image>--<final key>`.
+   * Each entry is signed when this remote has a signer.
    */
   async push(image: string, keys: LayerKey[], local: LocalLayerStore, finalKey: LayerKey | null = keys[keys.length - 1] ?? null): Promise<Result<PushReport>> {
     return this.guard(async () => {
@@ -121,14 +141,15 @@ export class RemoteCache {
       const entries: RemoteEntry[] = [];
       const done = new Set<string>();
       for (const key of [...new Set(keys)]) {
-        const entry = await local.lookup(key);
+        const entry = await local.lookup(key, 'any');
         const file = entry ? await local.layerFile(entry) : null;
         if (!entry || !file?.ok) {
           report.missing.push(key);
           continue;
         }
-        const { digest: _digest, mediaType, ...metadata } = entry.metadata;
-        entries.push({ key, digest: entry.metadata.digest, size: entry.size, mediaType: typeof mediaType === 'string' ? mediaType : DEFAULT_BLOB_MEDIA_TYPE, metadata });
+        const { digest, mediaType, ...metadata } = entry.metadata;
+        const unsigned: RemoteEntry = { key, kind: entry.kind, digest, size: entry.size, mediaType, metadata };
+        entries.push(this.opts.signer ? signEntry(unsigned, this.opts.signer) : unsigned);
         if (done.has(entry.metadata.digest)) continue;
         done.add(entry.metadata.digest);
         await this.pushBlob(entry.metadata.digest, entry.size, file.value, report);
@@ -196,8 +217,11 @@ export class RemoteCache {
       if (!body) continue;
       const config = await readVerified(body, decoded.configDigest, decoded.configSize, `cache config ${decoded.configDigest} from ${this.ref.text}`);
       for (const e of decodeConfig(config, decoded)) {
-        if (!index.has(e.key)) index.set(e.key, e);
         if (mine) mineKeys.add(e.key);
+        if (index.has(e.key)) continue;
+        const why = trustProblem(e, this.opts.trust);
+        if (why === null) index.set(e.key, e);
+        else if (!this.refused.has(e.key)) this.refused.set(e.key, { key: e.key, ...(typeof e.metadata.step === 'string' ? { step: e.metadata.step } : {}), why });
       }
     }
     return index;

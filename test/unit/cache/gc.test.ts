@@ -12,6 +12,7 @@ import { withKeyLock } from '../../../src/cache/lock.js';
 import { LocalLayerStore } from '../../../src/cache/store-local.js';
 import { tempPathFor } from '../../../src/util/atomic-write.js';
 import { scratchDir } from '../../support/run-dir.js';
+import type { FileDigest, LayerKey } from '../../../src/cache/digest.js';
 import { key } from './store-conformance.js';
 
 const KB = 1024;
@@ -20,11 +21,18 @@ const KB = 1024;
 async function filled(n: number): Promise<LocalLayerStore> {
   const store = new LocalLayerStore(await scratchDir('gc'));
   for (let i = 0; i < n; i++) {
-    await store.putLayer(key(i), Buffer.alloc(10 * KB, i), { step: `s${i}` });
+    await store.putLayer(key(i), 'layer/hook', Buffer.alloc(10 * KB, i), { step: `s${i}` });
     const t = new Date(Date.now() - (n - i) * 3_600_000);
     await utimes(bucketPath(store.dir, key(i)), t, t);
   }
   return store;
+}
+
+/** Bytes of the descriptors of `keys` (each entry stores one beside its blob). */
+async function descriptorBytes(store: LocalLayerStore, keys: LayerKey[]): Promise<number> {
+  let total = 0;
+  for (const k of keys) total += (await stat(blobPath(store.dir, (await get(store.dir, k, { touch: false }))!.descriptor))).size;
+  return total;
 }
 
 /** Checks the fixture: every entry looks unused for an hour or more. */
@@ -38,13 +46,16 @@ describe('gc', () => {
     await ageEntries(store);
     // Entry 1 was used just now; with no grace period it counts as newest.
     await get(store.dir, key(1));
+    const kept = await descriptorBytes(store, [key(1), key(4)]);
+    const all = kept + (await descriptorBytes(store, [key(0), key(2), key(3)]));
     const report = await gc(store.dir, { maxSize: 25 * KB, graceMs: 0 });
-    expect(report.sizeBefore).toBe(50 * KB);
+    expect(report.sizeBefore).toBe(50 * KB + all);
     expect(report.removedEntries).toEqual([key(0), key(2), key(3)]);
-    expect(report.sizeAfter).toBe(20 * KB);
+    expect(report.removedBlobs).toBe(6); // three blobs, three descriptors
+    expect(report.sizeAfter).toBe(20 * KB + kept);
     expect(report.underLimit).toBe(true);
     expect((await store.list()).map((e) => e.key).sort()).toEqual([key(1), key(4)].sort());
-    expect(await store.lookup(key(0))).toBeNull();
+    expect(await store.lookup(key(0), 'layer/hook')).toBeNull();
   });
 
   it('removes unreferenced blobs first, but not fresh ones (a writer may be about to index them)', async () => {
@@ -73,20 +84,21 @@ describe('gc', () => {
 
   it('keeps a blob still referenced by another entry', async () => {
     const store = new LocalLayerStore(await scratchDir('gc'));
-    await store.putLayer(key('a'), Buffer.from('same'), {});
-    await store.putLayer(key('b'), Buffer.from('same'), {});
-    await store.putLayer(key('c'), Buffer.from('0123456789'), {});
+    await store.putLayer(key('a'), 'layer/hook', Buffer.from('same'), {});
+    await store.putLayer(key('b'), 'layer/hook', Buffer.from('same'), {});
+    await store.putLayer(key('c'), 'layer/hook', Buffer.from('0123456789'), {});
     for (const [k, hoursAgo] of [['a', 3], ['c', 2], ['b', 1]] as const) {
       const t = new Date(Date.now() - hoursAgo * 3_600_000);
       await utimes(bucketPath(store.dir, key(k)), t, t);
     }
-    const report = await gc(store.dir, { maxSize: 4, graceMs: 0 });
-    // Dropping 'a' frees nothing ('b' shares its blob), so 'c' goes too; 'b' stays whole.
+    const b = await descriptorBytes(store, [key('b')]);
+    // Dropping 'a' frees its descriptor only ('b' shares its blob), so 'c' goes too; 'b' stays whole.
+    const report = await gc(store.dir, { maxSize: 4 + b, graceMs: 0 });
     expect(report.removedEntries).toEqual([key('a'), key('c')]);
-    expect(report.removedBlobs).toBe(1);
-    expect(report.sizeAfter).toBe(4);
-    expect(await store.lookup(key('a'))).toBeNull();
-    expect((await store.lookup(key('b')))?.size).toBe(4);
+    expect(report.removedBlobs).toBe(3);
+    expect(report.sizeAfter).toBe(4 + b);
+    expect(await store.lookup(key('a'), 'layer/hook')).toBeNull();
+    expect((await store.lookup(key('b'), 'layer/hook'))?.size).toBe(4);
   });
 
   it('removes old temp files and lock set-up dirs', async () => {
@@ -125,7 +137,7 @@ describe('gc and tree checkpoints', () => {
     for (const k of keys) {
       // Each checkpoint holds its own 40 KiB file (not linked to the others).
       await writeFile(path.join(tree, 'data'), Buffer.alloc(40 * KB, k));
-      expect(await saveCheckpoint(store.dir, tree, { key: key(k), image: 'img', step: `s${k}` })).toBe(true);
+      expect(await saveCheckpoint(store.dir, tree, { key: key(k), layer: `sha256:${'f'.repeat(64)}` as FileDigest, image: 'img', step: `s${k}` })).toBe(true);
       await rm(path.join(tree, 'data'));
     }
   }
@@ -159,14 +171,13 @@ describe('gc and tree checkpoints', () => {
 
   it('removes the directories of the earlier cache format and keeps the current one', async () => {
     const store = await filled(1);
-    for (const old of ['content-v1/sha512/ab/cd', 'index-v1/00/11']) {
+    for (const old of ['content-v1/sha512/ab/cd', 'index-v1/00/11', 'index-v2/00/11', 'trees-v1/00']) {
       await mkdir(path.join(store.dir, old), { recursive: true });
       await writeFile(path.join(store.dir, old, 'x'), 'old');
     }
     const report = await gc(store.dir, { maxSize: 10_000_000, graceMs: 0 });
-    expect(report.removedObsolete).toEqual(['content-v1', 'index-v1']);
-    expect((await readdir(store.dir)).sort()).not.toContain('content-v1');
-    expect((await readdir(store.dir)).sort()).not.toContain('index-v1');
+    expect(report.removedObsolete).toEqual(['content-v1', 'index-v1', 'index-v2', 'trees-v1']);
+    expect((await readdir(store.dir)).sort()).toEqual(['content-v2', 'index-v3', 'tmp']);
     expect((await store.list()).length).toBe(1);
     expect((await gc(store.dir, { maxSize: 10_000_000, graceMs: 0 })).removedObsolete).toEqual([]);
   });

@@ -10,16 +10,16 @@ const INTEGRITY = `sha256-${createHash('sha256').update('x').digest('base64')}` 
 const record = (key: string, extra: Partial<IndexRecord> = {}): IndexRecord => ({
   key,
   integrity: INTEGRITY,
+  descriptor: INTEGRITY,
   size: 1,
   time: 1700000000000,
-  metadata: { step: 's' },
   ...extra,
 });
 
 describe('index buckets', () => {
-  it('lives at index-v2/<2 hex>/<2 hex>/<sha256(key)>', async () => {
+  it('lives at index-v3/<2 hex>/<2 hex>/<sha256(key)>', async () => {
     const h = createHash('sha256').update('my-key').digest('hex');
-    expect(bucketPath('/c', 'my-key')).toBe(path.join('/c/index-v2', h.slice(0, 2), h.slice(2, 4), h));
+    expect(bucketPath('/c', 'my-key')).toBe(path.join('/c/index-v3', h.slice(0, 2), h.slice(2, 4), h));
   });
 
   it('writes "\\n<sha1(json)>\\t<json>" lines', () => {
@@ -56,7 +56,7 @@ describe('index buckets', () => {
     const cache = await scratchDir('bucket');
     expect(await readBucket(bucketPath(cache, 'none'))).toEqual({ records: [], badLines: 0 });
     await writeFile(bucketPath(cache, 'none').replace(/[^/]+$/, 'x'), '').catch(() => undefined);
-    await appendRecord(cache, record('k', { integrity: null, size: 0 }));
+    await appendRecord(cache, record('k', { integrity: null, descriptor: null, size: 0 }));
     expect((await readBucket(bucketPath(cache, 'k'))).records[0]?.integrity).toBeNull();
   });
 });

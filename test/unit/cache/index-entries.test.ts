@@ -12,9 +12,9 @@ describe('index entries', () => {
   it('puts and gets; the newest record wins; rm hides the key', async () => {
     const cache = await scratchDir('index');
     expect(await get(cache, 'k')).toBeNull();
-    await put(cache, 'k', { integrity: sri('1'), size: 1, metadata: { step: 'one' } });
-    await put(cache, 'k', { integrity: sri('2'), size: 2, metadata: { step: 'two' } });
-    expect(await get(cache, 'k')).toMatchObject({ key: 'k', integrity: sri('2'), size: 2, metadata: { step: 'two' } });
+    await put(cache, 'k', { integrity: sri('1'), descriptor: sri('d1'), size: 1 });
+    await put(cache, 'k', { integrity: sri('2'), descriptor: sri('d2'), size: 2 });
+    expect(await get(cache, 'k')).toMatchObject({ key: 'k', integrity: sri('2'), descriptor: sri('d2'), size: 2 });
     await rm(cache, 'k');
     expect(await get(cache, 'k')).toBeNull();
     expect((await ls(cache)).entries).toEqual([]);
@@ -22,8 +22,8 @@ describe('index entries', () => {
 
   it('never trusts a line that fails its checksum: the previous valid one stands', async () => {
     const cache = await scratchDir('index');
-    await put(cache, 'k', { integrity: sri('good'), size: 4 });
-    const forged = formatLine({ key: 'k', integrity: sri('evil'), size: 4, time: Date.now(), metadata: {} }).replace(/^\n[0-9a-f]/, '\n_');
+    await put(cache, 'k', { integrity: sri('good'), descriptor: sri('d'), size: 4 });
+    const forged = formatLine({ key: 'k', integrity: sri('evil'), descriptor: sri('d'), size: 4, time: Date.now() }).replace(/^\n[0-9a-f]/, '\n_');
     await appendFile(bucketPath(cache, 'k'), forged);
     expect((await get(cache, 'k'))?.integrity).toBe(sri('good'));
     expect((await ls(cache)).badLines).toBe(1);
@@ -31,7 +31,7 @@ describe('index entries', () => {
 
   it('records a hit as the last use', async () => {
     const cache = await scratchDir('index');
-    await put(cache, 'k', { integrity: sri('x'), size: 1 });
+    await put(cache, 'k', { integrity: sri('x'), descriptor: sri('d'), size: 1 });
     const old = new Date(Date.now() - 3_600_000);
     await utimes(bucketPath(cache, 'k'), old, old);
     const quiet = await get(cache, 'k', { touch: false });
@@ -44,16 +44,16 @@ describe('index entries', () => {
     expect((await ls(cache)).entries[0]!.lastUse).toBeGreaterThan(old.getTime() + 3_000_000);
   });
 
-  it('lists every live entry with size, last use and metadata', async () => {
+  it('lists every live entry with size, last use and descriptor', async () => {
     const cache = await scratchDir('index');
-    await put(cache, 'a', { integrity: sri('a'), size: 10, metadata: { image: 'img', step: 'x/install.d/1' } });
-    await put(cache, 'b', { integrity: sri('b'), size: 20 });
+    await put(cache, 'a', { integrity: sri('a'), descriptor: sri('da'), size: 10 });
+    await put(cache, 'b', { integrity: sri('b'), descriptor: sri('db'), size: 20 });
     await rm(cache, 'b');
-    await put(cache, 'c', { integrity: sri('c'), size: 30 });
+    await put(cache, 'c', { integrity: sri('c'), descriptor: sri('dc'), size: 30 });
     const { entries, badLines } = await ls(cache);
     expect(badLines).toBe(0);
     expect(entries.map((e) => [e.key, e.size]).sort()).toEqual([['a', 10], ['c', 30]]);
-    expect(entries.find((e) => e.key === 'a')).toMatchObject({ metadata: { image: 'img', step: 'x/install.d/1' } });
+    expect(entries.find((e) => e.key === 'a')).toMatchObject({ integrity: sri('a'), descriptor: sri('da') });
     for (const e of entries) expect(e.lastUse).toBeGreaterThan(0);
   });
 });

@@ -46,7 +46,7 @@ describe('withKeyLock across processes', () => {
     const before = await lockState(cache, key('k'));
     expect(before?.alive).toBe(true);
     expect(before?.holder.pid).toBe(child.pid);
-    const found = await store.withKeyLock(key('k'), () => store.lookup(key('k')));
+    const found = await store.withKeyLock(key('k'), () => store.lookup(key('k'), 'layer/hook'));
     expect(found?.metadata.step).toBe('held');
     expect((await child).exitCode).toBe(0);
     expect(await lockState(cache, key('k'))).toBeNull();

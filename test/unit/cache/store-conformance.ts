@@ -17,15 +17,15 @@ export function registerStoreTests(name: string, makeStore: () => Promise<LayerS
   describe(`LayerStore conformance: ${name}`, () => {
     it('misses a key it never stored', async () => {
       const store = await makeStore();
-      expect(await store.lookup(key('nothing'))).toBeNull();
+      expect(await store.lookup(key('nothing'), 'layer/hook')).toBeNull();
       expect(await store.list()).toEqual([]);
     });
 
     it('stores a layer and finds it with its size, metadata and sha256', async () => {
       const store = await makeStore();
       const data = Buffer.from('layer bytes\n');
-      const put = await store.putLayer(key(1), data, { image: 'img', step: 'a/install.d/10-x', mediaType: 'm' });
-      const found = await store.lookup(key(1));
+      const put = await store.putLayer(key(1), 'layer/hook', data, { image: 'img', step: 'a/install.d/10-x', mediaType: 'm' });
+      const found = await store.lookup(key(1), 'layer/hook');
       expect(found).not.toBeNull();
       expect(found!.key).toBe(key(1));
       expect(found!.integrity).toBe(put.integrity);
@@ -35,44 +35,52 @@ export function registerStoreTests(name: string, makeStore: () => Promise<LayerS
       expect(await text(await store.openLayer(found!))).toBe('layer bytes\n');
     });
 
+    it('finds an entry only as the kind it was stored as', async () => {
+      const store = await makeStore();
+      await store.putLayer(key(1), 'layer/base', Buffer.from('base'), {});
+      expect(await store.lookup(key(1), 'layer/hook')).toBeNull();
+      expect((await store.lookup(key(1), 'layer/base'))?.kind).toBe('layer/base');
+      expect((await store.lookup(key(1), 'any'))?.kind).toBe('layer/base');
+    });
+
     it('stores a large layer from a stream, byte for byte', async () => {
       const store = await makeStore();
       const data = Buffer.alloc(5 * 1024 * 1024 + 3);
       for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
-      const entry = await store.putLayer(key('big'), Readable.from(chunks(data, 65536)), {});
+      const entry = await store.putLayer(key('big'), 'layer/hook', Readable.from(chunks(data, 65536)), {});
       expect(entry.size).toBe(data.length);
-      const back = await buffer(await store.openLayer((await store.lookup(key('big')))!));
+      const back = await buffer(await store.openLayer((await store.lookup(key('big'), 'layer/hook'))!));
       expect(back.equals(data)).toBe(true);
     });
 
     it('lets the newest put of a key win, and two keys share one blob', async () => {
       const store = await makeStore();
-      await store.putLayer(key(1), Buffer.from('old'), { step: 'old' });
-      await store.putLayer(key(1), Buffer.from('new'), { step: 'new' });
-      await store.putLayer(key(2), Buffer.from('new'), { step: 'other' });
-      const one = (await store.lookup(key(1)))!;
+      await store.putLayer(key(1), 'layer/hook', Buffer.from('old'), { step: 'old' });
+      await store.putLayer(key(1), 'layer/hook', Buffer.from('new'), { step: 'new' });
+      await store.putLayer(key(2), 'layer/hook', Buffer.from('new'), { step: 'other' });
+      const one = (await store.lookup(key(1), 'layer/hook'))!;
       expect(one.metadata.step).toBe('new');
       expect(await text(await store.openLayer(one))).toBe('new');
-      expect((await store.lookup(key(2)))!.integrity).toBe(one.integrity);
+      expect((await store.lookup(key(2), 'layer/hook'))!.integrity).toBe(one.integrity);
       expect((await store.list()).map((e) => e.key).sort()).toEqual([key(1), key(2)].sort());
     });
 
     it('forgets a removed key', async () => {
       const store = await makeStore();
-      await store.putLayer(key(1), Buffer.from('x'), {});
-      await store.putLayer(key(2), Buffer.from('y'), {});
+      await store.putLayer(key(1), 'layer/hook', Buffer.from('x'), {});
+      await store.putLayer(key(2), 'layer/hook', Buffer.from('y'), {});
       await store.remove(key(1));
-      expect(await store.lookup(key(1))).toBeNull();
+      expect(await store.lookup(key(1), 'layer/hook')).toBeNull();
       expect((await store.list()).map((e) => e.key)).toEqual([key(2)]);
-      await store.putLayer(key(1), Buffer.from('x again'), {});
-      expect(await text(await store.openLayer((await store.lookup(key(1)))!))).toBe('x again');
+      await store.putLayer(key(1), 'layer/hook', Buffer.from('x again'), {});
+      expect(await text(await store.openLayer((await store.lookup(key(1), 'layer/hook'))!))).toBe('x again');
     });
 
     it('counts a lookup as a use', async () => {
       const store = await makeStore();
-      const put = await store.putLayer(key(1), Buffer.from('x'), {});
+      const put = await store.putLayer(key(1), 'layer/hook', Buffer.from('x'), {});
       await new Promise((r) => setTimeout(r, 20));
-      const found = (await store.lookup(key(1)))!;
+      const found = (await store.lookup(key(1), 'layer/hook'))!;
       expect(found.lastUse).toBeGreaterThan(put.time);
       const listed = (await store.list())[0]!;
       expect(listed.lastUse).toBeGreaterThanOrEqual(Math.floor(found.lastUse) - 1);
@@ -85,11 +93,11 @@ export function registerStoreTests(name: string, makeStore: () => Promise<LayerS
       const buildOnce = (who: string) =>
         store.withKeyLock(key('L'), async () => {
           events.push(`${who} in`);
-          const hit = await store.lookup(key('L'));
+          const hit = await store.lookup(key('L'), 'layer/hook');
           if (!hit) {
             builds++;
             await new Promise((r) => setTimeout(r, 50));
-            await store.putLayer(key('L'), Buffer.from(who), {});
+            await store.putLayer(key('L'), 'layer/hook', Buffer.from(who), {});
           }
           events.push(`${who} out`);
           return hit ? 'hit' : 'built';

@@ -5,12 +5,12 @@ import { FailureError } from '../../../src/failure.js';
 import { captureOutput } from '../../support/capture-output.js';
 
 describe('remoteCacheSettings', () => {
-  it('is null without remote caches', () => {
-    expect(remoteCacheSettings({})).toBeNull();
+  it('is null without remote caches', async () => {
+    expect(await remoteCacheSettings({})).toBeNull();
   });
 
-  it('collects the settings', () => {
-    expect(remoteCacheSettings({ cacheFrom: ['oci:/a', 'registry://127.0.0.1:5000/c'], cacheTo: 'oci:/a', cacheMode: 'max', cacheRequired: true, insecureRegistry: true, registryCa: ['/ca.pem'] })).toEqual({
+  it('collects the settings', async () => {
+    expect(await remoteCacheSettings({ cacheFrom: ['oci:/a', 'registry://127.0.0.1:5000/c'], cacheTo: 'oci:/a', cacheMode: 'max', cacheRequired: true, insecureRegistry: true, registryCa: ['/ca.pem'] })).toEqual({
       cacheFrom: ['oci:/a', 'registry://127.0.0.1:5000/c'],
       cacheTo: 'oci:/a',
       mode: 'max',
@@ -18,17 +18,12 @@ describe('remoteCacheSettings', () => {
       insecure: true,
       caFiles: ['/ca.pem'],
     });
-    expect(remoteCacheSettings({ cacheTo: 'oci:/x' })).toMatchObject({ cacheFrom: [], mode: 'min', required: false, insecure: false });
+    expect(await remoteCacheSettings({ cacheTo: 'oci:/x' })).toMatchObject({ cacheFrom: [], mode: 'min', required: false, insecure: false });
   });
 
-  it('refuses a bad ref and --cache-required alone as usage errors', () => {
-    for (const args of [{ cacheFrom: ['docker://x/y'] }, { cacheTo: 'registry://host' }, { cacheRequired: true }]) {
-      let err: unknown;
-      try {
-        remoteCacheSettings(args);
-      } catch (e) {
-        err = e;
-      }
+  it('refuses a bad ref, and --cache-required, --cache-sign-key or --cache-trust without the remote they need, as usage errors', async () => {
+    for (const args of [{ cacheFrom: ['docker://x/y'] }, { cacheTo: 'registry://host' }, { cacheRequired: true }, { cacheFrom: ['oci:/a'], cacheSignKey: '/k.pem' }, { cacheTo: 'oci:/a', cacheTrust: ['/k.pem'] }]) {
+      const err = await remoteCacheSettings(args).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(FailureError);
       expect((err as FailureError).failure.reason).toBe('usage');
     }

@@ -51,7 +51,7 @@ describe('outputs', () => {
     expect(cold).toHaveLength(1);
     expect(cold[0]).toMatchObject({ format: 'tar', cached: false, virtualSize: cold[0]!.size });
 
-    const entry = await store.lookup(outputFileKey({ lastKey, lastLayer, format: 'tar', kind: 'tree', disk: null }));
+    const entry = await store.lookup(outputFileKey({ lastKey, lastLayer, format: 'tar', kind: 'tree', disk: null }), 'output/tar');
     expect(entry?.metadata).toMatchObject({ step: 'output/tar', image: 'img', sha512: cold[0]!.hashes.sha512, md5: cold[0]!.hashes.md5, virtualSize: cold[0]!.size });
 
     const cachedDir = await scratchDir('out-cached');
@@ -79,7 +79,7 @@ describe('outputs', () => {
     const coldDir = await scratchDir('out-cold');
     const cold = await writeOutputs({ ...ctx(coldDir), tree, hooksDir: tree, workDir: await scratchDir('work'), logDir: await scratchDir('logs'), sandbox: NO_SANDBOX });
     const key = outputFileKey({ lastKey, lastLayer, format: 'tar', kind: 'tree', disk: null });
-    await store.putLayer(key, await readFile(cold[0]!.path), { image: 'img', step: 'output/tar' });
+    await store.putLayer(key, 'output/tar', await readFile(cold[0]!.path), { image: 'img', step: 'output/tar' });
     const cached = await cachedOutputs(ctx(await scratchDir('out-old')));
     expect(withoutPlace(cached!)).toEqual(withoutPlace(cold));
   });

@@ -25,13 +25,13 @@ if (job.op === 'build') {
   const hits = [];
   for (const key of job.keys) {
     await store.withKeyLock(key, async () => {
-      const entry = await store.lookup(key);
+      const entry = await store.lookup(key, 'layer/hook');
       if (entry) {
         hits.push(key);
         return;
       }
       await appendFile(job.log, `${key}\n`);
-      await store.putLayer(key, blobFor(key, job.size), { step: key, image: `pid-${process.pid}` });
+      await store.putLayer(key, 'layer/hook', blobFor(key, job.size), { step: key, image: `pid-${process.pid}` });
       built.push(key);
     });
   }
@@ -45,7 +45,7 @@ if (job.op === 'build') {
   await store.withKeyLock(job.key, async () => {
     process.stdout.write('locked\n');
     await sleep(job.ms);
-    await store.putLayer(job.key, blobFor(job.key, 1000), { step: 'held' });
+    await store.putLayer(job.key, 'layer/hook', blobFor(job.key, 1000), { step: 'held' });
   });
 } else {
   throw new Error(`unknown op ${job.op}`);

@@ -4,7 +4,7 @@ import { sha256Buffer } from '../../../../src/cache/digest.js';
 import { chainTag, decodeConfig, decodeManifest, encodeCache, imageTag, type RemoteEntry } from '../../../../src/cache/remote/cache-manifest.js';
 
 const k = (s: string): LayerKey => sha256Buffer(s) as string as LayerKey;
-const entry = (name: string, blob: string): RemoteEntry => ({ key: k(name), digest: sha256Buffer(blob), size: blob.length, mediaType: 'm', metadata: { step: name } });
+const entry = (name: string, blob: string): RemoteEntry => ({ key: k(name), kind: 'layer/hook', digest: sha256Buffer(blob), size: blob.length, mediaType: 'm', metadata: { step: name } });
 
 describe('cache manifests', () => {
   it('encode and decode round-trip; a blob shared by two keys is one layer', () => {
@@ -27,9 +27,19 @@ describe('cache manifests', () => {
     const enc = encodeCache('img', null, [good]);
     const m = decodeManifest(enc.manifest)!;
     const forged = Buffer.from(
-      JSON.stringify({ v: 'imgfactory.cache.v1', image: 'img', finalKey: null, entries: [good, { ...good, key: k('x'), digest: sha256Buffer('other') as FileDigest }, { ...good, key: k('y'), size: 99 }] }),
+      JSON.stringify({ v: 'imgfactory.cache.v2', image: 'img', finalKey: null, entries: [good, { ...good, key: k('x'), digest: sha256Buffer('other') as FileDigest }, { ...good, key: k('y'), size: 99 }] }),
     );
     expect(decodeConfig(forged, m)).toEqual([good]);
+  });
+
+  it('drops entries without a kind or with a malformed signature, and reads no v1 config', () => {
+    const good = entry('a', 'blob');
+    const m = decodeManifest(encodeCache('img', null, [good]).manifest)!;
+    const config = (v: string, entries: unknown[]): Buffer => Buffer.from(JSON.stringify({ v, image: 'img', finalKey: null, entries }));
+    const { kind: _, ...kindless } = good;
+    const badSig = { ...good, key: k('s'), signature: { v: 'imgfactory.sig.v1', algorithm: 'ed25519', keyId: 'not hex', signature: 'AAAA' } };
+    expect(decodeConfig(config('imgfactory.cache.v2', [good, kindless, { ...good, kind: 'bogus' }, badSig]), m)).toEqual([good]);
+    expect(decodeConfig(config('imgfactory.cache.v1', [good]), m)).toEqual([]);
   });
 
   it('is not fooled by other manifests', () => {
