@@ -32,7 +32,11 @@ export type Failure =
       signal?: string;
       logTail: string[];
       logPath: string;
+      /** What the log suggests went wrong (a hook outside the tree writing on the read-only host). */
+      hint?: string;
     }
+  /** A step offered secrets left one's bytes in its layer: the layer was neither stored nor put on the tree. */
+  | { reason: 'secret-in-layer'; element: string; phase: string; script: string; secrets: string[] }
   | { reason: 'unknown-package'; packages: { name: string; element: string }[]; phase: string; logPath: string }
   | { reason: 'interrupted'; signal: string }
   | { reason: 'integrity'; what: string; expected: string; found: string }
@@ -91,6 +95,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'host-missing':
     case 'bootstrap-failed':
     case 'hook-failed':
+    case 'secret-in-layer':
     case 'unknown-package':
     case 'interrupted':
     case 'io':

@@ -7,13 +7,16 @@
 //
 //   plan ─► inputs ─► walkChain ─┬─ all cached + outputs cached ─► copy outputs ─┐
 //                                └─ restoreDeepest ─► runOrApply × n ─► outputs ─┴─► manifest
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import { unwrap } from '../failure.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { planBuild, type Plan } from '../plan/plan.js';
 import { kindOf, type InputContext, type Step, type StepInputs } from '../steps/index.js';
+import { secretRefs } from '../secrets/secret.js';
 import { findDibLib } from '../steps/dib-runtime.js';
+import { outsideWritable } from '../steps/hook-env.js';
 import { prepareInputs } from '../steps/inputs.js';
 import { createBuildDir, recoverBuilds, removeBuildDir } from './build-dir.js';
 import { Checkpointer, nextKey, restoreDeepest, walkChain, type ChainLink } from './chain.js';
@@ -35,6 +38,8 @@ export interface BuildRequest extends OutputOptions {
   cacheDir: string | null;
   /** Rebuild the network-dependent steps (base tree, package installs) even when cached. */
   refresh: boolean;
+  /** `--host-writable`: host directories outside hooks may write besides the build's own (hook-env.ts outsideWritable). */
+  hostWritable?: string[];
 }
 
 export interface BuildOutcome {
@@ -79,6 +84,7 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
       declared: o.declared,
       sourceDateEpoch: o.sourceDateEpoch,
       dibLib: await findDibLib(),
+      secrets: secretRefs(o.secrets ?? []),
     };
     const icache = await prepareInputs(ictx);
     const inputs: StepInputs[] = [];
@@ -106,6 +112,9 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
     if (start > 0) emit({ type: 'note', message: `started from the tree checkpoint after ${plan.steps[start - 1]!.id}: ${start} cached layers not applied again` });
     let parent: { key: LayerKey; layer: FileDigest } | null = start > 0 ? linkParent(chain[start - 1]!) : null;
     const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length) : null;
+    const hostWritable = outsideWritable(o.declared, o.hostWritable);
+    // As disk-image-create does for DIB_IMAGE_CACHE: a directory hooks may fill must exist to be bound writable.
+    for (const d of hostWritable) await mkdir(d, { recursive: true });
     for (let i = start; i < plan.steps.length; i++) {
       const step = plan.steps[i]!;
       const link = chain[i];
@@ -113,7 +122,7 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
       const t0 = performance.now();
       const done = await runOrApply(
         { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
-        { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch },
+        { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch, secrets: o.secrets ?? [], hostWritable },
       );
       reports.push({ ...done.report, seconds: (performance.now() - t0) / 1000 });
       emit({ type: 'step-end', report: reports[reports.length - 1]! });
