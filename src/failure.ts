@@ -32,6 +32,8 @@ export type Failure =
       signal?: string;
       logTail: string[];
       logPath: string;
+      /** What the log suggests went wrong (a hook outside the tree writing on the read-only host). */
+      hint?: string;
     }
   | {
       /** A hook failed because it needs a host this build environment cannot reach (steps/unreachable.ts). */
@@ -46,6 +48,8 @@ export type Failure =
       line: string;
       logPath: string;
     }
+  /** A step offered secrets left one's bytes in its layer: the layer was neither stored nor put on the tree. */
+  | { reason: 'secret-in-layer'; element: string; phase: string; script: string; secrets: string[] }
   | { reason: 'unknown-package'; packages: { name: string; element: string }[]; phase: string; logPath: string }
   | { reason: 'interrupted'; signal: string }
   | { reason: 'integrity'; what: string; expected: string; found: string }
@@ -105,6 +109,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'bootstrap-failed':
     case 'hook-failed':
     case 'host-unreachable':
+    case 'secret-in-layer':
     case 'unknown-package':
     case 'interrupted':
     case 'io':

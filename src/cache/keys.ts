@@ -44,6 +44,13 @@ export interface StepKeyFields {
   arch: string;
   /** SOURCE_DATE_EPOCH if reproducible timestamps were asked for: it changes file times in the layer. */
   sourceDateEpoch: number | null;
+  /**
+   * The secrets offered to the step (`--secret`), by id and whether it is
+   * also a variable; never a value. A hook may branch on whether a secret is
+   * there (a private mirror when a token is given), but changing a secret's
+   * value must not change any key: that is what makes it a secret.
+   */
+  secrets?: { id: string; exported: boolean }[] | null;
 }
 
 /** The cache key of a step's layer. Throws (TypeError) on malformed fields: a programming error. */
@@ -67,6 +74,7 @@ export function layerKey(f: StepKeyFields): LayerKey {
   if (f.environmentD !== null) hashed.environmentD = f.environmentD;
   if (f.packages !== null && f.packages !== undefined) hashed.packages = f.packages;
   if (f.sourceDateEpoch !== null) hashed.sourceDateEpoch = f.sourceDateEpoch;
+  if (f.secrets && f.secrets.length > 0) hashed.secrets = f.secrets.map((s) => ({ id: s.id, exported: s.exported }));
   return hashKey(hashed);
 }
 

@@ -46,11 +46,16 @@ export async function packLayer(sourceDir: string, out: Writable | string, opts:
   return packWalked(walked.value, sourceDir, out, opts);
 }
 
-/** Packs what walkLayer found in `sourceDir` into `out`. */
-export async function packWalked(walked: WalkResult, sourceDir: string, out: Writable | string, opts: TarWriterOptions & Pick<PackOptions, 'level' | 'workers'> = {}): Promise<Result<PackResult>> {
+/** Packs what walkLayer found in `sourceDir` into `out`; `onTar` sees each chunk of the uncompressed tar. */
+export async function packWalked(
+  walked: WalkResult,
+  sourceDir: string,
+  out: Writable | string,
+  opts: TarWriterOptions & Pick<PackOptions, 'level' | 'workers'> & { onTar?: (chunk: Buffer) => void } = {},
+): Promise<Result<PackResult>> {
   const { entries, skipped } = walked;
 
-  const tarHash = counter();
+  const tarHash = counter(opts.onTar);
   const blobHash = counter();
   const sink = typeof out === 'string' ? createWriteStream(out, { flags: 'wx' }) : out;
   try {
@@ -74,13 +79,14 @@ export async function packWalked(walked: WalkResult, sourceDir: string, out: Wri
   });
 }
 
-/** A pass-through that takes the sha256 of what flows through it and counts it. */
-function counter(): { stream: Transform; digest: () => FileDigest; bytes: () => number } {
+/** A pass-through that takes the sha256 of what flows through it and counts it (and shows each chunk to `onChunk`). */
+function counter(onChunk?: (chunk: Buffer) => void): { stream: Transform; digest: () => FileDigest; bytes: () => number } {
   const hash = createHash('sha256');
   let bytes = 0;
   const stream = new Transform({
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
+      onChunk?.(chunk);
       bytes += chunk.length;
       done(null, chunk);
     },

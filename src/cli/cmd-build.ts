@@ -1,7 +1,7 @@
 // `imgfactory build <image...>`: validates the build options, resolves the
 // element graph, runs the build (src/engine/) and reports it: progress on
 // stderr, the timing table at the end, a JSON summary on stdout with --json.
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { build, type BuildResult } from '../engine/builder.js';
@@ -16,6 +16,7 @@ import { loadContext, resolveForCommand, type CommonArgs } from './context.js';
 import type { Handler } from './main.js';
 import { REMOTE_CACHE_OPTIONS, remoteCacheSettings, type RemoteCacheArgs } from './remote-cache-args.js';
 import { progressRenderer } from './progress.js';
+import { loadSecrets, SECRET_SYNTAX } from './secret-args.js';
 import { signingKeyFor } from './signing-key-arg.js';
 import { timingTable } from './timing-table.js';
 
@@ -34,6 +35,9 @@ interface Args extends CommonArgs, RemoteCacheArgs {
   sandbox: SandboxKind | 'auto';
   imageName?: string;
   env?: string[];
+  secret?: string[];
+  notSecret?: string[];
+  hostWritable?: string[];
   release?: string;
   mirror?: string;
   securityMirror?: string;
@@ -68,6 +72,17 @@ function sourceDateEpoch(flag: number | undefined): number | null {
   return n;
 }
 
+/** `--host-writable` directories: absolute, existing directories (a typo must not pass silently). */
+async function hostDirs(dirs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const dir of dirs) {
+    const st = await stat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) throw new FailureError({ reason: 'usage', message: `--host-writable ${dir}: ${st ? 'not a directory' : 'no such directory'}` });
+    out.push(path.resolve(dir));
+  }
+  return out;
+}
+
 export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>): CommandModule<object, Args> {
   return {
     command: 'build <image..>',
@@ -84,7 +99,14 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('cache', { type: 'boolean', default: true, describe: 'use the layer cache (--no-cache builds everything and stores nothing)' })
         .option('refresh', { type: 'boolean', describe: 'rebuild the base tree and package steps even if cached (their archive may have moved on)' })
         .option('sandbox', { choices: ['auto', ...SANDBOX_KINDS] as const, default: 'auto' as const, describe: 'where hooks run (auto: the first of these that works on this host)' })
-        .option('env', { type: 'string', array: true, describe: 'declare a build variable for hooks: NAME=VALUE, or NAME to take it from the environment (DIB_* are always passed)' })
+        .option('env', { type: 'string', array: true, describe: 'declare a build variable for hooks: NAME=VALUE, or NAME to take it from the environment (DIB_* are always passed); recorded in the manifest, part of cache keys' })
+        .option('secret', {
+          type: 'string',
+          array: true,
+          describe: `give hooks a secret, never keyed, logged, stored or recorded: ${SECRET_SYNTAX}; hooks read $IMGFACTORY_SECRETS/ID (docs/hooks.md)`,
+        })
+        .option('not-secret', { type: 'string', array: true, describe: 'a declared variable whose name only looks like a secret (*PASSWORD*, *TOKEN*, *KEY*…): record it as a plain input' })
+        .option('host-writable', { type: 'string', array: true, describe: 'a host directory hooks run outside the tree may write (the container sandbox shows them the rest of the host read-only)' })
         .option('release', { type: 'string', describe: 'distribution release (or DIB_RELEASE)' })
         .option('mirror', { type: 'string', describe: 'archive mirror (or DIB_DISTRIBUTION_MIRROR)' })
         .option('security-mirror', { type: 'string', describe: 'security archive mirror (or DIB_DEBIAN_SECURITY_MIRROR)' })
@@ -115,6 +137,9 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
       const graph = resolveForCommand(ctx, args.image, distro, out);
       const signing = await signingKeyFor(args, (message) => out.info(`note: ${message}`));
       const remoteCache = await remoteCacheSettings(args);
+      const secrets = await loadSecrets(args.secret ?? [], process.env);
+      const declared = declaredVars(process.env, args.env ?? [], { secrets, notSecret: args.notSecret ?? [] });
+      const hostWritable = await hostDirs(args.hostWritable ?? []);
       const imageName = args.imageName ?? args.image[0]!;
       out.info(`building ${imageName}: ${graph.elements.length} elements on ${distro.name} (${distro.release}); outputs ${types.join(', ')} in ${path.resolve(args.outputDir)}`);
 
@@ -142,7 +167,9 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
             ...(args.imageExtraSize ? { extraSize: args.imageExtraSize } : {}),
           },
           sandbox: args.sandbox,
-          declared: declaredVars(process.env, args.env ?? []),
+          declared,
+          secrets,
+          hostWritable,
           sourceDateEpoch: sourceDateEpoch(args.sourceDateEpoch),
           ...(args.tag ? { tag: args.tag } : {}),
           ...(signing ? { signKey: signing.spec } : {}),

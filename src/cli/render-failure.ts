@@ -74,6 +74,13 @@ export function renderFailure(f: Failure): Rendered {
       return {
         message: `hook ${f.element}/${f.phase}/${f.script} failed (${f.signal ? `killed by ${f.signal}` : `exit ${f.exitCode}`})`,
         details: [...f.logTail.map((l) => `  | ${l}`), `log: ${f.logPath}`],
+        ...(f.hint ? { hint: f.hint } : {}),
+      };
+    case 'secret-in-layer':
+      return {
+        message: `hook ${f.element}/${f.phase}/${f.script} wrote the secret ${f.secrets.join(', ')} into the tree; its layer was neither stored nor used`,
+        details: [],
+        hint: 'a hook may read a secret but must not copy it (or anything made from it) into the image: see "Secrets" in docs/hooks.md',
       };
     case 'host-unreachable':
       return {

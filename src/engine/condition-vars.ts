@@ -75,6 +75,6 @@ export async function conditionVars(o: ConditionVarsOptions): Promise<Record<str
     },
     logFile,
   });
-  if (outcome.exitCode !== 0) throw new FailureError(await hookFailed({ element: 'environment.d', phase: 'extra-data.d', script: 'environment.d' }, outcome, logFile));
+  if (outcome.exitCode !== 0) throw new FailureError(await hookFailed({ element: 'environment.d', phase: 'extra-data.d', script: 'environment.d' }, outcome, logFile, true));
   return { ...o.declared, ...found };
 }

@@ -100,7 +100,7 @@ export async function assembleDisk(o: AssembleDiskOptions): Promise<ImageOutput[
       },
       onBlockDevice: async (ctx) => {
         for (const hook of o.settings.blockDeviceHooks) {
-          const r = await runBlockDeviceHook(hook, { ...o.settings.hookEnv, ...ctx.env }, o);
+          const r = await runBlockDeviceHook(hook, { ...o.settings.hookEnv, ...ctx.env }, o, ctx.image);
           if (!r.ok) return r;
         }
         return ok(undefined);
@@ -116,9 +116,10 @@ export async function assembleDisk(o: AssembleDiskOptions): Promise<ImageOutput[
  * One block-device.d hook, run by the sandbox outside the tree: the tree is
  * already in the image's filesystem, and its files may be shared with tree
  * checkpoints (src/cache/checkpoints.ts), so the hook sees TARGET_ROOT as a
- * read-only view of it (mounted at <workDir>/block-device-root).
+ * read-only view of it (mounted at <workDir>/block-device-root). Of the
+ * host it may write the hooks tree and the directory of the disk image.
  */
-async function runBlockDeviceHook(hook: DiskSettings['blockDeviceHooks'][number], env: Record<string, string>, o: AssembleDiskOptions): Promise<Result<void>> {
+async function runBlockDeviceHook(hook: DiskSettings['blockDeviceHooks'][number], env: Record<string, string>, o: AssembleDiskOptions, image: string): Promise<Result<void>> {
   const logFile = path.join(o.logDir, `block-device.d_${hook.name}.log`);
   const mergedDir = path.join(o.workDir, 'block-device-root');
   await mkdir(mergedDir, { recursive: true });
@@ -130,6 +131,7 @@ async function runBlockDeviceHook(hook: DiskSettings['blockDeviceHooks'][number]
     argv: ['/bin/bash', path.join(o.hooksDir, HELPER_DIR, 'run-hook'), 'block-device.d', hook.name],
     env,
     binds: [],
+    hostWritable: [o.hooksDir, path.dirname(image)],
     resolver: false,
     onLine: (_stream, line) => {
       if (line.trim()) o.onLine(`${hook.element}/block-device.d/${hook.name} | ${line}`);
@@ -137,5 +139,5 @@ async function runBlockDeviceHook(hook: DiskSettings['blockDeviceHooks'][number]
     logFile,
   });
   if (outcome.exitCode === 0) return ok(undefined);
-  return fail(await hookFailed({ element: hook.element, phase: 'block-device.d', script: hook.name }, outcome, logFile));
+  return fail(await hookFailed({ element: hook.element, phase: 'block-device.d', script: hook.name }, outcome, logFile, true));
 }

@@ -38,6 +38,8 @@ export interface ManifestRequest {
   layerKeys: string[];
   packages: ManifestPackage[];
   declared: Record<string, string>;
+  /** The ids of the build's secrets (never a value). */
+  secretIds: string[];
   sourceDateEpoch: number | null;
   layout: Layout | null;
   tag?: string;
@@ -65,6 +67,7 @@ export async function emitManifest(r: ManifestRequest): Promise<EmittedManifest>
       toolVersion: toolVersion(),
       sourceDateEpoch: r.sourceDateEpoch,
       inputs: r.declared,
+      ...(r.secretIds.length > 0 ? { secrets: r.secretIds } : {}),
       layout: r.layout && boot ? { name: layoutName(r.layout), firmware: boot.bios && boot.efi ? 'both' : boot.efi ? 'uefi' : 'bios' } : null,
       ...(r.tag ? { tag: r.tag } : {}),
     }),

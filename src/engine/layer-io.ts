@@ -34,12 +34,13 @@ export interface PackedLayer {
   walked: WalkResult;
 }
 
-export async function packStep(sourceDir: string, source: 'upper' | 'tree', spoolDir: string, name: string): Promise<PackedLayer> {
+/** Packs a step's change into the spool; `onTar` sees the uncompressed tar as it goes by (the check for secrets). */
+export async function packStep(sourceDir: string, source: 'upper' | 'tree', spoolDir: string, name: string, onTar?: (chunk: Buffer) => void): Promise<PackedLayer> {
   const file = path.join(spoolDir, `${name}.tar.zst`);
   await rm(file, { force: true });
   const walked = unwrap(await walkLayer(sourceDir, { source }));
   // No mtime clamping here: the tree must get exactly the mtimes the layer holds.
-  const pack = unwrap(await packWalked(walked, sourceDir, file));
+  const pack = unwrap(await packWalked(walked, sourceDir, file, onTar ? { onTar } : {}));
   return { file, digest: pack.digest, size: pack.size, pack, sourceDir, walked };
 }
 

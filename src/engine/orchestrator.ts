@@ -7,6 +7,7 @@
 //
 //   plan ─► inputs ─► walkChain ─┬─ all cached + outputs cached ─► copy outputs ─┐
 //                                └─ restoreDeepest ─► runOrApply × n ─► outputs ─┴─► manifest
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import type { KnownDigests } from '../cache/tree-record.js';
@@ -16,7 +17,9 @@ import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { PHASE_ORDER, planBuild, type Plan } from '../plan/plan.js';
 import { hookEnv } from '../steps/hook-env.js';
 import { kindOf, type InputContext, type Step, type StepInputs } from '../steps/index.js';
+import { secretRefs } from '../secrets/secret.js';
 import { findDibLib } from '../steps/dib-runtime.js';
+import { outsideWritable } from '../steps/hook-env.js';
 import { prepareInputs } from '../steps/inputs.js';
 import { createBuildDir, recoverBuilds, removeBuildDir } from './build-dir.js';
 import { Checkpointer, nextKey, restoreDeepest, walkChain, type ChainLink } from './chain.js';
@@ -42,6 +45,8 @@ export interface BuildRequest extends OutputOptions {
   refresh: boolean;
   /** DIB's `break=`: where to open a debug shell (break-points.ts); null or absent: nowhere. */
   breakAt?: BreakRequest | null;
+  /** `--host-writable`: host directories outside hooks may write besides the build's own (hook-env.ts outsideWritable). */
+  hostWritable?: string[];
 }
 
 export interface BuildOutcome {
@@ -81,7 +86,16 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
       planBuild(o.graph, o.distro, { vars, skipPhases: ['block-device.d'] }),
     );
     for (const message of plan.notes) emit({ type: 'note', message });
-    const ictx: InputContext = { distro: o.distro, elements, imageName: o.imageName, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch, dibLib };
+    const ictx: InputContext = {
+      distro: o.distro,
+      elements,
+      imageName: o.imageName,
+      hooksDir: dir.hooks,
+      declared: o.declared,
+      sourceDateEpoch: o.sourceDateEpoch,
+      dibLib,
+      secrets: secretRefs(o.secrets ?? []),
+    };
     const icache = await prepareInputs(ictx);
     const inputs: StepInputs[] = [];
     for (const step of plan.steps) inputs.push(await kindOf(step).inputs(step, ictx, icache));
@@ -116,6 +130,9 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
     if (start > 0) emit({ type: 'note', message: `started from the tree checkpoint after ${plan.steps[start - 1]!.id}: ${start} cached layers not applied again` });
     let parent: { key: LayerKey; layer: FileDigest } | null = start > 0 ? linkParent(chain[start - 1]!) : null;
     const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length, known) : null;
+    const hostWritable = outsideWritable(o.declared, o.hostWritable);
+    // As disk-image-create does for DIB_IMAGE_CACHE: a directory hooks may fill must exist to be bound writable.
+    for (const d of hostWritable) await mkdir(d, { recursive: true });
     for (let i = start; i < plan.steps.length; i++) {
       const step = plan.steps[i]!;
       const link = chain[i];
@@ -124,7 +141,7 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
       const t0 = performance.now();
       const done = await runOrApply(
         { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
-        { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch },
+        { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch, secrets: o.secrets ?? [], hostWritable },
       ).catch(async (e: unknown) => {
         if (breaks?.onError && e instanceof FailureError && e.failure.reason !== 'interrupted') await openShell('after-error', step.place, inputs[i]!.runEnv, shell!);
         throw e;

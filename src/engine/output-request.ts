@@ -9,6 +9,7 @@ import { loadLayout } from '../image/index.js';
 import { parseBytes } from '../image/size-spec.js';
 import type { ManifestPackage } from '../manifest/manifest.js';
 import { formatOf } from '../output/formats.js';
+import type { Secret } from '../secrets/secret.js';
 import { hookEnv, keyEnv } from '../steps/hook-env.js';
 import type { BuildDir } from './build-dir.js';
 import { blockDeviceHooks, diskKeySettings, type DiskSize } from './disk-output.js';
@@ -25,6 +26,8 @@ export interface OutputOptions {
   /** As the CLI gives them: a layout name or file, and sizes as typed (`8GiB`). */
   disk: { layout?: string; compress: boolean; imageSize?: string; extraSize?: string };
   declared: Record<string, string>;
+  /** `--secret`s: hooks are offered them; the manifest names their ids only. */
+  secrets?: readonly Secret[];
   sourceDateEpoch: number | null;
   tag?: string;
   signKey?: string;
@@ -70,6 +73,7 @@ export function manifestRequest(o: OutputOptions, request: OutputRequest, steps:
     layerKeys: steps.map((s) => s.key),
     packages,
     declared: o.declared,
+    secretIds: (o.secrets ?? []).map((s) => s.id).sort(),
     sourceDateEpoch: o.sourceDateEpoch,
     layout: request.disk?.layout ?? null,
     ...(o.tag ? { tag: o.tag } : {}),

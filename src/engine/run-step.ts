@@ -3,11 +3,15 @@
 // once), pack its change as a layer, move it onto the tree and store it. A
 // damaged cached layer is reported, forgotten and built again; it is never
 // applied.
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import type { LayerEntry } from '../cache/store.js';
 import { FailureError } from '../failure.js';
+import { SecretScanner } from '../secrets/scan.js';
+import type { Secret } from '../secrets/secret.js';
 import { kindOf, type Step, type StepInputs } from '../steps/index.js';
+import { scriptName } from '../steps/step.js';
 import { formatBytes } from '../util/format.js';
 import { resetStepDirs, type BuildDir } from './build-dir.js';
 import type { StepReport } from './events.js';
@@ -37,6 +41,9 @@ export interface StepEnv {
   ports: EnginePorts;
   imageName: string;
   sourceDateEpoch: number | null;
+  /** The build's secrets: hooks are offered them, and their layers are checked for them. */
+  secrets: readonly Secret[];
+  hostWritable: readonly string[];
 }
 
 /** The report of a step taken from the cache without running it. */
@@ -88,12 +95,21 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
       sandbox: await ports.sandbox(),
       bootstrap: ports.bootstrap,
       sourceDateEpoch: env.sourceDateEpoch,
+      secrets: env.secrets,
+      hostWritable: env.hostWritable,
       onLine: (stream, line) => ports.emit({ type: 'step-line', step, stream, line }),
       signal: ports.signal,
     });
     ports.emit({ type: 'activity', source: step.id, text: 'packing the layer' });
     const timing = stopwatch();
-    const layer = await packStep(dir.step.upper, kind.layer, dir.spool, name);
+    // A step offered secrets must not have copied one into the tree: its layer is checked as it is packed.
+    const scanner = (job.inputs.secrets ?? []).length > 0 ? new SecretScanner(env.secrets) : null;
+    const layer = await packStep(dir.step.upper, kind.layer, dir.spool, name, scanner ? (chunk) => scanner.feed(chunk) : undefined);
+    const leaked = scanner?.ids() ?? [];
+    if (leaked.length > 0) {
+      await rm(layer.file, { force: true });
+      throw new FailureError({ reason: 'secret-in-layer', element: kind.owner(step), phase: step.phase, script: scriptName(step), secrets: leaked });
+    }
     timing.lap(`packed ${layer.pack.entries} entries, ${formatBytes(layer.pack.uncompressedSize)} -> ${formatBytes(layer.size)},`);
     await moveToTree(layer, dir.tree);
     timing.lap('moved onto the tree');

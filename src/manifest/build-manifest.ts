@@ -37,6 +37,8 @@ export interface ManifestInput {
   /** SOURCE_DATE_EPOCH of the build, or null when it had none. */
   sourceDateEpoch: number | null;
   inputs: Record<string, string>;
+  /** The ids of the secrets hooks were offered (`--secret`); never a value. Left out when there were none. */
+  secrets?: string[];
   /** null for tar-only builds. */
   layout: { name: string; firmware: Firmware } | null;
   tag?: string;
@@ -68,6 +70,7 @@ export function buildManifest(input: ManifestInput): Result<Manifest> {
     tool: { name: 'imgfactory', version: input.toolVersion },
     sourceDateEpoch: input.sourceDateEpoch,
     inputs: input.inputs,
+    ...(input.secrets && input.secrets.length > 0 ? { secrets: input.secrets } : {}),
     layout: input.layout,
     glance,
   });

@@ -66,8 +66,10 @@ export interface Manifest {
   tool: { name: 'imgfactory'; version: string };
   /** SOURCE_DATE_EPOCH of the build, or null when it had none. */
   sourceDateEpoch: number | null;
-  /** The build's declared inputs (environment variables that reach the hooks, options). */
+  /** The build's declared inputs (environment variables that reach the hooks, options); never a secret. */
   inputs: Record<string, string>;
+  /** The ids of the secrets hooks were offered (`--secret`), sorted; never a value. Absent when there were none. */
+  secrets?: string[];
   layout: { name: string; firmware: Firmware } | null;
   /** Per output format: the Glance properties to set. */
   glance: Record<string, GlanceProperties>;

@@ -33,7 +33,16 @@ export function provenance(m: Manifest): Statement {
     predicate: {
       buildDefinition: {
         buildType: BUILD_TYPE,
-        externalParameters: { image: m.image, tag: m.tag, distro: m.distro, inputs: m.inputs, layout: m.layout, formats: m.outputs.map((o) => o.format) },
+        externalParameters: {
+          image: m.image,
+          tag: m.tag,
+          distro: m.distro,
+          inputs: m.inputs,
+          // Which secrets were offered, as BuildKit's provenance lists them: ids, never values.
+          ...(m.secrets ? { secrets: m.secrets.map((id) => ({ id })) } : {}),
+          layout: m.layout,
+          formats: m.outputs.map((o) => o.format),
+        },
         internalParameters: { sourceDateEpoch: m.sourceDateEpoch },
         resolvedDependencies: m.elements.map((e) => ({
           name: e.name,

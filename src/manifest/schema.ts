@@ -97,6 +97,7 @@ function check(v: unknown): void {
       if (!isObj(o)) throw new SchemaError(at, `must be an object, found ${describe(o)}`);
       for (const [k, x] of Object.entries(o)) need(x, `${at}.${k}`, str);
     },
+    secrets: (o, at) => list(o, at, (id, a) => need(id, a, nonEmpty)),
     layout: (o, at) => {
       if (o !== null) record(o, at, { name: nonEmpty, firmware: oneOf('bios', 'uefi', 'both') });
     },
@@ -104,7 +105,7 @@ function check(v: unknown): void {
       if (!isObj(o)) throw new SchemaError(at, `must be an object, found ${describe(o)}`);
       for (const [k, p] of Object.entries(o)) glanceProps(p, `${at}.${k}`);
     },
-  });
+  }, ['secrets']);
 }
 
 /** The value as a Manifest, or a 'manifest-invalid' failure naming the first bad field. */

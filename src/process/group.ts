@@ -4,15 +4,17 @@
 // that traps or ignores SIGTERM still dies. The child (from run.ts) gets a
 // fourth pipe (fd 3) whose far end only we hold, so it can tell when we are gone.
 import { createWriteStream } from 'node:fs';
-import { closeLog, pipeLines, type Stream } from './lines.js';
+import { closeLog, pipeLines, type LineMask, type Stream } from './lines.js';
 import { spawnDetached } from './run.js';
 
-export type { Stream } from './lines.js';
+export type { LineMask, Stream } from './lines.js';
 
 export interface GroupOptions {
   env: Record<string, string>;
   logFile: string;
   onLine?: (stream: Stream, line: string) => void;
+  /** Applied to every line before it reaches the log or onLine (secrets masked). */
+  mask?: LineMask;
 }
 
 /** A running process group; `exited` settles when the leader exits, `finished` when its output is drained too. */
@@ -32,8 +34,8 @@ export function startGroup(file: string, args: string[], options: GroupOptions):
   // fd 3 is the lifeline: ns-init kills its group when it reads EOF there, i.e. when we die.
   const child = spawnDetached(file, args, options.env);
   const { pid, exited } = child;
-  pipeLines(child.stdout, 'stdout', log, options.onLine);
-  pipeLines(child.stderr, 'stderr', log, options.onLine);
+  pipeLines(child.stdout, 'stdout', log, options.onLine, options.mask);
+  pipeLines(child.stderr, 'stderr', log, options.onLine, options.mask);
 
   let gone = false;
   void exited.then(() => (gone = true));

@@ -7,11 +7,11 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import { FailureError } from '../failure.js';
 import { requireTool } from './host-tools.js';
-import { planMounts } from './mount-plan.js';
+import { planMounts, secretsDir } from './mount-plan.js';
 import { mount, unmount } from './mounts.js';
 import { killProcessesIn } from './processes.js';
 import { StateRecord } from './state.js';
-import { commandEnv, type Sandbox, type StepOutcome, type StepRun } from './step.js';
+import { commandEnv, scratchLayout, type Sandbox, type StepOutcome, type StepRun } from './step.js';
 import { guarded, runLaunch } from './step-runner.js';
 
 export class ChrootSandbox implements Sandbox {
@@ -49,13 +49,16 @@ export class ChrootSandbox implements Sandbox {
           spec: {
             mountBin,
             mounts: [],
+            // In the host's namespace the host cannot be made read-only for one command (docs/security.md).
+            hostView: null,
             hostname: step.hostname,
             root: step.inside ? step.mergedDir : null,
             chrootBin,
             argv: step.argv,
-            env: commandEnv(step),
+            env: commandEnv(step, scratchLayout(record.state.scratchDir)),
             cwd: '/',
           },
+          secretsDir: secretsDir(plan.value),
           // A hook may leave daemons behind, possibly in a new session: anything living in the tree goes.
           afterExit: async () => void (await killProcessesIn(step.mergedDir)),
         },

@@ -7,9 +7,9 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import { FailureError } from '../failure.js';
 import { requireTool } from './host-tools.js';
-import { planMounts } from './mount-plan.js';
+import { hostView, planMounts, secretsDir } from './mount-plan.js';
 import { StateRecord } from './state.js';
-import { commandEnv, type Sandbox, type StepOutcome, type StepRun } from './step.js';
+import { commandEnv, scratchLayout, type Sandbox, type StepOutcome, type StepRun } from './step.js';
 import { guarded, runLaunch } from './step-runner.js';
 
 /** unshare flags: the namespaces, a fresh /proc for the new PID namespace, and death of PID 1 if unshare dies. */
@@ -42,13 +42,15 @@ export class ContainerSandbox implements Sandbox {
           spec: {
             mountBin,
             mounts: plan.value.map((op) => op.args),
+            hostView: hostView(step, record.state.scratchDir),
             hostname: step.hostname,
             root: step.inside ? step.mergedDir : null,
             chrootBin,
             argv: step.argv,
-            env: commandEnv(step),
+            env: commandEnv(step, scratchLayout(record.state.scratchDir)),
             cwd: '/',
           },
+          secretsDir: secretsDir(plan.value),
           afterExit: async () => undefined, // the PID namespace died with its init
         },
         stop,

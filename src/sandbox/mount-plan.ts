@@ -1,18 +1,25 @@
 // The mounts one step needs, as data: the overlay, /proc, /sys, /dev,
-// /dev/pts, the caller's binds and the resolver, in mount order (or, for a
-// read-only step, one read-only bind of the tree and nothing else). The chroot
-// sandbox performs them in the host namespace (recording each first), the
-// container sandbox inside its own mount namespace; both undo them in reverse.
+// /dev/pts, the caller's binds, the resolver and the secrets' tmpfs, in mount
+// order (or, for a read-only step, one read-only bind of the tree and nothing
+// else). The chroot sandbox performs them in the host namespace (recording
+// each first), the container sandbox inside its own mount namespace; both
+// undo them in reverse. For a step run outside the tree the container
+// sandbox also makes the host read-only but for the step's own directories
+// (hostView).
 //
 //   <scratch>/shadow        mount points the tree lacks, and a policy-rc.d that
 //                           keeps package scripts from starting services (shadow-layer.ts)
 //   <scratch>/resolv.conf   private copy of the host's resolver config
-import { copyFile, stat, writeFile } from 'node:fs/promises';
+//   <scratch>/tmp, secrets/, init/   TMPDIR, the secrets' tmpfs and ns-init's status
+//                           of a step run outside the tree (step.ts ScratchLayout);
+//                           inside, the secrets are at /run/secrets in the tree
+import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
 import { buildShadowLayer, type ShadowEntry } from './shadow-layer.js';
 import { resolveInTree } from './tree-path.js';
-import type { StepRun } from './step.js';
+import type { Secret } from '../secrets/secret.js';
+import { IN_TREE_SECRETS, scratchLayout, type StepRun } from './step.js';
 
 /** One call of mount(8). */
 export interface MountOp {
@@ -21,6 +28,18 @@ export interface MountOp {
   target: string;
   /** True when the call makes a new mount at target (undone with umount); false for remounts and propagation changes. */
   creates: boolean;
+  /** The tmpfs that receives the step's secrets (ns-init writes them there). */
+  role?: 'secrets';
+}
+
+/**
+ * How a command run outside the tree sees the host (container sandbox only):
+ * every mount read-only except those at or below `keep` (the tree), then each
+ * of `writable` bound writable again.
+ */
+export interface HostView {
+  keep: string[];
+  writable: string[];
 }
 
 interface MountPoint {
@@ -34,6 +53,8 @@ const POLICY_RC_D = '#!/bin/sh\n# imgfactory sandbox: no service starts while th
 
 /** Resolves every mount point in the tree, builds the shadow layer if needed, and returns the mount calls. */
 export async function planMounts(step: StepRun, scratchDir: string): Promise<Result<MountOp[]>> {
+  const scratch = scratchLayout(scratchDir);
+  if (!step.inside) await mkdir(scratch.tmp, { recursive: true });
   if (step.tree === 'read-only') return planReadOnly(step);
   const shadowDir = path.join(scratchDir, 'shadow');
   for (const dir of [step.lowerDir, step.upperDir, step.workDir, shadowDir]) {
@@ -59,6 +80,8 @@ export async function planMounts(step: StepRun, scratchDir: string): Promise<Res
     await copyFile('/etc/resolv.conf', copy).catch(() => writeFile(copy, ''));
     points.push({ inside: '/etc/resolv.conf', kind: 'file', ops: (t) => privateBind(copy, t, false) });
   }
+  const secrets = step.secrets ?? [];
+  if (secrets.length > 0 && step.inside) points.push({ inside: IN_TREE_SECRETS, kind: 'dir', ops: (t) => [secretsTmpfs(t, secrets)] });
 
   const shadow: ShadowEntry[] = [];
   const ops: MountOp[] = [];
@@ -92,12 +115,37 @@ export async function planMounts(step: StepRun, scratchDir: string): Promise<Res
   // metacopy and redirect_dir off: every changed file is whole in the upper dir, so the layer stands alone.
   const options = `lowerdir=${lowers},upperdir=${step.upperDir},workdir=${step.workDir},redirect_dir=off,metacopy=off`;
   const overlay = op(['-t', 'overlay', '-o', options, 'overlay', step.mergedDir], step.mergedDir);
+  if (secrets.length > 0 && !step.inside) {
+    await mkdir(scratch.secrets, { recursive: true });
+    ops.push(secretsTmpfs(scratch.secrets, secrets));
+  }
   return ok([overlay, ...ops]);
+}
+
+/**
+ * A private tmpfs for the secrets: in memory only, never under the overlay's
+ * upper dir, so no layer can hold it; room for each value and its file.
+ */
+function secretsTmpfs(target: string, secrets: readonly Secret[]): MountOp {
+  const size = secrets.reduce((n, s) => n + s.reveal().length + 4096, 4096);
+  return { ...op(['-t', 'tmpfs', '-o', `mode=0700,size=${size},nosuid,nodev,noexec`, 'imgfactory-secrets', target], target), role: 'secrets' };
+}
+
+/** Where the plan puts the step's secrets (the target of its secrets tmpfs), null when it has none. */
+export function secretsDir(ops: readonly MountOp[]): string | null {
+  return ops.find((o) => o.role === 'secrets')?.target ?? null;
+}
+
+/** How a step run outside the tree sees the host; null for one run inside (the chroot hides the host). */
+export function hostView(step: StepRun, scratchDir: string): HostView | null {
+  if (step.inside) return null;
+  const scratch = scratchLayout(scratchDir);
+  return { keep: [step.mergedDir], writable: [scratch.init, scratch.tmp, ...(step.hostWritable ?? [])] };
 }
 
 /** The tree at mergedDir, read-only: nothing to write to, so no layer, no shadow, no pseudo-filesystems. */
 function planReadOnly(step: StepRun): Result<MountOp[]> {
-  if (step.binds.length > 0 || step.resolver) return fail({ reason: 'usage', message: 'a read-only step takes no binds and no resolver' });
+  if (step.binds.length > 0 || step.resolver || (step.secrets ?? []).length > 0) return fail({ reason: 'usage', message: 'a read-only step takes no binds, no resolver and no secrets' });
   return ok(privateBind(step.lowerDir, step.mergedDir, true));
 }
 

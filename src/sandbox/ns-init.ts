@@ -1,7 +1,9 @@
 // The small program that runs between the sandbox and the command: it makes
-// the namespace's mounts (container), sets the hostname, starts the command
-// (chrooted or not) with exactly the step's environment, and writes how the
-// command ended to a status file. It is plain JavaScript run with `node -e`,
+// the namespace's mounts (container), writes the step's secrets into their
+// tmpfs, makes the host read-only for a command run outside the tree
+// (container), sets the hostname, starts the command (chrooted or not) with
+// exactly the step's environment, and writes how the command ended to a
+// status file. It is plain JavaScript run with `node -e`,
 // so it works the same from compiled code and from tests; as PID 1 of a PID
 // namespace it ignores SIGTERM/SIGINT (the command gets them), and when it
 // exits the kernel kills whatever the command left behind in the namespace.
@@ -13,6 +15,15 @@ export interface InitSpec {
   mountBin: string;
   /** mount(8) argument lists, run in order before the command (container only). */
   mounts: string[][];
+  /**
+   * Secrets to write into `dir` (a tmpfs, made read-only once written). Each
+   * value comes from ns-init's own environment (`fileVar`: base64 of its
+   * bytes; `envVar`: its text, when the command gets it as the variable
+   * `id`): never from this file, which lies on disk.
+   */
+  secrets: { dir: string; items: { id: string; fileVar: string; envVar?: string }[] } | null;
+  /** Container, command outside the tree: the host read-only but for the tree and these (mount-plan.ts HostView). */
+  hostView: { keep: string[]; writable: string[] } | null;
   hostname?: string;
   /** Chroot into this directory (through chrootBin) before running argv; null: run argv as is. */
   root: string | null;
@@ -49,13 +60,14 @@ try {
   life.on('error', () => process.kill(0, 'SIGKILL'));
   life.unref();
 } catch (e) {}
-for (const args of spec.mounts) {
-  const r = spawnSync(spec.mountBin, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) {
-    report({ setupError: 'mount ' + args.join(' ') + ' failed' + (r.error ? ': ' + r.error.message : '') });
-    process.exit(125);
-  }
-}
+const mount = (args, what) => {
+  const r = spawnSync(spec.mountBin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status === 0) return;
+  const why = r.error ? r.error.message : String(r.stderr || '').trim();
+  report({ setupError: what + ': mount ' + args.join(' ') + ' failed' + (why ? ': ' + why : '') });
+  process.exit(125);
+};
+for (const args of spec.mounts) mount(args, 'the step\'s mounts');
 if (spec.hostname !== undefined) {
   try {
     fs.writeFileSync('/proc/sys/kernel/hostname', spec.hostname);
@@ -64,8 +76,43 @@ if (spec.hostname !== undefined) {
     process.exit(125);
   }
 }
+const env = { ...spec.env };
+if (spec.secrets !== null) {
+  for (const item of spec.secrets.items) {
+    fs.writeFileSync(spec.secrets.dir + '/' + item.id, Buffer.from(process.env[item.fileVar] || '', 'base64'), { mode: 0o400 });
+    if (item.envVar !== undefined) env[item.id] = process.env[item.envVar] || '';
+  }
+  mount(['-o', 'remount,ro', spec.secrets.dir], 'making the secrets read-only');
+}
+if (spec.hostView !== null) {
+  // mountinfo: id parent major:minor root mount-point options ... - type source super-options
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l !== '').map((line) => {
+    const f = line.split(' ');
+    return { id: f[0], parent: f[1], at: f[4].replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))), ro: f[5].split(',').includes('ro') };
+  });
+  const byId = new Map(mounts.map((m) => [m.id, m]));
+  const under = (p, dir) => p === dir || p.startsWith(dir === '/' ? '/' : dir + '/');
+  const lineage = (m) => {
+    const ids = new Set();
+    for (let at = m; at !== undefined && !ids.has(at.id); at = byId.get(at.parent)) ids.add(at.id);
+    return ids;
+  };
+  // Hidden: another mount hangs off its lineage at a path that covers it (mount --mount-proc's /proc over the host's).
+  const hidden = (m) => {
+    const ids = lineage(m);
+    return mounts.some((n) => !ids.has(n.id) && ids.has(n.parent) && under(m.at, n.at));
+  };
+  for (const m of mounts) {
+    if (m.ro || spec.hostView.keep.some((k) => under(m.at, k)) || hidden(m)) continue;
+    mount(['-o', 'remount,bind,ro', m.at], 'making the host read-only');
+  }
+  for (const dir of spec.hostView.writable) {
+    mount(['--rbind', dir, dir], 'binding ' + dir + ' writable');
+    mount(['-o', 'remount,bind,rw', dir], 'binding ' + dir + ' writable');
+  }
+}
 const cmd = spec.root === null ? spec.argv : [spec.chrootBin, spec.root, ...spec.argv];
-const child = spawn(cmd[0], cmd.slice(1), { env: spec.env, cwd: spec.cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+const child = spawn(cmd[0], cmd.slice(1), { env, cwd: spec.cwd, stdio: ['ignore', 'inherit', 'inherit'] });
 child.on('error', (e) => {
   process.stderr.write('imgfactory sandbox: cannot run ' + cmd[0] + ': ' + e.message + '\n');
   report({ exitCode: 127, signal: null });

@@ -19,6 +19,8 @@ interface SandboxEntry {
   probe: (stateDir: string) => Promise<ProbeResult>;
   /** `stateDir` holds the records of running steps (pass the same directory to recoverStale). */
   create: (stateDir: string) => Sandbox;
+  /** What it cannot keep hooks from doing, said whenever it is chosen. */
+  caveat?: string;
 }
 
 const ALWAYS: SandboxEntry['probe'] = async () => ({ ok: true });
@@ -26,7 +28,11 @@ const ALWAYS: SandboxEntry['probe'] = async () => ({ ok: true });
 /** Every sandbox kind, in order of preference for `auto`. */
 const SANDBOXES = {
   container: { probe: probeContainer, create: (stateDir) => new ContainerSandbox(stateDir) },
-  chroot: { probe: ALWAYS, create: (stateDir) => new ChrootSandbox(stateDir) },
+  chroot: {
+    probe: ALWAYS,
+    create: (stateDir) => new ChrootSandbox(stateDir),
+    caveat: 'the chroot sandbox runs hooks outside the tree (root.d, extra-data.d, post-root.d, block-device.d, pre-finalise.d, cleanup.d) on the host itself, where they can write anywhere (docs/security.md)',
+  },
 } satisfies Record<string, SandboxEntry>;
 
 export type SandboxKind = keyof typeof SANDBOXES;
@@ -43,8 +49,12 @@ export async function chooseSandbox(wanted: SandboxKind | 'auto', stateDir: stri
   const candidates = wanted === 'auto' ? (Object.keys(SANDBOXES) as SandboxKind[]) : [wanted];
   const passed: string[] = [];
   for (const kind of candidates) {
-    const probe = await SANDBOXES[kind].probe(stateDir);
-    if (probe.ok) return { sandbox: SANDBOXES[kind].create(stateDir), ...(passed.length > 0 ? { note: `using the ${kind} sandbox: ${passed.join('; ')}` } : {}) };
+    const entry: SandboxEntry = SANDBOXES[kind];
+    const probe = await entry.probe(stateDir);
+    if (probe.ok) {
+      const notes = [...(passed.length > 0 ? [`using the ${kind} sandbox: ${passed.join('; ')}`] : []), ...(entry.caveat ? [entry.caveat] : [])];
+      return { sandbox: entry.create(stateDir), ...(notes.length > 0 ? { note: notes.join('; ') } : {}) };
+    }
     if (wanted !== 'auto') {
       const others = SANDBOX_KINDS.filter((k) => k !== kind).join(' or ');
       throw new FailureError({ reason: 'host-missing', what: `${kind} sandbox`, hint: `${probe.why}; use --sandbox ${others}` });

@@ -1,7 +1,7 @@
 // What both sandboxes do once their mounts are planned: start ns-init as the
 // leader of a new process group, follow it to the end or kill it on abort (or
 // on imgfactory's own SIGINT/SIGTERM), and read how the command ended.
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FailureError } from '../failure.js';
 import { whileRunning } from './interrupts.js';
@@ -9,7 +9,9 @@ import { INIT_ENV, NS_INIT_SOURCE, writeInitSpec, type InitSpec, type InitStatus
 import { startGroup } from '../process/group.js';
 import { processIdOf } from './processes.js';
 import type { StateRecord } from './state.js';
-import type { StepOutcome, StepRun } from './step.js';
+import { secretMask } from '../secrets/mask.js';
+import type { Secret } from '../secrets/secret.js';
+import { scratchLayout, type StepOutcome, type StepRun } from './step.js';
 
 /** How long a command gets between SIGTERM and SIGKILL. */
 export const GRACE_MS = 3000;
@@ -17,7 +19,9 @@ export const GRACE_MS = 3000;
 export interface Launch {
   /** Program and arguments that precede `node -e <ns-init> <spec>` (e.g. unshare and its flags); empty: run node directly. */
   prefix: string[];
-  spec: Omit<InitSpec, 'statusFile'>;
+  spec: Omit<InitSpec, 'statusFile' | 'secrets'>;
+  /** Where the step's secrets go (the tmpfs the mount plan made for them), null without secrets. */
+  secretsDir: string | null;
   /** Called after the group leader exited, before its output is drained: kill what it left behind. */
   afterExit: () => Promise<void>;
 }
@@ -47,9 +51,12 @@ export async function guarded<T>(step: StepRun, body: (stop: AbortSignal) => Pro
 
 /** Starts ns-init in a new process group and follows it until it and its output are done. */
 export async function runLaunch(step: StepRun, record: StateRecord, launch: Launch, stop: AbortSignal): Promise<StepOutcome> {
-  const statusFile = path.join(record.state.scratchDir, 'status.json');
+  const initDir = scratchLayout(record.state.scratchDir).init;
+  await mkdir(initDir, { recursive: true });
+  const statusFile = path.join(initDir, 'status.json');
   const specFile = path.join(record.state.scratchDir, 'init.json');
-  await writeInitSpec(specFile, { ...launch.spec, statusFile });
+  const secrets = secretHandover(step.secrets ?? [], launch.secretsDir);
+  await writeInitSpec(specFile, { ...launch.spec, statusFile, secrets: secrets.spec });
   await appendFile(step.logFile, '').catch((e: Error) => {
     throw new FailureError({ reason: 'io', what: `log file ${step.logFile}`, message: e.message });
   });
@@ -57,7 +64,8 @@ export async function runLaunch(step: StepRun, record: StateRecord, launch: Laun
   const [file, ...args] = [...launch.prefix, process.execPath, ...initArgs];
   if (stop.aborted) return { exitCode: null, signal: 'SIGKILL' };
 
-  const group = startGroup(file as string, args, { env: INIT_ENV, logFile: step.logFile, onLine: step.onLine });
+  const mask = secretMask(step.secrets ?? []);
+  const group = startGroup(file as string, args, { env: { ...INIT_ENV, ...secrets.env }, logFile: step.logFile, ...(step.onLine ? { onLine: step.onLine } : {}), ...(mask ? { mask } : {}) });
   await record.setGroup(await processIdOf(group.pid));
   const aborted = new Promise<'aborted'>((resolve) => {
     if (stop.aborted) resolve('aborted');
@@ -73,6 +81,24 @@ export async function runLaunch(step: StepRun, record: StateRecord, launch: Laun
     throw new FailureError({ reason: 'io', what: 'sandbox setup', message: status.setupError });
   }
   return status ?? leader;
+}
+
+/**
+ * How the secrets reach ns-init: their values in its environment (which only
+ * root can read, in /proc), the spec file saying where each goes. A value
+ * never lies on disk outside the tmpfs it is written to.
+ */
+function secretHandover(secrets: readonly Secret[], dir: string | null): { spec: InitSpec['secrets']; env: Record<string, string> } {
+  if (secrets.length === 0) return { spec: null, env: {} };
+  if (dir === null) throw new Error('a step with secrets needs the tmpfs of its mount plan');
+  const env: Record<string, string> = {};
+  const items = secrets.map((s, i) => {
+    env[`IMGFACTORY_SECRET_${i}`] = s.reveal().toString('base64');
+    if (!s.exported) return { id: s.id, fileVar: `IMGFACTORY_SECRET_${i}` };
+    env[`IMGFACTORY_SECRET_ENV_${i}`] = s.envText();
+    return { id: s.id, fileVar: `IMGFACTORY_SECRET_${i}`, envVar: `IMGFACTORY_SECRET_ENV_${i}` };
+  });
+  return { spec: { dir, items }, env };
 }
 
 async function readStatus(file: string): Promise<InitStatus | undefined> {

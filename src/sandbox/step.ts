@@ -1,6 +1,8 @@
 // The contract between the build and a sandbox: what one step needs (StepRun)
 // and how it ended (StepOutcome). Every sandbox (chroot.ts, container.ts)
 // implements `Sandbox`; sandbox.ts registers them and chooses one.
+import path from 'node:path';
+import type { Secret } from '../secrets/secret.js';
 
 /** A directory or file of the host made visible inside the tree while the step runs. */
 export interface Bind {
@@ -50,6 +52,19 @@ export interface StepCommon {
   /** The complete environment: nothing leaks from the host. */
   env: Record<string, string>;
   binds: Bind[];
+  /**
+   * Secrets for the command: each a read-only file on a tmpfs that is never
+   * part of the tree (`$IMGFACTORY_SECRETS/<id>`, /run/secrets inside), and
+   * the variable `<id>` when exported. They never pass through a file of the
+   * sandbox's, and what the command prints is masked (src/secrets).
+   */
+  secrets?: readonly Secret[];
+  /**
+   * For a command run outside the tree: host directories it may write besides
+   * the tree and its own TMPDIR. The container sandbox shows it the rest of
+   * the host read-only; the chroot sandbox cannot (docs/security.md).
+   */
+  hostWritable?: readonly string[];
   /** Make (a private copy of) the host's /etc/resolv.conf visible inside while running. */
   resolver: boolean;
   hostname?: string;
@@ -74,7 +89,36 @@ export interface Sandbox {
   run(step: StepRun): Promise<StepOutcome>;
 }
 
-/** The environment the command sees: exactly step.env, plus the tree's path for steps that run outside (TARGET_ROOT, and TMP_MOUNT_PATH as diskimage-builder names it too). */
-export function commandEnv(step: StepRun): Record<string, string> {
-  return step.inside ? { ...step.env } : { ...step.env, TARGET_ROOT: step.mergedDir, TMP_MOUNT_PATH: step.mergedDir };
+/** Where a command finds its secrets' files, as it sees them. */
+export const IN_TREE_SECRETS = '/run/secrets';
+
+/**
+ * The environment the command sees: exactly step.env, plus for steps that
+ * run outside the tree its path (TARGET_ROOT, and TMP_MOUNT_PATH as
+ * diskimage-builder names it too) and a TMPDIR of the step's own, and where
+ * its secrets are. Exported secrets are added by ns-init, never here: this
+ * goes into the spec file.
+ */
+export function commandEnv(step: StepRun, scratch: ScratchLayout): Record<string, string> {
+  const env: Record<string, string> = step.inside ? { ...step.env } : { ...step.env, TARGET_ROOT: step.mergedDir, TMP_MOUNT_PATH: step.mergedDir, TMPDIR: scratch.tmp };
+  if (step.secrets && step.secrets.length > 0) env.IMGFACTORY_SECRETS = step.inside ? IN_TREE_SECRETS : scratch.secrets;
+  return env;
+}
+
+/**
+ * A step's scratch directory (state.ts), as far as the command sees it:
+ *
+ *   <scratch>/tmp               TMPDIR of a command run outside the tree
+ *   <scratch>/secrets           the secrets' tmpfs of a command run outside the tree
+ *   <scratch>/init/status.json  how the command ended, written by ns-init (which
+ *                               must be able to write it when the host is read-only)
+ */
+export interface ScratchLayout {
+  tmp: string;
+  secrets: string;
+  init: string;
+}
+
+export function scratchLayout(scratchDir: string): ScratchLayout {
+  return { tmp: path.join(scratchDir, 'tmp'), secrets: path.join(scratchDir, 'secrets'), init: path.join(scratchDir, 'init') };
 }

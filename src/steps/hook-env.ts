@@ -11,6 +11,8 @@
 import type { Distro } from '../distro/distro.js';
 import type { Place } from '../elements/phases.js';
 import { FailureError } from '../failure.js';
+import { looksSecret } from '../secrets/names.js';
+import type { SecretRef } from '../secrets/secret.js';
 import { dibDefaults, DIE_FUNCTION, imageElementVars } from './dib-runtime.js';
 import { HELPER_DIR } from './helper-scripts.js';
 
@@ -51,33 +53,82 @@ const RESERVED: Record<string, string | null> = {
   IMAGE_BLOCK_DEVICE_TYPE: null,
 };
 
+/** What else decides which variables are declared. */
+export interface DeclareOptions {
+  /** The build's secrets (`--secret`): their ids are never declared; an exported one must be a name hooks can get. */
+  secrets?: readonly SecretRef[];
+  /** `--not-secret NAME`: names that look like secrets (secrets/names.ts) but are plain inputs. */
+  notSecret?: readonly string[];
+}
+
 /**
  * The declared variables: every DIB_* of `env`, and each `--env NAME=VALUE`
  * (or `NAME`, its value taken from `env`; left out when unset). A name a
- * shell could not export, or one imgfactory sets itself, is a usage failure
- * naming the name and never the value (it may be a secret).
+ * shell could not export, one imgfactory sets itself, or one that looks like
+ * a secret (declared values are recorded and keyed) is a usage failure naming
+ * the name and never the value. A DIB_* variable that is a secret's id is
+ * the secret's, not a declared one.
  */
-export function declaredVars(env: NodeJS.ProcessEnv, extra: string[] = []): Record<string, string> {
+export function declaredVars(env: NodeJS.ProcessEnv, extra: string[] = [], opts: DeclareOptions = {}): Record<string, string> {
+  const secretIds = new Set((opts.secrets ?? []).map((s) => s.id));
+  for (const s of opts.secrets ?? []) if (s.exported) checkName(s.id, `--secret id=${s.id},export`);
   const vars: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith('DIB_') && v !== undefined) vars[k] = v;
+  const given = new Map<string, string>();
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.startsWith('DIB_') || v === undefined || secretIds.has(k)) continue;
+    vars[k] = v;
+    given.set(k, `${k} (in the environment)`);
+  }
   for (const item of extra) {
     const eq = item.indexOf('=');
     const name = eq < 0 ? item : item.slice(0, eq);
-    if (!NAME.test(name)) {
-      throw new FailureError({ reason: 'usage', message: `--env ${JSON.stringify(name)}: not a variable name a shell could export`, hint: 'a name is a letter or "_", then letters, digits and "_": --env NAME=VALUE' });
-    }
-    if (name in RESERVED) {
-      const instead = RESERVED[name];
-      throw new FailureError({
-        reason: 'usage',
-        message: `--env ${name}: imgfactory sets ${name} for hooks itself`,
-        hint: instead ? `use ${instead}` : `reserved names: ${Object.keys(RESERVED).join(', ')}`,
-      });
-    }
+    checkName(name, `--env ${JSON.stringify(name)}`);
+    if (secretIds.has(name)) throw new FailureError({ reason: 'usage', message: `--env ${name}: ${name} is a --secret too`, hint: 'give it one way: --secret for a secret, --env for a plain input' });
     const value = eq < 0 ? env[name] : item.slice(eq + 1);
-    if (value !== undefined) vars[name] = value;
+    if (value !== undefined) {
+      vars[name] = value;
+      given.set(name, `--env ${name}`);
+    }
+  }
+  const notSecret = new Set(opts.notSecret ?? []);
+  for (const name of notSecret) {
+    if (!(name in vars)) throw new FailureError({ reason: 'usage', message: `--not-secret ${name}: no declared variable is called ${name}`, hint: 'it names a variable given with --env or a DIB_* variable of the environment' });
+  }
+  for (const [name, how] of given) {
+    if (!looksSecret(name) || notSecret.has(name)) continue;
+    throw new FailureError({
+      reason: 'usage',
+      message: `${how}: the name looks like a secret, and a declared variable is recorded in the manifest and the provenance and is part of cache keys`,
+      hint: `pass it as a secret: --secret id=${name},export (hooks get it; no key, layer, log or manifest does); or, if it is not one, say so with --not-secret ${name}`,
+    });
   }
   return vars;
+}
+
+/** A name hooks may be given: one a shell can export and imgfactory does not set itself. */
+function checkName(name: string, what: string): void {
+  if (!NAME.test(name)) {
+    throw new FailureError({ reason: 'usage', message: `${what}: not a variable name a shell could export`, hint: 'a name is a letter or "_", then letters, digits and "_": --env NAME=VALUE' });
+  }
+  if (name in RESERVED) {
+    const instead = RESERVED[name];
+    throw new FailureError({
+      reason: 'usage',
+      message: `${what}: imgfactory sets ${name} for hooks itself`,
+      hint: instead ? `use ${instead}` : `reserved names: ${Object.keys(RESERVED).join(', ')}`,
+    });
+  }
+}
+
+/**
+ * Host directories outside hooks may write besides the tree and the hooks
+ * tree (which hold the defaults of DIB_IMAGE_CACHE and DIB_MANIFEST_SAVE_DIR):
+ * a DIB_IMAGE_CACHE declared as an absolute path (debootstrap keeps its
+ * tarball there), and what `--host-writable` names.
+ */
+export function outsideWritable(declared: Record<string, string>, extra: readonly string[] = []): string[] {
+  const cache = declared.DIB_IMAGE_CACHE;
+  return [...(cache && cache.startsWith('/') ? [cache] : []), ...extra];
 }
 
 export interface HookEnvOptions {

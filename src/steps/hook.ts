@@ -1,12 +1,14 @@
 // An element's hook script, run the way dib-run-parts runs it (helper
 // `run-hook`: environment.d sourced first), inside the tree or outside it
 // according to its phase. Keyed by the script's bytes, its element's other
-// files, the shared environment.d and bin/, and the declared variables.
+// files, the shared environment.d and bin/, the declared variables and the
+// ids of the secrets it is offered (every hook is; never their values).
 import { canonicalJson } from '../cache/canonical-json.js';
 import { sha256Buffer, sha256File } from '../cache/digest.js';
 import type { Hook } from '../elements/element.js';
 import { PHASES, type PhaseName } from '../elements/phases.js';
 import { FailureError } from '../failure.js';
+import { secretRefs } from '../secrets/secret.js';
 import { hookEnv, keyEnv } from './hook-env.js';
 import { commonInputs, envOptions, helperDigest } from './inputs.js';
 import type { StepKind } from './kind.js';
@@ -69,11 +71,13 @@ export const hook: StepKind<HookStep> = {
       env: keyEnv(runEnv, ctx.hooksDir, elements),
       environmentD: cache.sharedEnv,
       packages: null,
+      // Every hook is offered the build's secrets (their values are never keyed).
+      secrets: secretRefs(ctx.secrets),
       runEnv,
     };
   },
   async exec(step, runEnv, ctx) {
-    const outcome = await runSandboxed(step, ['/bin/bash', helperPath(step, ctx, 'run-hook'), step.phase, scriptName(step)], runEnv, ctx);
+    const outcome = await runSandboxed(step, ['/bin/bash', helperPath(step, ctx, 'run-hook'), step.phase, scriptName(step)], runEnv, ctx, ctx.secrets);
     if (outcome.exitCode !== 0) throw new FailureError(await stepFailed(step, step.element, outcome, ctx.logFile));
   },
 };

@@ -10,6 +10,7 @@ import type { Distro } from '../distro/distro.js';
 import type { Element } from '../elements/element.js';
 import type { PhaseName } from '../elements/phases.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
+import type { Secret, SecretRef } from '../secrets/secret.js';
 import type { FileDigest } from '../cache/digest.js';
 import type { StepCommon } from './step.js';
 
@@ -41,6 +42,8 @@ export interface InputContext {
   sourceDateEpoch: number | null;
   /** DIB's shell library directory when installed (dib-runtime.ts), else null. */
   dibLib: string | null;
+  /** The build's secrets without their values: hook steps are offered them, and keyed by their ids. */
+  secrets: readonly SecretRef[];
 }
 
 /** Precomputed once per build (inputs.ts): digests of elements and of the shared hook environment. */
@@ -71,6 +74,10 @@ export interface ExecContext {
   sandbox: Sandbox;
   bootstrap: Bootstrapper;
   sourceDateEpoch: number | null;
+  /** The build's secrets, for the kinds that offer them to what they run (hooks). */
+  secrets: readonly Secret[];
+  /** Host directories besides the tree and the hooks tree that steps run outside may write (hook-env.ts outsideWritable). */
+  hostWritable: readonly string[];
   onLine: (stream: 'stdout' | 'stderr', line: string) => void;
   signal: AbortSignal;
 }

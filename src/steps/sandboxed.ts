@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { FailureError, type Failure } from '../failure.js';
 import type { StepOutcome } from '../sandbox/sandbox.js';
+import type { Secret } from '../secrets/secret.js';
 import { tailLines } from '../util/tail.js';
 import { HELPER_DIR } from './helper-scripts.js';
 import { IN_TARGET_HOOKS } from './hook-env.js';
@@ -18,8 +19,13 @@ export function helperPath(step: StepCommon, ctx: ExecContext, name: string): st
   return path.join(step.place === 'inside' ? IN_TARGET_HOOKS : ctx.hooksDir, HELPER_DIR, name);
 }
 
-/** Runs `argv` for `step` in the sandbox; resolves with how it ended, throws `interrupted` when the build was. */
-export async function runSandboxed(step: StepCommon, argv: string[], runEnv: Record<string, string>, ctx: ExecContext): Promise<StepOutcome> {
+/**
+ * Runs `argv` for `step` in the sandbox (offered `secrets`, if any); resolves
+ * with how it ended, throws `interrupted` when the build was. Run outside the
+ * tree, it may write the hooks tree (TMP_HOOKS_PATH, DIB_IMAGE_CACHE's
+ * default) and ctx.hostWritable besides the tree.
+ */
+export async function runSandboxed(step: StepCommon, argv: string[], runEnv: Record<string, string>, ctx: ExecContext, secrets: readonly Secret[] = []): Promise<StepOutcome> {
   const inside = step.place === 'inside';
   const outcome = await ctx.sandbox.run({
     lowerDir: ctx.tree,
@@ -30,6 +36,8 @@ export async function runSandboxed(step: StepCommon, argv: string[], runEnv: Rec
     argv,
     env: runEnv,
     binds: inside ? [{ source: ctx.hooksDir, target: IN_TARGET_HOOKS, readOnly: true }] : [],
+    ...(inside ? {} : { hostWritable: [ctx.hooksDir, ...ctx.hostWritable] }),
+    ...(secrets.length > 0 ? { secrets } : {}),
     // DIB's root.d runs before /proc, /sys and /dev are mounted: it makes the tree they are mounted in.
     pseudoFs: step.phase !== 'root.d',
     resolver: true,
@@ -44,30 +52,37 @@ export async function runSandboxed(step: StepCommon, argv: string[], runEnv: Rec
 
 /** The failure of a step that ended with `outcome` (not 0), laid at `owner`. */
 export function stepFailed(step: StepCommon, owner: string, outcome: StepOutcome, logFile: string): Promise<Failure> {
-  return hookFailed({ element: owner, phase: step.phase, script: scriptName(step) }, outcome, logFile);
+  return hookFailed({ element: owner, phase: step.phase, script: scriptName(step) }, outcome, logFile, step.place === 'outside');
 }
 
 /** Lines of a failed hook's log searched for a client's "cannot reach" message (pip prints its own below it). */
 const NETWORK_SCAN_LINES = 200;
 
+/** What a hook run outside the tree may write (src/sandbox/mount-plan.ts hostView), for the hint when it wrote elsewhere. */
+const READ_ONLY_HOST =
+  'hooks run outside the tree see the host read-only (container sandbox): they may write $TARGET_ROOT, $TMP_HOOKS_PATH, $TMPDIR, a DIB_IMAGE_CACHE given as a path and the directories of --host-writable (docs/security.md)';
+
 /**
  * The failure of a script (a step's, or a block-device.d hook's) that ended
- * with `outcome`: where, how, and its log's tail; or, when its log says it
- * could not reach a host and that host does not answer from here either,
- * which host it needed (unreachable.ts).
+ * with `outcome`: where, how, and its log's tail (with a hint when an
+ * outside hook wrote to the read-only host); or, when its log says it could
+ * not reach a host and that host does not answer from here either, which
+ * host it needed (unreachable.ts).
  */
-export async function hookFailed(where: { element: string; phase: string; script: string }, outcome: StepOutcome, logFile: string): Promise<Failure> {
+export async function hookFailed(where: { element: string; phase: string; script: string }, outcome: StepOutcome, logFile: string, outside: boolean): Promise<Failure> {
   const unreached = outcome.signal ? null : await confirmedUnreached(await tailLines(logFile, NETWORK_SCAN_LINES));
   if (unreached) {
     const { host, port, url, line } = unreached;
     return { reason: 'host-unreachable', ...where, host, port, ...(url ? { url } : {}), line, logPath: logFile };
   }
+  const logTail = await tailLines(logFile, 20);
   return {
     reason: 'hook-failed',
     ...where,
     exitCode: outcome.exitCode,
     ...(outcome.signal ? { signal: outcome.signal } : {}),
-    logTail: await tailLines(logFile, 20),
+    logTail,
     logPath: logFile,
+    ...(outside && logTail.some((l) => l.includes('Read-only file system')) ? { hint: READ_ONLY_HOST } : {}),
   };
 }

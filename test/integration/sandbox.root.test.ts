@@ -11,6 +11,7 @@ import { ChrootSandbox } from '../../src/sandbox/chroot.js';
 import { mountsUnder, readMountInfo } from '../../src/sandbox/mountinfo.js';
 import { recoverStale } from '../../src/sandbox/stale.js';
 import { chooseSandbox, type OverlayRun, type Sandbox } from '../../src/sandbox/sandbox.js';
+import { Secret } from '../../src/secrets/secret.js';
 import { copyDebianTree } from '../support/debian-tree.js';
 import { scratchDir } from '../support/run-dir.js';
 
@@ -197,6 +198,95 @@ for (const kind of ['chroot', 'container'] as const) {
       expect(await readFile(path.join(step.upperDir, 'outside.txt'), 'utf8')).toBe('out\n');
       expect(await mountsIn(root)).toEqual([]);
     });
+
+    for (const inside of [true, false]) {
+      it(`hands secrets to a command run ${inside ? 'inside' : 'outside'} the tree: read-only files on a tmpfs, an exported variable, masked in its output, in no file of its own`, async () => {
+        const token = 'tok-3f9a1c77e2b04d58';
+        const pem = '-----BEGIN TEST KEY-----\nAAAAB3NzaC1yc2EAAAADAQABAAABAQ\nCxq8n4mVwYk2l0PzRt5uJd7hE3sA9\n-----END TEST KEY-----\n';
+        const secrets = [new Secret('DIB_TOKEN', Buffer.from(`${token}\n`), true), new Secret('key.pem', Buffer.from(pem), false)];
+        const where = inside ? '' : '"$TARGET_ROOT"';
+        const script = [
+          'echo "dir $IMGFACTORY_SECRETS"',
+          'echo "file $(cat "$IMGFACTORY_SECRETS/DIB_TOKEN")"',
+          'echo "var $DIB_TOKEN"',
+          'cat "$IMGFACTORY_SECRETS/key.pem"',
+          'echo "mode $(stat -c %a "$IMGFACTORY_SECRETS/key.pem") $(stat -f -c %T "$IMGFACTORY_SECRETS")"',
+          'if touch "$IMGFACTORY_SECRETS/new" 2>/dev/null; then echo secrets-writable; else echo secrets-ro; fi',
+          'echo "handover vars $(env | grep -c IMGFACTORY_SECRET_)"',
+          'echo "key.pem variable ${key_pem-unset}"',
+          `cp "$IMGFACTORY_SECRETS/key.pem" ${where}/root/copied.pem`,
+        ].join('\n');
+        const step = await makeStep({ inside, argv: ['/bin/sh', '-c', script], secrets });
+        const outcome = await sandbox.run(step);
+        expect(step.lines.filter((l) => l.startsWith('stderr'))).toEqual([]);
+        expect(outcome).toEqual({ exitCode: 0, signal: null });
+        expect(step.lines[0]).toMatch(inside ? /^stdout: dir \/run\/secrets$/ : /^stdout: dir \/.*\/secrets$/);
+        expect(step.lines.slice(1)).toEqual(
+          [
+            'file <secret:DIB_TOKEN>',
+            'var <secret:DIB_TOKEN>',
+            // Each line of a multi-line secret is masked on its own; its short armour lines too.
+            '<secret:key.pem>',
+            '<secret:key.pem>',
+            '<secret:key.pem>',
+            '<secret:key.pem>',
+            'mode 400 tmpfs',
+            'secrets-ro',
+            'handover vars 0',
+            'key.pem variable unset',
+          ].map((l) => `stdout: ${l}`),
+        );
+        const log = await readFile(step.logFile, 'utf8');
+        expect(log).toContain('var <secret:DIB_TOKEN>');
+        expect(log).not.toContain(token);
+        expect(log).not.toContain('AAAAB3NzaC1yc2E');
+        // The tmpfs is not in the layer; what the command copied is (the engine's layer check refuses it).
+        expect(await listTree(step.upperDir)).toEqual(['root', 'root/copied.pem']);
+        expect(await readFile(path.join(step.upperDir, 'root/copied.pem'), 'utf8')).toBe(pem);
+        expect(await mountsIn(root)).toEqual([]);
+        expect(await readdir(path.join(stateDir, 'sandbox'))).toEqual([]);
+      });
+    }
+
+    if (kind === 'container') {
+      it('shows a command run outside the tree the host read-only, except the tree, its TMPDIR and the directories it may write', async () => {
+        const outsideDir = path.join(root, `host-${++count}`);
+        const writable = path.join(root, `writable-${count}`);
+        await mkdir(outsideDir, { recursive: true });
+        await mkdir(writable, { recursive: true });
+        const attempt = (label: string, file: string) => `if echo x > "${file}"; then echo "${label} written"; else echo "${label} refused"; fi`;
+        const script = [
+          attempt('host', path.join(outsideDir, 'escaped')),
+          attempt('climb', '$TARGET_ROOT/../../escaped-by-climbing'),
+          attempt('etc', '/etc/imgfactory-escaped'),
+          attempt('tmp', '/tmp/imgfactory-escaped'),
+          attempt('tree', '$TARGET_ROOT/in-tree'),
+          attempt('tmpdir', '$TMPDIR/scratch'),
+          attempt('writable', path.join(writable, 'cache-file')),
+          'echo "TMPDIR is $TMPDIR"',
+          'cat /etc/debian_version >/dev/null && echo reads-host',
+          'echo x > /dev/null && echo dev-null',
+        ].join('\n');
+        const step = await makeStep({ inside: false, argv: ['/bin/sh', '-c', script], hostWritable: [writable] });
+        const outcome = await sandbox.run(step);
+        expect(outcome).toEqual({ exitCode: 0, signal: null });
+        expect(step.lines.filter((l) => l.startsWith('stdout: ') && !l.startsWith('stdout: TMPDIR is '))).toEqual(
+          ['host refused', 'climb refused', 'etc refused', 'tmp refused', 'tree written', 'tmpdir written', 'writable written', 'reads-host', 'dev-null'].map((l) => `stdout: ${l}`),
+        );
+        const errors = step.lines.filter((l) => l.startsWith('stderr: '));
+        expect(errors).toHaveLength(4);
+        for (const e of errors) expect(e).toMatch(/Read-only file system$/);
+        expect(await readdir(outsideDir)).toEqual([]);
+        await expect(readFile('/etc/imgfactory-escaped')).rejects.toThrow();
+        await expect(readFile('/tmp/imgfactory-escaped')).rejects.toThrow();
+        await expect(readFile(path.join(step.mergedDir, '../../escaped-by-climbing'))).rejects.toThrow();
+        expect(await readFile(path.join(writable, 'cache-file'), 'utf8')).toBe('x\n');
+        expect(await listTree(step.upperDir)).toEqual(['in-tree']);
+        // The host itself was never made read-only: only the command's view of it.
+        await writeFile(path.join(outsideDir, 'after'), 'ok');
+        expect(await mountsIn(root)).toEqual([]);
+      });
+    }
 
     it('runs a block-device.d hook on a read-only tree: it sees IMAGE_BLOCK_DEVICE and cannot write to TARGET_ROOT', async () => {
       const dir = path.join(root, `read-only-${++count}`);

@@ -69,9 +69,17 @@ describe('layerKey', () => {
     ['arch', 'arm64'],
     ['sourceDateEpoch', null],
     ['sourceDateEpoch', 1700000001],
+    ['secrets', [{ id: 'api-token', exported: false }]],
+    ['secrets', [{ id: 'DIB_API_PASSWORD', exported: true }]],
   ];
   it.each(mutations)('changes when %s becomes %j', (field, value) => {
     expect(layerKey({ ...fixture(), [field]: value })).not.toBe(layerKey(fixture()));
+  });
+
+  it('gives the golden key for a step offered secrets, and the same key as without when offered none', () => {
+    expect(layerKey({ ...fixture(), secrets: [{ id: 'api-token', exported: false }] })).toBe('sha256:fbd90d899b68f50c9178a4ae721edadaf994a483fdc119de1c599293aa782efe');
+    expect(layerKey({ ...fixture(), secrets: [] })).toBe(layerKey(fixture()));
+    expect(layerKey({ ...fixture(), secrets: null })).toBe(layerKey(fixture()));
   });
 
   it('does not depend on the order of env variables or of package-installs keys', () => {

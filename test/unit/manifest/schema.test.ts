@@ -47,6 +47,12 @@ describe('validateManifest', () => {
     expect(problem((m) => ((m.packages as unknown[])[0] = { name: 'x' })).field).toBe('packages[0].version');
   });
 
+  it('takes the ids of the secrets hooks were offered, when there were any', () => {
+    expect(validateManifest({ ...good(), secrets: ['DIB_API_PASSWORD', 'api-token'] }, 'x.json').ok).toBe(true);
+    expect(problem((m) => (m.secrets = ['ok', ''])).field).toBe('secrets[1]');
+    expect(problem((m) => (m.secrets = 'api-token')).field).toBe('secrets');
+  });
+
   it('refuses two outputs of the same name', () => {
     expect(problem((m) => (m.outputs = [...(m.outputs as unknown[]), ...(m.outputs as unknown[])])).message).toMatch(/names "img.qcow2" twice/);
   });

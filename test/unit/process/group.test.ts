@@ -29,6 +29,21 @@ describe('startGroup', () => {
     expect(log.replace('c\n', '')).toBe('a\nbé\n');
   });
 
+  it('masks each whole line before it reaches the log or the callback, even when it arrives in pieces', async () => {
+    const lines: string[] = [];
+    const logFile = path.join(dir, 'masked.log');
+    const mask = (line: Buffer): Buffer => Buffer.from(line.toString('latin1').split('hush-hush-value').join('***'), 'latin1');
+    // The value is printed in two writes with a pause between: two chunks on the pipe.
+    const script = 'printf "a hush-hu"; sleep 0.2; printf "sh-value b\\n"; printf "hush-hush-value" >&2; printf "\\377 end"';
+    const group = startGroup('/bin/sh', ['-c', script], { env: {}, logFile, onLine: (stream, line) => lines.push(`${stream}:${line}`), mask });
+    await group.exited;
+    await group.finished();
+    expect(lines.sort()).toEqual(['stderr:***', 'stdout:\uFFFD end', 'stdout:a *** b'].sort());
+    const log = await readFile(logFile);
+    expect(log.includes('hush-hush-value')).toBe(false);
+    expect(log.includes(Buffer.from([0xff]))).toBe(true);
+  });
+
   it('passes exactly the given environment', async () => {
     const lines: string[] = [];
     const group = startGroup('/usr/bin/env', [], { env: { ONLY: 'this' }, logFile: path.join(dir, 'env.log'), onLine: (_s, l) => lines.push(l) });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadDistro } from '../../../src/distro/load-distro.js';
 import { FailureError, unwrap } from '../../../src/failure.js';
 import { dibDefaults } from '../../../src/steps/dib-runtime.js';
-import { declaredVars, hookEnv, keyEnv } from '../../../src/steps/hook-env.js';
+import { declaredVars, hookEnv, keyEnv, outsideWritable } from '../../../src/steps/hook-env.js';
 
 describe('hook environment', () => {
   it('passes DIB_* and --env variables, nothing else', () => {
@@ -52,4 +52,43 @@ describe('hook environment', () => {
     expect(() => declaredVars({}, ['DIB_RELEASE=trixie'])).toThrow(expect.objectContaining({ failure: expect.objectContaining({ hint: expect.stringContaining('--release') }) }));
     expect(declaredVars({}, ['DIB_FOO=1', '_OK2=y'])).toEqual({ DIB_FOO: '1', _OK2: 'y' });
   });
+
+  it('refuses a declared name that looks like a secret, from --env or the environment, pointing at --secret and --not-secret', () => {
+    const value = 'pw-never-repeated';
+    for (const [env, extra, message] of [
+      [{}, [`SECRET=${value}`], /^--env SECRET: the name looks like a secret/],
+      [{ GITHUB_TOKEN: value }, ['GITHUB_TOKEN'], /^--env GITHUB_TOKEN: /],
+      [{ DIB_DEV_USER_PASSWORD: value }, [], /^DIB_DEV_USER_PASSWORD \(in the environment\): /],
+    ] as const) {
+      let err: unknown;
+      try {
+        declaredVars(env, [...extra]);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as FailureError).failure).toMatchObject({ reason: 'usage', message: expect.stringMatching(message), hint: expect.stringMatching(/--secret id=\w+,export .* --not-secret \w+/) });
+      expect(JSON.stringify((err as FailureError).failure)).not.toContain(value);
+    }
+  });
+
+  it('declares a name that only looks secret when told it is not, and refuses --not-secret for what is not declared', () => {
+    expect(declaredVars({ DIB_SSH_KEY: '/root/id.pub' }, [], { notSecret: ['DIB_SSH_KEY'] })).toEqual({ DIB_SSH_KEY: '/root/id.pub' });
+    expect(() => declaredVars({}, [], { notSecret: ['DIB_TYPO'] })).toThrow(expect.objectContaining({ failure: expect.objectContaining({ message: expect.stringMatching(/--not-secret DIB_TYPO: no declared variable/) }) }));
+  });
+
+  it('leaves a secret out of the declared variables, and refuses one declared both ways or exported under a name hooks cannot get', () => {
+    const secrets = [{ id: 'DIB_API_PASSWORD', exported: true }];
+    expect(declaredVars({ DIB_API_PASSWORD: 'pw-x', DIB_FOO: '1' }, [], { secrets })).toEqual({ DIB_FOO: '1' });
+    expect(() => declaredVars({}, ['DIB_API_PASSWORD=x'], { secrets })).toThrow(expect.objectContaining({ failure: expect.objectContaining({ message: '--env DIB_API_PASSWORD: DIB_API_PASSWORD is a --secret too' }) }));
+    expect(() => declaredVars({}, [], { secrets: [{ id: 'key.pem', exported: true }] })).toThrow(/not a variable name a shell could export/);
+    expect(() => declaredVars({}, [], { secrets: [{ id: 'PATH', exported: true }] })).toThrow(/imgfactory sets PATH for hooks itself/);
+    expect(declaredVars({}, [], { secrets: [{ id: 'key.pem', exported: false }] })).toEqual({});
+  });
+
+  it('lets outside hooks write a DIB_IMAGE_CACHE given as a path, and what --host-writable names', () => {
+    expect(outsideWritable({ DIB_IMAGE_CACHE: '/var/cache/dib' }, ['/srv/ccache'])).toEqual(['/var/cache/dib', '/srv/ccache']);
+    expect(outsideWritable({ DIB_IMAGE_CACHE: 'relative' })).toEqual([]);
+    expect(outsideWritable({})).toEqual([]);
+  });
 });
+
