@@ -77,7 +77,7 @@ describe('layerKey', () => {
   });
 
   it('gives the golden key for a step offered secrets, and the same key as without when offered none', () => {
-    expect(layerKey({ ...fixture(), secrets: [{ id: 'api-token', exported: false }] })).toBe('sha256:fbd90d899b68f50c9178a4ae721edadaf994a483fdc119de1c599293aa782efe');
+    expect(layerKey({ ...fixture(), secrets: [{ id: 'api-token', exported: false }] })).toBe('sha256:a589de45655c462420c9278b5002ec5d9b3a97c2f6377449fb90b973981f0aca');
     expect(layerKey({ ...fixture(), secrets: [] })).toBe(layerKey(fixture()));
     expect(layerKey({ ...fixture(), secrets: null })).toBe(layerKey(fixture()));
   });

@@ -57,7 +57,7 @@ describe('hookFailed', () => {
   it('says which host a hook needed when the host does not answer from here either', async () => {
     const log = path.join(await scratchDir('unreachable'), 'hook.log');
     await writeFile(log, "+ git clone -q https://glean.invalid/opendev/glean /cache/glean\nCloning into '/cache/glean'...\nfatal: unable to access 'https://glean.invalid/opendev/glean/': Could not resolve host: glean.invalid\n");
-    const failure = await hookFailed(where, { exitCode: 128, signal: null }, log);
+    const failure = await hookFailed(where, { exitCode: 128, signal: null }, log, false);
     expect(failure).toMatchObject({ reason: 'host-unreachable', ...where, host: 'glean.invalid', url: 'https://glean.invalid/opendev/glean/', logPath: log });
     const text = renderFailure(failure).message;
     expect(text).toBe('hook simple-init/extra-data.d/98-source-repositories needs https://glean.invalid/opendev/glean/, and this build environment cannot reach glean.invalid');
@@ -70,7 +70,7 @@ describe('hookFailed', () => {
     const log = path.join(await scratchDir('reachable'), 'hook.log');
     await writeFile(log, `curl: (7) Failed to connect to 127.0.0.1 port ${port} after 0 ms: Couldn't connect to server\n`);
     try {
-      expect(await hookFailed(where, { exitCode: 7, signal: null }, log)).toMatchObject({ reason: 'hook-failed', exitCode: 7 });
+      expect(await hookFailed(where, { exitCode: 7, signal: null }, log, false)).toMatchObject({ reason: 'hook-failed', exitCode: 7 });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
