@@ -1,5 +1,6 @@
-// The real Keystone + Glance + Barbican of scripts/test-cloud, started at most
-// once per test run (install + first start take about 2 minutes) and
+// The real Keystone + Glance + Barbican of scripts/test-cloud (run from the
+// test tools tree), started at most once per test run (the first start takes
+// about 1.5 minutes) and
 // stopped again by whoever started it. A cloud that was already running
 // (IMGFACTORY_TEST_CLOUD_DIR shared with a person's shell) is reused and left
 // running.
