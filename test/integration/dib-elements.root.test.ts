@@ -10,9 +10,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { imgfactory, type Run } from '../support/imgfactory.js';
 import { scratchDir } from '../support/run-dir.js';
+import { scaled } from '../support/slowdown.js';
 
 const DIB = '/usr/lib/python3/dist-packages/diskimage_builder/elements';
-const LONG = 1_200_000;
+const LONG = scaled(1_200_000);
 
 interface Summary {
   steps: { id: string; status: string }[];

@@ -15,11 +15,12 @@ import { walkLayer } from '../../src/cache/layer-walk.js';
 import { packLayer } from '../../src/cache/layer-pack.js';
 import { copyDebianTree, debianTree } from '../support/debian-tree.js';
 import { scratchDir } from '../support/run-dir.js';
+import { scaled } from '../support/slowdown.js';
 import { inTestTools } from '../support/test-tools.js';
 import { compareTrees, formatDifferences } from '../support/tree-compare.js';
 
 const ignore = isExcludedPath;
-const SLOW = 300_000; // whole Debian trees are copied, packed, applied and hashed
+const SLOW = scaled(300_000); // whole Debian trees are copied, packed, applied and hashed
 
 /** Moves what walkLayer finds in `source` onto `target` and checks it matches `applied` exactly. */
 async function expectMergeMatches(source: string, kind: 'tree' | 'upper', target: string, applied: string): Promise<void> {

@@ -13,6 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { scratchDir } from './run-dir.js';
+import { scaled } from './slowdown.js';
 import { inTestTools } from './test-tools.js';
 
 export interface TestRegistry {
@@ -86,10 +87,11 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const ca = caFile ? await readFile(caFile) : undefined;
-  for (let i = 0; ; i++) {
+  const deadline = Date.now() + scaled(10_000);
+  for (;;) {
     if (proc.exitCode !== null && proc.exitCode !== undefined) throw new Error(`docker-registry exited: ${stderr}`);
     if (await answers(port, ca)) break;
-    if (i > 200) {
+    if (Date.now() > deadline) {
       proc.kill();
       throw new Error(`docker-registry did not come up on ${port}: ${stderr}`);
     }
