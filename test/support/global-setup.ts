@@ -20,6 +20,6 @@ export async function setup(): Promise<() => Promise<void>> {
   process.env.IMGFACTORY_CONFIG_DIR = path.join(runDir, 'config');
   const speed = await calibrate(runDir);
   process.env.IMGFACTORY_TEST_SLOWDOWN = String(speed.factor);
-  console.log(`test machine: the calibration workload took ${speed.ms} ms (${REFERENCE_MS} ms on the reference host): time limits x${speed.factor}`);
+  console.log(`test machine: the calibration workload took ${speed.ms} ms (${REFERENCE_MS} ms on the idle reference host), load ${speed.loadPerCpu} per CPU: time limits x${speed.factor}`);
   return () => removeTree(runDir);
 }

@@ -2,12 +2,15 @@
 // limits were set on, so that those limits hold on a loaded or slow CI
 // runner too. Measured once per run (global-setup.ts) by a small fixed
 // workload — hashing, writing and reading back a file with fsync, starting
-// processes — and handed to every test file as IMGFACTORY_TEST_SLOWDOWN.
-// Limits only ever grow: a fast machine keeps the written ones. No test
-// asserts a time; this only decides how long a test waits before failing.
+// processes — and by the load average per CPU (a share of the CPUs is what a
+// boot under TCG gets when others want them too); the larger of the two is
+// handed to every test file as IMGFACTORY_TEST_SLOWDOWN. Limits only ever
+// grow: a fast, idle machine keeps the written ones. No test asserts a time;
+// this only decides how long a test waits before failing.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { open, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
 /** The workload's time on the build host (2 cores) with nothing else running, ms. */
@@ -43,17 +46,20 @@ async function workload(dir: string): Promise<number> {
 export interface Calibration {
   /** The workload's median time here, ms. */
   ms: number;
+  /** The 1-minute load average per CPU when it ran. */
+  loadPerCpu: number;
   /** What every time limit is multiplied by. */
   factor: number;
 }
 
-/** Runs the workload a few times in `dir` and turns its median time into the factor. */
+/** Runs the workload a few times in `dir`; its median time against the reference, or the load per CPU if larger, is the factor. */
 export async function calibrate(dir: string): Promise<Calibration> {
   const times: number[] = [];
   for (let i = 0; i < ROUNDS; i++) times.push(await workload(dir));
   const ms = times.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]!;
-  const factor = Math.min(MAX_FACTOR, Math.max(1, ms / REFERENCE_MS));
-  return { ms: Math.round(ms), factor: Math.round(factor * 100) / 100 };
+  const loadPerCpu = os.loadavg()[0]! / os.availableParallelism();
+  const factor = Math.min(MAX_FACTOR, Math.max(1, ms / REFERENCE_MS, loadPerCpu));
+  return { ms: Math.round(ms), loadPerCpu: Math.round(loadPerCpu * 100) / 100, factor: Math.round(factor * 100) / 100 };
 }
 
 /** This run's factor (1 when no calibration ran, e.g. a test file run on its own without the global setup). */
