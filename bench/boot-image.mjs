@@ -1,10 +1,11 @@
 // Boots a built disk image in qemu (TCG: no KVM here) and measures the time
 // to the login prompt on the serial console; writes a row for that image to
 // bench/RESULTS.md. For images too large to boot in every test run (the
-// TripleO images); the test suite boots base+vm images itself.
+// TripleO images); the test suite boots base+vm images itself. qemu and OVMF
+// come from the test tools tree (`scripts/test-tools setup` makes it).
 //
 //   node bench/boot-image.mjs out/overcloud-control.qcow2 [seabios|ovmf]
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,17 +17,20 @@ if (!image) {
   process.exit(2);
 }
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+const TEST_TOOLS = fileURLToPath(new URL('../scripts/test-tools', import.meta.url));
+const toolsRoot = execFileSync(TEST_TOOLS, ['root'], { encoding: 'utf8' }).trim();
 const TIMEOUT_S = 900;
 const dir = await mkdtemp(path.join(os.tmpdir(), 'imgfactory-boot-'));
 const log = path.join(dir, 'serial.log');
 const args = ['-machine', 'q35', '-accel', 'tcg', '-m', '2048', '-smp', '1', '-nographic', '-nic', 'none', '-snapshot', '-monitor', 'none'];
 if (firmware === 'ovmf') {
-  await copyFile('/usr/share/OVMF/OVMF_VARS_4M.fd', path.join(dir, 'vars.fd'));
+  await copyFile(path.join(toolsRoot, 'usr/share/OVMF/OVMF_VARS_4M.fd'), path.join(dir, 'vars.fd'));
   args.push('-drive', 'if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd', '-drive', `if=pflash,format=raw,file=${path.join(dir, 'vars.fd')}`);
 }
-args.push('-drive', `file=${image},format=qcow2,if=virtio`, '-serial', `file:${log}`);
+args.push('-drive', `file=${path.resolve(image)},format=qcow2,if=virtio`, '-serial', `file:${log}`);
 const load = os.loadavg()[0].toFixed(2);
-const qemu = spawn('qemu-system-x86_64', args, { stdio: 'ignore' });
+const binds = ['--bind', dir, '--ro-bind', path.dirname(path.resolve(image))];
+const qemu = spawn(TEST_TOOLS, ['run', ...binds, '--', 'qemu-system-x86_64', ...args], { stdio: 'ignore' });
 const t0 = Date.now();
 let seconds = null;
 try {

@@ -1,6 +1,6 @@
 // imgfactory vs diskimage-builder, side by side on this machine (issues 4
 // and 7). Drives the real CLIs as child processes — `node bin/imgfactory.js`
-// and Debian's `disk-image-create` — and records every figure, with the load
+// and Debian's `disk-image-create` (from the test tools tree) — and records every figure, with the load
 // average it was measured under, in bench/results/dib-compare.json and the
 // dib-compare section of bench/RESULTS.md. Groups (run in this order, one
 // at a time, never two heavy ones together; with --rounds N, baseline-minimal
@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { fileBytes, load1, machine, recorder, timed, timedBuild, treeBytes } from './lib/measure.mjs';
-import { dibEnvironment } from './lib/dib.mjs';
+import { dibCommand, dibEnvironment } from './lib/dib.mjs';
 import { writeResults } from './lib/report.mjs';
 import { checkSides, describeCheckout, prepareBaseline, resolveCommit } from './lib/baseline.mjs';
 
@@ -143,7 +143,7 @@ const dibEnv = dibEnvironment(work, elements);
 async function dib(name, extraElements, extraArgs) {
   const out = path.join(work, 'out-dib', name);
   const run = async (label) => {
-    const r = await timed('disk-image-create', ['-t', 'tar', '-o', out, 'debian-minimal', ...extraElements, ...extraArgs], {
+    const r = await timed(...dibCommand(work, ['-t', 'tar', '-o', out, 'debian-minimal', ...extraElements, ...extraArgs]), {
       env: dibEnv,
       cwd: work,
       log: path.join(work, 'logs', `dib-${name}-${label}.log`),

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { checkSides } from './lib/baseline.mjs';
-import { dibEnvironment } from './lib/dib.mjs';
+import { dibCommand, dibEnvironment } from './lib/dib.mjs';
 import { fileBytes, load1, machine, recorder, stamp, timed, timedBuild } from './lib/measure.mjs';
 import { cell, load, machineSentence, ok, steps, writeSection } from './lib/report.mjs';
 import { compareMembers, tarMembers } from './lib/tar-compare.mjs';
@@ -65,7 +65,7 @@ const dpkgFormat = '-f=${db:Status-Status} ${Package} ${Version}\n';
 // What runs, in order, with its estimated seconds on this 2-core host.
 const envText = (env) => Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
 const PLAN = [
-  ['dib-cold', 100, `rm -rf ${dibEnv.DIB_IMAGE_CACHE}; ${envText(dibEnv)} disk-image-create ${dibArgs.join(' ')}`],
+  ['dib-cold', 100, `rm -rf ${dibEnv.DIB_IMAGE_CACHE}; ${envText(dibEnv)} scripts/test-tools run --bind ${work} -- disk-image-create ${dibArgs.join(' ')}`],
   ['dib-again', 100, `the same again; the cold ${path.basename(dibTar)} is moved to ${dibColdTar} first`],
   ['img-cold', 110, `rm -rf ${cache}; ${envText(imgEnv)} node ${cli} ${imgArgs.join(' ')} --json-file ${logs}/img-cold.json`],
   ['img-noop', 2, 'the same again on the same cache (--json-file img-noop.json)'],
@@ -90,7 +90,7 @@ const save = async () => {
 };
 
 // ---- diskimage-builder: cold, then again -----------------------------------
-const dib = (label) => timed('disk-image-create', dibArgs, { env: dibEnv, cwd: work, log: path.join(logs, `dib-${label}.log`) });
+const dib = (label) => timed(...dibCommand(work, dibArgs), { env: dibEnv, cwd: work, log: path.join(logs, `dib-${label}.log`) });
 await rm(dibEnv.DIB_IMAGE_CACHE, { recursive: true, force: true });
 await rm(dibColdTar, { force: true });
 await mkdir(dibEnv.TMPDIR, { recursive: true });

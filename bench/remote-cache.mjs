@@ -30,7 +30,9 @@ await writeFile(
   path.join(work, 'registry.yml'),
   `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(work, 'registry')}\nhttp:\n  addr: 127.0.0.1:${port}\n  secret: ${randomBytes(8).toString('hex')}\n`,
 );
-const registry = execa('docker-registry', ['serve', path.join(work, 'registry.yml')], { reject: false });
+// docker-registry runs from the test tools tree (`scripts/test-tools setup` makes it).
+const TEST_TOOLS = fileURLToPath(new URL('../scripts/test-tools', import.meta.url));
+const registry = execa(TEST_TOOLS, ['run', '--bind', work, '--', 'docker-registry', 'serve', path.join(work, 'registry.yml')], { reject: false });
 const ref = `registry://127.0.0.1:${port}/bench/cache`;
 
 async function cli(args) {

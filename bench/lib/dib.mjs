@@ -1,6 +1,16 @@
-// diskimage-builder's environment for the bench scripts that run Debian's
-// disk-image-create (dib-compare.mjs, dib-elements.mjs).
+// diskimage-builder's environment and command line for the bench scripts
+// that run Debian's disk-image-create (dib-compare.mjs, dib-elements.mjs).
+// disk-image-create runs from the test tools tree (scripts/test-tools, which
+// has DIB and the sudo it calls), not from the host, seeing the work dir.
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TEST_TOOLS = fileURLToPath(new URL('../../scripts/test-tools', import.meta.url));
+
+/** `disk-image-create args…` in the test tools tree with `work` bound: [file, args] for `timed`. */
+export function dibCommand(work, args) {
+  return [TEST_TOOLS, ['run', '--bind', work, '--', 'disk-image-create', ...args]];
+}
 
 /**
  * DIB building bookworm from deb.debian.org, with its own image cache and

@@ -143,6 +143,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
       const imageName = args.imageName ?? args.image[0]!;
       out.info(`building ${imageName}: ${graph.elements.length} elements on ${distro.name} (${distro.release}); outputs ${types.join(', ')} in ${path.resolve(args.outputDir)}`);
 
+      const progress = progressRenderer({ stream: process.stderr, tty: Boolean(process.stderr.isTTY) && !process.env.CI });
       const controller = new AbortController();
       const onSignal = (signal: NodeJS.Signals): void => controller.abort(signal);
       process.on('SIGINT', onSignal);
@@ -173,10 +174,11 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
           sourceDateEpoch: sourceDateEpoch(args.sourceDateEpoch),
           ...(args.tag ? { tag: args.tag } : {}),
           ...(signing ? { signKey: signing.spec } : {}),
-          emit: progressRenderer({ stream: process.stderr, tty: Boolean(process.stderr.isTTY) && !process.env.CI }),
+          emit: progress.emit,
           signal: controller.signal,
         });
       } finally {
+        progress.close();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }

@@ -1,36 +1,62 @@
 // Renders build events for a person. On a terminal: one status line that
-// follows the running step and its latest output, and one permanent line per
-// finished step. Elsewhere (CI, a pipe, CI=true): plain, timestamped lines,
-// every hook output line prefixed with its step, no cursor tricks.
-import type { BuildEvent } from '../engine/events.js';
+// follows the running step and its latest output, erased before any
+// permanent line (one per finished step, notes, warnings, outputs) and
+// redrawn after it. Elsewhere (CI, a pipe, CI=true): plain, timestamped
+// lines, every hook output line prefixed with its step, no cursor tricks.
+import type { EventSink } from '../engine/events.js';
 import { formatBytes, formatSeconds } from '../util/format.js';
+import { fitColumns, plainText } from './terminal-text.js';
 
 export interface ProgressOptions {
   stream: NodeJS.WriteStream;
   tty: boolean;
 }
 
-export function progressRenderer(o: ProgressOptions): (e: BuildEvent) => void {
+export interface Progress {
+  /** Renders one build event. */
+  emit: EventSink;
+  /**
+   * Erases the status line. Call it before anything else writes to the
+   * stream (the timing table, an error): the status line is the renderer's
+   * alone, and a line written over it would be glued to its remains.
+   */
+  close(): void;
+}
+
+/**
+ * On a terminal the renderer owns the row the cursor is on: `shown` says
+ * whether the status is drawn there. The invariant: after every call, either
+ * nothing is drawn after the last newline, or exactly `status` (plain, cut to
+ * fit one row, autowrap off while drawing) is.
+ */
+export function progressRenderer(o: ProgressOptions): Progress {
   const { stream, tty } = o;
   const width = (): number => Math.max(40, (stream.columns ?? 100) - 1);
   const stamp = (): string => (tty ? '' : `${new Date().toISOString().slice(11, 19)} `);
   let status = '';
-  const clear = (): void => {
-    if (tty && status) stream.write('\r\x1b[K');
+  let shown = false;
+  const erase = (): void => {
+    if (shown) stream.write('\r\x1b[K');
+    shown = false;
+  };
+  const draw = (): void => {
+    if (!status) return;
+    stream.write(`\x1b[?7l${fitColumns(status, width())}\x1b[?7h`);
+    shown = true;
   };
   const line = (text: string): void => {
-    clear();
+    erase();
     stream.write(`${stamp()}${text}\n`);
-    if (tty && status) stream.write(status.slice(0, width()));
+    draw();
   };
   /** Replaces the live status line (TTY only). */
   const show = (text: string): void => {
-    clear();
-    status = text.replace(/\s+/g, ' ');
-    stream.write(status.slice(0, width()));
+    erase();
+    status = plainText(text);
+    draw();
   };
   let current = '';
-  return (e) => {
+  const emit: EventSink = (e) => {
     switch (e.type) {
       case 'note':
         line(`note: ${e.message}`);
@@ -65,4 +91,9 @@ export function progressRenderer(o: ProgressOptions): (e: BuildEvent) => void {
         break;
     }
   };
+  const close = (): void => {
+    status = '';
+    erase();
+  };
+  return { emit, close };
 }

@@ -10,9 +10,10 @@ import { cacheWithBase } from '../support/base-cache.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { imgfactory, startImgfactory } from '../support/imgfactory.js';
 import { scratchDir } from '../support/run-dir.js';
+import { scaled } from '../support/slowdown.js';
 
 const ELEMENTS = path.join(FIXTURES, 'elements', 'build');
-const LONG = 900_000;
+const LONG = scaled(900_000);
 
 async function workspace(name: string): Promise<{ dir: string; args: string[] }> {
   const dir = await scratchDir(name);

@@ -16,8 +16,9 @@ import { FIXTURES } from '../support/fixtures.js';
 import { imgfactory, startImgfactory, type Run } from '../support/imgfactory.js';
 import { ran } from '../support/count-runner.js';
 import { scratchDir } from '../support/run-dir.js';
+import { scaled } from '../support/slowdown.js';
 
-const LONG = 900_000;
+const LONG = scaled(900_000);
 
 interface Workspace {
   dir: string;

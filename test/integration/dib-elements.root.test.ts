@@ -11,11 +11,12 @@ import { describe, expect, it } from 'vitest';
 import { BIN, imgfactory, type Run } from '../support/imgfactory.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { scratchDir } from '../support/run-dir.js';
+import { scaled } from '../support/slowdown.js';
 
 const DIB = '/usr/lib/python3/dist-packages/diskimage_builder/elements';
 /** Elements written against DIB's mechanisms (svc-map, package-installs), searched before DIB's. */
 const DIB_USERS = path.join(FIXTURES, 'elements', 'dib-users');
-const LONG = 1_200_000;
+const LONG = scaled(1_200_000);
 
 interface Summary {
   steps: { id: string; status: string }[];

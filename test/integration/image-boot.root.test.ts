@@ -16,6 +16,7 @@ import { FIXTURES } from '../support/fixtures.js';
 import { imgfactory } from '../support/imgfactory.js';
 import { BOOT_TIMEOUT_S, boot, tail } from '../support/qemu-boot.js';
 import { scratchDir } from '../support/run-dir.js';
+import { scaled } from '../support/slowdown.js';
 
 const EPOCH = '1700000000';
 const DISK_ELEMENTS = path.join(FIXTURES, 'elements', 'disk');
@@ -120,25 +121,25 @@ describe('bootable images built by imgfactory', () => {
     }
     expect(sums[0]).toBe(sums[1]);
     expect(await fingerprint(tree)).toBe(before);
-  }, 600_000);
+  }, scaled(600_000));
 
   it('boots the efi image under SeaBIOS', async () => {
     const r = await boot(out(efi, 'qcow2').path, 'seabios', 'q35');
     figures.push(`efi/SeaBIOS: login prompt after ${r.seconds} s`);
     expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
-  }, 300_000);
+  }, scaled(300_000));
 
   it('boots the efi image under OVMF (UEFI)', async () => {
     const r = await boot(out(efi, 'qcow2').path, 'ovmf', 'q35');
     figures.push(`efi/OVMF: login prompt after ${r.seconds} s`);
     expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
     expect(r.log).toMatch(/efi: EFI v/);
-  }, 300_000);
+  }, scaled(300_000));
 
   it('boots the mbr image under SeaBIOS', async () => {
     const r = await boot(out(mbr, 'qcow2').path, 'seabios', 'pc');
     figures.push(`mbr/SeaBIOS: login prompt after ${r.seconds} s`);
     expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
     console.log(`image figures:\n  ${figures.join('\n  ')}`);
-  }, 300_000);
+  }, scaled(300_000));
 });

@@ -15,10 +15,12 @@ import { walkLayer } from '../../src/cache/layer-walk.js';
 import { packLayer } from '../../src/cache/layer-pack.js';
 import { copyDebianTree, debianTree } from '../support/debian-tree.js';
 import { scratchDir } from '../support/run-dir.js';
+import { scaled } from '../support/slowdown.js';
+import { inTestTools } from '../support/test-tools.js';
 import { compareTrees, formatDifferences } from '../support/tree-compare.js';
 
 const ignore = isExcludedPath;
-const SLOW = 300_000; // whole Debian trees are copied, packed, applied and hashed
+const SLOW = scaled(300_000); // whole Debian trees are copied, packed, applied and hashed
 
 /** Moves what walkLayer finds in `source` onto `target` and checks it matches `applied` exactly. */
 async function expectMergeMatches(source: string, kind: 'tree' | 'upper', target: string, applied: string): Promise<void> {
@@ -45,7 +47,7 @@ describe('layer round trip', () => {
     await sh(src, `
       mkdir -p srv/empty srv/sgid srv/sticky
       cp -a usr/bin/true usr/local/bin/suid && chmod 4755 usr/local/bin/suid
-      cp -a usr/bin/true usr/local/bin/pinger && setcap cap_net_raw+ep usr/local/bin/pinger
+      cp -a usr/bin/true usr/local/bin/pinger
       chgrp 50 srv/sgid && chmod 2775 srv/sgid
       chmod 1777 srv/sticky
       echo pair > srv/hl1 && ln srv/hl1 srv/hl2 && chown 1234:4321 srv/hl1
@@ -58,13 +60,14 @@ describe('layer round trip', () => {
       touch -h -d @1600000000.123456789 srv/hl2 && ln -s hl1 srv/sym && touch -h -d @1600000001.987654321 srv/sym
       echo scratch > run/not-in-layer
     `);
+    await execa(...inTestTools('setcap', ['cap_net_raw+ep', path.join(src, 'usr/local/bin/pinger')]));
     const blob = path.join(work, 'layer.tar.zst');
     const packed = await packLayer(src, blob, { source: 'tree' });
     if (!packed.ok) throw new Error(JSON.stringify(packed.error));
     expect(packed.value.diffId).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(packed.value.size).toBe((await stat(blob)).size);
 
-    const listing = await execa('sh', ['-c', `zstd -dc '${blob}' | tar --xattrs --xattrs-include='*' -tvv`]);
+    const listing = await execa(...inTestTools('sh', ['-c', `zstd -dc '${blob}' | tar --xattrs --xattrs-include='*' -tvv`]));
     expect(listing.stdout).toMatch(/x: \d+ security\.capability/);
     expect(listing.stdout).not.toContain('run/not-in-layer');
 
@@ -76,7 +79,7 @@ describe('layer round trip', () => {
 
     const diffs = await compareTrees(src, dest, { ignore });
     expect(diffs, formatDifferences(diffs)).toEqual([]);
-    const cap = await execa('getcap', [path.join(dest, 'usr/local/bin/pinger')]);
+    const cap = await execa(...inTestTools('getcap', [path.join(dest, 'usr/local/bin/pinger')]));
     expect(cap.stdout).toContain('cap_net_raw=ep');
     expect((await stat(path.join(dest, 'usr/local/bin/suid'))).mode & 0o7777).toBe(0o4755);
     await expect(stat(path.join(dest, 'run/not-in-layer'))).rejects.toThrow();
@@ -134,7 +137,7 @@ describe('layer round trip', () => {
     const blob = path.join(work, 'layer.tar.zst');
     const packed = await packLayer(upper, blob, { source: 'upper' });
     if (!packed.ok) throw new Error(JSON.stringify(packed.error));
-    const listing = await execa('sh', ['-c', `zstd -dc '${blob}' | tar -t`]);
+    const listing = await execa(...inTestTools('sh', ['-c', `zstd -dc '${blob}' | tar -t`]));
     expect(listing.stdout.split('\n')).toEqual(
       expect.arrayContaining(['etc/.wh.issue', 'srv/.wh.gone-dir', 'srv/replace-me/.wh..wh..opq']),
     );

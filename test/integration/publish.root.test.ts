@@ -13,6 +13,7 @@ import { authenticate, authHeaders } from '../../src/glance/keystone.js';
 import { captureOutput } from '../support/capture-output.js';
 import { manifestFixture, type ManifestFixture } from '../support/manifest-fixture.js';
 import { scratchDir } from '../support/run-dir.js';
+import { scaled } from '../support/slowdown.js';
 import { stopTestCloud, testCloud } from '../support/test-cloud.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -53,7 +54,7 @@ beforeAll(async () => {
   for (const k of Object.keys(process.env)) if (k.startsWith('OS_')) saved[k] = process.env[k];
   for (const k of Object.keys(process.env)) if (k.startsWith('OS_')) delete process.env[k];
   Object.assign(process.env, cloudEnv);
-}, 900_000);
+}, scaled(900_000));
 
 afterAll(async () => {
   for (const k of Object.keys(process.env)) if (k.startsWith('OS_')) delete process.env[k];

@@ -13,8 +13,9 @@ import { imgfactory, type Run } from '../support/imgfactory.js';
 import { useRegistry } from '../support/registry-lifecycle.js';
 import { buildArgs, ran, runner, type Runner } from '../support/count-runner.js';
 import { scratchDir } from '../support/run-dir.js';
+import { scaled } from '../support/slowdown.js';
 
-const LONG = 900_000;
+const LONG = scaled(900_000);
 
 const registryOf = useRegistry();
 

@@ -14,6 +14,7 @@ import { chooseSandbox, type OverlayRun, type Sandbox } from '../../src/sandbox/
 import { Secret } from '../../src/secrets/secret.js';
 import { copyDebianTree } from '../support/debian-tree.js';
 import { scratchDir } from '../support/run-dir.js';
+import { scaled } from '../support/slowdown.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -372,7 +373,8 @@ for (const kind of ['chroot', 'container'] as const) {
     }
 
     async function expectNoProcess(marker: string): Promise<void> {
-      for (let i = 0; i < 50 && (await processesWith(marker)).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      const deadline = Date.now() + scaled(5_000);
+      while (Date.now() < deadline && (await processesWith(marker)).length > 0) await new Promise((r) => setTimeout(r, 100));
       expect(await processesWith(marker)).toEqual([]);
     }
 

@@ -18,9 +18,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cacheWithBase } from '../support/base-cache.js';
 import { imgfactory } from '../support/imgfactory.js';
 import { scratchDir } from '../support/run-dir.js';
+import { scaled } from '../support/slowdown.js';
 
 const IMAGE = process.env.IMGFACTORY_TRIPLEO_IMAGE ?? 'overcloud-compute';
-const BUILD_TIMEOUT = 1_800_000;
+const BUILD_TIMEOUT = scaled(1_800_000);
 
 /** What each element must leave in the tree: packages installed, units enabled. */
 const EXPECT: Record<string, { packages: string[]; units: string[] }> = {

@@ -4,16 +4,22 @@
 // the whole directory is removed at the end. What a single test file makes
 // goes in a directory of its own, removed when that file ends (file-dir.ts),
 // so the run's disk use stays near that of its largest file. The local
-// signing key builds make (manifest/local-key.ts) is the run's, too.
+// signing key builds make (manifest/local-key.ts) is the run's, too. The
+// machine's speed is measured here, once, and every time limit of the run is
+// stretched by it (slowdown.ts); the figure is printed with the run.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { removeTree } from './remove-tree.js';
+import { calibrate, REFERENCE_MS } from './slowdown.js';
 
 export async function setup(): Promise<() => Promise<void>> {
   const runDir = await mkdtemp(path.join(process.env.IMGFACTORY_TEST_TMP ?? tmpdir(), 'imgfactory-test-'));
   process.env.IMGFACTORY_TEST_RUN_DIR = runDir;
   // Builds sign with the local key by default: the run's own, not the host's.
   process.env.IMGFACTORY_CONFIG_DIR = path.join(runDir, 'config');
+  const speed = await calibrate(runDir);
+  process.env.IMGFACTORY_TEST_SLOWDOWN = String(speed.factor);
+  console.log(`test machine: the calibration workload took ${speed.ms} ms (${REFERENCE_MS} ms on the idle reference host), load ${speed.loadPerCpu} per CPU: time limits x${speed.factor}`);
   return () => removeTree(runDir);
 }

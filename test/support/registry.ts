@@ -1,7 +1,9 @@
 // A real OCI registry for tests: Debian's docker-registry (distribution 2.8)
 // on 127.0.0.1 at a free port, with a temporary config and storage; optional
 // htpasswd (bcrypt, via apache2-utils' htpasswd) or bearer tokens, and TLS (a throwaway CA made
-// with openssl). Stopped by the caller.
+// with openssl). docker-registry and htpasswd run in the test tools tree
+// (test-tools.ts); the config, storage and certificates are in the run's
+// scratch directory, which the tree sees. Stopped by the caller.
 import { execa, type ResultPromise } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -11,6 +13,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { scratchDir } from './run-dir.js';
+import { scaled } from './slowdown.js';
+import { inTestTools } from './test-tools.js';
 
 export interface TestRegistry {
   /** `127.0.0.1:<port>` */
@@ -69,7 +73,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     lines.push('  tls:', `    certificate: ${certs.cert}`, `    key: ${certs.key}`);
   }
   if (opts.htpasswd) {
-    const r = await execa('htpasswd', ['-Bbn', opts.htpasswd.user, opts.htpasswd.password]);
+    const r = await execa(...inTestTools('htpasswd', ['-Bbn', opts.htpasswd.user, opts.htpasswd.password]));
     await writeFile(path.join(dir, 'htpasswd'), `${r.stdout.trim()}\n`);
     lines.push('auth:', '  htpasswd:', '    realm: imgfactory-test', `    path: ${path.join(dir, 'htpasswd')}`);
   }
@@ -79,14 +83,15 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   }
   const config = path.join(dir, 'config.yml');
   await writeFile(config, `${lines.join('\n')}\n`);
-  const proc: ResultPromise = execa('docker-registry', ['serve', config], { reject: false, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc: ResultPromise = execa(...inTestTools('docker-registry', ['serve', config]), { reject: false, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const ca = caFile ? await readFile(caFile) : undefined;
-  for (let i = 0; ; i++) {
+  const deadline = Date.now() + scaled(10_000);
+  for (;;) {
     if (proc.exitCode !== null && proc.exitCode !== undefined) throw new Error(`docker-registry exited: ${stderr}`);
     if (await answers(port, ca)) break;
-    if (i > 200) {
+    if (Date.now() > deadline) {
       proc.kill();
       throw new Error(`docker-registry did not come up on ${port}: ${stderr}`);
     }

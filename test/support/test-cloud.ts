@@ -1,10 +1,12 @@
-// The real Keystone + Glance + Barbican of scripts/test-cloud, started at most
-// once per test run (install + first start take about 2 minutes) and
+// The real Keystone + Glance + Barbican of scripts/test-cloud (run from the
+// test tools tree), started at most once per test run (the first start takes
+// about 1.5 minutes; each service may take a stretched minute to answer) and
 // stopped again by whoever started it. A cloud that was already running
 // (IMGFACTORY_TEST_CLOUD_DIR shared with a person's shell) is reused and left
 // running.
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
+import { scaled } from './slowdown.js';
 
 export const TEST_CLOUD = fileURLToPath(new URL('../../scripts/test-cloud', import.meta.url));
 
@@ -14,7 +16,8 @@ let startedHere = false;
 export async function testCloud(who: 'demo' | 'admin' = 'demo'): Promise<Record<string, string>> {
   const running = (await execa(TEST_CLOUD, ['status'], { reject: false })).exitCode === 0;
   if (!running) {
-    await execa(TEST_CLOUD, ['start'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const wait = String(Math.round(scaled(60_000) / 1000));
+    await execa(TEST_CLOUD, ['start'], { stdio: ['ignore', 'ignore', 'inherit'], env: { IMGFACTORY_TEST_CLOUD_WAIT: wait } });
     startedHere = true;
   }
   const text = (await execa(TEST_CLOUD, ['env', who])).stdout;

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import { captureOutput } from '../../support/capture-output.js';
 import { BAD, GOOD } from '../../support/fixtures.js';
+import { inTestTools } from '../../support/test-tools.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/imgfactory.js', import.meta.url));
 
@@ -31,7 +32,7 @@ describe('imgfactory CLI', () => {
     const r = await cli('graph', 'overcloud-control', '--format', 'dot');
     expect(r.stdout).toMatch(/^digraph imgfactory \{/);
     expect(r.stdout).toContain('"os-apply-config" -> "os-refresh-config" [color=red];');
-    const svg = await execa('dot', ['-Tsvg'], { input: r.stdout });
+    const svg = await execa(...inTestTools('dot', ['-Tsvg']), { input: r.stdout });
     expect(svg.stdout).toContain('<svg');
     expect(svg.stdout).toContain('overcloud&#45;control');
   });

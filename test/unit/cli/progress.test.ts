@@ -9,8 +9,9 @@ function render(events: BuildEvent[], tty: boolean): string {
   const stream = new PassThrough() as unknown as NodeJS.WriteStream;
   let text = '';
   (stream as unknown as PassThrough).on('data', (c: Buffer) => (text += c.toString()));
-  const emit = progressRenderer({ stream, tty });
-  for (const e of events) emit(e);
+  const progress = progressRenderer({ stream, tty });
+  for (const e of events) progress.emit(e);
+  progress.close();
   return text;
 }
 
@@ -34,5 +35,23 @@ describe('progress renderer', () => {
     expect(text).toContain('package-installs/install.d/01-package-installs: packing the layer');
     expect(text).toContain('output: wrote the tar in 19.9 s');
     expect(text).toMatch(/\[7\] +built +package-installs\/install\.d\/01-package-installs +4 min 16 s, layer 1\.1 GiB\n/);
+  });
+
+  it('on a terminal: the status is erased before every permanent line and when the renderer closes', () => {
+    const text = render(events, true);
+    expect(text).toContain('wrote the tar in 19.9 s; hashed it in 9.2 s\x1b[?7h\r\x1b[K[7]');
+    expect(text.endsWith('layer 1.1 GiB\n')).toBe(true);
+    const open = render([events[0]!], true);
+    expect(open.endsWith('\r\x1b[K')).toBe(true);
+  });
+
+  it('on a terminal: hook output in the status line is plain text cut to one row', () => {
+    const line = (text: string): BuildEvent => ({ type: 'log', source: 'hook', line: text });
+    const text = render([line(`\x1b[2Aup\ta\rb \x1b]0;title\x07${'漢'.repeat(200)}`)], true);
+    const drawn = text.slice(text.indexOf('\x1b[?7l') + 5, text.indexOf('\x1b[?7h'));
+    expect(drawn.startsWith('hook: up a b 漢')).toBe(true);
+    expect(drawn).not.toMatch(/[\x00-\x1f]/);
+    // 99 columns on a 100-column stream: 13 narrow ones, then 43 wide characters.
+    expect(drawn).toBe(`hook: up a b ${'漢'.repeat(43)}`);
   });
 });
