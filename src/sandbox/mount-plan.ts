@@ -1,8 +1,9 @@
 // The mounts one step needs, as data: the overlay, /proc, /sys, /dev,
 // /dev/pts, the caller's binds and the resolver, in mount order (or, for a
-// read-only step, one read-only bind of the tree and nothing else). The chroot
-// sandbox performs them in the host namespace (recording each first), the
-// container sandbox inside its own mount namespace; both undo them in reverse.
+// read-only step, one read-only bind of the tree and nothing else; for a
+// step with no tree, nothing). The chroot sandbox performs them in the host
+// namespace (recording each first), the container sandbox inside its own
+// mount namespace; both undo them in reverse.
 //
 //   <scratch>/shadow        mount points the tree lacks, and a policy-rc.d that
 //                           keeps package scripts from starting services (shadow-layer.ts)
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
 import { buildShadowLayer, type ShadowEntry } from './shadow-layer.js';
 import { resolveInTree } from './tree-path.js';
-import type { StepRun } from './step.js';
+import type { HostRun, ReadOnlyRun, StepRun } from './step.js';
 
 /** One call of mount(8). */
 export interface MountOp {
@@ -35,6 +36,7 @@ const POLICY_RC_D = '#!/bin/sh\n# imgfactory sandbox: no service starts while th
 /** Resolves every mount point in the tree, builds the shadow layer if needed, and returns the mount calls. */
 export async function planMounts(step: StepRun, scratchDir: string): Promise<Result<MountOp[]>> {
   if (step.tree === 'read-only') return planReadOnly(step);
+  if (step.tree === 'none') return planNone(step);
   const shadowDir = path.join(scratchDir, 'shadow');
   for (const dir of [step.lowerDir, step.upperDir, step.workDir, shadowDir]) {
     if (/[,:\\]/.test(dir)) return fail({ reason: 'usage', message: `overlayfs cannot take a path containing ',', ':' or '\\': ${dir}` });
@@ -95,8 +97,14 @@ export async function planMounts(step: StepRun, scratchDir: string): Promise<Res
   return ok([overlay, ...ops]);
 }
 
+/** No tree: the command makes it, so nothing is mounted for it. */
+function planNone(step: HostRun): Result<MountOp[]> {
+  if (step.binds.length > 0 || step.resolver) return fail({ reason: 'usage', message: 'a step with no tree takes no binds and no resolver' });
+  return ok([]);
+}
+
 /** The tree at mergedDir, read-only: nothing to write to, so no layer, no shadow, no pseudo-filesystems. */
-function planReadOnly(step: StepRun): Result<MountOp[]> {
+function planReadOnly(step: ReadOnlyRun): Result<MountOp[]> {
   if (step.binds.length > 0 || step.resolver) return fail({ reason: 'usage', message: 'a read-only step takes no binds and no resolver' });
   return ok(privateBind(step.lowerDir, step.mergedDir, true));
 }
