@@ -46,8 +46,13 @@ export async function packLayer(sourceDir: string, out: Writable | string, opts:
   return packWalked(walked.value, sourceDir, out, opts);
 }
 
-/** Packs what walkLayer found in `sourceDir` into `out`. */
-export async function packWalked(walked: WalkResult, sourceDir: string, out: Writable | string, opts: TarWriterOptions & Pick<PackOptions, 'level' | 'workers'> = {}): Promise<Result<PackResult>> {
+/** Packs what walkLayer found in `sourceDir` into `out`; aborting `signal` stops it half-way (an `io` failure, `out` incomplete). */
+export async function packWalked(
+  walked: WalkResult,
+  sourceDir: string,
+  out: Writable | string,
+  opts: TarWriterOptions & Pick<PackOptions, 'level' | 'workers'> & { signal?: AbortSignal } = {},
+): Promise<Result<PackResult>> {
   const { entries, skipped } = walked;
 
   const tarHash = counter();
@@ -60,6 +65,7 @@ export async function packWalked(walked: WalkResult, sourceDir: string, out: Wri
       new CompressStream({ compressionLevel: opts.level ?? 1, nbWorkers: opts.workers ?? 2, checksumFlag: true }),
       blobHash.stream,
       sink,
+      opts.signal ? { signal: opts.signal } : {},
     );
   } catch (err) {
     return fail({ reason: 'io', what: `packing layer ${sourceDir}`, message: (err as Error).message });

@@ -9,13 +9,15 @@
 //                                └─ restoreDeepest ─► runOrApply × n ─► outputs ─┴─► manifest
 import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
-import { unwrap } from '../failure.js';
+import { unwrap, type SpaceRole } from '../failure.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { planBuild, type Plan } from '../plan/plan.js';
 import { kindOf, type InputContext, type Step, type StepInputs } from '../steps/index.js';
 import { findDibLib } from '../steps/dib-runtime.js';
 import { prepareInputs } from '../steps/inputs.js';
-import { createBuildDir, recoverBuilds, removeBuildDir } from './build-dir.js';
+import { throwIfInterrupted } from '../process/interrupt.js';
+import { createBuildDir, recoverBuilds, removeBuildDir, type BuildDir } from './build-dir.js';
+import { Doing, explainFailure, type Places } from './doing.js';
 import { Checkpointer, nextKey, restoreDeepest, walkChain, type ChainLink } from './chain.js';
 import { emitManifest, type EmittedManifest } from './emit-manifest.js';
 import type { StepReport } from './events.js';
@@ -49,9 +51,33 @@ export interface BuildOutcome {
 }
 
 export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<BuildOutcome> {
+  const doing = new Doing();
+  const places: Places = { 'build directory': o.buildRoot, 'output directory': o.outputs.outputDir, ...(o.cacheDir ? { cache: o.cacheDir } : {}) };
+  let dir: BuildDir | undefined;
+  try {
+    return await orchestrateIn(o, ports, { doing, places, made: (d) => (dir = d) });
+  } catch (e) {
+    // Before the build dir goes: a full one still shows as full.
+    throw await explainFailure(e, doing.current, places, ports.signal);
+  } finally {
+    if (dir) await removeBuildDir(dir);
+  }
+}
+
+/** How orchestrateIn reports what it does and where, for explainFailure and the clean-up. */
+interface Tracking {
+  doing: Doing;
+  places: Places;
+  /** Called once the build's directory exists: it is removed whatever happens. */
+  made: (dir: BuildDir) => void;
+}
+
+async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Tracking): Promise<BuildOutcome> {
   const started = performance.now();
   const { emit, store } = ports;
-  for (const message of await recoverBuilds(o.buildRoot)) emit({ type: 'note', message: `cleaned up after an earlier build: ${message}` });
+  const { doing } = track;
+  for (const message of await recoverBuilds(o.buildRoot, o.outputs.outputDir)) emit({ type: 'note', message: `cleaned up after an earlier build: ${message}` });
+  throwIfInterrupted(ports.signal);
   const plan: Plan = unwrap(
     // block-device.d hooks run when the disk image is assembled (src/engine/disk-output.ts), not as tree steps.
     planBuild(o.graph, o.distro, { vars: o.declared, skipPhases: ['block-device.d'] }),
@@ -59,7 +85,10 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
   for (const message of plan.notes) emit({ type: 'note', message });
   const scratch = await chooseScratch(o.scratch ?? 'disk');
   if (scratch.dir !== null) emit({ type: 'note', message: `building the tree ${scratch.reason}` });
+  if (scratch.dir !== null) track.places['in-memory scratch'] = scratch.dir;
+  const workRole: SpaceRole = scratch.dir === null ? 'build directory' : 'in-memory scratch';
   const dir = await createBuildDir(o.buildRoot, o.imageName, scratch.dir);
+  track.made(dir);
   const where = scratch.dir === null ? 'disk' : 'tmpfs';
   const finish = (steps: StepReport[], outputs: OutputFile[], manifest: EmittedManifest, sandbox: string): BuildOutcome => ({
     steps,
@@ -69,80 +98,86 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
     sandbox,
     scratch: where,
   });
-  try {
-    await makeHooksTree(o.graph.elements, dir.hooks);
-    const ictx: InputContext = {
-      distro: o.distro,
-      elements: o.graph.elements,
-      imageName: o.imageName,
-      hooksDir: dir.hooks,
-      declared: o.declared,
-      sourceDateEpoch: o.sourceDateEpoch,
-      dibLib: await findDibLib(),
-    };
-    const icache = await prepareInputs(ictx);
-    const inputs: StepInputs[] = [];
-    for (const step of plan.steps) inputs.push(await kindOf(step).inputs(step, ictx, icache));
-    const outputs = await outputRequest(o, dir);
-    const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network(step));
-    const chain = store ? await walkChain(plan.steps, inputs, store, usable) : [];
+  await makeHooksTree(o.graph.elements, dir.hooks);
+  const ictx: InputContext = {
+    distro: o.distro,
+    elements: o.graph.elements,
+    imageName: o.imageName,
+    hooksDir: dir.hooks,
+    declared: o.declared,
+    sourceDateEpoch: o.sourceDateEpoch,
+    dibLib: await findDibLib(),
+  };
+  const icache = await prepareInputs(ictx);
+  const inputs: StepInputs[] = [];
+  for (const step of plan.steps) inputs.push(await kindOf(step).inputs(step, ictx, icache));
+  const outputs = await outputRequest(o, dir);
+  const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network(step));
+  const chain = store ? await walkChain(plan.steps, inputs, store, usable) : [];
 
-    const fast = !o.refresh ? await noopBuild(plan, chain, o, ports, outputs) : null;
-    if (fast) {
-      await ports.afterSteps?.(fast.steps);
-      const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages));
-      return finish(fast.steps, fast.outputs, manifest, 'none');
-    }
+  throwIfInterrupted(ports.signal);
 
-    const sandbox = await ports.sandbox();
-    const reports: StepReport[] = [];
-    const start = store && o.cacheDir ? await restoreDeepest(chain, o.cacheDir, dir.tree) : 0;
-    for (const [i, link] of chain.slice(0, start).entries()) {
-      const report = cachedReport(plan.steps[i]!, i, link.key, link.entry);
-      emit({ type: 'step-start', index: i, total: plan.steps.length, step: plan.steps[i]!, cached: true });
-      emit({ type: 'step-end', report });
-      reports.push(report);
-    }
-    if (start > 0) emit({ type: 'note', message: `started from the tree checkpoint after ${plan.steps[start - 1]!.id}: ${start} cached layers not applied again` });
-    let parent: { key: LayerKey; layer: FileDigest } | null = start > 0 ? linkParent(chain[start - 1]!) : null;
-    const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length) : null;
-    for (let i = start; i < plan.steps.length; i++) {
-      const step = plan.steps[i]!;
-      const link = chain[i];
-      const key = link?.key ?? nextKey(inputs[i]!, parent);
-      const t0 = performance.now();
-      const done = await runOrApply(
-        { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
-        { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch },
-      );
-      reports.push({ ...done.report, seconds: (performance.now() - t0) / 1000 });
-      emit({ type: 'step-end', report: reports[reports.length - 1]! });
-      parent = { key, layer: done.digest };
-      await checkpoints?.after(i, step, key, done.report.layerSize ?? 0);
-    }
-    await checkpoints?.prune();
-    const packages = await treePackages(dir.tree, store, parent!.key, parent!.layer, o.imageName);
-    const files = await writeOutputs({
-      ...outputs,
-      tree: dir.tree,
-      hooksDir: dir.hooks,
-      // Disk images are assembled on disk even when the tree is in memory:
-      // a filesystem image and a raw disk each as large as the tree.
-      workDir: path.join(dir.root, 'assemble'),
-      logDir: dir.logs,
-      sandbox,
-      lastKey: parent!.key,
-      lastLayer: parent!.layer,
-      store,
-      name: outputStem(o.imageName, o.tag),
-      emit,
-    });
-    await ports.afterSteps?.(reports);
-    const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages));
-    return finish(reports, files, manifest, sandbox.kind);
-  } finally {
-    await removeBuildDir(dir);
+  const fast = !o.refresh ? await noopBuild(plan, chain, o, { ...ports, doing }, outputs) : null;
+  if (fast) {
+    await ports.afterSteps?.(fast.steps);
+    doing.now({ what: 'writing the manifest', writesTo: ['output directory'] });
+    const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages));
+    return finish(fast.steps, fast.outputs, manifest, 'none');
   }
+
+  const sandbox = await ports.sandbox();
+  const reports: StepReport[] = [];
+  doing.now({ what: 'restoring the tree checkpoint', writesTo: [workRole] });
+  const start = store && o.cacheDir ? await restoreDeepest(chain, o.cacheDir, dir.tree) : 0;
+  for (const [i, link] of chain.slice(0, start).entries()) {
+    const report = cachedReport(plan.steps[i]!, i, link.key, link.entry);
+    emit({ type: 'step-start', index: i, total: plan.steps.length, step: plan.steps[i]!, cached: true });
+    emit({ type: 'step-end', report });
+    reports.push(report);
+  }
+  if (start > 0) emit({ type: 'note', message: `started from the tree checkpoint after ${plan.steps[start - 1]!.id}: ${start} cached layers not applied again` });
+  let parent: { key: LayerKey; layer: FileDigest } | null = start > 0 ? linkParent(chain[start - 1]!) : null;
+  const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length) : null;
+  for (let i = start; i < plan.steps.length; i++) {
+    const step = plan.steps[i]!;
+    const link = chain[i];
+    const key = link?.key ?? nextKey(inputs[i]!, parent);
+    const t0 = performance.now();
+    const done = await runOrApply(
+      { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
+      { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch, doing, workRole },
+    );
+    reports.push({ ...done.report, seconds: (performance.now() - t0) / 1000 });
+    emit({ type: 'step-end', report: reports[reports.length - 1]! });
+    parent = { key, layer: done.digest };
+    doing.now({ what: `keeping a tree checkpoint after ${step.id}`, writesTo: ['cache'] });
+    await checkpoints?.after(i, step, key, done.report.layerSize ?? 0);
+  }
+  await checkpoints?.prune();
+  throwIfInterrupted(ports.signal);
+  doing.now({ what: 'listing the installed packages', writesTo: ['cache'] });
+  const packages = await treePackages(dir.tree, store, parent!.key, parent!.layer, o.imageName);
+  const files = await writeOutputs({
+    ...outputs,
+    tree: dir.tree,
+    hooksDir: dir.hooks,
+    // Disk images are assembled on disk even when the tree is in memory:
+    // a filesystem image and a raw disk each as large as the tree.
+    workDir: path.join(dir.root, 'assemble'),
+    logDir: dir.logs,
+    sandbox,
+    lastKey: parent!.key,
+    lastLayer: parent!.layer,
+    store,
+    name: outputStem(o.imageName, o.tag),
+    emit,
+    doing,
+  });
+  await ports.afterSteps?.(reports);
+  throwIfInterrupted(ports.signal);
+  doing.now({ what: 'writing the manifest', writesTo: ['output directory'] });
+  const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages));
+  return finish(reports, files, manifest, sandbox.kind);
 }
 
 const linkParent = (link: ChainLink): { key: LayerKey; layer: FileDigest } => ({ key: link.key, layer: link.entry.metadata.digest });
@@ -152,7 +187,7 @@ async function noopBuild(
   plan: Plan,
   chain: ChainLink[],
   o: BuildRequest,
-  ports: EnginePorts,
+  ports: EnginePorts & { doing: Doing },
   outputs: { request: OutputRequest; diskKey: unknown },
 ): Promise<{ steps: StepReport[]; outputs: OutputFile[]; packages: ManifestPackage[] } | null> {
   const store = ports.store;
@@ -161,7 +196,7 @@ async function noopBuild(
   const { key: lastKey, entry: last } = chain[chain.length - 1]!;
   const packages = await cachedPackages(store, lastKey, last.metadata.digest);
   if (!packages) return null;
-  const files = await cachedOutputs({ ...outputs, lastKey, lastLayer: last.metadata.digest, store, name: outputStem(o.imageName, o.tag), emit: ports.emit });
+  const files = await cachedOutputs({ ...outputs, lastKey, lastLayer: last.metadata.digest, store, name: outputStem(o.imageName, o.tag), emit: ports.emit, doing: ports.doing });
   if (!files) return null;
   for (const [i, report] of reports.entries()) {
     ports.emit({ type: 'step-start', index: i, total: reports.length, step: plan.steps[i]!, cached: true });

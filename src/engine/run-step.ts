@@ -6,12 +6,15 @@
 import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import type { LayerEntry } from '../cache/store.js';
-import { FailureError } from '../failure.js';
+import type { SpaceRole } from '../failure.js';
+import { throwIfInterrupted } from '../process/interrupt.js';
+import { pauseAt } from '../process/test-pause.js';
 import { kindOf, type Step, type StepInputs } from '../steps/index.js';
 import { formatBytes } from '../util/format.js';
 import { resetStepDirs, type BuildDir } from './build-dir.js';
 import type { StepReport } from './events.js';
-import { applyToTree, fetchLayer, moveToTree, packStep, storeLayer } from './layer-io.js';
+import { applyToTree, fetchLayer, moveToTree, packStep, storeLayer, unpackedSize } from './layer-io.js';
+import type { Doing } from './doing.js';
 import type { EnginePorts } from './ports.js';
 import { stopwatch } from './stopwatch.js';
 
@@ -37,6 +40,10 @@ export interface StepEnv {
   ports: EnginePorts;
   imageName: string;
   sourceDateEpoch: number | null;
+  /** Told what the step is doing, for a failure that cuts it short (doing.ts). */
+  doing: Doing;
+  /** What the tree and the overlay are on. */
+  workRole: SpaceRole;
 }
 
 /** The report of a step taken from the cache without running it. */
@@ -50,6 +57,7 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
   const store = ports.store;
   const name = String(index).padStart(3, '0');
   const applyCached = async (entry: LayerEntry): Promise<StepDone | null> => {
+    env.doing.now({ what: `applying the cached layer of ${step.id}`, writesTo: [env.workRole], estimate: async () => unpackedSize(entry) });
     const fetched = await fetchLayer(store!, entry, dir.spool, name);
     if ('damaged' in fetched) {
       ports.emit({ type: 'note', message: `cached layer of ${step.id} is damaged (${fetched.damaged}); removed it and building the step again` });
@@ -77,6 +85,7 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
       }
     }
     ports.emit({ type: 'step-start', index, total, step, cached: false });
+    env.doing.now({ what: step.kind === 'base' ? `making the base tree (${step.id})` : `running ${step.id}`, writesTo: [env.workRole, 'build directory'] });
     await resetStepDirs(dir);
     const logFile = path.join(dir.logs, `${name}-${step.id.replace(/\//g, '_')}.log`);
     const kind = kindOf(step);
@@ -91,13 +100,19 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
       onLine: (stream, line) => ports.emit({ type: 'step-line', step, stream, line }),
       signal: ports.signal,
     });
+    throwIfInterrupted(ports.signal);
     ports.emit({ type: 'activity', source: step.id, text: 'packing the layer' });
+    env.doing.now({ what: `packing the layer of ${step.id}`, writesTo: [env.workRole] });
     const timing = stopwatch();
-    const layer = await packStep(dir.step.upper, kind.layer, dir.spool, name);
+    const layer = await packStep(dir.step.upper, kind.layer, dir.spool, name, ports.signal);
     timing.lap(`packed ${layer.pack.entries} entries, ${formatBytes(layer.pack.uncompressedSize)} -> ${formatBytes(layer.size)},`);
+    await pauseAt('pack');
+    env.doing.now({ what: `moving the layer of ${step.id} onto the tree`, writesTo: [env.workRole] });
     await moveToTree(layer, dir.tree);
     timing.lap('moved onto the tree');
+    throwIfInterrupted(ports.signal);
     if (store) {
+      env.doing.now({ what: `storing the layer of ${step.id}`, writesTo: ['cache'], estimate: async () => layer.size });
       await storeLayer(store, key, layer, { image: env.imageName, step: step.id });
       timing.lap('stored');
     }
@@ -105,6 +120,6 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
     await resetStepDirs(dir);
     return { report: { index, id: step.id, phase: step.phase, status: 'built', layerSize: layer.size, key, log: logFile }, digest: layer.digest };
   };
-  if (ports.signal.aborted) throw new FailureError({ reason: 'interrupted', signal: String(ports.signal.reason ?? 'SIGTERM') });
+  throwIfInterrupted(ports.signal);
   return store ? store.withKeyLock(key, buildIt) : buildIt();
 }
