@@ -3,7 +3,9 @@
 // no-op), or restores the deepest tree checkpoint along the chain, applies or
 // runs the steps after it (run-step.ts), writes the outputs and the manifest.
 // The store, the sandbox and the bootstrapper are ports (ports.ts): this file
-// chooses none of them.
+// chooses none of them. It tells doing.ts what it is doing as it goes, so
+// that whatever cuts the build short (SIGINT/SIGTERM, a full disk) is
+// reported in those terms; the build directory goes whatever happens.
 //
 //   plan ─► inputs ─► walkChain ─┬─ all cached + outputs cached ─► copy outputs ─┐
 //                                └─ restoreDeepest ─► runOrApply × n ─► outputs ─┴─► manifest
