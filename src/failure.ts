@@ -2,6 +2,7 @@
 // fix is a `Failure`, tagged by `reason`. Code deep in the build throws a
 // `FailureError` carrying one; the CLI renders each reason in one switch
 // (src/cli/render-failure.ts) and maps its kind to an exit code.
+import { constants } from 'node:os';
 
 /** Where in an element a problem sits: the CLI prints it as `element: file:line`. */
 export interface Location {
@@ -51,7 +52,15 @@ export type Failure =
   /** A step offered secrets left one's bytes in its layer: the layer was neither stored nor put on the tree. */
   | { reason: 'secret-in-layer'; element: string; phase: string; script: string; secrets: string[] }
   | { reason: 'unknown-package'; packages: { name: string; element: string }[]; phase: string; logPath: string }
-  | { reason: 'interrupted'; signal: string }
+  /** SIGINT or SIGTERM cut the work short; `during`: what it was doing (`running hook x/install.d/10-y`). */
+  | { reason: 'interrupted'; signal: string; during?: string }
+  /**
+   * A filesystem the build writes to filled up. `mountPoint`: where that
+   * filesystem is mounted; `role`: what the build keeps there (the build
+   * directory, the cache, the outputs); `needed`: bytes the work in flight
+   * was about to write, when known.
+   */
+  | { reason: 'no-space'; mountPoint: string; role: SpaceRole; free: number; during: string; needed?: number }
   | { reason: 'integrity'; what: string; expected: string; found: string }
   | { reason: 'io'; what: string; message: string }
   | { reason: 'layer-unpackable'; source: string; path: string; message: string }
@@ -69,6 +78,9 @@ export type Failure =
   | { reason: 'publish-failed'; step: string; status?: number; message: string; leftBehind?: string }
   | { reason: 'signature-rejected'; image: string; message: string; deleted: boolean };
 
+/** The places a build writes to, each on some filesystem that can fill up. */
+export type SpaceRole = 'build directory' | 'in-memory scratch' | 'cache' | 'output directory';
+
 /** What kind of failure, and so which exit code (documented in README.md). */
 export type FailureKind = 'usage' | 'build' | 'integrity' | 'publish' | 'not-implemented';
 
@@ -79,6 +91,20 @@ export const EXIT_CODES: Record<FailureKind, number> = {
   publish: 4,
   'not-implemented': 64,
 };
+
+/**
+ * The exit code of a command that ends with `failure`: its kind's, except for
+ * an interruption, which exits as a shell reports a process killed by the
+ * signal: 128 + its number (130 for SIGINT, 143 for SIGTERM).
+ */
+export function exitCodeOf(failure: Failure): number {
+  return failure.reason === 'interrupted' ? signalExitCode(failure.signal) : EXIT_CODES[kindOf(failure)];
+}
+
+/** 128 + the number of `signal` (SIGTERM's when the name is unknown). */
+export function signalExitCode(signal: string): number {
+  return 128 + (constants.signals[signal as NodeJS.Signals] ?? constants.signals.SIGTERM);
+}
 
 export function kindOf(failure: Failure): FailureKind {
   switch (failure.reason) {
@@ -112,6 +138,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'secret-in-layer':
     case 'unknown-package':
     case 'interrupted':
+    case 'no-space':
     case 'io':
     case 'lock-timeout':
     case 'remote-cache':

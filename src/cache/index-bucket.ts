@@ -64,14 +64,23 @@ export function parseBucket(text: string): ParsedBucket {
   return { records, badLines };
 }
 
-/** Appends one record to its key's bucket. */
+/**
+ * Appends one record to its key's bucket. A line that could not be written
+ * whole (a full disk) is cut off again, so the bucket never holds half a line.
+ */
 export async function appendRecord(cache: string, record: IndexRecord): Promise<void> {
   const file = bucketPath(cache, record.key);
   await mkdir(path.dirname(file), { recursive: true });
   const fh = await open(file, 'a', 0o644);
+  const line = Buffer.from(formatLine(record));
+  const before = (await fh.stat()).size;
   try {
-    await fh.write(formatLine(record));
+    const { bytesWritten } = await fh.write(line);
+    if (bytesWritten !== line.length) throw Object.assign(new Error(`ENOSPC: no space left on device, write ${file}`), { code: 'ENOSPC', path: file });
     await fh.datasync();
+  } catch (e) {
+    await fh.truncate(before).catch(() => undefined);
+    throw e;
   } finally {
     await fh.close();
   }

@@ -46,12 +46,15 @@ export async function packLayer(sourceDir: string, out: Writable | string, opts:
   return packWalked(walked.value, sourceDir, out, opts);
 }
 
-/** Packs what walkLayer found in `sourceDir` into `out`; `onTar` sees each chunk of the uncompressed tar. */
+/**
+ * Packs what walkLayer found in `sourceDir` into `out`; `onTar` sees each chunk of the uncompressed tar;
+ * aborting `signal` stops it half-way (an `io` failure, `out` incomplete).
+ */
 export async function packWalked(
   walked: WalkResult,
   sourceDir: string,
   out: Writable | string,
-  opts: TarWriterOptions & Pick<PackOptions, 'level' | 'workers'> & { onTar?: (chunk: Buffer) => void } = {},
+  opts: TarWriterOptions & Pick<PackOptions, 'level' | 'workers'> & { onTar?: (chunk: Buffer) => void; signal?: AbortSignal } = {},
 ): Promise<Result<PackResult>> {
   const { entries, skipped } = walked;
 
@@ -65,6 +68,7 @@ export async function packWalked(
       new CompressStream({ compressionLevel: opts.level ?? 1, nbWorkers: opts.workers ?? 2, checksumFlag: true }),
       blobHash.stream,
       sink,
+      opts.signal ? { signal: opts.signal } : {},
     );
   } catch (err) {
     return fail({ reason: 'io', what: `packing layer ${sourceDir}`, message: (err as Error).message });

@@ -6,6 +6,7 @@
 // its lock's mtime (a heartbeat) and is live while that is recent.
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { pidExists } from '../util/pid-exists.js';
 
 export interface LockHolder {
   /** Random id of this acquisition; also the name of the holder's file in the lock dir. */
@@ -70,15 +71,6 @@ export function parseHolder(text: string): LockHolder | null {
     };
   } catch {
     return null;
-  }
-}
-
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

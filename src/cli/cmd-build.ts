@@ -10,10 +10,12 @@ import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../engine/scrat
 import { applyOverrides, overridesFromEnv } from '../distro/sources.js';
 import { breakRequest } from '../engine/break-points.js';
 import { FailureError } from '../failure.js';
+import { catchInterrupts, interruptedBy, interruptedFailure, interruption } from '../process/interrupt.js';
 import { SANDBOX_KINDS, type SandboxKind } from '../sandbox/sandbox.js';
 import { declaredVars } from '../steps/hook-env.js';
 import { loadContext, resolveForCommand, type CommonArgs } from './context.js';
 import type { Handler } from './main.js';
+import type { Output } from './output.js';
 import { REMOTE_CACHE_OPTIONS, remoteCacheSettings, type RemoteCacheArgs } from './remote-cache-args.js';
 import { progressRenderer } from './progress.js';
 import { loadSecrets, SECRET_SYNTAX } from './secret-args.js';
@@ -122,75 +124,83 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('json', { type: 'boolean', describe: 'print a JSON summary of the build on stdout' })
         .option('json-file', { type: 'string', describe: 'write the JSON summary to this file' }) as never,
     handler: run<Args>(async (args, out) => {
-      const types = parseTypes(args.type);
-      // DIB's break=: refused here, before anything is built, when there is no terminal for the shell.
-      const breakAt = await breakRequest(process.env, process.stdin, process.stdout);
-      if (args.tag !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(args.tag)) {
-        throw new FailureError({ reason: 'usage', message: `--tag "${args.tag}" cannot be part of a file name`, hint: 'use letters, digits, ".", "_" and "-", e.g. a commit hash' });
-      }
-      const ctx = await loadContext(args, out);
-      const distro = applyOverrides(ctx.distro, overridesFromEnv(process.env), {
-        ...(args.release ? { release: args.release } : {}),
-        ...(args.mirror ? { mirror: args.mirror } : {}),
-        ...(args.securityMirror ? { securityMirror: args.securityMirror } : {}),
-      });
-      const graph = resolveForCommand(ctx, args.image, distro, out);
-      const signing = await signingKeyFor(args, (message) => out.info(`note: ${message}`));
-      const remoteCache = await remoteCacheSettings(args);
-      const secrets = await loadSecrets(args.secret ?? [], process.env);
-      const declared = declaredVars(process.env, args.env ?? [], { secrets, notSecret: args.notSecret ?? [] });
-      const hostWritable = await hostDirs(args.hostWritable ?? []);
-      const imageName = args.imageName ?? args.image[0]!;
-      out.info(`building ${imageName}: ${graph.elements.length} elements on ${distro.name} (${distro.release}); outputs ${types.join(', ')} in ${path.resolve(args.outputDir)}`);
-
-      const progress = progressRenderer({ stream: process.stderr, tty: Boolean(process.stderr.isTTY) && !process.env.CI });
-      const controller = new AbortController();
-      const onSignal = (signal: NodeJS.Signals): void => controller.abort(signal);
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      let result: BuildResult;
+      // From the first moment to the last: SIGINT and SIGTERM stop the build (process/interrupt.ts).
+      const release = catchInterrupts((signal) => out.error(`${signal} again: exiting without finishing the clean-up (the next build finishes it)`));
       try {
-        result = await build({
-          graph,
-          distro,
-          imageName,
-          buildRoot: args.buildDir,
-          scratch: args.scratch,
-          cacheDir: args.cache ? args.cacheDir : null,
-          remoteCache,
-          refresh: args.refresh ?? false,
-          breakAt,
-          outputs: { types, outputDir: args.outputDir },
-          disk: {
-            compress: args.compress,
-            ...(args.blockDevice ? { layout: args.blockDevice } : {}),
-            ...(args.imageSize ? { imageSize: args.imageSize } : {}),
-            ...(args.imageExtraSize ? { extraSize: args.imageExtraSize } : {}),
-          },
-          sandbox: args.sandbox,
-          declared,
-          secrets,
-          hostWritable,
-          sourceDateEpoch: sourceDateEpoch(args.sourceDateEpoch),
-          ...(args.tag ? { tag: args.tag } : {}),
-          ...(signing ? { signKey: signing.spec } : {}),
-          emit: progress.emit,
-          signal: controller.signal,
-        });
+        return await buildHandler(args, out);
+      } catch (e) {
+        // Whatever unwound the build after an interruption is the interruption.
+        if (interruptedBy() && !(e instanceof FailureError && e.failure.reason === 'interrupted')) throw new FailureError(interruptedFailure());
+        throw e;
       } finally {
-        progress.close();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        release();
       }
-      out.info('');
-      out.info(timingTable(result.steps, result.seconds));
-      out.info(`manifest: ${result.manifest.manifest}`);
-      if (result.manifest.signature && signing) out.info(`signed:   ${result.manifest.signature} (${signing.label}, key id ${signing.keyId.slice(0, 16)})`);
-      if (args.json) out.json(buildSummary(imageName, result));
-      if (args.jsonFile) await writeFile(args.jsonFile, `${JSON.stringify(buildSummary(imageName, result), null, 2)}\n`);
-      return 0;
     }),
   };
+}
+
+async function buildHandler(args: Args, out: Output): Promise<number> {
+  const types = parseTypes(args.type);
+  // DIB's break=: refused here, before anything is built, when there is no terminal for the shell.
+  const breakAt = await breakRequest(process.env, process.stdin, process.stdout);
+  if (args.tag !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(args.tag)) {
+    throw new FailureError({ reason: 'usage', message: `--tag "${args.tag}" cannot be part of a file name`, hint: 'use letters, digits, ".", "_" and "-", e.g. a commit hash' });
+  }
+  const ctx = await loadContext(args, out);
+  const distro = applyOverrides(ctx.distro, overridesFromEnv(process.env), {
+    ...(args.release ? { release: args.release } : {}),
+    ...(args.mirror ? { mirror: args.mirror } : {}),
+    ...(args.securityMirror ? { securityMirror: args.securityMirror } : {}),
+  });
+  const graph = resolveForCommand(ctx, args.image, distro, out);
+  const signing = await signingKeyFor(args, (message) => out.info(`note: ${message}`));
+  const remoteCache = await remoteCacheSettings(args);
+  const secrets = await loadSecrets(args.secret ?? [], process.env);
+  const declared = declaredVars(process.env, args.env ?? [], { secrets, notSecret: args.notSecret ?? [] });
+  const hostWritable = await hostDirs(args.hostWritable ?? []);
+  const imageName = args.imageName ?? args.image[0]!;
+  out.info(`building ${imageName}: ${graph.elements.length} elements on ${distro.name} (${distro.release}); outputs ${types.join(', ')} in ${path.resolve(args.outputDir)}`);
+
+  const progress = progressRenderer({ stream: process.stderr, tty: Boolean(process.stderr.isTTY) && !process.env.CI });
+  let result: BuildResult;
+  try {
+    result = await build({
+      graph,
+      distro,
+      imageName,
+      buildRoot: args.buildDir,
+      scratch: args.scratch,
+      cacheDir: args.cache ? args.cacheDir : null,
+      remoteCache,
+      refresh: args.refresh ?? false,
+      breakAt,
+      outputs: { types, outputDir: args.outputDir },
+      disk: {
+        compress: args.compress,
+        ...(args.blockDevice ? { layout: args.blockDevice } : {}),
+        ...(args.imageSize ? { imageSize: args.imageSize } : {}),
+        ...(args.imageExtraSize ? { extraSize: args.imageExtraSize } : {}),
+      },
+      sandbox: args.sandbox,
+      declared,
+      secrets,
+      hostWritable,
+      sourceDateEpoch: sourceDateEpoch(args.sourceDateEpoch),
+      ...(args.tag ? { tag: args.tag } : {}),
+      ...(signing ? { signKey: signing.spec } : {}),
+      emit: progress.emit,
+      signal: interruption,
+    });
+  } finally {
+    progress.close();
+  }
+  out.info('');
+  out.info(timingTable(result.steps, result.seconds));
+  out.info(`manifest: ${result.manifest.manifest}`);
+  if (result.manifest.signature && signing) out.info(`signed:   ${result.manifest.signature} (${signing.label}, key id ${signing.keyId.slice(0, 16)})`);
+  if (args.json) out.json(buildSummary(imageName, result));
+  if (args.jsonFile) await writeFile(args.jsonFile, `${JSON.stringify(buildSummary(imageName, result), null, 2)}\n`);
+  return 0;
 }
 
 export function buildSummary(image: string, r: BuildResult): unknown {

@@ -3,7 +3,7 @@
 // 0 ok, 1 build failed, 2 usage/bad input, 3 integrity, 4 publish,
 // 64 not implemented yet (see README.md).
 import yargs, { type Argv } from 'yargs';
-import { EXIT_CODES, FailureError, kindOf, type Failure } from '../failure.js';
+import { EXIT_CODES, exitCodeOf, FailureError, type Failure } from '../failure.js';
 import { buildCommand } from './cmd-build.js';
 import { cacheCommand } from './cmd-cache.js';
 import { elementsCommand } from './cmd-elements.js';
@@ -79,5 +79,5 @@ export function reportFailure(failure: Failure, out: Output, debugError?: Error)
   for (const d of r.details) out.info(d);
   if (r.hint) out.info(`hint: ${r.hint}`);
   if (debugError?.stack) out.info(debugError.stack);
-  return EXIT_CODES[kindOf(failure)];
+  return exitCodeOf(failure);
 }

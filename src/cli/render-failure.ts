@@ -2,7 +2,7 @@
 // wrong, where (element, file, line), and what to do. One switch, so the
 // compiler notices a reason nobody renders.
 import { formatBytes } from '../util/format.js';
-import { unreachable, type Failure, type Location } from '../failure.js';
+import { unreachable, type Failure, type Location, type SpaceRole } from '../failure.js';
 
 export interface Rendered {
   message: string;
@@ -14,6 +14,14 @@ export function where(at: Location): string {
   const file = at.file ? (at.line ? `${at.file}:${at.line}` : at.file) : '';
   return [at.element ? `element "${at.element}"` : '', file].filter(Boolean).join(', ');
 }
+
+/** Where each place a build writes to is chosen, for the hint of a full disk. */
+const SPACE_OPTION: Record<SpaceRole, string> = {
+  'build directory': 'point --build-dir (IMGFACTORY_BUILD_DIR) at a larger filesystem',
+  'in-memory scratch': 'build on disk with --scratch disk',
+  cache: 'point --cache-dir (IMGFACTORY_CACHE) at a larger filesystem, or run `imgfactory cache gc`',
+  'output directory': 'point -o at a larger filesystem',
+};
 
 export function renderFailure(f: Failure): Rendered {
   switch (f.reason) {
@@ -95,7 +103,13 @@ export function renderFailure(f: Failure): Rendered {
         hint: "check the name in the element's package-installs.yaml (or its pkg-map)",
       };
     case 'interrupted':
-      return { message: `interrupted by ${f.signal}; mounts and processes were cleaned up`, details: [] };
+      return { message: `interrupted by ${f.signal}${f.during ? ` while ${f.during}` : ''}; its processes, mounts and temporary files were cleaned up`, details: [] };
+    case 'no-space':
+      return {
+        message: `no space left on ${f.mountPoint} (the ${f.role}, ${formatBytes(f.free)} free) while ${f.during}${f.needed ? `; needed about ${formatBytes(f.needed)}` : ''}`,
+        details: [],
+        hint: `free space there, or ${SPACE_OPTION[f.role]} (nothing half-written was kept)`,
+      };
     case 'integrity':
       return { message: `integrity check failed for ${f.what}`, details: [`expected ${f.expected}`, `found    ${f.found}`] };
     case 'io':

@@ -5,9 +5,19 @@
 // (resolv.conf, hostname) are removed so the tree is the same on every host.
 // policy-rc.d is installed here so no package starts a service while the
 // image is built; imgfactory's finalise step removes it again.
+//
+// mmdebstrap runs in the build's sandbox as a step with no tree (sandbox/
+// step.ts): the /proc, /sys and /dev/pts it mounts in the new tree, and the
+// apt and dpkg it starts, live in namespaces of their own (the container
+// sandbox) or a process group tied to imgfactory (chroot), so they are gone
+// when it ends, is interrupted, or imgfactory is killed outright.
 import { access } from 'node:fs/promises';
 import { FailureError } from '../failure.js';
-import { runLogged } from '../process/run.js';
+import { throwIfInterrupted } from '../process/interrupt.js';
+import { pauseCommand } from '../process/test-pause.js';
+import { requireTool } from '../sandbox/host-tools.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { tailLines } from '../util/tail.js';
 import type { Distro } from './distro.js';
 import { aptSources } from './sources.js';
 
@@ -20,7 +30,12 @@ export interface BootstrapOptions {
   sourceDateEpoch: number | null;
   onLine?: (line: string) => void;
   signal?: AbortSignal;
+  /** Runs mmdebstrap (as a step with no tree). */
+  sandbox: Sandbox;
 }
+
+/** Lines of the log a failure carries. */
+const TAIL_LINES = 15;
 
 export function mmdebstrapArgs(d: Distro, target: string): string[] {
   const args = [
@@ -44,22 +59,31 @@ export async function bootstrap(o: BootstrapOptions): Promise<void> {
   } catch {
     throw new FailureError({ reason: 'host-missing', what: `the archive keyring ${o.distro.keyring}`, hint: 'run scripts/setup (it installs debian-archive-keyring)' });
   }
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+  const mmdebstrap = await requireTool('mmdebstrap', 'mmdebstrap');
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
   if (o.sourceDateEpoch !== null) env.SOURCE_DATE_EPOCH = String(o.sourceDateEpoch);
-  const done = await runLogged('mmdebstrap', mmdebstrapArgs(o.distro, o.target), {
+  // Not part of the key (steps/base.ts keys mmdebstrapArgs): only the fault tests pause here.
+  const pause = pauseCommand('bootstrap');
+  const outcome = await o.sandbox.run({
+    tree: 'none',
+    mergedDir: o.target,
+    inside: false,
+    argv: [mmdebstrap, ...mmdebstrapArgs(o.distro, o.target), ...(pause === null ? [] : [`--extract-hook=${pause.command}`])],
     env,
-    extendEnv: false,
+    binds: [],
+    resolver: false,
+    ...(pause === null ? {} : { hostWritable: [pause.writes] }),
     logFile: o.logFile,
-    ...(o.onLine ? { onLine: o.onLine } : {}),
+    ...(o.onLine ? { onLine: (_stream: string, line: string) => o.onLine?.(line) } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
-  if (done.ok) return;
-  if (done.error.reason !== 'tool-failed') throw new FailureError(done.error); // interrupted
+  throwIfInterrupted(o.signal);
+  if (outcome.exitCode === 0) return;
   throw new FailureError({
     reason: 'bootstrap-failed',
     distro: o.distro.name,
-    exitCode: done.error.exitCode,
-    logTail: done.error.stderrTail,
+    exitCode: outcome.exitCode,
+    logTail: await tailLines(o.logFile, TAIL_LINES),
     logPath: o.logFile,
   });
 }

@@ -19,7 +19,8 @@ import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writ
 import path from 'node:path';
 import { readMountInfo, mountsUnder } from '../sandbox/mountinfo.js';
 import { recoverStale } from '../sandbox/sandbox.js';
-import { isAlive, processIdOf, type ProcessId } from '../sandbox/processes.js';
+import { isAlive, killProcessesIn, processIdOf, type ProcessId } from '../sandbox/processes.js';
+import { removeAbandoned } from '../output/publish.js';
 
 export interface BuildDir {
   root: string;
@@ -89,8 +90,12 @@ async function removeUnlessMounted(root: string): Promise<boolean> {
   return true;
 }
 
-/** Undoes what builds killed outright left under `buildRoot`; returns what it did. */
-export async function recoverBuilds(buildRoot: string): Promise<string[]> {
+/**
+ * Undoes what builds killed outright left under `buildRoot` (and, under temp
+ * names, in `outputDir`): processes still working in their directories,
+ * mounts, the directories themselves. Returns what it did.
+ */
+export async function recoverBuilds(buildRoot: string, outputDir?: string): Promise<string[]> {
   const root = path.resolve(buildRoot);
   const messages = await recoverStale(root, sandboxStateDir(root));
   const names = await readdir(root).catch(() => [] as string[]);
@@ -103,6 +108,11 @@ export async function recoverBuilds(buildRoot: string): Promise<string[]> {
     );
     if (owner && (await isAlive(owner))) continue;
     const scratch = await readFile(path.join(dir, SCRATCH_FILE), 'utf8').catch(() => null);
+    // A program of the dead build still at work there (chrooted into its tree, or working in it) would write on while it is removed.
+    for (const where of scratch === null ? [dir] : [dir, scratch]) {
+      const killed = await killProcessesIn(where);
+      if (killed.length > 0) messages.push(`killed ${killed.length} process(es) still working in ${where}`);
+    }
     // Its mounts there are outside the build root, which recoverStale swept above.
     if (scratch !== null) messages.push(...(await recoverStale(scratch, sandboxStateDir(root))));
     if (scratch !== null && !(await removeUnlessMounted(scratch))) {
@@ -112,6 +122,7 @@ export async function recoverBuilds(buildRoot: string): Promise<string[]> {
     if (await removeUnlessMounted(dir)) messages.push(`removed the build directory ${dir} of a build that is gone`);
     else messages.push(`left ${dir} in place: something is still mounted below it (see findmnt)`);
   }
+  if (outputDir !== undefined) messages.push(...(await removeAbandoned(outputDir)));
   return messages;
 }
 

@@ -34,13 +34,22 @@ export interface PackedLayer {
   walked: WalkResult;
 }
 
-/** Packs a step's change into the spool; `onTar` sees the uncompressed tar as it goes by (the check for secrets). */
-export async function packStep(sourceDir: string, source: 'upper' | 'tree', spoolDir: string, name: string, onTar?: (chunk: Buffer) => void): Promise<PackedLayer> {
+/**
+ * Packs a step's change into the spool; `onTar` sees the uncompressed tar as it goes by (the check for
+ * secrets); `signal` stops the packing half-way (the spool goes with the build dir).
+ */
+export async function packStep(
+  sourceDir: string,
+  source: 'upper' | 'tree',
+  spoolDir: string,
+  name: string,
+  opts: { onTar?: (chunk: Buffer) => void; signal?: AbortSignal } = {},
+): Promise<PackedLayer> {
   const file = path.join(spoolDir, `${name}.tar.zst`);
   await rm(file, { force: true });
   const walked = unwrap(await walkLayer(sourceDir, { source }));
   // No mtime clamping here: the tree must get exactly the mtimes the layer holds.
-  const pack = unwrap(await packWalked(walked, sourceDir, file, onTar ? { onTar } : {}));
+  const pack = unwrap(await packWalked(walked, sourceDir, file, opts));
   return { file, digest: pack.digest, size: pack.size, pack, sourceDir, walked };
 }
 
@@ -85,5 +94,11 @@ export async function fetchLayer(store: LayerStore, entry: LayerEntry, spoolDir:
 /** Stores the spooled blob, which is moved into a local cache: call it after moveToTree, which may apply the blob. */
 export async function storeLayer(store: LayerStore, key: LayerEntry['key'], kind: EntryKind, layer: PackedLayer, metadata: { image: string; step: string }): Promise<LayerEntry> {
   const blob = { path: layer.file, size: layer.size, sha256: hexOf(layer.digest), owned: true };
-  return store.putLayer(key, kind, blob, { ...metadata, mediaType: LAYER_MEDIA_TYPE, diffId: layer.pack.diffId });
+  return store.putLayer(key, kind, blob, { ...metadata, mediaType: LAYER_MEDIA_TYPE, diffId: layer.pack.diffId, unpackedSize: layer.pack.uncompressedSize });
+}
+
+/** The bytes of a layer's tar, as recorded when it was stored (entries stored before that was recorded: unknown). */
+export function unpackedSize(entry: LayerEntry): number | undefined {
+  const size = entry.metadata.unpackedSize;
+  return typeof size === 'number' ? size : undefined;
 }

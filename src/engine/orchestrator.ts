@@ -3,7 +3,9 @@
 // no-op), or restores the deepest tree checkpoint along the chain, applies or
 // runs the steps after it (run-step.ts), writes the outputs and the manifest.
 // The store, the sandbox and the bootstrapper are ports (ports.ts): this file
-// chooses none of them.
+// chooses none of them. It tells doing.ts what it is doing as it goes, so
+// that whatever cuts the build short (SIGINT/SIGTERM, a full disk) is
+// reported in those terms; the build directory goes whatever happens.
 //
 //   plan ─► inputs ─► walkChain ─┬─ all cached + outputs cached ─► copy outputs ─┐
 //                                └─ restoreDeepest ─► runOrApply × n ─► outputs ─┴─► manifest
@@ -12,7 +14,7 @@ import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import type { KnownDigests } from '../cache/tree-record.js';
 import type { Place } from '../elements/phases.js';
-import { FailureError, unwrap } from '../failure.js';
+import { FailureError, unwrap, type SpaceRole } from '../failure.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { PHASE_ORDER, planBuild, type Plan } from '../plan/plan.js';
 import { hookEnv } from '../steps/hook-env.js';
@@ -21,7 +23,9 @@ import { secretRefs } from '../secrets/secret.js';
 import { findDibLib } from '../steps/dib-runtime.js';
 import { outsideWritable } from '../steps/hook-env.js';
 import { prepareInputs } from '../steps/inputs.js';
-import { createBuildDir, recoverBuilds, removeBuildDir } from './build-dir.js';
+import { throwIfInterrupted } from '../process/interrupt.js';
+import { createBuildDir, recoverBuilds, removeBuildDir, type BuildDir } from './build-dir.js';
+import { Doing, explainFailure, type Places } from './doing.js';
 import { Checkpointer, nextKey, restoreDeepest, walkChain, type ChainLink } from './chain.js';
 import { openShell, placeBreaks, type BreakRequest } from './break-points.js';
 import { conditionVars } from './condition-vars.js';
@@ -61,12 +65,39 @@ export interface BuildOutcome {
 }
 
 export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<BuildOutcome> {
+  const doing = new Doing();
+  const places: Places = { 'build directory': o.buildRoot, 'output directory': o.outputs.outputDir, ...(o.cacheDir ? { cache: o.cacheDir } : {}) };
+  let dir: BuildDir | undefined;
+  try {
+    return await orchestrateIn(o, ports, { doing, places, made: (d) => (dir = d) });
+  } catch (e) {
+    // Before the build dir goes: a full one still shows as full.
+    throw await explainFailure(e, doing.current, places, ports.signal);
+  } finally {
+    if (dir) await removeBuildDir(dir);
+  }
+}
+
+/** How orchestrateIn reports what it does and where, for explainFailure and the clean-up. */
+interface Tracking {
+  doing: Doing;
+  places: Places;
+  /** Called once the build's directory exists: it is removed whatever happens. */
+  made: (dir: BuildDir) => void;
+}
+
+async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Tracking): Promise<BuildOutcome> {
   const started = performance.now();
   const { emit, store } = ports;
-  for (const message of await recoverBuilds(o.buildRoot)) emit({ type: 'note', message: `cleaned up after an earlier build: ${message}` });
+  const { doing } = track;
+  for (const message of await recoverBuilds(o.buildRoot, o.outputs.outputDir)) emit({ type: 'note', message: `cleaned up after an earlier build: ${message}` });
+  throwIfInterrupted(ports.signal);
   const scratch = await chooseScratch(o.scratch ?? 'disk');
   if (scratch.dir !== null) emit({ type: 'note', message: `building the tree ${scratch.reason}` });
+  if (scratch.dir !== null) track.places['in-memory scratch'] = scratch.dir;
+  const workRole: SpaceRole = scratch.dir === null ? 'build directory' : 'in-memory scratch';
   const dir = await createBuildDir(o.buildRoot, o.imageName, scratch.dir);
+  track.made(dir);
   const where = scratch.dir === null ? 'disk' : 'tmpfs';
   const finish = (steps: StepReport[], outputs: OutputFile[], manifest: EmittedManifest, sandbox: string): BuildOutcome => ({
     steps,
@@ -76,105 +107,112 @@ export async function orchestrate(o: BuildRequest, ports: EnginePorts): Promise<
     sandbox,
     scratch: where,
   });
-  try {
-    await makeHooksTree(o.graph.elements, dir.hooks);
-    const dibLib = await findDibLib();
-    const { elements } = o.graph;
-    const vars = await conditionVars({ ...o, elements, dibLib, hooksDir: dir.hooks, emptyTree: dir.tree, mergedDir: dir.step.merged, logDir: dir.logs, sandbox: ports.sandbox });
-    const plan: Plan = unwrap(
-      // block-device.d hooks run when the disk image is assembled (src/engine/disk-output.ts), not as tree steps.
-      planBuild(o.graph, o.distro, { vars, skipPhases: ['block-device.d'] }),
-    );
-    for (const message of plan.notes) emit({ type: 'note', message });
-    const ictx: InputContext = {
-      distro: o.distro,
-      elements,
-      imageName: o.imageName,
-      hooksDir: dir.hooks,
-      declared: o.declared,
-      sourceDateEpoch: o.sourceDateEpoch,
-      dibLib,
-      secrets: secretRefs(o.secrets ?? []),
-    };
-    const icache = await prepareInputs(ictx);
-    const inputs: StepInputs[] = [];
-    for (const step of plan.steps) inputs.push(await kindOf(step).inputs(step, ictx, icache));
-    const outputs = await outputRequest(o, dir);
-    const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network(step));
-    const chain = store ? await walkChain(plan.steps, inputs, store, usable) : [];
+  await makeHooksTree(o.graph.elements, dir.hooks);
+  const dibLib = await findDibLib();
+  const { elements } = o.graph;
+  const vars = await conditionVars({ ...o, elements, dibLib, hooksDir: dir.hooks, emptyTree: dir.tree, mergedDir: dir.step.merged, logDir: dir.logs, sandbox: ports.sandbox });
+  throwIfInterrupted(ports.signal);
+  const plan: Plan = unwrap(
+    // block-device.d hooks run when the disk image is assembled (src/engine/disk-output.ts), not as tree steps.
+    planBuild(o.graph, o.distro, { vars, skipPhases: ['block-device.d'] }),
+  );
+  for (const message of plan.notes) emit({ type: 'note', message });
+  const ictx: InputContext = {
+    distro: o.distro,
+    elements,
+    imageName: o.imageName,
+    hooksDir: dir.hooks,
+    declared: o.declared,
+    sourceDateEpoch: o.sourceDateEpoch,
+    dibLib,
+    secrets: secretRefs(o.secrets ?? []),
+  };
+  const icache = await prepareInputs(ictx);
+  const inputs: StepInputs[] = [];
+  for (const step of plan.steps) inputs.push(await kindOf(step).inputs(step, ictx, icache));
+  const outputs = await outputRequest(o, dir);
+  const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network(step));
+  const chain = store ? await walkChain(plan.steps, inputs, store, usable) : [];
 
-    // A break point needs the tree at that point: no no-op, and no checkpoint past the first point.
-    const breaks = o.breakAt ? placeBreaks(o.breakAt.points, plan.steps.map((st) => st.phase), PHASE_ORDER) : null;
-    const fast = !o.refresh && !breaks ? await noopBuild(plan, chain, o, ports, outputs) : null;
-    if (fast) {
-      await ports.afterSteps?.(fast.steps);
-      const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages));
-      return finish(fast.steps, fast.outputs, manifest, 'none');
-    }
+  throwIfInterrupted(ports.signal);
 
-    const sandbox = await ports.sandbox();
-    const reports: StepReport[] = [];
-    const known: KnownDigests = new Map();
-    const start = store && o.cacheDir ? await restoreDeepest(chain.slice(0, breaks?.first ?? chain.length), o.cacheDir, dir.tree, known, (message) => emit({ type: 'warning', message })) : 0;
-    const shell = o.breakAt ? { sandbox, dir, terminal: o.breakAt.terminal, emit } : null;
-    const shellsAt = async (i: number): Promise<void> => {
-      const env = (place: Place): Record<string, string> => hookEnv({ place, distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch, dibLib, image: { name: o.imageName, elements } });
-      for (const b of breaks?.at.get(i) ?? []) await openShell(b.name, b.place, env(b.place), shell!);
-    };
-    for (const [i, link] of chain.slice(0, start).entries()) {
-      const report = cachedReport(plan.steps[i]!, i, link.key, link.entry);
-      emit({ type: 'step-start', index: i, total: plan.steps.length, step: plan.steps[i]!, cached: true });
-      emit({ type: 'step-end', report });
-      reports.push(report);
-    }
-    if (start > 0) emit({ type: 'note', message: `started from the tree checkpoint after ${plan.steps[start - 1]!.id}: ${start} cached layers not applied again` });
-    let parent: { key: LayerKey; layer: FileDigest } | null = start > 0 ? linkParent(chain[start - 1]!) : null;
-    const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length, known) : null;
-    const hostWritable = outsideWritable(o.declared, o.hostWritable);
-    // As disk-image-create does for DIB_IMAGE_CACHE: a directory hooks may fill must exist to be bound writable.
-    for (const d of hostWritable) await mkdir(d, { recursive: true });
-    for (let i = start; i < plan.steps.length; i++) {
-      const step = plan.steps[i]!;
-      const link = chain[i];
-      const key = link?.key ?? nextKey(inputs[i]!, parent);
-      await shellsAt(i);
-      const t0 = performance.now();
-      const done = await runOrApply(
-        { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
-        { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch, secrets: o.secrets ?? [], hostWritable },
-      ).catch(async (e: unknown) => {
-        if (breaks?.onError && e instanceof FailureError && e.failure.reason !== 'interrupted') await openShell('after-error', step.place, inputs[i]!.runEnv, shell!);
-        throw e;
-      });
-      reports.push({ ...done.report, seconds: (performance.now() - t0) / 1000 });
-      emit({ type: 'step-end', report: reports[reports.length - 1]! });
-      parent = { key, layer: done.digest };
-      await checkpoints?.after(i, step, key, done.digest, done.report.layerSize ?? 0);
-    }
-    await shellsAt(plan.steps.length);
-    await checkpoints?.prune();
-    const packages = await treePackages(dir.tree, store, parent!.key, parent!.layer, o.imageName);
-    const files = await writeOutputs({
-      ...outputs,
-      tree: dir.tree,
-      hooksDir: dir.hooks,
-      // Disk images are assembled on disk even when the tree is in memory:
-      // a filesystem image and a raw disk each as large as the tree.
-      workDir: path.join(dir.root, 'assemble'),
-      logDir: dir.logs,
-      sandbox,
-      lastKey: parent!.key,
-      lastLayer: parent!.layer,
-      store,
-      name: outputStem(o.imageName, o.tag),
-      emit,
-    });
-    await ports.afterSteps?.(reports);
-    const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages));
-    return finish(reports, files, manifest, sandbox.kind);
-  } finally {
-    await removeBuildDir(dir);
+  // A break point needs the tree at that point: no no-op, and no checkpoint past the first point.
+  const breaks = o.breakAt ? placeBreaks(o.breakAt.points, plan.steps.map((st) => st.phase), PHASE_ORDER) : null;
+  const fast = !o.refresh && !breaks ? await noopBuild(plan, chain, o, { ...ports, doing }, outputs) : null;
+  if (fast) {
+    await ports.afterSteps?.(fast.steps);
+    doing.now({ what: 'writing the manifest', writesTo: ['output directory'] });
+    const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages));
+    return finish(fast.steps, fast.outputs, manifest, 'none');
   }
+
+  const sandbox = await ports.sandbox();
+  const reports: StepReport[] = [];
+  const known: KnownDigests = new Map();
+  doing.now({ what: 'restoring the tree checkpoint', writesTo: [workRole] });
+  const start = store && o.cacheDir ? await restoreDeepest(chain.slice(0, breaks?.first ?? chain.length), o.cacheDir, dir.tree, known, (message) => emit({ type: 'warning', message })) : 0;
+  const shell = o.breakAt ? { sandbox, dir, terminal: o.breakAt.terminal, emit } : null;
+  const shellsAt = async (i: number): Promise<void> => {
+    const env = (place: Place): Record<string, string> => hookEnv({ place, distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch, dibLib, image: { name: o.imageName, elements } });
+    for (const b of breaks?.at.get(i) ?? []) await openShell(b.name, b.place, env(b.place), shell!);
+  };
+  for (const [i, link] of chain.slice(0, start).entries()) {
+    const report = cachedReport(plan.steps[i]!, i, link.key, link.entry);
+    emit({ type: 'step-start', index: i, total: plan.steps.length, step: plan.steps[i]!, cached: true });
+    emit({ type: 'step-end', report });
+    reports.push(report);
+  }
+  if (start > 0) emit({ type: 'note', message: `started from the tree checkpoint after ${plan.steps[start - 1]!.id}: ${start} cached layers not applied again` });
+  let parent: { key: LayerKey; layer: FileDigest } | null = start > 0 ? linkParent(chain[start - 1]!) : null;
+  const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length, known) : null;
+  const hostWritable = outsideWritable(o.declared, o.hostWritable);
+  // As disk-image-create does for DIB_IMAGE_CACHE: a directory hooks may fill must exist to be bound writable.
+  for (const d of hostWritable) await mkdir(d, { recursive: true });
+  for (let i = start; i < plan.steps.length; i++) {
+    const step = plan.steps[i]!;
+    const link = chain[i];
+    const key = link?.key ?? nextKey(inputs[i]!, parent);
+    await shellsAt(i);
+    const t0 = performance.now();
+    const done = await runOrApply(
+      { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
+      { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch, secrets: o.secrets ?? [], hostWritable, doing, workRole },
+    ).catch(async (e: unknown) => {
+      if (breaks?.onError && e instanceof FailureError && e.failure.reason !== 'interrupted' && !ports.signal?.aborted) await openShell('after-error', step.place, inputs[i]!.runEnv, shell!);
+      throw e;
+    });
+    reports.push({ ...done.report, seconds: (performance.now() - t0) / 1000 });
+    emit({ type: 'step-end', report: reports[reports.length - 1]! });
+    parent = { key, layer: done.digest };
+    doing.now({ what: `keeping a tree checkpoint after ${step.id}`, writesTo: ['cache'] });
+    await checkpoints?.after(i, step, key, done.digest, done.report.layerSize ?? 0);
+  }
+  await shellsAt(plan.steps.length);
+  await checkpoints?.prune();
+  throwIfInterrupted(ports.signal);
+  doing.now({ what: 'listing the installed packages', writesTo: ['cache'] });
+  const packages = await treePackages(dir.tree, store, parent!.key, parent!.layer, o.imageName);
+  const files = await writeOutputs({
+    ...outputs,
+    tree: dir.tree,
+    hooksDir: dir.hooks,
+    // Disk images are assembled on disk even when the tree is in memory:
+    // a filesystem image and a raw disk each as large as the tree.
+    workDir: path.join(dir.root, 'assemble'),
+    logDir: dir.logs,
+    sandbox,
+    lastKey: parent!.key,
+    lastLayer: parent!.layer,
+    store,
+    name: outputStem(o.imageName, o.tag),
+    emit,
+    doing,
+  });
+  await ports.afterSteps?.(reports);
+  throwIfInterrupted(ports.signal);
+  doing.now({ what: 'writing the manifest', writesTo: ['output directory'] });
+  const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages));
+  return finish(reports, files, manifest, sandbox.kind);
 }
 
 const linkParent = (link: ChainLink): { key: LayerKey; layer: FileDigest } => ({ key: link.key, layer: link.entry.metadata.digest });
@@ -184,7 +222,7 @@ async function noopBuild(
   plan: Plan,
   chain: ChainLink[],
   o: BuildRequest,
-  ports: EnginePorts,
+  ports: EnginePorts & { doing: Doing },
   outputs: { request: OutputRequest; diskKey: unknown },
 ): Promise<{ steps: StepReport[]; outputs: OutputFile[]; packages: ManifestPackage[] } | null> {
   const store = ports.store;
@@ -193,7 +231,7 @@ async function noopBuild(
   const { key: lastKey, entry: last } = chain[chain.length - 1]!;
   const packages = await cachedPackages(store, lastKey, last.metadata.digest);
   if (!packages) return null;
-  const files = await cachedOutputs({ ...outputs, lastKey, lastLayer: last.metadata.digest, store, name: outputStem(o.imageName, o.tag), emit: ports.emit });
+  const files = await cachedOutputs({ ...outputs, lastKey, lastLayer: last.metadata.digest, store, name: outputStem(o.imageName, o.tag), emit: ports.emit, doing: ports.doing });
   if (!files) return null;
   for (const [i, report] of reports.entries()) {
     ports.emit({ type: 'step-start', index: i, total: reports.length, step: plan.steps[i]!, cached: true });

@@ -6,7 +6,7 @@
 // virtual size in the entry's metadata; a cached one is published from its
 // blob, integrity checked on the way. Either way the build hands the
 // manifest one complete OutputFile per output.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from '../cache/canonical-json.js';
 import { hexOf, type FileDigest, type LayerKey } from '../cache/digest.js';
@@ -22,10 +22,11 @@ import { publishFile, publishStream } from '../output/publish.js';
 import { tempPathFor } from '../util/atomic-write.js';
 import type { FileHashes, Md5Hex, Sha256Hex, Sha512Hex } from '../util/hash-file.js';
 import { assembleDisk, type DiskSettings } from './disk-output.js';
+import type { Doing } from './doing.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { EventSink } from './events.js';
 import { stopwatch } from './stopwatch.js';
-import { writeTreeTar } from './tree-tar.js';
+import { treeBytes, writeTreeTar } from './tree-tar.js';
 
 export interface OutputRequest {
   types: OutputType[];
@@ -57,6 +58,8 @@ interface OutputContext {
   store: LayerStore | null;
   name: string;
   emit: EventSink;
+  /** Told what is being written where, for a failure that cuts it short (doing.ts). */
+  doing: Doing;
 }
 
 /** What an output's cache entry records beside the blob's own sha256 and size. */
@@ -87,6 +90,7 @@ export async function cachedOutputs(ctx: OutputContext): Promise<OutputFile[] | 
   const files: OutputFile[] = [];
   for (const { format, entry } of entries) {
     const target = finalPath(ctx, format);
+    ctx.doing.now({ what: `copying ${target} out of the cache`, writesTo: ['output directory'], estimate: async () => entry.size });
     // The blob's integrity is its sha256, checked while it streams: the recorded sha256 is the file's.
     const sha256 = hexOf(entry.metadata.digest);
     try {
@@ -132,12 +136,14 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
   /** Publishes a file this build made; its virtual size is the file's size unless the maker read another. */
   const publish = async (made: string, format: OutputType, virtualSize?: number): Promise<OutputFile> => {
     const target = finalPath(ctx, format);
+    ctx.doing.now({ what: `publishing ${target}`, writesTo: ['output directory'], estimate: async () => (await stat(made)).size });
     const hashes = await publishFile(made, target);
     return { path: target, format, size: hashes.size, sha256: hashes.sha256, cached: false, hashes, virtualSize: virtualSize ?? hashes.size };
   };
   /** Stores a published file with its description, and reports it. */
   const store = async (file: OutputFile): Promise<void> => {
     if (ctx.store) {
+      ctx.doing.now({ what: `storing ${file.path} in the cache`, writesTo: ['cache'], estimate: async () => file.size });
       const described: OutputMetadata = { sha512: file.hashes.sha512, md5: file.hashes.md5, virtualSize: file.virtualSize };
       await ctx.store.putLayer(keyFor(ctx, file.format), outputKind(file.format), { path: file.path, size: file.size, sha256: file.sha256 }, { image: ctx.name, step: `output/${file.format}`, ...described });
     }
@@ -149,6 +155,7 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
     const timing = stopwatch();
     try {
       ctx.emit({ type: 'activity', source: 'output', text: 'writing the tar of the tree' });
+      ctx.doing.now({ what: `writing ${finalPath(ctx, 'tar')}`, writesTo: ['output directory'], estimate: () => treeBytes(ctx.tree) });
       await writeTreeTar(ctx.tree, tmp);
       timing.lap('wrote the tar');
       const file = await publish(tmp, 'tar');
@@ -166,6 +173,9 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
     // Beside the outputs (same filesystem), so publishing is a rename, as
     // when qemu-img wrote into the output directory itself.
     const resultDir = tempPathFor(path.resolve(ctx.request.outputDir, `${ctx.name}.images`));
+    ctx.emit({ type: 'activity', source: 'output', text: 'assembling the disk image' });
+    // The filesystem and the raw disk in the build dir, the converted files beside the outputs.
+    ctx.doing.now({ what: 'assembling the disk image', writesTo: ['build directory', 'output directory'] });
     try {
       const images = await assembleDisk({
         tree: ctx.tree,

@@ -7,7 +7,9 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import type { LayerEntry } from '../cache/store.js';
-import { FailureError } from '../failure.js';
+import { FailureError, type SpaceRole } from '../failure.js';
+import { throwIfInterrupted } from '../process/interrupt.js';
+import { pauseAt } from '../process/test-pause.js';
 import { SecretScanner } from '../secrets/scan.js';
 import type { Secret } from '../secrets/secret.js';
 import { kindOf, type Step, type StepInputs } from '../steps/index.js';
@@ -15,7 +17,8 @@ import { scriptName } from '../steps/step.js';
 import { formatBytes } from '../util/format.js';
 import { resetStepDirs, type BuildDir } from './build-dir.js';
 import type { StepReport } from './events.js';
-import { applyToTree, fetchLayer, layerKindOf, moveToTree, packStep, storeLayer } from './layer-io.js';
+import { applyToTree, fetchLayer, layerKindOf, moveToTree, packStep, storeLayer, unpackedSize } from './layer-io.js';
+import type { Doing } from './doing.js';
 import type { EnginePorts } from './ports.js';
 import { stopwatch } from './stopwatch.js';
 
@@ -44,6 +47,10 @@ export interface StepEnv {
   /** The build's secrets: hooks are offered them, and their layers are checked for them. */
   secrets: readonly Secret[];
   hostWritable: readonly string[];
+  /** Told what the step is doing, for a failure that cuts it short (doing.ts). */
+  doing: Doing;
+  /** What the tree and the overlay are on. */
+  workRole: SpaceRole;
 }
 
 /** The report of a step taken from the cache without running it. */
@@ -57,6 +64,7 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
   const store = ports.store;
   const name = String(index).padStart(3, '0');
   const applyCached = async (entry: LayerEntry): Promise<StepDone | null> => {
+    env.doing.now({ what: `applying the cached layer of ${step.id}`, writesTo: [env.workRole], estimate: async () => unpackedSize(entry) });
     const fetched = await fetchLayer(store!, entry, dir.spool, name);
     if ('damaged' in fetched) {
       ports.emit({ type: 'note', message: `cached layer of ${step.id} is damaged (${fetched.damaged}); removed it and building the step again` });
@@ -84,6 +92,7 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
       }
     }
     ports.emit({ type: 'step-start', index, total, step, cached: false });
+    env.doing.now({ what: step.kind === 'base' ? `making the base tree (${step.id})` : `running ${step.id}`, writesTo: [env.workRole, 'build directory'] });
     await resetStepDirs(dir);
     const logFile = path.join(dir.logs, `${name}-${step.id.replace(/\//g, '_')}.log`);
     const kind = kindOf(step);
@@ -100,20 +109,29 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
       onLine: (stream, line) => ports.emit({ type: 'step-line', step, stream, line }),
       signal: ports.signal,
     });
+    throwIfInterrupted(ports.signal);
     ports.emit({ type: 'activity', source: step.id, text: 'packing the layer' });
+    env.doing.now({ what: `packing the layer of ${step.id}`, writesTo: [env.workRole] });
     const timing = stopwatch();
     // A step offered secrets must not have copied one into the tree: its layer is checked as it is packed.
     const scanner = (job.inputs.secrets ?? []).length > 0 ? new SecretScanner(env.secrets) : null;
-    const layer = await packStep(dir.step.upper, kind.layer, dir.spool, name, scanner ? (chunk) => scanner.feed(chunk) : undefined);
+    const layer = await packStep(dir.step.upper, kind.layer, dir.spool, name, {
+      ...(scanner ? { onTar: (chunk: Buffer) => scanner.feed(chunk) } : {}),
+      ...(ports.signal ? { signal: ports.signal } : {}),
+    });
     const leaked = scanner?.ids() ?? [];
     if (leaked.length > 0) {
       await rm(layer.file, { force: true });
       throw new FailureError({ reason: 'secret-in-layer', element: kind.owner(step), phase: step.phase, script: scriptName(step), secrets: leaked });
     }
     timing.lap(`packed ${layer.pack.entries} entries, ${formatBytes(layer.pack.uncompressedSize)} -> ${formatBytes(layer.size)},`);
+    await pauseAt('pack');
+    env.doing.now({ what: `moving the layer of ${step.id} onto the tree`, writesTo: [env.workRole] });
     await moveToTree(layer, dir.tree);
     timing.lap('moved onto the tree');
+    throwIfInterrupted(ports.signal);
     if (store) {
+      env.doing.now({ what: `storing the layer of ${step.id}`, writesTo: ['cache'], estimate: async () => layer.size });
       await storeLayer(store, key, layerKindOf(step), layer, { image: env.imageName, step: step.id });
       timing.lap('stored');
     }
@@ -121,6 +139,6 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
     await resetStepDirs(dir);
     return { report: { index, id: step.id, phase: step.phase, status: 'built', layerSize: layer.size, key, log: logFile }, digest: layer.digest };
   };
-  if (ports.signal.aborted) throw new FailureError({ reason: 'interrupted', signal: String(ports.signal.reason ?? 'SIGTERM') });
+  throwIfInterrupted(ports.signal);
   return store ? store.withKeyLock(key, buildIt) : buildIt();
 }

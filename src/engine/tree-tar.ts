@@ -2,6 +2,7 @@
 // symlinks, hard links and xattrs (file capabilities) preserved, names
 // sorted so the same tree gives the same archive.
 import { FailureError, unwrap } from '../failure.js';
+import { measureTree } from '../image/index.js';
 import { lastLines, run, toolFailed } from '../process/run.js';
 
 export async function writeTreeTar(tree: string, file: string): Promise<void> {
@@ -16,4 +17,10 @@ export async function writeTreeTar(tree: string, file: string): Promise<void> {
   if (r.exitCode !== 0 && !onlyCtime) {
     throw new FailureError(toolFailed('tar', ['--create', file], r, lastLines(r.stderr, 10)));
   }
+}
+
+/** About the bytes the tar of `tree` takes: its files' contents (the tar adds headers and padding). */
+export async function treeBytes(tree: string): Promise<number | undefined> {
+  const usage = await measureTree(tree);
+  return usage.ok ? usage.value.apparentBytes : undefined;
 }

@@ -7,6 +7,7 @@ import { lstat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
 import { run, type LogFn } from '../process/run.js';
+import { pausedTool } from '../process/test-pause.js';
 import type { Uuid } from './seed.js';
 
 /** A file placed into the filesystem after mkfs (owner root:root). */
@@ -39,7 +40,7 @@ export async function makeExt4(o: Ext4Options): Promise<Result<void>> {
   const args = ['-q', '-F', '-t', 'ext4', '-b', '4096', '-U', o.uuid, '-E', `hash_seed=${o.hashSeed}`, '-N', String(o.inodes), '-d', o.treeDir];
   if (o.label) args.push('-L', o.label);
   args.push(o.file, `${o.bytes / 1024}k`);
-  const mk = await run('mkfs.ext4', args, { env, onLog: o.onLog });
+  const mk = await run(...pausedTool('assembly', 'mkfs.ext4', args), { env, onLog: o.onLog });
   if (!mk.ok) return mk;
 
   const script: string[] = [];

@@ -11,18 +11,23 @@
 //   <dir>/.<name>.<ext>.sha256.tmp-…    ──rename──► <dir>/<name>.<ext>.sha256
 //                                                   <dir>/.<name>.<ext>.placed
 //
-// An existing output is replaced only by a finished one.
+// An existing output is replaced only by a finished one, and never after the
+// build was interrupted (process/interrupt.ts): then the temp files go. What
+// a killed build left under temp names, the next one removes (removeAbandoned).
 import { createWriteStream } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { interruption, throwIfInterrupted } from '../process/interrupt.js';
 import { run } from '../process/run.js';
+import { pauseAt } from '../process/test-pause.js';
 import { placedSha256, recordPlaced } from './placed.js';
 import { FailureError } from '../failure.js';
 import { hexOf, sha256File } from '../cache/digest.js';
-import { tempPathFor, writeFileAtomic } from '../util/atomic-write.js';
+import { tempNameOwner, tempPathFor, writeFileAtomic } from '../util/atomic-write.js';
 import { hashFile, type FileHashes } from '../util/hash-file.js';
+import { pidExists } from '../util/pid-exists.js';
 
 /**
  * Publishes a finished file (a temp name beside `final`, or a file in a
@@ -30,7 +35,7 @@ import { hashFile, type FileHashes } from '../util/hash-file.js';
  * read, for the cache and the manifest.
  */
 export async function publishFile(source: string, final: string): Promise<FileHashes> {
-  const hashes = await hashFile(source);
+  const hashes = await hashFile(source, interruption);
   const beside = path.dirname(path.resolve(source)) === path.dirname(path.resolve(final));
   const tmp = beside ? source : tempPathFor(final);
   try {
@@ -60,7 +65,7 @@ export async function publishStream(open: () => Promise<Readable>, final: string
   }
   const tmp = tempPathFor(final);
   try {
-    await pipeline(await open(), createWriteStream(tmp, { flags: 'wx' }));
+    await pipeline(await open(), createWriteStream(tmp, { flags: 'wx' }), { signal: interruption });
     await place(tmp, final, sha256);
   } catch (e) {
     await rm(tmp, { force: true });
@@ -74,6 +79,8 @@ async function place(tmp: string, final: string, sha256: string): Promise<void> 
   const sumTmp = tempPathFor(`${final}.sha256`);
   try {
     await writeFile(sumTmp, sumLine(sha256, final));
+    await pauseAt('publish');
+    throwIfInterrupted();
     await rename(tmp, final);
     await rename(sumTmp, `${final}.sha256`);
   } catch (e) {
@@ -81,6 +88,23 @@ async function place(tmp: string, final: string, sha256: string): Promise<void> 
     throw e;
   }
   await recordPlaced(final, sha256);
+}
+
+/**
+ * Removes what builds that are gone left in `outputDir` under temp names
+ * (outputs, .sha256 files, disk images in the making): the name holds the
+ * pid of its maker, and a name whose maker still runs is left alone.
+ * Returns one message per removal.
+ */
+export async function removeAbandoned(outputDir: string): Promise<string[]> {
+  const messages: string[] = [];
+  for (const name of await readdir(outputDir).catch(() => [] as string[])) {
+    const owner = tempNameOwner(name);
+    if (owner === null || owner === process.pid || pidExists(owner)) continue;
+    await rm(path.join(outputDir, name), { recursive: true, force: true });
+    messages.push(`removed ${path.join(outputDir, name)}, left half-written by a build that is gone`);
+  }
+  return messages;
 }
 
 /** `<sha256>  <name>` as sha256sum writes it. */

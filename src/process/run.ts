@@ -3,6 +3,8 @@
 // line to the caller's log, runs with LC_ALL=C unless told otherwise, obeys an
 // abort signal and an optional timeout, and ends as a value: the output, or a
 // `tool-failed` Failure naming the tool with the tail of what it printed.
+// Every program dies with imgfactory, even a killed one (tether.ts), and
+// stops when imgfactory is interrupted (interrupt.ts).
 //
 //   run(tool, args)        output captured in memory (text or bytes)
 //   runLogged(tool, args)  output appended to a log file and passed on line by
@@ -13,7 +15,9 @@ import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { FailureError, fail, ok, type Failure, type Result } from '../failure.js';
 import { tailLines } from '../util/tail.js';
+import { interruption } from './interrupt.js';
 import { closeLog, pipeLines, type Stream } from './lines.js';
+import { resolveTool, tethered } from './tether.js';
 
 /** Lines of stderr (or of the log) a failure carries. */
 const TAIL_LINES = 15;
@@ -33,8 +37,10 @@ export interface RunOptions {
   binary?: boolean;
   /** Receives the command line (`$ tool args...`) before the program starts. */
   onLog?: LogFn;
-  /** Aborting kills the program; the run ends as an `interrupted` failure. */
+  /** Aborting kills the program; the run ends as an `interrupted` failure. So does imgfactory's interruption (interrupt.ts). */
   signal?: AbortSignal;
+  /** false: imgfactory's interruption does not stop it — for the clean-up that runs after one (unmounting). Default true. */
+  interruptible?: boolean;
   /** Milliseconds before the program is killed (SIGTERM) and the run fails. */
   timeout?: number;
   /**
@@ -57,7 +63,10 @@ export interface RunOutput {
 /** Runs `tool args...` to its end; see RunOptions. */
 export async function run(tool: string, args: string[], opts: RunOptions = {}): Promise<Result<RunOutput>> {
   opts.onLog?.(commandLine(tool, args));
-  const r = await execa(tool, args, {
+  const start = startable(tool, args, opts);
+  if (!start.ok) return start;
+  const [file, argv] = start.value;
+  const r = await execa(file, argv, {
     ...commonOptions(opts),
     ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
     encoding: 'buffer',
@@ -66,7 +75,7 @@ export async function run(tool: string, args: string[], opts: RunOptions = {}): 
   const stdoutBytes = Buffer.from(r.stdout as Uint8Array);
   const stderr = Buffer.from(r.stderr as Uint8Array).toString('utf8');
   const ended = { exitCode: r.exitCode ?? null, signal: r.signal ?? null };
-  const stopped = r.failed ? stoppedFailure(opts.signal) : null;
+  const stopped = r.failed ? stoppedFailure(opts) : null;
   if (stopped) return fail(stopped);
   if (r.failed && (opts.check !== false || !ran(r) || r.timedOut)) {
     return fail(toolFailed(tool, args, ended, lastLines(stderr), r.timedOut ? opts.timeout : undefined, r.code));
@@ -90,10 +99,12 @@ export interface LoggedOptions extends Omit<RunOptions, 'input' | 'binary' | 'ch
 
 /** Runs `tool args...` with its output going to a log file; a failure carries the log's last lines. */
 export async function runLogged(tool: string, args: string[], opts: LoggedOptions): Promise<Result<{ exitCode: number }>> {
+  opts.onLog?.(commandLine(tool, args));
+  const start = startable(tool, args, opts);
+  if (!start.ok) return start;
   const log = createWriteStream(opts.logFile, { flags: 'a' });
   log.on('error', () => undefined); // a full disk must not crash the build; the exit status still counts
-  opts.onLog?.(commandLine(tool, args));
-  const child = execa(tool, args, { ...commonOptions(opts), stdin: 'ignore', buffer: false });
+  const child = execa(...start.value, { ...commonOptions(opts), stdin: 'ignore', buffer: false });
   const onLine = (_stream: Stream, line: string): void => {
     if (line.trim() !== '') opts.onLine?.(line);
   };
@@ -102,7 +113,7 @@ export async function runLogged(tool: string, args: string[], opts: LoggedOption
   const r = await child;
   await closeLog(log);
   if (!r.failed) return ok({ exitCode: 0 });
-  const stopped = stoppedFailure(opts.signal);
+  const stopped = stoppedFailure(opts);
   if (stopped) return fail(stopped);
   const ended = { exitCode: r.exitCode ?? null, signal: r.signal ?? null };
   return fail(toolFailed(tool, args, ended, await tailLines(opts.logFile, TAIL_LINES), r.timedOut ? opts.timeout : undefined, r.code));
@@ -173,14 +184,33 @@ function commandLine(tool: string, args: string[]): string {
   return `$ ${[tool, ...args].join(' ')}`;
 }
 
+/**
+ * The tethered command line (tether.ts) of `tool`, found on the PATH the
+ * program gets; a tool that is not there fails as not found, as an execa
+ * ENOENT did.
+ */
+function startable(tool: string, args: string[], opts: RunOptions): Result<[string, string[]]> {
+  const inherited = opts.extendEnv === false ? {} : process.env;
+  const file = resolveTool(tool, opts.env?.PATH ?? inherited.PATH);
+  if (file === undefined) return fail(toolFailed(tool, args, { exitCode: null, signal: null }, [], undefined, 'ENOENT'));
+  return ok(tethered(file, args, (opts.env?.PWD ?? inherited.PWD) !== undefined));
+}
+
+/** What stops a run: the caller's signal and, unless it is clean-up, imgfactory's interruption. */
+function stopSignal(opts: RunOptions): AbortSignal | undefined {
+  const signals = [opts.signal, opts.interruptible === false ? undefined : interruption].filter((s): s is AbortSignal => s !== undefined);
+  return signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+}
+
 /** What every run shares: no throwing, LC_ALL=C under the caller's env, cwd, abort and timeout. */
 function commonOptions(opts: RunOptions) {
+  const stop = stopSignal(opts);
   return {
     reject: false,
     env: { LC_ALL: 'C', ...opts.env },
     extendEnv: opts.extendEnv ?? true,
     ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
-    ...(opts.signal === undefined ? {} : { cancelSignal: opts.signal }),
+    ...(stop === undefined ? {} : { cancelSignal: stop }),
     ...(opts.timeout === undefined ? {} : { timeout: opts.timeout }),
   } as const;
 }
@@ -190,6 +220,7 @@ function ran(r: { exitCode?: number; signal?: string }): boolean {
   return r.exitCode !== undefined || r.signal !== undefined;
 }
 
-function stoppedFailure(signal: AbortSignal | undefined): Failure | null {
-  return signal?.aborted ? { reason: 'interrupted', signal: String(signal.reason ?? 'SIGTERM') } : null;
+function stoppedFailure(opts: RunOptions): Failure | null {
+  const stop = stopSignal(opts);
+  return stop?.aborted ? { reason: 'interrupted', signal: String(stop.reason ?? 'SIGTERM') } : null;
 }

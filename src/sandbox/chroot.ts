@@ -1,13 +1,16 @@
 // The chroot sandbox: the overlay and every bind are mounted in the host's
 // mount namespace (each recorded in the step's state file first, so a killed
 // build can be cleaned up by the next one), the command runs chrooted in the
-// merged tree (or on the host with TARGET_ROOT), and everything is unmounted
-// in reverse order afterwards, whatever happened. The only namespace it may
-// use is a UTS one, when a hostname is asked for.
+// merged tree (or on the host with TARGET_ROOT), and everything mounted at
+// or below the merged dir is unmounted afterwards, deepest first, whatever
+// happened: its own mounts and any the command made and left (a bootstrap
+// killed before it unmounted its /proc). The only namespace it may use is a
+// UTS one, when a hostname is asked for.
 import { mkdir, realpath } from 'node:fs/promises';
 import { FailureError } from '../failure.js';
 import { requireTool } from './host-tools.js';
 import { planMounts, secretsDir } from './mount-plan.js';
+import { mountsUnder, readMountInfo } from './mountinfo.js';
 import { mount, unmount } from './mounts.js';
 import { killProcessesIn } from './processes.js';
 import { StateRecord } from './state.js';
@@ -30,7 +33,6 @@ export class ChrootSandbox implements Sandbox {
     await mkdir(input.mergedDir, { recursive: true });
     const step = { ...input, mergedDir: await realpath(input.mergedDir) };
     const record = await StateRecord.create(this.stateDir, 'chroot', step.mergedDir);
-    const mounted: string[] = [];
     try {
       const plan = await planMounts(step, record.state.scratchDir);
       if (!plan.ok) throw new FailureError(plan.error);
@@ -39,7 +41,6 @@ export class ChrootSandbox implements Sandbox {
         if (op.creates) await record.addMount(op.target);
         const done = await mount(op.args);
         if (!done.ok) throw new FailureError(done.error);
-        if (op.creates) mounted.push(op.target);
       }
       return await runLaunch(
         step,
@@ -66,7 +67,7 @@ export class ChrootSandbox implements Sandbox {
       );
     } finally {
       await killProcessesIn(step.mergedDir);
-      for (const target of mounted.reverse()) await unmount(target);
+      for (const entry of mountsUnder(await readMountInfo(), step.mergedDir)) await unmount(entry.mountPoint);
       await record.remove();
     }
   }

@@ -1,11 +1,11 @@
 // The mounts one step needs, as data: the overlay, /proc, /sys, /dev,
 // /dev/pts, the caller's binds, the resolver and the secrets' tmpfs, in mount
 // order (or, for a read-only step, one read-only bind of the tree and nothing
-// else). The chroot sandbox performs them in the host namespace (recording
-// each first), the container sandbox inside its own mount namespace; both
-// undo them in reverse. For a step run outside the tree the container
-// sandbox also makes the host read-only but for the step's own directories
-// (hostView).
+// else; for a step with no tree, nothing). The chroot sandbox performs them in
+// the host namespace (recording each first), the container sandbox inside its
+// own mount namespace; both undo them in reverse. For a step run outside the
+// tree the container sandbox also makes the host read-only but for the step's
+// own directories (hostView).
 //
 //   <scratch>/shadow        mount points the tree lacks, and a policy-rc.d that
 //                           keeps package scripts from starting services (shadow-layer.ts)
@@ -19,7 +19,7 @@ import { fail, ok, type Result } from '../failure.js';
 import { buildShadowLayer, type ShadowEntry } from './shadow-layer.js';
 import { resolveInTree } from './tree-path.js';
 import type { Secret } from '../secrets/secret.js';
-import { IN_TREE_SECRETS, scratchLayout, type StepRun } from './step.js';
+import { IN_TREE_SECRETS, scratchLayout, type HostRun, type ReadOnlyRun, type StepRun } from './step.js';
 
 /** One call of mount(8). */
 export interface MountOp {
@@ -56,6 +56,7 @@ export async function planMounts(step: StepRun, scratchDir: string): Promise<Res
   const scratch = scratchLayout(scratchDir);
   if (!step.inside) await mkdir(scratch.tmp, { recursive: true });
   if (step.tree === 'read-only') return planReadOnly(step);
+  if (step.tree === 'none') return planNone(step);
   const shadowDir = path.join(scratchDir, 'shadow');
   for (const dir of [step.lowerDir, step.upperDir, step.workDir, shadowDir]) {
     if (/[,:\\]/.test(dir)) return fail({ reason: 'usage', message: `overlayfs cannot take a path containing ',', ':' or '\\': ${dir}` });
@@ -136,15 +137,26 @@ export function secretsDir(ops: readonly MountOp[]): string | null {
   return ops.find((o) => o.role === 'secrets')?.target ?? null;
 }
 
-/** How a step run outside the tree sees the host; null for one run inside (the chroot hides the host). */
+/**
+ * How a step run outside the tree sees the host; null for one run inside (the
+ * chroot hides the host). A step with no tree writes the tree itself, at
+ * mergedDir, which is then no mount of its own: it is bound writable.
+ */
 export function hostView(step: StepRun, scratchDir: string): HostView | null {
   if (step.inside) return null;
   const scratch = scratchLayout(scratchDir);
-  return { keep: [step.mergedDir], writable: [scratch.init, scratch.tmp, ...(step.hostWritable ?? [])] };
+  const tree = step.tree === 'none' ? [step.mergedDir] : [];
+  return { keep: [step.mergedDir], writable: [...tree, scratch.init, scratch.tmp, ...(step.hostWritable ?? [])] };
+}
+
+/** No tree: the command makes it, so nothing is mounted for it. */
+function planNone(step: HostRun): Result<MountOp[]> {
+  if (step.binds.length > 0 || step.resolver || (step.secrets ?? []).length > 0) return fail({ reason: 'usage', message: 'a step with no tree takes no binds, no resolver and no secrets' });
+  return ok([]);
 }
 
 /** The tree at mergedDir, read-only: nothing to write to, so no layer, no shadow, no pseudo-filesystems. */
-function planReadOnly(step: StepRun): Result<MountOp[]> {
+function planReadOnly(step: ReadOnlyRun): Result<MountOp[]> {
   if (step.binds.length > 0 || step.resolver || (step.secrets ?? []).length > 0) return fail({ reason: 'usage', message: 'a read-only step takes no binds, no resolver and no secrets' });
   return ok(privateBind(step.lowerDir, step.mergedDir, true));
 }

@@ -50,7 +50,15 @@ export const NS_INIT_SOURCE = String.raw`
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const spec = JSON.parse(fs.readFileSync(process.argv[1], 'utf8'));
-const report = (status) => fs.writeFileSync(spec.statusFile, JSON.stringify(status));
+const report = (status) => {
+  try {
+    fs.writeFileSync(spec.statusFile, JSON.stringify(status));
+  } catch (e) {
+    // A full disk, most likely: say so in one line; imgfactory then goes by this exit.
+    process.stderr.write('imgfactory sandbox: cannot record how the command ended: ' + e.message + '\n');
+    process.exit(125);
+  }
+};
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => {});
 // fd 3: the lifeline from imgfactory. EOF means it died (even by SIGKILL): take the whole group down.
 try {

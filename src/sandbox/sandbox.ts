@@ -11,7 +11,7 @@ import { ContainerSandbox } from './container.js';
 import { probeContainer, type ProbeResult } from './probe.js';
 import type { Sandbox } from './step.js';
 
-export type { Bind, OverlayRun, ReadOnlyRun, Sandbox, StepOutcome, StepRun } from './step.js';
+export type { Bind, HostRun, OverlayRun, ReadOnlyRun, Sandbox, StepOutcome, StepRun } from './step.js';
 export { recoverStale } from './stale.js';
 
 interface SandboxEntry {

@@ -1,10 +1,11 @@
 // What both sandboxes do once their mounts are planned: start ns-init as the
 // leader of a new process group, follow it to the end or kill it on abort (or
-// on imgfactory's own SIGINT/SIGTERM), and read how the command ended.
+// when imgfactory is interrupted: process/interrupt.ts), and read how the
+// command ended.
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FailureError } from '../failure.js';
-import { whileRunning } from './interrupts.js';
+import { interruption } from '../process/interrupt.js';
 import { INIT_ENV, NS_INIT_SOURCE, writeInitSpec, type InitSpec, type InitStatus } from './ns-init.js';
 import { startGroup } from '../process/group.js';
 import { processIdOf } from './processes.js';
@@ -27,26 +28,12 @@ export interface Launch {
 }
 
 /**
- * Runs `body` with one abort signal that fires on step.signal or on
- * imgfactory's own SIGINT/SIGTERM; in the latter case the process exits only
- * after `body` (and so its clean-up) has finished.
+ * Runs `body` with one abort signal that fires on step.signal or when
+ * imgfactory is interrupted; `body` undoes what it made either way, and the
+ * interrupted build unwinds only after it has.
  */
-export async function guarded<T>(step: StepRun, body: (stop: AbortSignal) => Promise<T>): Promise<T> {
-  const stop = new AbortController();
-  const onAbort = (): void => stop.abort();
-  if (step.signal?.aborted) stop.abort();
-  step.signal?.addEventListener('abort', onAbort, { once: true });
-  const done = body(stop.signal);
-  const unregister = whileRunning(async () => {
-    stop.abort();
-    await done.catch(() => undefined);
-  });
-  try {
-    return await done;
-  } finally {
-    step.signal?.removeEventListener('abort', onAbort);
-    unregister();
-  }
+export function guarded<T>(step: StepRun, body: (stop: AbortSignal) => Promise<T>): Promise<T> {
+  return body(step.signal ? AbortSignal.any([step.signal, interruption]) : interruption);
 }
 
 /** Starts ns-init in a new process group and follows it until it and its output are done. */
@@ -101,7 +88,12 @@ function secretHandover(secrets: readonly Secret[], dir: string | null): { spec:
   return { spec: { dir, items }, env };
 }
 
+/** What ns-init wrote; undefined when it wrote nothing whole (it died first, or the disk was full): then the leader's exit counts. */
 async function readStatus(file: string): Promise<InitStatus | undefined> {
   const text = await readFile(file, 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : (JSON.parse(text) as InitStatus);
+  try {
+    return text === undefined ? undefined : (JSON.parse(text) as InitStatus);
+  } catch {
+    return undefined;
+  }
 }

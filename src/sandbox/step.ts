@@ -15,14 +15,18 @@ export interface Bind {
 /**
  * One hook script run on the tree so far: on an overlay whose upper dir
  * becomes the step's layer (the default), or on a read-only view of the tree
- * (`tree: 'read-only'`, e.g. block-device.d hooks, which only read the tree).
+ * (`tree: 'read-only'`, e.g. block-device.d hooks, which only read the tree);
+ * or a program that makes the tree itself (`tree: 'none'`, the bootstrap).
  */
-export type StepRun = OverlayRun | ReadOnlyRun;
+export type StepRun = OverlayRun | ReadOnlyRun | HostRun;
 export type OverlayRun = StepCommon & OverlayTree;
 export type ReadOnlyRun = StepCommon & ReadOnlyTree;
+export type HostRun = StepCommon & NoTree;
 
 export interface OverlayTree {
   tree?: 'overlay';
+  /** The root tree so far; never written. */
+  lowerDir: string;
   /**
    * Mount /proc, /sys, /dev and /dev/pts in the tree (default true). A step
    * that makes the tree itself (DIB's root.d, debootstrap) gets none, as in
@@ -38,12 +42,27 @@ export interface OverlayTree {
 /** The tree bound read-only at mergedDir: no layer, no /proc, /sys or /dev, no binds, no resolver. */
 export interface ReadOnlyTree {
   tree: 'read-only';
+  /** The tree to show. */
+  lowerDir: string;
+}
+
+/**
+ * Nothing is mounted: the command runs outside (`inside: false`) and fills
+ * mergedDir itself, as the distro's bootstrap makes the first tree. It keeps
+ * the sandbox's hold on it all the same: its own process group that dies with
+ * imgfactory, and in the container sandbox private mount and PID namespaces,
+ * so whatever it mounts in the tree (mmdebstrap mounts /proc, /sys, /dev/pts)
+ * or leaves running is gone when it ends, however imgfactory ends. No binds,
+ * no resolver, no secrets, no TARGET_ROOT; a TMPDIR of its own. The
+ * container sandbox shows it the host read-only but for mergedDir, that
+ * TMPDIR and `hostWritable` (mount-plan.ts hostView).
+ */
+export interface NoTree {
+  tree: 'none';
 }
 
 export interface StepCommon {
-  /** The root tree so far; never written. */
-  lowerDir: string;
-  /** Where the overlay (or the read-only view) is mounted (in whatever namespace). */
+  /** Where the overlay (or the read-only view) is mounted (in whatever namespace); with no tree, the directory the command fills. */
   mergedDir: string;
   /** True: run chrooted in the merged tree; false: on the host, with TARGET_ROOT=mergedDir added to env. */
   inside: boolean;
@@ -94,13 +113,14 @@ export const IN_TREE_SECRETS = '/run/secrets';
 
 /**
  * The environment the command sees: exactly step.env, plus for steps that
- * run outside the tree its path (TARGET_ROOT, and TMP_MOUNT_PATH as
- * diskimage-builder names it too) and a TMPDIR of the step's own, and where
- * its secrets are. Exported secrets are added by ns-init, never here: this
- * goes into the spec file.
+ * run outside the tree a TMPDIR of the step's own and, when there is a tree,
+ * its path (TARGET_ROOT, and TMP_MOUNT_PATH as diskimage-builder names it
+ * too), and where its secrets are. Exported secrets are added by ns-init,
+ * never here: this goes into the spec file.
  */
 export function commandEnv(step: StepRun, scratch: ScratchLayout): Record<string, string> {
-  const env: Record<string, string> = step.inside ? { ...step.env } : { ...step.env, TARGET_ROOT: step.mergedDir, TMP_MOUNT_PATH: step.mergedDir, TMPDIR: scratch.tmp };
+  const tree: Record<string, string> = step.tree === 'none' ? {} : { TARGET_ROOT: step.mergedDir, TMP_MOUNT_PATH: step.mergedDir };
+  const env: Record<string, string> = step.inside ? { ...step.env } : { ...step.env, ...tree, TMPDIR: scratch.tmp };
   if (step.secrets && step.secrets.length > 0) env.IMGFACTORY_SECRETS = step.inside ? IN_TREE_SECRETS : scratch.secrets;
   return env;
 }

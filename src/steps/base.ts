@@ -1,5 +1,5 @@
-// The base step: the distro's bootstrap (mmdebstrap), run on the host into the
-// step's upper directory; the whole tree it makes is the first layer. Its key
+// The base step: the distro's bootstrap (mmdebstrap), run by the sandbox as a
+// step with no tree, into the step's upper directory; the whole tree it makes is the first layer. Its key
 // is the bootstrap's command line (the distro description after overrides);
 // it reads the archive, so --refresh makes it again.
 import { canonicalJson } from '../cache/canonical-json.js';
@@ -36,6 +36,7 @@ export const base: StepKind<BaseStep> = {
       sourceDateEpoch: ctx.sourceDateEpoch,
       onLine: (line) => ctx.onLine('stdout', line),
       signal: ctx.signal,
+      sandbox: ctx.sandbox,
     });
   },
 };

@@ -4,7 +4,8 @@
 // run becomes a Failure naming whom it is laid at, the phase, the script, the
 // exit code and the tail of the log.
 import path from 'node:path';
-import { FailureError, type Failure } from '../failure.js';
+import type { Failure } from '../failure.js';
+import { throwIfInterrupted } from '../process/interrupt.js';
 import type { StepOutcome } from '../sandbox/sandbox.js';
 import type { Secret } from '../secrets/secret.js';
 import { tailLines } from '../util/tail.js';
@@ -46,7 +47,7 @@ export async function runSandboxed(step: StepCommon, argv: string[], runEnv: Rec
     logFile: ctx.logFile,
     signal: ctx.signal,
   });
-  if (ctx.signal.aborted) throw new FailureError({ reason: 'interrupted', signal: String(ctx.signal.reason ?? 'SIGTERM') });
+  throwIfInterrupted(ctx.signal);
   return outcome;
 }
 

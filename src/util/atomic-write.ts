@@ -24,6 +24,13 @@ export function isTempName(name: string): boolean {
   return name.startsWith('.') && name.includes(TEMP_MARK);
 }
 
+/** The pid of the process that made temp name `name` (a base name), or null for other names. */
+export function tempNameOwner(name: string): number | null {
+  if (!isTempName(name)) return null;
+  const m = /^(\d+)-[0-9a-f]+$/.exec(name.slice(name.lastIndexOf(TEMP_MARK) + TEMP_MARK.length));
+  return m ? Number(m[1]) : null;
+}
+
 /** Writes `data` to `final` atomically; the temp file is removed if anything fails. */
 export async function writeFileAtomic(final: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
   const tmp = tempPathFor(final);

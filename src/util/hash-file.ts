@@ -18,7 +18,8 @@ export interface FileHashes {
 
 const CHUNK = 4 * 1024 * 1024;
 
-export async function hashFile(file: string): Promise<FileHashes> {
+/** Hashes `file`; aborting `signal` stops it between chunks (throwing the signal's reason). */
+export async function hashFile(file: string, signal?: AbortSignal): Promise<FileHashes> {
   const fh = await open(file, 'r');
   const hasher = streamHasher(['sha256', 'sha512', 'md5'], (await fh.stat()).size);
   try {
@@ -27,6 +28,7 @@ export async function hashFile(file: string): Promise<FileHashes> {
     const ring = hasher.threaded ? Array.from({ length: IN_FLIGHT + 1 }, () => sharedBuffer(CHUNK)) : [Buffer.allocUnsafe(CHUNK)];
     let size = 0;
     for (let i = 0; ; i++) {
+      signal?.throwIfAborted();
       const buf = ring[i % ring.length]!;
       const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
       if (bytesRead === 0) break;

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChrootSandbox } from '../../src/sandbox/chroot.js';
 import { mountsUnder, readMountInfo } from '../../src/sandbox/mountinfo.js';
 import { recoverStale } from '../../src/sandbox/stale.js';
-import { chooseSandbox, type OverlayRun, type Sandbox } from '../../src/sandbox/sandbox.js';
+import { chooseSandbox, type HostRun, type OverlayRun, type Sandbox } from '../../src/sandbox/sandbox.js';
 import { Secret } from '../../src/secrets/secret.js';
 import { copyDebianTree } from '../support/debian-tree.js';
 import { scratchDir } from '../support/run-dir.js';
@@ -289,6 +289,36 @@ for (const kind of ['chroot', 'container'] as const) {
       });
     }
 
+    it(`runs a program with no tree (a bootstrap): it fills its directory${kind === 'container' ? ' and its TMPDIR, and no other part of the host' : ''}, and what it mounts there is gone when it ends`, async () => {
+      const target = path.join(root, `no-tree-${++count}`);
+      const outsideDir = path.join(root, `no-tree-host-${count}`);
+      await mkdir(outsideDir, { recursive: true });
+      const script = [
+        'mkdir -p "$1/proc" && mount -t tmpfs made-by-the-step "$1/proc" && echo made > "$1/made" && echo "target-root=${TARGET_ROOT:-unset}"',
+        'echo x > "$TMPDIR/scratch" && echo tmpdir-written',
+        'if echo x > "$2/escaped" 2>/dev/null; then echo host-written; else echo host-refused; fi',
+      ].join(' && ');
+      const step: HostRun = {
+        tree: 'none',
+        mergedDir: target,
+        inside: false,
+        argv: ['/bin/sh', '-c', script, 'sh', target, outsideDir],
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+        binds: [],
+        resolver: false,
+        logFile: path.join(root, `no-tree-${count}.log`),
+      };
+      expect(await sandbox.run(step)).toEqual({ exitCode: 0, signal: null });
+      expect(await readFile(path.join(target, 'made'), 'utf8')).toBe('made\n');
+      const log = await readFile(step.logFile, 'utf8');
+      expect(log).toContain('target-root=unset');
+      expect(log).toContain('tmpdir-written');
+      // The chroot sandbox cannot make the host read-only for one command (docs/security.md).
+      expect(log).toContain(kind === 'container' ? 'host-refused' : 'host-written');
+      expect(await mountsIn(root)).toEqual([]);
+      expect(await readdir(path.join(stateDir, 'sandbox'))).toEqual([]);
+    });
+
     it('runs a block-device.d hook on a read-only tree: it sees IMAGE_BLOCK_DEVICE and cannot write to TARGET_ROOT', async () => {
       const dir = path.join(root, `read-only-${++count}`);
       await mkdir(dir, { recursive: true });
@@ -399,7 +429,7 @@ for (const kind of ['chroot', 'container'] as const) {
         const marker = `6124${kind === 'chroot' ? 1 : 2}${code}`;
         const buildRoot = path.join(root, `interrupted-${signal}`);
         const { child } = await startFixtureBuild(marker, buildRoot);
-        child.kill(signal);
+        process.kill(child.pid!, signal); // not child.kill(): execa would SIGKILL it 5 s later
         expect((await child).exitCode).toBe(code);
         expect(await mountsIn(buildRoot)).toEqual([]);
         expect(await readdir(path.join(buildRoot, 'sandbox'))).toEqual([]);

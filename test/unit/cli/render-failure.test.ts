@@ -2,11 +2,25 @@
 // with sizes a person can take in.
 import { describe, expect, it } from 'vitest';
 import { renderFailure } from '../../../src/cli/render-failure.js';
+import { exitCodeOf } from '../../../src/failure.js';
 
 describe('renderFailure', () => {
   it('says what does not fit, how much is needed and how much there is', () => {
     const r = renderFailure({ reason: 'image-too-small', what: 'efi: the fixed-size partitions do not fit on a 1 GiB disk', needed: 1_288_490_189, available: 1_073_741_824 });
     expect(r.message).toBe('efi: the fixed-size partitions do not fit on a 1 GiB disk: 1.2 GiB needed, 1.0 GiB available (1288490189 and 1073741824 bytes)');
     expect(r.hint).toBe('raise --image-size or --image-extra-size');
+  });
+
+  it('says which filesystem is full, what the build keeps there, what it was doing and what it needed', () => {
+    const r = renderFailure({ reason: 'no-space', mountPoint: '/srv/small', role: 'cache', free: 12_288, during: 'storing the layer of a/install.d/10-a', needed: 104_857_600 });
+    expect(r.message).toBe('no space left on /srv/small (the cache, 12.0 KiB free) while storing the layer of a/install.d/10-a; needed about 100 MiB');
+    expect(r.hint).toMatch(/--cache-dir/);
+  });
+
+  it('says what an interruption stopped, and its exit code is the signal\'s', () => {
+    const f = { reason: 'interrupted' as const, signal: 'SIGINT', during: 'assembling the disk image' };
+    expect(renderFailure(f).message).toBe('interrupted by SIGINT while assembling the disk image; its processes, mounts and temporary files were cleaned up');
+    expect(exitCodeOf(f)).toBe(130);
+    expect(exitCodeOf({ ...f, signal: 'SIGTERM' })).toBe(143);
   });
 });

@@ -31,7 +31,7 @@ class FakeSandbox implements Sandbox {
 
   async run(step: StepRun): Promise<{ exitCode: number | null; signal: string | null }> {
     // argv: /bin/bash <helper> [phase script | action packages...]
-    if (step.tree === 'read-only') throw new Error('no read-only runs in these builds (no block-device.d hooks)');
+    if (step.tree === 'read-only' || step.tree === 'none') throw new Error('no read-only runs (no block-device.d hooks) and no bootstrap runs (a fake bootstrap) in these builds');
     const what = step.argv.slice(2).join(' ') || path.basename(step.argv[1]!);
     this.runs.push(what);
     await writeFile(step.logFile, `ran ${what}\n`, { flag: 'a' });

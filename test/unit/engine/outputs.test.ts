@@ -8,6 +8,7 @@ import type { FileDigest, LayerKey } from '../../../src/cache/digest.js';
 import { outputFileKey } from '../../../src/cache/keys.js';
 import { LocalLayerStore } from '../../../src/cache/store-local.js';
 import { cachedOutputs, writeOutputs, type OutputFile } from '../../../src/engine/outputs.js';
+import { Doing } from '../../../src/engine/doing.js';
 import type { BuildEvent } from '../../../src/engine/events.js';
 import { placedSha256 } from '../../../src/output/placed.js';
 import type { Sandbox } from '../../../src/sandbox/sandbox.js';
@@ -28,7 +29,7 @@ async function setup() {
   await writeFile(path.join(tree, 'etc/os-release'), 'ID=test\n');
   const store = new LocalLayerStore(await scratchDir('store'));
   const events: BuildEvent[] = [];
-  const ctx = (outputDir: string) => ({ request: { types: ['tar' as const], outputDir }, diskKey: null, lastKey, lastLayer, store, name: 'img', emit: (e: BuildEvent) => events.push(e) });
+  const ctx = (outputDir: string) => ({ request: { types: ['tar' as const], outputDir }, diskKey: null, lastKey, lastLayer, store, name: 'img', emit: (e: BuildEvent) => events.push(e), doing: new Doing() });
   return { tree, store, events, ctx };
 }
 

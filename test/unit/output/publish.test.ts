@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { placedSha256 } from '../../../src/output/placed.js';
-import { publishFile, publishStream } from '../../../src/output/publish.js';
-import { tempPathFor } from '../../../src/util/atomic-write.js';
+import { publishFile, publishStream, removeAbandoned } from '../../../src/output/publish.js';
+import { TEMP_MARK, tempNameOwner, tempPathFor } from '../../../src/util/atomic-write.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 const ABC_SHA256 = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
@@ -92,5 +92,25 @@ describe('publishStream', () => {
     expect(await readFile(final, 'utf8')).toBe('older bytes');
     expect(await publishStream(async () => Readable.from([bytes]), final, sha256)).toBe('written');
     expect(await readFile(final)).toEqual(bytes);
+  });
+});
+
+describe('removeAbandoned', () => {
+  it('removes the temp files and dirs of builds that are gone, and nothing else', async () => {
+    const dir = await scratchDir('abandoned');
+    // A pid that is not running: one past the highest pid the kernel hands out.
+    const gone = Number(await readFile('/proc/sys/kernel/pid_max', 'utf8')) + 1;
+    const mine = tempPathFor(path.join(dir, 'x.raw'));
+    const theirs = path.join(dir, `.x.raw${TEMP_MARK}${gone}-0badcafe`);
+    const theirDir = path.join(dir, `.x.images${TEMP_MARK}${gone}-0badcafe`);
+    await writeFile(mine, 'mine');
+    await writeFile(theirs, 'half');
+    await mkdir(theirDir);
+    await writeFile(path.join(dir, 'x.raw'), 'done');
+    const said = await removeAbandoned(dir);
+    expect(said).toHaveLength(2);
+    expect((await readdir(dir)).sort()).toEqual([path.basename(mine), 'x.raw'].sort());
+    expect(tempNameOwner(path.basename(theirs))).toBe(gone);
+    expect(tempNameOwner('x.raw')).toBeNull();
   });
 });
