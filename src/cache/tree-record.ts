@@ -15,9 +15,12 @@
 // that changed a file's size or mtime, and a file added or removed. Neither
 // ctime nor the inode can serve: linking and unlinking (every restore, every
 // build tree removed) change ctime, and a cache copied elsewhere (`cp -a`,
-// a backup) has other inodes. `contentProblem` (`cache verify`) re-reads
-// every file and every xattr as well, so it also catches a write that kept
-// size and mtime, or a changed xattr.
+// a backup) has other inodes. Nor can a directory's size, which is its
+// filesystem's own (4096 on ext4, 40 and 20 per entry on tmpfs): it is
+// recorded but not compared; its mtime tells an entry added or removed.
+// `contentProblem` (`cache verify`) re-reads every file and every xattr as
+// well, so it also catches a write that kept size and mtime, or a changed
+// xattr.
 //
 // Making a record hashes the tree's files; `known` (inode, size and mtime ->
 // sha256) carries the digests of files already hashed, or found unchanged
@@ -85,7 +88,7 @@ export function statProblem(root: string, record: RecordLine[], known?: KnownDig
     return `cannot be walked (${(e as Error).message})`;
   }
   const now: RecordLine[] = walked.map((w) => [w.rel, statPart(w.st), String(w.st.ino), '', '']);
-  const problem = firstDifference(record, now, (a, b) => a[1] === b[1]);
+  const problem = firstDifference(record, now, (a, b) => sameStat(a, b));
   if (problem === null && known) {
     const recorded = new Map(record.map((l) => [l[0], l[3]]));
     for (const w of walked) if (w.st.isFile()) known.set(digestId(w.st.ino, w.st.size, w.st.mtimeNs), recorded.get(w.rel)!);
@@ -101,7 +104,18 @@ export async function contentProblem(root: string, record: RecordLine[], known: 
   } catch (e) {
     return `cannot be read (${(e as Error).message})`;
   }
-  return firstDifference(record, now, (a, b) => a[1] === b[1] && a[3] === b[3] && a[4] === b[4]);
+  return firstDifference(record, now, (a, b) => sameStat(a, b) && a[3] === b[3] && a[4] === b[4]);
+}
+
+/** Whether two lines' stat parts agree, a directory's size aside (see the top comment). */
+function sameStat(a: RecordLine, b: RecordLine): boolean {
+  return comparedStat(a) === comparedStat(b);
+}
+
+function comparedStat(line: RecordLine): string {
+  if (!isDirectory(line)) return line[1];
+  const [mode, owner, , mtime] = line[1].split(' ');
+  return `${mode} ${owner} ${mtime}`;
 }
 
 /** The `known` key of a file: its inode, size and mtime. */
@@ -178,14 +192,15 @@ function firstDifference(was: RecordLine[], now: RecordLine[], same: (a: RecordL
   return problems.length === 1 ? problems[0]! : `${problems[0]} (and ${problems.length - 1} more ${problems.length === 2 ? 'change' : 'changes'})`;
 }
 
-const isDirectory = (line: RecordLine): boolean => line[1].startsWith('40');
+/** By the file type bits of the recorded mode (octal; a sticky /tmp is 41777). */
+const isDirectory = (line: RecordLine): boolean => (parseInt(line[1].split(' ')[0]!, 8) & 0o170000) === 0o040000;
 
 function change(was: RecordLine, now: RecordLine): string {
   const [wMode, wOwner, wSize, wMtime] = was[1].split(' ');
   const [nMode, nOwner, nSize, nMtime] = now[1].split(' ');
   if (wMode !== nMode) return `changed mode (${wMode} -> ${nMode})`;
   if (wOwner !== nOwner) return `changed owner (${wOwner} -> ${nOwner})`;
-  if (wSize !== nSize) return `was changed (size ${wSize} -> ${nSize})`;
+  if (wSize !== nSize && !isDirectory(now)) return `was changed (size ${wSize} -> ${nSize})`;
   if (wMtime !== nMtime) return 'was changed (its modification time moved)';
   if (was[3] !== now[3]) return 'was changed (its content differs)';
   return 'had its extended attributes changed';

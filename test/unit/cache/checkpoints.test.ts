@@ -3,7 +3,7 @@
 // restored from a checkpoint (files replaced, removed, re-moded, a directory
 // made opaque) must leave the checkpoint exactly as it was.
 import { execa } from 'execa';
-import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compress } from 'zstd-napi';
@@ -161,6 +161,27 @@ describe('tree checkpoints', () => {
       await cp(await sampleTree(), path.join(shm, 'mem-tree'), { recursive: true });
       expect(await saveCheckpoint(cache, path.join(shm, 'mem-tree'), meta(5))).toBe(false);
       expect(await hasCheckpoint(cache, key(5))).toBe(false);
+    } finally {
+      await rm(shm, { recursive: true, force: true });
+    }
+  });
+
+  it('stands after the cache is copied to another kind of filesystem, where directories have other sizes', async () => {
+    const cache = await scratchDir('cp-cache');
+    const shm = await mkdtemp('/dev/shm/imgfactory-test-');
+    try {
+      const tree = await sampleTree();
+      await mkdir(path.join(tree, 'tmp'));
+      await chmod(path.join(tree, 'tmp'), 0o1777); // a directory whose mode has more than its type and permissions
+      expect(await saveCheckpoint(cache, tree, meta(6))).toBe(true);
+      // ext4 gives a directory 4096 bytes, tmpfs 40 and 20 more per entry: the tree's content is the same.
+      const copy = path.join(shm, 'cache');
+      await execa('cp', ['-a', `${cache}/.`, copy]);
+      expect((await verify(copy)).damagedCheckpoints).toEqual([]);
+      const target = path.join(shm, 'tree');
+      expect(await restore(copy, 6, target)).toBe(true);
+      const withoutDirSizes = (d: string): string => d.replace(/^(\S+ d \S+ \S+) \d+/gm, '$1 *');
+      expect(withoutDirSizes(await describeTree(target))).toBe(withoutDirSizes(await describeTree(tree)));
     } finally {
       await rm(shm, { recursive: true, force: true });
     }
