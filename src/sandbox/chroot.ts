@@ -2,10 +2,11 @@
 // mount namespace (each recorded in the step's state file first, so a killed
 // build can be cleaned up by the next one), the command runs chrooted in the
 // merged tree (or on the host with TARGET_ROOT), and everything mounted at
-// or below the merged dir is unmounted afterwards, deepest first, whatever
-// happened: its own mounts and any the command made and left (a bootstrap
-// killed before it unmounted its /proc). The only namespace it may use is a
-// UTS one, when a hostname is asked for.
+// or below the merged dir (and the step's scratch dir, where the secrets'
+// tmpfs of a step run outside the tree is) is unmounted afterwards, deepest
+// first, whatever happened: its own mounts and any the command made and left
+// (a bootstrap killed before it unmounted its /proc). The only namespace it
+// may use is a UTS one, when a hostname is asked for.
 import { mkdir, realpath } from 'node:fs/promises';
 import { FailureError } from '../failure.js';
 import { requireTool } from './host-tools.js';
@@ -67,7 +68,9 @@ export class ChrootSandbox implements Sandbox {
       );
     } finally {
       await killProcessesIn(step.mergedDir);
-      for (const entry of mountsUnder(await readMountInfo(), step.mergedDir)) await unmount(entry.mountPoint);
+      // The scratch dir holds the secrets' tmpfs of a step run outside the tree.
+      const mounts = await readMountInfo();
+      for (const dir of [step.mergedDir, record.state.scratchDir]) for (const entry of mountsUnder(mounts, dir)) await unmount(entry.mountPoint);
       await record.remove();
     }
   }
