@@ -51,6 +51,14 @@ export interface StepKeyFields {
    * value must not change any key: that is what makes it a secret.
    */
   secrets?: { id: string; exported: boolean }[] | null;
+  /**
+   * For a step that reads the host (a hook run outside the tree: what it
+   * reads there, e.g. devuser's copy of ~/.ssh/id_rsa.pub, is named nowhere
+   * before it runs), the digest of the layer it made: it runs in every build
+   * and is keyed by what it produced, as BuildKit keys a local context by its
+   * content. Null for every other step.
+   */
+  hostResult?: FileDigest | null;
 }
 
 /** The cache key of a step's layer. Throws (TypeError) on malformed fields: a programming error. */
@@ -74,6 +82,7 @@ export function layerKey(f: StepKeyFields): LayerKey {
   if (f.environmentD !== null) hashed.environmentD = f.environmentD;
   if (f.packages !== null && f.packages !== undefined) hashed.packages = f.packages;
   if (f.sourceDateEpoch !== null) hashed.sourceDateEpoch = f.sourceDateEpoch;
+  if (f.hostResult !== null && f.hostResult !== undefined) hashed.hostResult = f.hostResult;
   if (f.secrets && f.secrets.length > 0) hashed.secrets = f.secrets.map((s) => ({ id: s.id, exported: s.exported }));
   return hashKey(hashed);
 }

@@ -1,4 +1,5 @@
-// The build's key chain, walked once: from the first step, each step's key
+// The build's key chain, walked from the first step (and again after each
+// step that reads the host, whose key needs its layer): each step's key
 // (its inputs, the parent's key and the parent's layer bytes) and the cache
 // entry that holds it, for as long as the cache holds them. That walk decides
 // everything the cache can spare a build: a no-op (every step and output
@@ -14,7 +15,7 @@
 // reported and passed over for the next one down the chain. The file
 // digests of the checkpoint restored and of each one kept are carried along
 // (`known`), so a checkpoint made later in the build hashes only new files.
-import { mkdir, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import { layerKey } from '../cache/keys.js';
 import { hasCheckpoint, pruneCheckpoints, restoreCheckpoint, saveCheckpoint } from '../cache/checkpoints.js';
@@ -38,16 +39,26 @@ export function nextKey(inputs: StepInputs, parent: { key: LayerKey; layer: File
 }
 
 /**
- * The links of the longest run of steps, from the first, that the cache
- * holds. `usable(step)`: whether the step may come from the cache at all
- * (not the network steps under --refresh).
+ * The links of the longest run of steps, from step `from` (after `parent`,
+ * the link before it; null from the first step), that the cache holds.
+ * `usable(step)`: whether the step may come from the cache at all (not the
+ * network steps under --refresh, not a step that reads the host: its key
+ * needs its layer, so the walk ends there until it has run).
  */
-export async function walkChain(steps: Step[], inputs: StepInputs[], store: LayerStore, usable: (step: Step) => boolean): Promise<ChainLink[]> {
+export async function walkChain(
+  steps: Step[],
+  inputs: StepInputs[],
+  store: LayerStore,
+  usable: (step: Step) => boolean,
+  from = 0,
+  parent: { key: LayerKey; layer: FileDigest } | null = null,
+): Promise<ChainLink[]> {
   const chain: ChainLink[] = [];
-  for (const [i, step] of steps.entries()) {
+  for (let i = from; i < steps.length; i++) {
+    const step = steps[i]!;
     if (!usable(step)) break;
     const last = chain.at(-1);
-    const key = nextKey(inputs[i]!, last ? { key: last.key, layer: last.entry.metadata.digest } : null);
+    const key = nextKey(inputs[i]!, last ? { key: last.key, layer: last.entry.metadata.digest } : parent);
     const entry = await store.lookup(key, layerKindOf(step));
     if (!entry) break;
     chain.push({ key, entry });
@@ -56,20 +67,24 @@ export async function walkChain(steps: Step[], inputs: StepInputs[], store: Laye
 }
 
 /**
- * Restores `tree` (an empty directory) from the deepest checkpoint along
- * `chain` that still holds what it recorded; returns the index of the first
- * step still to run or apply (0 when no checkpoint applies). `damaged` is
- * told of each checkpoint passed over because it changed.
+ * Replaces `tree` with the deepest checkpoint along `chain` that still holds
+ * what it recorded; returns how many of the chain's links it covers (0: none
+ * applied, `tree` untouched). `damaged` is told of each checkpoint passed
+ * over because it changed.
  */
 export async function restoreDeepest(chain: ChainLink[], cacheDir: string, tree: string, known: KnownDigests, damaged: (message: string) => void): Promise<number> {
+  const staging = `${tree}.restoring`;
   for (let j = chain.length - 1; j >= 0; j--) {
     const link = chain[j]!;
     if (!(await hasCheckpoint(cacheDir, link.key))) continue;
-    await rm(tree, { recursive: true, force: true });
-    const r = await restoreCheckpoint(cacheDir, link.key, link.entry.metadata.digest, tree, known);
-    if (r.restored) return j + 1;
+    await rm(staging, { recursive: true, force: true });
+    const r = await restoreCheckpoint(cacheDir, link.key, link.entry.metadata.digest, staging, known);
+    if (r.restored) {
+      await rm(tree, { recursive: true, force: true });
+      await rename(staging, tree);
+      return j + 1;
+    }
     if (r.damaged) damaged(`the tree checkpoint after ${String(link.entry.metadata.step ?? link.key)} ${r.damaged}; removed it, applying the cached layers instead`);
-    await mkdir(tree, { recursive: true });
   }
   return 0;
 }

@@ -1,14 +1,19 @@
-// Runs a build: plans the steps, walks the key chain once, and then either
+// Runs a build: plans the steps, walks the key chain, and then either
 // copies the outputs out of the cache (every step and output cached: a
 // no-op), or restores the deepest tree checkpoint along the chain, applies or
 // runs the steps after it (run-step.ts), writes the outputs and the manifest.
+// A step that reads the host (extra-data.d) ends the walk: it runs, its key
+// follows from its layer, and the walk goes on from it (a deeper checkpoint
+// may then replace the tree).
 // The store, the sandbox and the bootstrapper are ports (ports.ts): this file
 // chooses none of them. It tells doing.ts what it is doing as it goes, so
 // that whatever cuts the build short (SIGINT/SIGTERM, a full disk) is
 // reported in those terms; the build directory goes whatever happens.
 //
-//   plan ─► inputs ─► walkChain ─┬─ all cached + outputs cached ─► copy outputs ─┐
-//                                └─ restoreDeepest ─► runOrApply × n ─► outputs ─┴─► manifest
+//   plan ─► inputs ─► walkChain ─┬─ all cached + outputs cached ─► copy outputs ──────────────┐
+//                                └─ restoreDeepest ─► runOrApply × n ─► outputs ──────────────┴─► manifest
+//                                        ▲              │ a step that reads the host ran
+//                                        └─ walkChain ◄─┘
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
@@ -35,7 +40,7 @@ import { makeHooksTree } from './hooks-tree.js';
 import { manifestRequest, outputRequest, type OutputOptions } from './output-request.js';
 import { cachedOutputs, cachedPackages, treePackages, writeOutputs, type OutputFile, type OutputRequest } from './outputs.js';
 import type { EnginePorts } from './ports.js';
-import { cachedReport, runOrApply } from './run-step.js';
+import { cachedReport, runOrApply, type StepDone } from './run-step.js';
 import { chooseScratch, type ScratchMode } from './scratch-fs.js';
 
 /** What to build: the image and every setting that can change its bytes or where they go. */
@@ -131,7 +136,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
   const inputs: StepInputs[] = [];
   for (const step of plan.steps) inputs.push(await kindOf(step).inputs(step, ictx, icache));
   const outputs = await outputRequest(o, dir);
-  const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network(step));
+  const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network(step)) && !kindOf(step).readsHost(step);
   const chain = store ? await walkChain(plan.steps, inputs, store, usable) : [];
 
   throwIfInterrupted(ports.signal);
@@ -149,43 +154,68 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
   const sandbox = await ports.sandbox();
   const reports: StepReport[] = [];
   const known: KnownDigests = new Map();
-  doing.now({ what: 'restoring the tree checkpoint', writesTo: [workRole] });
-  const start = store && o.cacheDir ? await restoreDeepest(chain.slice(0, breaks?.first ?? chain.length), o.cacheDir, dir.tree, known, (message) => emit({ type: 'warning', message })) : 0;
   const shell = o.breakAt ? { sandbox, dir, terminal: o.breakAt.terminal, emit } : null;
   const shellsAt = async (i: number): Promise<void> => {
     const env = (place: Place): Record<string, string> => hookEnv({ place, distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch, dibLib, image: { name: o.imageName, elements } });
     for (const b of breaks?.at.get(i) ?? []) await openShell(b.name, b.place, env(b.place), shell!);
   };
-  for (const [i, link] of chain.slice(0, start).entries()) {
-    const report = cachedReport(plan.steps[i]!, i, link.key, link.entry);
-    emit({ type: 'step-start', index: i, total: plan.steps.length, step: plan.steps[i]!, cached: true });
-    emit({ type: 'step-end', report });
-    reports.push(report);
-  }
-  if (start > 0) emit({ type: 'note', message: `started from the tree checkpoint after ${plan.steps[start - 1]!.id}: ${start} cached layers not applied again` });
-  let parent: { key: LayerKey; layer: FileDigest } | null = start > 0 ? linkParent(chain[start - 1]!) : null;
   const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length, known) : null;
   const hostWritable = outsideWritable(o.declared, o.hostWritable);
   // As disk-image-create does for DIB_IMAGE_CACHE: a directory hooks may fill must exist to be bound writable.
   for (const d of hostWritable) await mkdir(d, { recursive: true });
-  for (let i = start; i < plan.steps.length; i++) {
-    const step = plan.steps[i]!;
-    const link = chain[i];
-    const key = link?.key ?? nextKey(inputs[i]!, parent);
-    await shellsAt(i);
-    const t0 = performance.now();
-    const done = await runOrApply(
-      { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
-      { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch, secrets: o.secrets ?? [], hostWritable, doing, workRole },
-    ).catch(async (e: unknown) => {
-      if (breaks?.onError && e instanceof FailureError && e.failure.reason !== 'interrupted' && !ports.signal?.aborted) await openShell('after-error', step.place, inputs[i]!.runEnv, shell!);
-      throw e;
-    });
-    reports.push({ ...done.report, seconds: (performance.now() - t0) / 1000 });
-    emit({ type: 'step-end', report: reports[reports.length - 1]! });
-    parent = { key, layer: done.digest };
-    doing.now({ what: `keeping a tree checkpoint after ${step.id}`, writesTo: ['cache'] });
-    await checkpoints?.after(i, step, key, done.digest, done.report.layerSize ?? 0);
+  // A break point needs the tree at that point: no checkpoint past the first one is restored.
+  const restoreBefore = breaks?.first ?? plan.steps.length;
+  let parent: { key: LayerKey; layer: FileDigest } | null = null;
+  // The walked links, from step `linksFrom` on: at first the build's walk; after a step that reads the host, the walk on from it.
+  let links = chain;
+  let linksFrom = 0;
+  let i = 0;
+  while (i < plan.steps.length) {
+    // The deepest checkpoint along the walked links replaces the tree when it is ahead of it.
+    if (store && o.cacheDir) {
+      doing.now({ what: 'restoring the tree checkpoint', writesTo: [workRole] });
+      const ahead = links.slice(i - linksFrom, Math.max(0, restoreBefore - linksFrom));
+      const covered = await restoreDeepest(ahead, o.cacheDir, dir.tree, known, (message) => emit({ type: 'warning', message }));
+      for (const [k, link] of ahead.slice(0, covered).entries()) {
+        const report = cachedReport(plan.steps[i + k]!, i + k, link.key, link.entry);
+        emit({ type: 'step-start', index: i + k, total: plan.steps.length, step: plan.steps[i + k]!, cached: true });
+        emit({ type: 'step-end', report });
+        reports.push(report);
+      }
+      if (covered > 0) {
+        i += covered;
+        parent = linkParent(ahead[covered - 1]!);
+        emit({ type: 'note', message: `started from the tree checkpoint after ${plan.steps[i - 1]!.id}: ${covered} cached layers not applied again` });
+      }
+    }
+    for (; i < plan.steps.length; i++) {
+      const step = plan.steps[i]!;
+      const link = links[i - linksFrom];
+      const readsHost = kindOf(step).readsHost(step);
+      const before = parent;
+      const key: LayerKey | ((layer: FileDigest) => LayerKey) = readsHost ? (layer: FileDigest) => nextKey({ ...inputs[i]!, hostResult: layer }, before) : (link?.key ?? nextKey(inputs[i]!, parent));
+      await shellsAt(i);
+      const t0 = performance.now();
+      const done: StepDone = await runOrApply(
+        { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
+        { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch, secrets: o.secrets ?? [], hostWritable, doing, workRole },
+      ).catch(async (e: unknown) => {
+        if (breaks?.onError && e instanceof FailureError && e.failure.reason !== 'interrupted' && !ports.signal?.aborted) await openShell('after-error', step.place, inputs[i]!.runEnv, shell!);
+        throw e;
+      });
+      reports.push({ ...done.report, seconds: (performance.now() - t0) / 1000 });
+      emit({ type: 'step-end', report: reports[reports.length - 1]! });
+      parent = { key: done.key, layer: done.digest };
+      doing.now({ what: `keeping a tree checkpoint after ${step.id}`, writesTo: ['cache'] });
+      await checkpoints?.after(i, step, done.key, done.digest, done.report.layerSize ?? 0);
+      if (readsHost && store) {
+        // Its key is known now: the walk goes on from the step after it.
+        i += 1;
+        linksFrom = i;
+        links = await walkChain(plan.steps, inputs, store, usable, i, parent);
+        break;
+      }
+    }
   }
   await shellsAt(plan.steps.length);
   await checkpoints?.prune();

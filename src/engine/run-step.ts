@@ -17,6 +17,7 @@ import { scriptName } from '../steps/step.js';
 import { formatBytes } from '../util/format.js';
 import { resetStepDirs, type BuildDir } from './build-dir.js';
 import type { StepReport } from './events.js';
+import { captureHooksWrites, clampTimes, listHooks, syncHooksFromTree } from '../steps/hooks-writes.js';
 import { applyToTree, fetchLayer, layerKindOf, moveToTree, packStep, storeLayer, unpackedSize } from './layer-io.js';
 import type { Doing } from './doing.js';
 import type { EnginePorts } from './ports.js';
@@ -24,6 +25,8 @@ import { stopwatch } from './stopwatch.js';
 
 export interface StepDone {
   report: Omit<StepReport, 'seconds'>;
+  /** Its key (for a step that reads the host, known only now) and its layer's digest: the next step's parent. */
+  key: LayerKey;
   digest: FileDigest;
 }
 
@@ -31,7 +34,8 @@ export interface StepJob {
   step: Step;
   index: number;
   total: number;
-  key: LayerKey;
+  /** Its key; for a step that reads the host, how its key follows from the layer it made (it runs every time). */
+  key: LayerKey | ((layer: FileDigest) => LayerKey);
   inputs: StepInputs;
   /** The cache entry the chain walk found for it, if any. */
   entry: LayerEntry | null;
@@ -53,17 +57,24 @@ export interface StepEnv {
   workRole: SpaceRole;
 }
 
+/**
+ * The mtime of a host-reading step's files without SOURCE_DATE_EPOCH: any
+ * fixed time would do; 1, as in Nix's store, since 0 reads as "no time" to
+ * some tools.
+ */
+const HOST_READ_TIME = 1;
+
 /** The report of a step taken from the cache without running it. */
 export function cachedReport(step: Step, index: number, key: LayerKey, entry: LayerEntry): StepReport {
   return { index, id: step.id, phase: step.phase, status: 'cached', seconds: 0, layerSize: entry.size, key };
 }
 
 export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> {
-  const { step, index, total, key } = job;
+  const { step, index, total } = job;
   const { dir, ports } = env;
   const store = ports.store;
   const name = String(index).padStart(3, '0');
-  const applyCached = async (entry: LayerEntry): Promise<StepDone | null> => {
+  const applyCached = async (key: LayerKey, entry: LayerEntry): Promise<StepDone | null> => {
     env.doing.now({ what: `applying the cached layer of ${step.id}`, writesTo: [env.workRole], estimate: async () => unpackedSize(entry) });
     const fetched = await fetchLayer(store!, entry, dir.spool, name);
     if ('damaged' in fetched) {
@@ -72,14 +83,17 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
     }
     await applyToTree(fetched.file, dir.tree);
     const { seconds: _, ...report } = cachedReport(step, index, key, entry);
-    return { report, digest: entry.metadata.digest };
+    return { report, key, digest: entry.metadata.digest };
   };
 
+  const { key } = job;
+  // A step that reads the host runs every time: its key is known once its layer is.
+  if (typeof key !== 'string') return buildStep(job, env, key);
   if (job.useCached) {
     const entry = job.entry ?? (await store!.lookup(key, layerKindOf(step)));
     if (entry) {
       ports.emit({ type: 'step-start', index, total, step, cached: true });
-      const done = await applyCached(entry);
+      const done = await applyCached(key, entry);
       if (done) return done;
     }
   }
@@ -87,58 +101,81 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
     if (job.useCached) {
       const again = await store!.lookup(key, layerKindOf(step));
       if (again) {
-        const done = await applyCached(again);
+        const done = await applyCached(key, again);
         if (done) return done;
       }
     }
-    ports.emit({ type: 'step-start', index, total, step, cached: false });
-    env.doing.now({ what: step.kind === 'base' ? `making the base tree (${step.id})` : `running ${step.id}`, writesTo: [env.workRole, 'build directory'] });
-    await resetStepDirs(dir);
-    const logFile = path.join(dir.logs, `${name}-${step.id.replace(/\//g, '_')}.log`);
-    const kind = kindOf(step);
-    await kind.exec(step, job.inputs.runEnv, {
-      tree: dir.tree,
-      ...dir.step,
-      hooksDir: dir.hooks,
-      logFile,
-      sandbox: await ports.sandbox(),
-      bootstrap: ports.bootstrap,
-      sourceDateEpoch: env.sourceDateEpoch,
-      secrets: env.secrets,
-      hostWritable: env.hostWritable,
-      onLine: (stream, line) => ports.emit({ type: 'step-line', step, stream, line }),
-      signal: ports.signal,
-    });
-    throwIfInterrupted(ports.signal);
-    ports.emit({ type: 'activity', source: step.id, text: 'packing the layer' });
-    env.doing.now({ what: `packing the layer of ${step.id}`, writesTo: [env.workRole] });
-    const timing = stopwatch();
-    // A step offered secrets must not have copied one into the tree: its layer is checked as it is packed.
-    const scanner = (job.inputs.secrets ?? []).length > 0 ? new SecretScanner(env.secrets) : null;
-    const layer = await packStep(dir.step.upper, kind.layer, dir.spool, name, {
-      ...(scanner ? { onTar: (chunk: Buffer) => scanner.feed(chunk) } : {}),
-      ...(ports.signal ? { signal: ports.signal } : {}),
-    });
-    const leaked = scanner?.ids() ?? [];
-    if (leaked.length > 0) {
-      await rm(layer.file, { force: true });
-      throw new FailureError({ reason: 'secret-in-layer', element: kind.owner(step), phase: step.phase, script: scriptName(step), secrets: leaked });
-    }
-    timing.lap(`packed ${layer.pack.entries} entries, ${formatBytes(layer.pack.uncompressedSize)} -> ${formatBytes(layer.size)},`);
-    await pauseAt('pack');
-    env.doing.now({ what: `moving the layer of ${step.id} onto the tree`, writesTo: [env.workRole] });
-    await moveToTree(layer, dir.tree);
-    timing.lap('moved onto the tree');
-    throwIfInterrupted(ports.signal);
-    if (store) {
-      env.doing.now({ what: `storing the layer of ${step.id}`, writesTo: ['cache'], estimate: async () => layer.size });
-      await storeLayer(store, key, layerKindOf(step), layer, { image: env.imageName, step: step.id });
-      timing.lap('stored');
-    }
-    timing.sayIfSlow(ports.emit, step.id);
-    await resetStepDirs(dir);
-    return { report: { index, id: step.id, phase: step.phase, status: 'built', layerSize: layer.size, key, log: logFile }, digest: layer.digest };
+    return buildStep(job, env, () => key);
   };
   throwIfInterrupted(ports.signal);
   return store ? store.withKeyLock(key, buildIt) : buildIt();
+}
+
+/**
+ * Runs the step, packs its change, moves it onto the tree and stores it
+ * under `keyOf(its layer)`. An outside step's writes into the hooks tree go
+ * into its layer (hooks-writes.ts); a host-reading step's files get one
+ * mtime first, so that its layer, and with it its key and every key after
+ * it, is a function of what it wrote.
+ */
+async function buildStep(job: StepJob, env: StepEnv, keyOf: (layer: FileDigest) => LayerKey): Promise<StepDone> {
+  const { step, index, total } = job;
+  const { dir, ports } = env;
+  const store = ports.store;
+  const name = String(index).padStart(3, '0');
+  ports.emit({ type: 'step-start', index, total, step, cached: false });
+  env.doing.now({ what: step.kind === 'base' ? `making the base tree (${step.id})` : `running ${step.id}`, writesTo: [env.workRole, 'build directory'] });
+  await resetStepDirs(dir);
+  await syncHooksFromTree(dir.tree, dir.hooks);
+  const hooksBefore = step.place === 'outside' ? await listHooks(dir.hooks) : null;
+  const logFile = path.join(dir.logs, `${name}-${step.id.replace(/\//g, '_')}.log`);
+  const kind = kindOf(step);
+  await kind.exec(step, job.inputs.runEnv, {
+    tree: dir.tree,
+    ...dir.step,
+    hooksDir: dir.hooks,
+    logFile,
+    sandbox: await ports.sandbox(),
+    bootstrap: ports.bootstrap,
+    sourceDateEpoch: env.sourceDateEpoch,
+    secrets: env.secrets,
+    hostWritable: env.hostWritable,
+    onLine: (stream, line) => ports.emit({ type: 'step-line', step, stream, line }),
+    signal: ports.signal,
+  });
+  throwIfInterrupted(ports.signal);
+  if (hooksBefore) {
+    const { removed } = await captureHooksWrites(dir.hooks, hooksBefore, dir.step.upper, dir.tree);
+    if (removed.length > 0) ports.emit({ type: 'warning', message: `${step.id} removed ${removed.join(', ')} from $TMP_HOOKS_PATH: a later build that takes this step from the cache will still have them` });
+  }
+  if (kind.readsHost(step)) await clampTimes(dir.step.upper, env.sourceDateEpoch ?? HOST_READ_TIME);
+  ports.emit({ type: 'activity', source: step.id, text: 'packing the layer' });
+  env.doing.now({ what: `packing the layer of ${step.id}`, writesTo: [env.workRole] });
+  const timing = stopwatch();
+  // A step offered secrets must not have copied one into the tree: its layer is checked as it is packed.
+  const scanner = (job.inputs.secrets ?? []).length > 0 ? new SecretScanner(env.secrets) : null;
+  const layer = await packStep(dir.step.upper, kind.layer, dir.spool, name, {
+    ...(scanner ? { onTar: (chunk: Buffer) => scanner.feed(chunk) } : {}),
+    ...(ports.signal ? { signal: ports.signal } : {}),
+  });
+  const leaked = scanner?.ids() ?? [];
+  if (leaked.length > 0) {
+    await rm(layer.file, { force: true });
+    throw new FailureError({ reason: 'secret-in-layer', element: kind.owner(step), phase: step.phase, script: scriptName(step), secrets: leaked });
+  }
+  timing.lap(`packed ${layer.pack.entries} entries, ${formatBytes(layer.pack.uncompressedSize)} -> ${formatBytes(layer.size)},`);
+  await pauseAt('pack');
+  env.doing.now({ what: `moving the layer of ${step.id} onto the tree`, writesTo: [env.workRole] });
+  await moveToTree(layer, dir.tree);
+  timing.lap('moved onto the tree');
+  throwIfInterrupted(ports.signal);
+  const key = keyOf(layer.digest);
+  if (store) {
+    env.doing.now({ what: `storing the layer of ${step.id}`, writesTo: ['cache'], estimate: async () => layer.size });
+    await storeLayer(store, key, layerKindOf(step), layer, { image: env.imageName, step: step.id });
+    timing.lap('stored');
+  }
+  timing.sayIfSlow(ports.emit, step.id);
+  await resetStepDirs(dir);
+  return { report: { index, id: step.id, phase: step.phase, status: 'built', layerSize: layer.size, key, log: logFile }, key, digest: layer.digest };
 }

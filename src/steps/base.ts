@@ -19,6 +19,7 @@ export interface BaseStep extends StepCommon {
 export const base: StepKind<BaseStep> = {
   kind: 'base',
   network: () => true,
+  readsHost: () => false,
   layer: 'tree',
   // An element providing operating-system (DIB's debian-minimal) makes the tree in its root.d instead.
   plan: ({ distro, osElement }) => (osElement ? [] : [{ kind: 'base', id: `distro/${distro.name}`, phase: 'base', place: 'outside', distro }]),

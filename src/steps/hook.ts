@@ -20,8 +20,6 @@ export interface HookStep extends StepCommon {
   phase: PhaseName;
   element: string;
   hook: Hook;
-  /** A root.d hook of the element providing operating-system: it makes the tree from the archive. */
-  makesTree?: true;
 }
 
 /**
@@ -36,9 +34,13 @@ const REPLACED: Record<string, string> = {
 
 export const hook: StepKind<HookStep> = {
   kind: 'hook',
-  network: (step) => step.makesTree === true,
+  // root.d makes or adapts the tree from downloads (debootstrap's, debian-minimal's, a cloud image element's): --refresh runs it again.
+  network: (step) => step.phase === 'root.d',
+  // extra-data.d is DIB's phase for copying data in from the host ("SSH keys, http proxy settings and the like", into
+  // $TMP_HOOKS_PATH): what it reads is named nowhere, so it runs every build and is keyed by what it wrote.
+  readsHost: (step) => step.phase === 'extra-data.d',
   layer: 'upper',
-  plan: ({ elements, phases, osElement }) =>
+  plan: ({ elements, phases }) =>
     PHASES.filter((p) => phases.includes(p.name)).flatMap(({ name: phase, place }) =>
       elements
         .filter((element) => !(element.name in REPLACED))
@@ -51,7 +53,6 @@ export const hook: StepKind<HookStep> = {
               place,
               element: element.name,
               hook: h,
-              ...(phase === 'root.d' && element.name === osElement ? { makesTree: true as const } : {}),
             }),
           ),
         ),

@@ -3,7 +3,7 @@
 // in this folder implements it, and index.ts registers each in one line: what
 // a kind's steps are (`plan`), what goes into their keys (`inputs`), what they
 // run (`exec`), where their layer comes from (`layer`) and whether they read
-// the network (`network`). Nothing else in imgfactory switches on a step's kind.
+// the network (`network`) or the host (`readsHost`). Nothing else in imgfactory switches on a step's kind.
 import type { StepKeyFields } from '../cache/keys.js';
 import type { bootstrap } from '../distro/bootstrap.js';
 import type { Distro } from '../distro/distro.js';
@@ -86,6 +86,12 @@ export interface StepKind<S extends StepCommon & { kind: string }> {
   readonly kind: S['kind'];
   /** Whether the step reads the network (the archive): `--refresh` rebuilds it and everything after it. */
   network(step: S): boolean;
+  /**
+   * Whether what it makes depends on the host beyond its inputs (a hook run
+   * outside the tree reads whatever it likes there): such a step runs in
+   * every build and is keyed by the layer it made (keys.ts hostResult).
+   */
+  readsHost(step: S): boolean;
   /** What its layer is: the change in the overlay's upper dir, or the whole tree it made there (the base). */
   readonly layer: 'upper' | 'tree';
   /** Its steps in this build, in any order: the planner orders and checks them (src/plan/plan.ts). Pure. */

@@ -41,6 +41,7 @@ const argsOf = (step: PackagesStep): string[] => step.packages.map((p) => `${p.n
 export const packages: StepKind<PackagesStep> = {
   kind: 'packages',
   network: () => true,
+  readsHost: () => false,
   layer: 'upper',
   plan: ({ elements, distro, vars, phases }) => packageSteps(elements, distro, vars).filter((s) => phases.includes(s.phase)),
   owner: () => OWNER,

@@ -3,7 +3,7 @@
 // in, where they ran and what variables they saw. Runs against both sandboxes.
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cacheWithBase } from '../support/base-cache.js';
@@ -169,4 +169,50 @@ describe('package and hook errors', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/install\.d\/10-rec-a is shipped by both "rec-a" and "dup-hook"/);
   });
+});
+
+describe('a hook that reads the host (DIB extra-data.d: devuser, local-config)', () => {
+  it(
+    'runs in every build, is keyed by what it wrote, and its $TMP_HOOKS_PATH files reach later hooks from the cache too',
+    async () => {
+      const ws = await workspace('host-data');
+      const elements = path.join(ws.dir, 'elements');
+      await mkdir(elements, { recursive: true });
+      await execa('cp', ['-a', path.join(ELEMENTS, 'host-data'), elements]);
+      const hostFile = path.join(ws.dir, 'host-data');
+      const args = ws.args.map((a) => (a === ELEMENTS ? elements : a));
+      const build = async (content: string): Promise<{ statuses: Record<string, string>; etc: string; tar: string }> => {
+        await writeFile(hostFile, content);
+        const r = await imgfactory(['build', 'host-data', '--json', ...args], { DIB_HOST_DATA_FILE: hostFile });
+        expect(r.stderr).not.toMatch(/error:/);
+        expect(r.exitCode).toBe(0);
+        const summary = JSON.parse(r.stdout) as { steps: { id: string; status: string }[]; outputs: { path: string }[] };
+        const tar = summary.outputs[0]!.path;
+        const etc = (await execa('tar', ['-xOf', tar, './etc/host-data'])).stdout;
+        return { statuses: Object.fromEntries(summary.steps.map((s) => [s.id, s.status])), etc, tar };
+      };
+
+      const first = await build('key-A');
+      expect(first.etc).toBe('key-A');
+      expect((await execa('tar', ['-tf', first.tar])).stdout.split('\n').filter((p) => p.includes('in_target.d'))).toEqual([]);
+
+      // Nothing changed: the host-reading hook runs, makes the same layer, and everything after it comes from the cache.
+      const again = await build('key-A');
+      expect(again.statuses).toMatchObject({ 'host-data/extra-data.d/50-host-data': 'built', 'host-data/install.d/60-host-data': 'cached', 'builtin/finalise-tree': 'cached' });
+      expect(again.etc).toBe('key-A');
+
+      // The host file changed, nothing any key names: the image has the new content, not a cached old one.
+      const changed = await build('key-B');
+      expect(changed.statuses['host-data/install.d/60-host-data']).toBe('built');
+      expect(changed.etc).toBe('key-B');
+
+      // A later hook edited: it runs again and still finds the file the cached-or-not hook before it wrote.
+      const hook = path.join(elements, 'host-data', 'install.d', '60-host-data');
+      await writeFile(hook, (await readFile(hook, 'utf8')).replace('revision: 1', 'revision: 2'));
+      const edited = await build('key-B');
+      expect(edited.statuses['host-data/install.d/60-host-data']).toBe('built');
+      expect(edited.etc).toBe('key-B');
+    },
+    LONG,
+  );
 });

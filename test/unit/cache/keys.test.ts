@@ -71,6 +71,7 @@ describe('layerKey', () => {
     ['sourceDateEpoch', 1700000001],
     ['secrets', [{ id: 'api-token', exported: false }]],
     ['secrets', [{ id: 'DIB_API_PASSWORD', exported: true }]],
+    ['hostResult', sha256Buffer('the layer a hook made from the host')],
   ];
   it.each(mutations)('changes when %s becomes %j', (field, value) => {
     expect(layerKey({ ...fixture(), [field]: value })).not.toBe(layerKey(fixture()));
@@ -80,6 +81,11 @@ describe('layerKey', () => {
     expect(layerKey({ ...fixture(), secrets: [{ id: 'api-token', exported: false }] })).toBe('sha256:a589de45655c462420c9278b5002ec5d9b3a97c2f6377449fb90b973981f0aca');
     expect(layerKey({ ...fixture(), secrets: [] })).toBe(layerKey(fixture()));
     expect(layerKey({ ...fixture(), secrets: null })).toBe(layerKey(fixture()));
+  });
+
+  it('gives the same key as before hostResult existed when it is not set', () => {
+    expect(layerKey({ ...fixture(), hostResult: null })).toBe(layerKey(fixture()));
+    expect(layerKey({ ...fixture(), hostResult: sha256Buffer('layer') })).toBe('sha256:32cb70592e2e1e5be5c9b5b1bd92d57f7489b1bc87e2eaa3ce565a45fcb136ed');
   });
 
   it('does not depend on the order of env variables or of package-installs keys', () => {

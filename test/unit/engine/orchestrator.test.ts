@@ -27,7 +27,11 @@ const DPKG_STATUS = 'Package: fake-base\nStatus: install ok installed\nVersion: 
 class FakeSandbox implements Sandbox {
   readonly kind = 'chroot' as const;
   readonly runs: string[] = [];
-  constructor(private readonly failing = new Set<string>()) {}
+  constructor(
+    private readonly failing = new Set<string>(),
+    /** What the steps write besides their name: another value stands for another host file read. */
+    private readonly salt = '',
+  ) {}
 
   async run(step: StepRun): Promise<{ exitCode: number | null; signal: string | null }> {
     // argv: /bin/bash <helper> [phase script | action packages...]
@@ -38,7 +42,7 @@ class FakeSandbox implements Sandbox {
     if (this.failing.has(what)) return { exitCode: 3, signal: null };
     const dir = path.join(step.upperDir, 'var', 'lib', 'fake');
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, what.replace(/[^A-Za-z0-9.-]/g, '_')), `${what}\n`);
+    await writeFile(path.join(dir, what.replace(/[^A-Za-z0-9.-]/g, '_')), `${what}${this.salt}\n`);
     return { exitCode: 0, signal: null };
   }
 }
@@ -192,5 +196,29 @@ describe('orchestrate', () => {
     // The base keeps its key (same inputs); every later key moves with the new base bytes.
     expect(outcome.steps[0]!.key).toBe(cold.outcome.steps[0]!.key);
     expect(outcome.steps.slice(1).every((s, i) => s.key !== cold.outcome.steps[i + 1]!.key)).toBe(true);
+  });
+
+  it('an extra-data.d step reads the host: it runs in every build, and the steps after it are cached exactly when it wrote the same bytes', async () => {
+    const h = await harness('orch-host', 40 * 2 ** 20);
+    await mkdir(path.join(h.elements, 'count-a', 'extra-data.d'));
+    await writeFile(path.join(h.elements, 'count-a', 'extra-data.d', '15-host'), '#!/bin/bash\n', { mode: 0o755 });
+    const cold = await build(h);
+    expect(h.sandbox.runs).toEqual([HOOKS[0], 'extra-data.d 15-host', ...HOOKS.slice(1)]);
+
+    const same = new FakeSandbox();
+    const again = await build(h, {}, same);
+    expect(same.runs).toEqual(['extra-data.d 15-host']);
+    expect(statuses(again.outcome).filter((st) => !st.endsWith(' cached'))).toEqual(['count-a/extra-data.d/15-host built']);
+    expect(again.outcome.steps.map((st) => st.key)).toEqual(cold.outcome.steps.map((st) => st.key));
+    // The walk went on after it: the last checkpoint replaced the tree instead of every layer being applied.
+    expect(again.events.filter((e) => e.type === 'note')).toContainEqual({ type: 'note', message: `started from the tree checkpoint after builtin/finalise-tree: ${HOOKS.length - 1} cached layers not applied again` });
+    expect(again.outcome.outputs[0]!.sha256).toBe(cold.outcome.outputs[0]!.sha256);
+
+    const changed = new FakeSandbox(new Set(), ' read from another host file');
+    const third = await build(h, {}, changed);
+    expect(changed.runs).toEqual(['extra-data.d 15-host', ...HOOKS.slice(1)]);
+    expect(third.outcome.steps[2]!.key).not.toBe(cold.outcome.steps[2]!.key);
+    const tar = (await execa('tar', ['-xOf', path.join(h.out, 'count-a.tar'), './var/lib/fake/extra-data.d_15-host'])).stdout;
+    expect(tar).toBe('extra-data.d 15-host read from another host file');
   });
 });
