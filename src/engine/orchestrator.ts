@@ -222,22 +222,20 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
   throwIfInterrupted(ports.signal);
   doing.now({ what: 'listing the installed packages', writesTo: ['cache'] });
   const packages = await treePackages(dir.tree, store, parent!.key, parent!.layer, o.imageName);
-  const files = await writeOutputs({
-    ...outputs,
-    tree: dir.tree,
-    hooksDir: dir.hooks,
-    // Disk images are assembled on disk even when the tree is in memory:
-    // a filesystem image and a raw disk each as large as the tree.
-    workDir: path.join(dir.root, 'assemble'),
-    logDir: dir.logs,
-    sandbox,
-    lastKey: parent!.key,
-    lastLayer: parent!.layer,
-    store,
-    name: outputStem(o.imageName, o.tag),
-    emit,
-    doing,
-  });
+  const outputContext = { ...outputs, lastKey: parent!.key, lastLayer: parent!.layer, store, name: outputStem(o.imageName, o.tag), emit, doing };
+  // The last key may be one the cache has outputs for although a step ran (one that reads the host wrote what it wrote before).
+  const files =
+    (await cachedOutputs(outputContext)) ??
+    (await writeOutputs({
+      ...outputContext,
+      tree: dir.tree,
+      hooksDir: dir.hooks,
+      // Disk images are assembled on disk even when the tree is in memory:
+      // a filesystem image and a raw disk each as large as the tree.
+      workDir: path.join(dir.root, 'assemble'),
+      logDir: dir.logs,
+      sandbox,
+    }));
   await ports.afterSteps?.(reports);
   throwIfInterrupted(ports.signal);
   doing.now({ what: 'writing the manifest', writesTo: ['output directory'] });
