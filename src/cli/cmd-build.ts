@@ -46,6 +46,7 @@ interface Args extends CommonArgs, RemoteCacheArgs {
   sourceDateEpoch?: number;
   blockDevice?: string;
   compress: boolean;
+  qcow2Compression: 'zstd' | 'zlib';
   imageSize?: string;
   imageExtraSize?: string;
   tag?: string;
@@ -115,6 +116,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('source-date-epoch', { type: 'number', describe: 'timestamps for reproducible trees (or SOURCE_DATE_EPOCH)' })
         .option('block-device', { type: 'string', describe: 'disk layout: efi, gpt, mbr or a YAML/JSON file (default: the image\'s block-device-* element, else efi)' })
         .option('compress', { type: 'boolean', default: true, describe: 'compress qcow2 images (--no-compress to not)' })
+        .option('qcow2-compression', { choices: ['zstd', 'zlib'] as const, default: 'zstd' as const, describe: 'codec of compressed qcow2 clusters: zstd (QEMU >= 5.1 reads it) or zlib (any QEMU)' })
         .option('image-size', { type: 'string', describe: 'whole disk size, e.g. 8GiB (default: computed from the tree)' })
         .option('image-extra-size', { type: 'string', describe: 'extra room in the root filesystem, e.g. 1GiB' })
         .option('tag', { type: 'string', describe: 'recorded in the manifest and in output names, e.g. a commit: <image>-<tag>.qcow2' })
@@ -177,6 +179,7 @@ async function buildHandler(args: Args, out: Output): Promise<number> {
       outputs: { types, outputDir: args.outputDir },
       disk: {
         compress: args.compress,
+        qcow2Compression: args.qcow2Compression,
         ...(args.blockDevice ? { layout: args.blockDevice } : {}),
         ...(args.imageSize ? { imageSize: args.imageSize } : {}),
         ...(args.imageExtraSize ? { extraSize: args.imageExtraSize } : {}),

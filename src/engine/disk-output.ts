@@ -12,7 +12,7 @@ import { sha256Buffer, sha256File } from '../cache/digest.js';
 import type { Element } from '../elements/element.js';
 import { fail, ok, unwrap, type Result } from '../failure.js';
 import { assembleImage, type ImageOutput, type Layout } from '../image/index.js';
-import type { ImageFormat } from '../output/formats.js';
+import type { Compression, ImageFormat } from '../output/formats.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { hookFailed } from '../steps/sandboxed.js';
 import { HELPER_DIR } from '../steps/helper-scripts.js';
@@ -22,7 +22,7 @@ export const DEFAULT_IMAGE_EPOCH = 1700000000;
 
 export interface DiskSettings {
   layout: Layout;
-  compress: boolean;
+  compression: Compression;
   /** --image-size, parsed once (src/engine/output-request.ts). */
   imageSize?: DiskSize;
   /** --image-extra-size, likewise. */
@@ -46,7 +46,9 @@ export async function diskKeySettings(s: DiskSettings, keyEnv: Record<string, st
   for (const h of s.blockDeviceHooks) hooks[`${h.element}/${h.name}`] = await sha256File(h.path);
   return {
     layout: sha256Buffer(canonicalJson({ ...s.layout, source: null })),
-    compress: s.compress,
+    compress: s.compression !== 'none',
+    // zlib was the only codec once: its keys hold no codec, so the entries made then still hit.
+    ...(s.compression === 'zstd' ? { codec: 'zstd' } : {}),
     // As typed ('8GiB'), as keys have always held it: existing caches keep hitting.
     imageSize: s.imageSize?.text ?? null,
     extraSize: s.extraSize?.text ?? null,
@@ -90,7 +92,7 @@ export async function assembleDisk(o: AssembleDiskOptions): Promise<ImageOutput[
       formats: o.formats,
       resultDir: o.resultDir,
       name: o.name,
-      compress: o.settings.compress,
+      compression: o.settings.compression,
       ...(o.settings.imageSize ? { imageSize: o.settings.imageSize.bytes } : {}),
       ...(o.settings.extraSize ? { extraSize: o.settings.extraSize.bytes } : {}),
       workDir: o.workDir,

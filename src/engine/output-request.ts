@@ -24,7 +24,7 @@ export interface OutputOptions {
   imageName: string;
   outputs: Omit<OutputRequest, 'disk'>;
   /** As the CLI gives them: a layout name or file, and sizes as typed (`8GiB`). */
-  disk: { layout?: string; compress: boolean; imageSize?: string; extraSize?: string };
+  disk: { layout?: string; compress: boolean; imageSize?: string; extraSize?: string; /** qcow2's codec when compressing (default zstd). */ qcow2Compression?: 'zstd' | 'zlib' };
   declared: Record<string, string>;
   /** `--secret`s: hooks are offered them; the manifest names their ids only. */
   secrets?: readonly Secret[];
@@ -44,7 +44,7 @@ export async function outputRequest(o: OutputOptions, dir: BuildDir): Promise<{ 
   const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch });
   request.disk = {
     layout,
-    compress: o.disk.compress,
+    compression: o.disk.compress ? (o.disk.qcow2Compression ?? 'zstd') : 'none',
     ...(imageSize ? { imageSize } : {}),
     ...(extraSize ? { extraSize } : {}),
     sourceDateEpoch: o.sourceDateEpoch,

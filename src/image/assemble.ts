@@ -26,7 +26,7 @@ import { grubDir } from './grub-modules.js';
 import { installBiosBoot, makeCoreImage } from './grub-bios.js';
 import { EFI_BOOT_PATH, makeEfiImage } from './grub-efi.js';
 import { convertImage, imageInfo } from './qemu-img.js';
-import { formatOf, IMAGE_FORMATS, type ImageFormat } from '../output/formats.js';
+import { formatOf, IMAGE_FORMATS, type Compression, type ImageFormat } from '../output/formats.js';
 import { run, type LogFn } from '../process/run.js';
 
 /** What DIB's block-device.d hooks get; here the "device" is the raw image file. */
@@ -51,8 +51,8 @@ export interface AssembleOptions {
   resultDir: string;
   /** Base name of the files: `<name>.qcow2`, `<name>.raw`, ... */
   name: string;
-  /** qcow2 (and vmdk) compression; default true. */
-  compress?: boolean;
+  /** qcow2 (and vmdk) compression; default zstd. */
+  compression?: Compression;
   /** The whole disk's size in bytes (rounded up to a MiB); default: computed from the tree. */
   imageSize?: number;
   /** Bytes added to the computed root filesystem size. */
@@ -254,7 +254,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
       const cp = await run('cp', ['--sparse=always', raw, file], { onLog: log });
       if (!cp.ok) return cp;
     } else {
-      const cv = await convertImage(raw, file, format, o.compress ?? true, log);
+      const cv = await convertImage(raw, file, format, o.compression ?? 'zstd', log);
       if (!cv.ok) return cv;
     }
     const info = await imageInfo(file, format);

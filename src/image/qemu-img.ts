@@ -2,13 +2,14 @@
 // the assembled raw disk with the options the format's row gives
 // (src/output/formats.ts), and `qemu-img info` to read back what was written.
 import { fail, ok, type Result } from '../failure.js';
-import { formatOf, type ImageFormat } from '../output/formats.js';
+import { formatOf, type Compression, type ImageFormat } from '../output/formats.js';
 import { run, type LogFn } from '../process/run.js';
 
-/** Converts the raw image to `format` at `out`; `compress` picks the row's compressed or uncompressed options. */
-export async function convertImage(raw: string, out: string, format: ImageFormat, compress: boolean, onLog?: LogFn): Promise<Result<void>> {
-  const qemu = formatOf(format).qemu!;
-  const args = ['convert', '-f', 'raw', '-O', qemu.format, ...(compress ? qemu.options.compressed : qemu.options.uncompressed), raw, out];
+/** Converts the raw image to `format` at `out` with the row's options for `compression` (zstd where the format has it, else its compressed ones). */
+export async function convertImage(raw: string, out: string, format: ImageFormat, compression: Compression, onLog?: LogFn): Promise<Result<void>> {
+  const { options, format: qemuFormat } = formatOf(format).qemu!;
+  const chosen = compression === 'none' ? options.uncompressed : compression === 'zstd' ? (options.zstd ?? options.compressed) : options.compressed;
+  const args = ['convert', '-f', 'raw', '-O', qemuFormat, ...chosen, raw, out];
   const r = await run('qemu-img', args, { onLog });
   return r.ok ? ok(undefined) : r;
 }

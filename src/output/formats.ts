@@ -14,9 +14,21 @@
 interface QemuWrite {
   /** qemu-img's name of the format (`-O`, `-f`). */
   format: string;
-  /** `qemu-img convert` options when compressing (--compress, the default) and when not. */
-  options: { compressed: readonly string[]; uncompressed: readonly string[] };
+  /**
+   * `qemu-img convert` options when compressing (--compress, the default) and
+   * when not; `zstd`: compressing with zstd where the format has a choice
+   * (qcow2's compression_type; zlib is `compressed`).
+   */
+  options: { compressed: readonly string[]; uncompressed: readonly string[]; zstd?: readonly string[] };
 }
+
+/**
+ * How a disk image is compressed. zstd (qcow2's compression_type=zstd,
+ * QEMU >= 5.1 reads it) writes a controller's qcow2 about six times faster
+ * than zlib, and smaller; zlib is for clouds whose QEMU is older.
+ */
+export type Compression = 'zstd' | 'zlib' | 'none';
+export const COMPRESSIONS: readonly Compression[] = ['zstd', 'zlib', 'none'];
 
 /** One output format. */
 export interface OutputFormatRow {
@@ -49,8 +61,8 @@ export const OUTPUT_FORMATS = [
     cli: 'qcow2',
     extension: 'qcow2',
     kind: 'disk',
-    // compat 1.1; -c: zlib-compressed clusters.
-    qemu: { format: 'qcow2', options: { compressed: ['-o', 'compat=1.1', '-c'], uncompressed: ['-o', 'compat=1.1'] } },
+    // compat 1.1; -c: compressed clusters (zlib unless compression_type says zstd).
+    qemu: { format: 'qcow2', options: { compressed: ['-o', 'compat=1.1', '-c'], uncompressed: ['-o', 'compat=1.1'], zstd: ['-o', 'compat=1.1,compression_type=zstd', '-c'] } },
     glance: { diskFormat: 'qcow2', containerFormat: 'bare' },
     reproducible: true,
   },

@@ -39,4 +39,16 @@ describe('outputRequest', () => {
     expect(request.disk).toBeUndefined();
     expect(diskKey).toBeNull();
   });
+
+  it('compresses qcow2 with zstd by default; zlib keeps the key it always had, so caches made before still hit', async () => {
+    const zstd = await outputRequest(await options({}), dir);
+    const zlib = await outputRequest(await options({ qcow2Compression: 'zlib' }), dir);
+    const none = await outputRequest(await options({ compress: false }), dir);
+    expect([zstd, zlib, none].map((r) => r.request.disk?.compression)).toEqual(['zstd', 'zlib', 'none']);
+    expect(zstd.diskKey).toMatchObject({ compress: true, codec: 'zstd' });
+    expect(zlib.diskKey).toMatchObject({ compress: true });
+    expect(zlib.diskKey).not.toHaveProperty('codec');
+    expect(none.diskKey).toMatchObject({ compress: false });
+    expect(none.diskKey).not.toHaveProperty('codec');
+  });
 });

@@ -36,7 +36,7 @@ describe('the output format table', () => {
   });
 
   it('holds the convert options qemu-img has always been given', () => {
-    expect(formatOf('qcow2').qemu?.options).toEqual({ compressed: ['-o', 'compat=1.1', '-c'], uncompressed: ['-o', 'compat=1.1'] });
+    expect(formatOf('qcow2').qemu?.options).toEqual({ compressed: ['-o', 'compat=1.1', '-c'], uncompressed: ['-o', 'compat=1.1'], zstd: ['-o', 'compat=1.1,compression_type=zstd', '-c'] });
     expect(formatOf('vmdk').qemu?.options).toEqual({ compressed: ['-o', 'subformat=streamOptimized'], uncompressed: ['-o', 'subformat=monolithicSparse'] });
     expect(formatOf('vpc').qemu?.options.compressed).toEqual(['-o', 'subformat=dynamic,force_size=on']);
     expect(formatOf('vhdx').qemu?.options).toEqual({ compressed: [], uncompressed: [] });
