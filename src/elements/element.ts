@@ -6,6 +6,8 @@
 //   <dir>/package-installs.yaml   packages per phase       -> packages
 //   <dir>/pkg-map                 distro package-name map  -> pkgMap
 //   <dir>/<phase>.d/NN-name       hooks                    -> hooks
+//   <dir>/install.d/<prefix>-<type>-install/NN-name
+//                                 DIB's install types      -> installTypes
 //   <dir>/block-device-layout     the disk layout it chooses -> blockDevice
 //   <dir>/bin/ <dir>/static/      tools on PATH, files to copy
 //   <dir>/README.md               first paragraph          -> description
@@ -18,6 +20,17 @@ export interface Hook {
   /** The file name inside the phase directory, e.g. `50-install-foo`. */
   name: string;
   path: string;
+}
+
+/** One `install.d/<prefix>-<type>-install/` directory of an element. */
+export interface InstallTypeDir {
+  /** The directory's name under install.d, e.g. `simple-init-source-install`: what DIB matches. */
+  dir: string;
+  /** The prefix and type as read at the last `-` before `-install` (`simple-init`, `source`); for people, not for matching. */
+  prefix: string;
+  type: string;
+  /** Its hooks, as dib-run-parts would run their links: runnable names, executable, in run order. */
+  hooks: Hook[];
 }
 
 export interface ElementWarning {
@@ -38,6 +51,8 @@ export interface Element {
   provides: NamedLine[];
   /** Hooks by phase, in run order. */
   hooks: Partial<Record<PhaseName, Hook[]>>;
+  /** install.d's install-type directories (elements/install-types.ts), in name order; their hooks are not in `hooks`. */
+  installTypes: InstallTypeDir[];
   /** environment.d files, in sourcing order (file name, byte order). */
   environmentD: string[];
   packages: PackageInstall[];

@@ -6,8 +6,9 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, unwrap, type Result } from '../failure.js';
 import { run } from '../process/run.js';
-import type { Element, ElementWarning, Hook } from './element.js';
+import type { Element, ElementWarning, Hook, InstallTypeDir } from './element.js';
 import { compareHookNames, isRunnableHookName } from './hook-name.js';
+import { parseInstallTypeDir } from './install-types.js';
 import { parseNameList, type NamedLine } from './name-list.js';
 import { parsePackageInstalls, type PackageInstall } from './package-installs.js';
 import { PHASE_NAMES, type PhaseName } from './phases.js';
@@ -26,10 +27,13 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
   if (!provides.ok) return malformed('element-provides', provides.message, provides.line);
 
   const hooks: Partial<Record<PhaseName, Hook[]>> = {};
+  let installTypes: InstallTypeDir[] = [];
   for (const phase of PHASE_NAMES) {
-    const found = await readHooks(name, dir, phase, warnings);
+    const found = await readHooks(name, dir, phase, phase, warnings);
     if (!found.ok) return malformed(phase, found.message);
     if (found.hooks.length > 0) hooks[phase] = found.hooks;
+    // dib-run-parts runs no sub-directory; install.d's `<prefix>-<type>-install/` hold DIB's install types.
+    if (phase === 'install.d') installTypes = await readInstallTypes(name, dir, found.subdirs, warnings);
   }
 
   const environmentD = (await listFiles(path.join(dir, 'environment.d'))).sort().map((f) => path.join(dir, 'environment.d', f));
@@ -78,6 +82,7 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
     deps: deps.names,
     provides: provides.names,
     hooks,
+    installTypes,
     environmentD,
     packages,
     packagesFile,
@@ -112,28 +117,39 @@ async function readNames(dir: string, file: string): Promise<NamesResult> {
   return parseNameList(text);
 }
 
-type HooksResult = { ok: true; hooks: Hook[] } | { ok: false; message: string };
+type HooksResult = { ok: true; hooks: Hook[]; subdirs: string[] } | { ok: false; message: string };
 
-async function readHooks(element: string, dir: string, phase: PhaseName, warnings: ElementWarning[]): Promise<HooksResult> {
-  const phaseDir = path.join(dir, phase);
+/**
+ * The hooks in `<dir>/<rel>` (a phase directory, or an install-type directory
+ * in install.d) that dib-run-parts would run, in run order, and the names of
+ * its sub-directories (which it never runs). What it would skip silently is
+ * a warning.
+ */
+async function readHooks(element: string, dir: string, phase: PhaseName, rel: string, warnings: ElementWarning[]): Promise<HooksResult> {
+  const hooksDir = path.join(dir, rel);
   let entries;
   try {
-    entries = await readdir(phaseDir, { withFileTypes: true });
+    entries = await readdir(hooksDir, { withFileTypes: true });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, hooks: [] };
-    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return { ok: false, message: `${phase} must be a directory` };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, hooks: [], subdirs: [] };
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return { ok: false, message: `${rel} must be a directory` };
     throw e;
   }
   const hooks: Hook[] = [];
+  const subdirs: string[] = [];
   for (const entry of entries) {
-    const file = printableName(path.join(phase, entry.name));
+    const file = printableName(path.join(rel, entry.name));
     if (entry.name.includes('\ufffd')) {
       warnings.push({ element, file, message: 'will not run: its name is not valid UTF-8 (diskimage-builder only runs names made of letters, digits, "_" and "-")' });
       continue;
     }
-    const full = path.join(phaseDir, entry.name);
+    const full = path.join(hooksDir, entry.name);
     const st = await stat(full).catch(() => null);
-    if (!st || st.isDirectory()) continue;
+    if (!st) continue;
+    if (st.isDirectory()) {
+      subdirs.push(entry.name);
+      continue;
+    }
     if (!isRunnableHookName(entry.name)) {
       warnings.push({ element, file, message: `will not run: diskimage-builder only runs hook names made of letters, digits, "_" and "-" (rename it, e.g. drop the extension)` });
       continue;
@@ -145,7 +161,26 @@ async function readHooks(element: string, dir: string, phase: PhaseName, warning
     hooks.push({ phase, name: entry.name, path: full });
   }
   hooks.sort((a, b) => compareHookNames(a.name, b.name));
-  return { ok: true, hooks };
+  subdirs.sort();
+  return { ok: true, hooks, subdirs };
+}
+
+/**
+ * install.d's `<prefix>-<type>-install/` directories and their hooks. DIB's
+ * install-types links every entry of the chosen one into install.d
+ * (`ln -sf <dir>/* .`); dib-run-parts then runs the links as it runs any
+ * hook, so the same names run and the same ones are warned about. Other
+ * sub-directories are data, as in DIB.
+ */
+async function readInstallTypes(element: string, dir: string, subdirs: string[], warnings: ElementWarning[]): Promise<InstallTypeDir[]> {
+  const out: InstallTypeDir[] = [];
+  for (const sub of subdirs) {
+    const parsed = parseInstallTypeDir(sub);
+    if (!parsed) continue;
+    const found = await readHooks(element, dir, 'install.d', path.join('install.d', sub), warnings);
+    if (found.ok) out.push({ dir: sub, ...parsed, hooks: found.hooks });
+  }
+  return out;
 }
 
 /** A file name as it can be shown on one line: quoted and escaped when it holds control characters or invalid UTF-8. */

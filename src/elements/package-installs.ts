@@ -14,6 +14,7 @@
 //   python3-yaml: {dib_python_version: 3}  only when DIB_PYTHON_VERSION is
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
 import { isPhaseName, type PhaseName } from './phases.js';
+import { DEFAULT_INSTALL_TYPE } from './install-types.js';
 
 export interface PackageCondition {
   variable: string;
@@ -139,7 +140,7 @@ export function packageApplies(pkg: PackageInstall, arch: string, vars: Record<s
   if (pkg.arch && !pkg.arch.includes(arch)) return false;
   if (pkg.notArch && pkg.notArch.includes(arch)) return false;
   if (pkg.installtype !== null) {
-    const installType = vars[`DIB_INSTALLTYPE_${element.replace(/-/g, '_')}`] ?? vars.DIB_DEFAULT_INSTALLTYPE ?? 'source';
+    const installType = vars[`DIB_INSTALLTYPE_${element.replace(/-/g, '_')}`] ?? vars.DIB_DEFAULT_INSTALLTYPE ?? DEFAULT_INSTALL_TYPE;
     if (pkg.installtype !== installType) return false;
   }
   if (pkg.pythonVersion !== null && pkg.pythonVersion !== (vars.DIB_PYTHON_VERSION ?? '')) return false;

@@ -1,4 +1,5 @@
-// The variables package-installs' conditions are decided with. diskimage-
+// The variables package-installs' conditions and install-types' choice are
+// decided with. diskimage-
 // builder decides `when:`, `installtype` and `dib_python_version` in
 // package-installs-squash, an extra-data.d hook: with the image's
 // environment.d already sourced over the caller's environment. So a default
@@ -8,20 +9,27 @@
 // the build's sandbox, outside the tree with the environment an extra-data.d
 // hook gets, and the variables the conditions name are read back.
 //
+// DIB's install-types chooses at extra-data.d too (99-enable-install-types),
+// from the DIB_INSTALLTYPE_* and DIB_DEFAULT_INSTALLTYPE that hook sees: so
+// with install-types in the image, those names are read back as well.
+//
 // Keys: the decision's outcome, the package list, is in each package step's
-// key (steps/packages.ts), so whatever environment.d decided is keyed through it.
+// key (steps/packages.ts), so whatever environment.d decided is keyed through
+// it; an install type's choice is keyed by the file it runs (steps/hook.ts).
 import path from 'node:path';
 import type { Distro } from '../distro/distro.js';
 import type { Element } from '../elements/element.js';
+import { INSTALL_TYPES_ELEMENT, installTypeVarNames } from '../elements/install-types.js';
 import { FailureError } from '../failure.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { ENVIRONMENT_VAR_MARK, HELPER_DIR } from '../steps/helper-scripts.js';
 import { hookEnv } from '../steps/hook-env.js';
 import { hookFailed } from '../steps/sandboxed.js';
 
-/** The variables the elements' package-installs conditions read, sorted; none when no entry has a condition. */
+/** The variables the elements' package-installs conditions and install types read, sorted; none when nothing is decided by a variable. */
 export function conditionNames(elements: Element[]): string[] {
-  const names = new Set<string>();
+  const installTypes = elements.some((e) => e.name === INSTALL_TYPES_ELEMENT) ? installTypeVarNames(elements) : [];
+  const names = new Set<string>(installTypes);
   for (const element of elements) {
     for (const pkg of element.packages) {
       for (const c of pkg.when) names.add(c.variable);

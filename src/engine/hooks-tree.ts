@@ -8,8 +8,10 @@
 //     environment.d/10-bar      sourced before every hook
 //     bin/                      on PATH
 //     static/ ...               whatever else the elements ship
+//     install.d/40-glean -> simple-init-source-install/40-glean
+//                               a chosen install type's hook (linkInstallTypes)
 //     imgfactory/run-hook       imgfactory's helpers (helper-scripts.ts)
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Element } from '../elements/element.js';
 import { mustRun } from '../process/run.js';
@@ -29,4 +31,20 @@ export async function makeHooksTree(elements: Element[], dest: string): Promise<
     await chmod(path.join(helpers, name), 0o755);
   }
   await chmod(dest, 0o755);
+}
+
+/**
+ * Makes the links DIB's install-types hook makes (`ln -sf <dir>/<name> .` in
+ * install.d), for the install-type steps the plan holds: run-hook runs
+ * `$TMP_HOOKS_PATH/install.d/<name>`, so the hook runs by the path (its $0)
+ * it has in DIB. A file of that name copied from an element is replaced, as
+ * `ln -sf` replaces it (its step is not planned). Called once the plan is
+ * made, before any step runs.
+ */
+export async function linkInstallTypes(dest: string, links: readonly { name: string; dir: string }[]): Promise<void> {
+  for (const { name, dir } of links) {
+    const at = path.join(dest, 'install.d', name);
+    await rm(at, { force: true });
+    await symlink(`${dir}/${name}`, at);
+  }
 }

@@ -23,7 +23,7 @@ import { FailureError, unwrap, type SpaceRole } from '../failure.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
 import { PHASE_ORDER, planBuild, type Plan } from '../plan/plan.js';
 import { hookEnv } from '../steps/hook-env.js';
-import { kindOf, type InputContext, type Step, type StepInputs } from '../steps/index.js';
+import { installTypeLinks, kindOf, type InputContext, type Step, type StepInputs } from '../steps/index.js';
 import { secretRefs } from '../secrets/secret.js';
 import { findDibLib } from '../steps/dib-runtime.js';
 import { outsideWritable } from '../steps/hook-env.js';
@@ -36,7 +36,7 @@ import { openShell, placeBreaks, type BreakRequest } from './break-points.js';
 import { conditionVars } from './condition-vars.js';
 import { emitManifest, type EmittedManifest } from './emit-manifest.js';
 import type { StepReport } from './events.js';
-import { makeHooksTree } from './hooks-tree.js';
+import { linkInstallTypes, makeHooksTree } from './hooks-tree.js';
 import { manifestRequest, outputRequest, type OutputOptions } from './output-request.js';
 import { cachedOutputs, cachedPackages, treePackages, writeOutputs, type OutputFile, type OutputRequest } from './outputs.js';
 import type { EnginePorts } from './ports.js';
@@ -122,6 +122,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
     planBuild(o.graph, o.distro, { vars, skipPhases: ['block-device.d'] }),
   );
   for (const message of plan.notes) emit({ type: 'note', message });
+  await linkInstallTypes(dir.hooks, installTypeLinks(plan.steps));
   const ictx: InputContext = {
     distro: o.distro,
     elements,

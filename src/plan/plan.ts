@@ -3,8 +3,8 @@
 // then the phases in diskimage-builder's order; within a phase, the hooks of
 // all elements (and the package steps) merged and sorted by numeric prefix,
 // then name, in byte order; imgfactory's finalise step last. Two steps of one
-// phase with the same script name (two elements shipping the same hook) are
-// an error.
+// phase with the same script name (two elements shipping the same hook, two
+// chosen install types' hooks of one name) are an error.
 import type { Distro } from '../distro/distro.js';
 import { compareHookNames } from '../elements/hook-name.js';
 import { PHASE_NAMES, type PhaseName } from '../elements/phases.js';

@@ -6,6 +6,7 @@
 // so that hook-env.ts stays the table of what every hook sees.
 import { access } from 'node:fs/promises';
 import type { Distro } from '../distro/distro.js';
+import { DEFAULT_INSTALL_TYPE } from '../elements/install-types.js';
 
 /** Where Debian's python3-diskimage-builder keeps DIB's shell libraries (`$_LIB`). */
 export const DIB_LIB = '/usr/lib/python3/dist-packages/diskimage_builder/lib';
@@ -30,7 +31,7 @@ export async function findDibLib(): Promise<string | null> {
  */
 export function dibDefaults(distro: Distro, hooksDir: string): Record<string, string> {
   const env: Record<string, string> = {
-    DIB_DEFAULT_INSTALLTYPE: 'source',
+    DIB_DEFAULT_INSTALLTYPE: DEFAULT_INSTALL_TYPE,
     DIB_OFFLINE: '',
     DIB_DEBUG_TRACE: '0',
     DIB_PYTHON_EXEC: '/usr/bin/python3',

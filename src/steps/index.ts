@@ -21,7 +21,7 @@ export function kindOf(step: Step): StepKind<Step> {
 
 export type { BaseStep } from './base.js';
 export type { FinaliseStep } from './finalise.js';
-export type { HookStep } from './hook.js';
+export { installTypeLinks, type HookStep } from './hook.js';
 export type { PackageItem, PackagesStep } from './packages.js';
 export type { ExecContext, InputCache, InputContext, PlanContext, StepInputs, Bootstrapper } from './kind.js';
 export { scriptName, type StepCommon, type StepPhase } from './step.js';

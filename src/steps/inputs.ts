@@ -22,7 +22,8 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
     // scriptDigest, so editing one hook re-runs that hook, not its siblings)
     // and minus its README (documentation: editing it must not re-run a
     // ten-minute package install).
-    const hookFiles = new Set(Object.values(e.hooks).flatMap((hooks) => hooks.map((h) => path.relative(e.dir, h.path))));
+    // Install types' hooks likewise: the chosen one's bytes are its step's scriptDigest; the others run nowhere.
+    const hookFiles = new Set([...Object.values(e.hooks).flat(), ...e.installTypes.flatMap((t) => t.hooks)].map((h) => path.relative(e.dir, h.path)));
     elementDigest.set(e.name, await digestTree(e.dir, (rel) => hookFiles.has(rel) || README.test(rel)));
     const [imageVars, otherElements] = await mentions(e.dir, [/IMAGE_NAME|IMAGE_ELEMENT|get_image_element_array|DIB_ARGS|DIB_ENV/, /IMAGE_ELEMENT_YAML|get_image_element_array/]);
     if (imageVars) readsImageVars.add(e.name);

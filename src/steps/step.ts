@@ -9,7 +9,7 @@ import type { PhaseName, Place } from '../elements/phases.js';
 export type StepPhase = PhaseName | 'base' | 'finalise-tree';
 
 export interface StepCommon {
-  /** `<element>/<phase>/<file>`, `distro/<name>`, `package-installs/<phase>/<file>` or `builtin/<name>`. */
+  /** `<element>/<phase>/<file>`, `<element>/install.d/<prefix>-<type>-install/<file>` (an install type's), `distro/<name>`, `package-installs/<phase>/<file>` or `builtin/<name>`. */
   id: string;
   phase: StepPhase;
   place: Place;

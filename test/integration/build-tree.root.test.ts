@@ -216,3 +216,46 @@ describe('a hook that reads the host (DIB extra-data.d: devuser, local-config)',
     LONG,
   );
 });
+
+describe("diskimage-builder's install types (install.d/<prefix>-<type>-install/)", () => {
+  it(
+    'runs the chosen type’s hook as a planned step among the install.d hooks, and a new choice runs it again',
+    async () => {
+      const ws = await workspace('install-types');
+      // DIB's own install-types element, unchanged, beside the fixture elements (not the rest of DIB's directory: its base would win over imgfactory's).
+      const dib = path.join(ws.dir, 'dib');
+      await mkdir(dib, { recursive: true });
+      await execa('cp', ['-a', '/usr/lib/python3/dist-packages/diskimage_builder/elements/install-types', dib]);
+      const args = ws.args.map((a) => (a === ELEMENTS ? `${ELEMENTS}:${dib}` : a));
+      const build = async (env: Record<string, string>): Promise<{ statuses: Record<string, string>; ids: string[]; order: string; stderr: string }> => {
+        const r = await imgfactory(['build', 'typed', 'install-types', '-n', 'typed', '--json', ...args], env);
+        expect(r.stderr).not.toMatch(/error:/);
+        expect(r.exitCode).toBe(0);
+        const summary = JSON.parse(r.stdout) as { steps: { id: string; status: string }[]; outputs: { path: string }[] };
+        const order = (await execa('tar', ['-xOf', summary.outputs[0]!.path, './etc/typed-order'])).stdout;
+        return { statuses: Object.fromEntries(summary.steps.map((s) => [s.id, s.status])), ids: summary.steps.map((s) => s.id), order, stderr: r.stderr };
+      };
+
+      // The default type (source): its hook runs between 10- and 90-, through the link DIB makes (its $0), and replaces the plain 50-typed.
+      const first = await build({});
+      expect(first.ids.filter((id) => id.includes('/install.d/'))).toEqual(['typed/install.d/10-typed-first', 'typed/install.d/typed-source-install/50-typed', 'typed/install.d/90-typed-last']);
+      expect(first.order).toBe('10-typed-first\nsource /tmp/in_target.d/install.d/50-typed\n90-typed-last');
+      expect(first.ids.some((id) => id.startsWith('install-types/'))).toBe(false);
+      expect(first.stderr).toContain(`install-types (${dib}/install-types): its hook is done by imgfactory's planner`);
+      expect(first.stderr).toContain('typed/install.d/50-typed does not run: install-types links typed/install.d/typed-source-install/50-typed over it');
+
+      // DIB_INSTALLTYPE_typed=package on the same cache: the package hook runs in its place, and the image has its line only.
+      const second = await build({ DIB_INSTALLTYPE_typed: 'package' });
+      expect(second.statuses['typed/install.d/typed-package-install/50-typed']).toBe('built');
+      expect(second.statuses['typed/install.d/90-typed-last']).toBe('built');
+      expect(second.ids).not.toContain('typed/install.d/typed-source-install/50-typed');
+      expect(second.order).toBe('10-typed-first\npackage /tmp/in_target.d/install.d/50-typed\n90-typed-last');
+
+      // Back to the default: the first build's layers are still right for it, and are used.
+      const third = await build({});
+      expect(third.statuses['typed/install.d/typed-source-install/50-typed']).toBe('cached');
+      expect(third.order).toBe(first.order);
+    },
+    LONG,
+  );
+});

@@ -1,0 +1,19 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Element } from '../../../src/elements/element.js';
+import { loadElement } from '../../../src/elements/load-element.js';
+import { conditionNames } from '../../../src/engine/condition-vars.js';
+import { unwrap } from '../../../src/failure.js';
+import { FIXTURES } from '../../support/fixtures.js';
+
+const BUILD = path.join(FIXTURES, 'elements', 'build');
+
+describe('conditionNames', () => {
+  it('asks for the variables install-types chooses with, only when install-types is in the image', async () => {
+    const typed = unwrap(await loadElement('typed', path.join(BUILD, 'typed'), BUILD));
+    const installTypes: Element = { ...typed, name: 'install-types', dir: '/dib/install-types', hooks: {}, installTypes: [] };
+    expect(conditionNames([typed])).toEqual([]);
+    expect(conditionNames([typed, installTypes])).toEqual(['DIB_DEFAULT_INSTALLTYPE', 'DIB_INSTALLTYPE_typed']);
+    expect(conditionNames([installTypes])).toEqual([]);
+  });
+});
