@@ -14,6 +14,7 @@ import { PHASES, type PhaseName } from '../elements/phases.js';
 import { FailureError } from '../failure.js';
 import { secretRefs } from '../secrets/secret.js';
 import { hookEnv, keyEnv } from './hook-env.js';
+import { readsOnlyItsInputs } from './keyed-extra-data.js';
 import { commonInputs, envOptions, helperDigest } from './inputs.js';
 import type { Step } from './index.js';
 import type { PlanContext, StepKind } from './kind.js';
@@ -90,8 +91,9 @@ export const hook: StepKind<HookStep> = {
   // root.d makes or adapts the tree from downloads (debootstrap's, debian-minimal's, a cloud image element's): --refresh runs it again.
   network: (step) => step.phase === 'root.d',
   // extra-data.d is DIB's phase for copying data in from the host ("SSH keys, http proxy settings and the like", into
-  // $TMP_HOOKS_PATH): what it reads is named nowhere, so it runs every build and is keyed by what it wrote.
-  readsHost: (step) => step.phase === 'extra-data.d',
+  // $TMP_HOOKS_PATH): what it reads is named nowhere, so it runs every build and is keyed by what it wrote;
+  // unless it is one of DIB's own that were read and found to read only their inputs (keyed-extra-data.ts).
+  readsHost: (step) => step.phase === 'extra-data.d' && !readsOnlyItsInputs(step.hook.path),
   layer: 'upper',
   plan: (ctx) => {
     const typed = installTypePlan(ctx);
