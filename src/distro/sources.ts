@@ -30,11 +30,22 @@ export function applyOverrides(distro: Distro, ...layers: SourceOverrides[]): Di
   return d;
 }
 
+/** One suite a build installs from, and the mirror it comes from. */
+export interface ArchiveSuite {
+  suite: string;
+  mirror: string;
+}
+
+/** The suites a build installs from, in the order apt should see them: the release, its -updates, its security suite. */
+export function archiveSuites(d: Distro): ArchiveSuite[] {
+  const suites = [{ suite: d.release, mirror: d.mirror }];
+  if (d.updates) suites.push({ suite: `${d.release}-updates`, mirror: d.mirror });
+  if (d.security) suites.push({ suite: d.security.suite, mirror: d.security.mirror });
+  return suites;
+}
+
 /** One-line apt sources, in the order apt should see them. */
 export function aptSources(d: Distro): string[] {
   const comps = d.components.join(' ');
-  const lines = [`deb ${d.mirror} ${d.release} ${comps}`];
-  if (d.updates) lines.push(`deb ${d.mirror} ${d.release}-updates ${comps}`);
-  if (d.security) lines.push(`deb ${d.security.mirror} ${d.security.suite} ${comps}`);
-  return lines;
+  return archiveSuites(d).map((s) => `deb ${s.mirror} ${s.suite} ${comps}`);
 }
