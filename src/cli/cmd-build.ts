@@ -8,6 +8,7 @@ import { build, type BuildResult } from '../engine/builder.js';
 import { formatByCli, OUTPUT_FORMATS, type OutputType } from '../output/formats.js';
 import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../engine/scratch-fs.js';
 import { applyOverrides, overridesFromEnv } from '../distro/sources.js';
+import { parseArchiveStateMode } from '../engine/archive-source.js';
 import { breakRequest } from '../engine/break-points.js';
 import { FailureError } from '../failure.js';
 import { catchInterrupts, interruptedBy, interruptedFailure, interruption } from '../process/interrupt.js';
@@ -34,6 +35,7 @@ interface Args extends CommonArgs, RemoteCacheArgs {
   scratch: ScratchMode;
   cache: boolean;
   refresh?: boolean;
+  archiveState: string;
   sandbox: SandboxKind | 'auto';
   imageName?: string;
   env?: string[];
@@ -100,7 +102,12 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('build-dir', { type: 'string', default: process.env.IMGFACTORY_BUILD_DIR ?? './build', describe: 'scratch space for trees and step logs (or IMGFACTORY_BUILD_DIR)' })
         .option('scratch', { choices: SCRATCH_MODES, default: (process.env.IMGFACTORY_SCRATCH ?? 'disk') as ScratchMode, describe: `where the tree is built: disk (under --build-dir; keeps tree checkpoints), tmpfs (in memory: faster cold builds, no checkpoints), or auto: tmpfs when ${AUTO_MIN_BYTES / 1024 ** 3} GiB of memory are free (or IMGFACTORY_SCRATCH)` })
         .option('cache', { type: 'boolean', default: true, describe: 'use the layer cache (--no-cache builds everything and stores nothing)' })
-        .option('refresh', { type: 'boolean', describe: 'rebuild the base tree and package steps even if cached (their archive may have moved on)' })
+        .option('refresh', { type: 'boolean', describe: 'rebuild the base tree and package steps even if cached' })
+        .option('archive-state', {
+          type: 'string',
+          default: process.env.IMGFACTORY_ARCHIVE_STATE ?? 'live',
+          describe: 'the archive state the base tree and package steps are keyed with: live (read the mirrors\' InRelease files now), cached (what this cache last recorded; offline: keep what is cached), or a state file or manifest (or IMGFACTORY_ARCHIVE_STATE)',
+        })
         .option('sandbox', { choices: ['auto', ...SANDBOX_KINDS] as const, default: 'auto' as const, describe: 'where hooks run (auto: the first of these that works on this host)' })
         .option('env', { type: 'string', array: true, describe: 'declare a build variable for hooks: NAME=VALUE, or NAME to take it from the environment (DIB_* are always passed); recorded in the manifest, part of cache keys' })
         .option('secret', {
@@ -175,6 +182,7 @@ async function buildHandler(args: Args, out: Output): Promise<number> {
       cacheDir: args.cache ? args.cacheDir : null,
       remoteCache,
       refresh: args.refresh ?? false,
+      archiveState: parseArchiveStateMode(args.archiveState),
       breakAt,
       outputs: { types, outputDir: args.outputDir },
       disk: {
