@@ -7,7 +7,7 @@ import type { CommandModule } from 'yargs';
 import { build, type BuildResult } from '../engine/builder.js';
 import { formatByCli, OUTPUT_FORMATS, type OutputType } from '../output/formats.js';
 import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../engine/scratch-fs.js';
-import { applyOverrides, overridesFromEnv } from '../distro/sources.js';
+import { applyOverrides, overridesFromEnv, SNAPSHOT_BASE, snapshotOverride } from '../distro/sources.js';
 import { parseArchiveStateMode } from '../engine/archive-source.js';
 import { breakRequest } from '../engine/break-points.js';
 import { FailureError } from '../failure.js';
@@ -45,6 +45,8 @@ interface Args extends CommonArgs, RemoteCacheArgs {
   release?: string;
   mirror?: string;
   securityMirror?: string;
+  snapshot?: string;
+  snapshotBase: string;
   sourceDateEpoch?: number;
   blockDevice?: string;
   compress: boolean;
@@ -120,6 +122,8 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('release', { type: 'string', describe: 'distribution release (or DIB_RELEASE)' })
         .option('mirror', { type: 'string', describe: 'archive mirror (or DIB_DISTRIBUTION_MIRROR)' })
         .option('security-mirror', { type: 'string', describe: 'security archive mirror (or DIB_DEBIAN_SECURITY_MIRROR)' })
+        .option('snapshot', { type: 'string', describe: 'install from the archive as it was at this time (a snapshot mirror\'s timestamp, e.g. 20230610T085347Z): both mirrors become --snapshot-base\'s' })
+        .option('snapshot-base', { type: 'string', default: process.env.IMGFACTORY_SNAPSHOT_BASE ?? SNAPSHOT_BASE, describe: 'the snapshot archive --snapshot reads (or IMGFACTORY_SNAPSHOT_BASE)' })
         .option('source-date-epoch', { type: 'number', describe: 'timestamps for reproducible trees (or SOURCE_DATE_EPOCH)' })
         .option('block-device', { type: 'string', describe: 'disk layout: efi, gpt, mbr or a YAML/JSON file (default: the image\'s block-device-* element, else efi)' })
         .option('compress', { type: 'boolean', default: true, describe: 'compress qcow2 images (--no-compress to not)' })
@@ -155,11 +159,15 @@ async function buildHandler(args: Args, out: Output): Promise<number> {
   if (args.tag !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(args.tag)) {
     throw new FailureError({ reason: 'usage', message: `--tag "${args.tag}" cannot be part of a file name`, hint: 'use letters, digits, ".", "_" and "-", e.g. a commit hash' });
   }
+  if (args.snapshot && (args.mirror || args.securityMirror)) {
+    throw new FailureError({ reason: 'usage', message: `--snapshot chooses the mirrors itself: leave out ${args.mirror ? '--mirror' : '--security-mirror'}`, hint: 'point --snapshot-base at your snapshot mirror instead' });
+  }
   const ctx = await loadContext(args, out);
   const distro = applyOverrides(ctx.distro, overridesFromEnv(process.env), {
     ...(args.release ? { release: args.release } : {}),
     ...(args.mirror ? { mirror: args.mirror } : {}),
     ...(args.securityMirror ? { securityMirror: args.securityMirror } : {}),
+    ...(args.snapshot ? snapshotOverride(args.snapshot, args.snapshotBase) : {}),
   });
   const graph = resolveForCommand(ctx, args.image, distro, out);
   const signing = await signingKeyFor(args, (message) => out.info(`note: ${message}`));
