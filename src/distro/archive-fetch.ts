@@ -5,6 +5,8 @@
 // with an error, or serves something that is not a release file is an
 // `archive-unreachable` failure naming the URL.
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { FailureError } from '../failure.js';
 import { releaseUrls, suiteState, type SuiteState } from './archive-state.js';
@@ -32,8 +34,11 @@ async function readSuite(s: ArchiveSuite, signal: AbortSignal | undefined, timeo
   return state;
 }
 
+/** Redirects followed before giving up (a mirror redirector answers with one). */
+const MAX_REDIRECTS = 5;
+
 /** The body at `url`; null when the server says there is none (404, 410; a missing file: mirror). */
-async function get(url: string, signal: AbortSignal | undefined, timeoutMs: number): Promise<Buffer | null> {
+async function get(url: string, signal: AbortSignal | undefined, timeoutMs: number, redirects = 0): Promise<Buffer | null> {
   const unreachable = (message: string): FailureError => new FailureError({ reason: 'archive-unreachable', url, message });
   const parsed = new URL(url);
   if (parsed.protocol === 'file:') {
@@ -43,28 +48,50 @@ async function get(url: string, signal: AbortSignal | undefined, timeoutMs: numb
     });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw unreachable(`imgfactory reads the archive state over http, https or file, not ${parsed.protocol}`);
-  const timeout = AbortSignal.timeout(timeoutMs);
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: 'follow' });
-  } catch (e) {
+  const answer = await request(parsed, signal, timeoutMs).catch((e: Error & { code?: string }) => {
     if (signal?.aborted) throw e;
-    if (timeout.aborted) throw unreachable(`no answer within ${timeoutMs / 1000} s`);
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw unreachable(cause?.code ?? cause?.message ?? (e as Error).message);
+    throw unreachable(e.code === 'ETIMEDOUT' ? `no answer within ${timeoutMs / 1000} s` : (e.code ?? e.message));
+  });
+  if (answer.status >= 300 && answer.status < 400 && answer.location) {
+    if (redirects >= MAX_REDIRECTS) throw unreachable(`more than ${MAX_REDIRECTS} redirects`);
+    return get(new URL(answer.location, url).href, signal, timeoutMs, redirects + 1);
   }
-  if (response.status === 404 || response.status === 410) {
-    await response.body?.cancel();
-    return null;
-  }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw unreachable(`HTTP ${response.status} ${response.statusText}`.trim());
-  }
-  try {
-    return Buffer.from(await response.arrayBuffer());
-  } catch (e) {
-    if (signal?.aborted) throw e;
-    throw unreachable(timeout.aborted ? `no answer within ${timeoutMs / 1000} s` : (e as Error).message);
-  }
+  if (answer.status === 404 || answer.status === 410) return null;
+  if (answer.status !== 200) throw unreachable(`HTTP ${answer.status} ${answer.statusText}`.trim());
+  return answer.body;
+}
+
+/**
+ * One GET with node:http(s) (not fetch, which refuses ports such as 6000 or
+ * 10080 that a local mirror may use): the status, a redirect's Location, and
+ * the body of a 200. Rejects with a Node error (`code`: ECONNREFUSED,
+ * ENOTFOUND, …), or one with `code` ETIMEDOUT when the whole exchange takes
+ * over `timeoutMs`.
+ */
+function request(url: URL, signal: AbortSignal | undefined, timeoutMs: number): Promise<{ status: number; statusText: string; location?: string; body: Buffer }> {
+  return new Promise((resolve, rejectWith) => {
+    let timedOut = false;
+    const reject = (e: Error): void => rejectWith(timedOut ? Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }) : e);
+    const req = (url.protocol === 'https:' ? https : http).get(url, { ...(signal ? { signal } : {}) }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status !== 200) {
+        res.resume();
+        resolve({ status, statusText: res.statusMessage ?? '', ...(res.headers.location ? { location: res.headers.location } : {}), body: Buffer.alloc(0) });
+        return;
+      }
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+      res.on('close', () => {
+        if (!res.complete) reject(new Error('the connection closed before the end of the file'));
+      });
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      req.destroy();
+    }, timeoutMs);
+    req.on('error', reject);
+    req.on('close', () => clearTimeout(timer));
+  });
 }

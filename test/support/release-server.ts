@@ -5,12 +5,12 @@
 import http from 'node:http';
 import type net from 'node:net';
 
-export type Answer = Buffer | number | 'hang';
+export type Answer = Buffer | number | 'hang' | { redirect: string };
 
 export interface ReleaseServer {
   /** `http://127.0.0.1:<port>` */
   url: string;
-  /** What each path answers: bytes (200), a status, or nothing ('hang'); anything else is 404. */
+  /** What each path answers: bytes (200), a status, a redirect (301), or nothing ('hang'); anything else is 404. */
   files: Map<string, Answer>;
   /** Every path asked for, in order. */
   seen: string[];
@@ -27,7 +27,8 @@ export async function startReleaseServer(): Promise<ReleaseServer> {
     const answer = files.get(pathname) ?? 404;
     if (answer === 'hang') return;
     if (typeof answer === 'number') res.writeHead(answer, { 'content-type': 'text/plain' }).end(`status ${answer}\n`);
-    else res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(answer);
+    else if (Buffer.isBuffer(answer)) res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(answer);
+    else res.writeHead(301, { location: answer.redirect }).end();
   });
   server.on('connection', (s) => {
     sockets.add(s);

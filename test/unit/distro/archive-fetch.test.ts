@@ -58,6 +58,15 @@ describe('readArchiveState', () => {
     expect(bookworm!.url).toBe(`${server.url}/debian/dists/bookworm/Release`);
   });
 
+  it('follows a redirect, as a mirror redirector answers, and names the file it was sent to', async () => {
+    server.files.set('/debian/dists/bookworm/InRelease', { redirect: '/mirror-2/debian/dists/bookworm/InRelease' });
+    server.files.set('/mirror-2/debian/dists/bookworm/InRelease', await fixture('bookworm.InRelease'));
+    const [bookworm] = await readArchiveState(suites());
+    expect(bookworm!.url).toBe(`${server.url}/debian/dists/bookworm/InRelease`);
+    expect(bookworm!.date).toBe('Sat, 11 Jul 2026 10:16:37 UTC');
+    expect(server.seen).toContain('/mirror-2/debian/dists/bookworm/InRelease');
+  });
+
   it('fails naming the URL when the mirror has neither file, answers an error, or serves no release file', async () => {
     server.files.delete('/debian/dists/bookworm/InRelease');
     expect(await failure(readArchiveState(suites()))).toEqual({ reason: 'archive-unreachable', url: `${server.url}/debian/dists/bookworm/InRelease`, message: 'the mirror has no bookworm (neither InRelease nor Release)' });
