@@ -23,6 +23,8 @@ export type Failure =
   | { reason: 'bad-distro'; distro: string; file?: string; message: string; known?: string[] }
   | { reason: 'duplicate-hook'; phase: string; script: string; elements: [string, string] }
   | { reason: 'host-missing'; what: string; hint: string }
+  /** The archive's state (distro/archive-fetch.ts) could not be read at `url`: no answer, an HTTP error, or not a release file. */
+  | { reason: 'archive-unreachable'; url: string; message: string }
   | { reason: 'bootstrap-failed'; distro: string; exitCode: number | null; logTail: string[]; logPath: string }
   | {
       reason: 'hook-failed';
@@ -132,6 +134,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'signature-rejected':
       return 'integrity';
     case 'host-missing':
+    case 'archive-unreachable':
     case 'bootstrap-failed':
     case 'hook-failed':
     case 'host-unreachable':

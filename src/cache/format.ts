@@ -7,6 +7,7 @@
 //   <cache>/tmp/                                   temp files, renamed into place
 //   <cache>/locks/                                 per-key build locks
 //   <cache>/trees-v2/<key hex>/                    tree checkpoints (checkpoints.ts)
+//   <cache>/archive-v1/<sha256(suites)>.json       the archive state the last build read (engine/archive-source.ts)
 
 /** Directory of blobs; bump when the blob layout changes. */
 export const CONTENT_DIR = 'content-v2';
@@ -22,6 +23,8 @@ export const TMP_DIR = 'tmp';
 export const LOCKS_DIR = 'locks';
 /** Tree checkpoints: hard-link copies of a build tree after a step. v2: each holds the record it is checked against (tree-record.ts). */
 export const TREES_DIR = 'trees-v2';
+/** The archive state each set of suites was last read in (distro/archive-state.ts ArchiveStateFile), for `--archive-state cached`. */
+export const ARCHIVE_DIR = 'archive-v1';
 /** Directories of earlier formats: never read, removed by `cache gc`. */
 export const OBSOLETE_DIRS = ['content-v1', 'index-v1', 'index-v2', 'trees-v1'];
 

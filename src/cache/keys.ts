@@ -59,6 +59,15 @@ export interface StepKeyFields {
    * content. Null for every other step.
    */
   hostResult?: FileDigest | null;
+  /**
+   * For a step that installs from the archive (the base tree, apt package
+   * steps, root.d hooks): the archive's state, per suite the sha256 of its
+   * InRelease file (distro/archive-state.ts). The same inputs install other
+   * package versions once Debian publishes; with this, a cached step stays
+   * valid while its archive is unchanged and is built again when it moves.
+   * Null for every other step: the chain (parentLayer) carries the change.
+   */
+  archive?: { suite: string; sha256: string }[] | null;
 }
 
 /** The cache key of a step's layer. Throws (TypeError) on malformed fields: a programming error. */
@@ -83,6 +92,7 @@ export function layerKey(f: StepKeyFields): LayerKey {
   if (f.packages !== null && f.packages !== undefined) hashed.packages = f.packages;
   if (f.sourceDateEpoch !== null) hashed.sourceDateEpoch = f.sourceDateEpoch;
   if (f.hostResult !== null && f.hostResult !== undefined) hashed.hostResult = f.hostResult;
+  if (f.archive !== null && f.archive !== undefined) hashed.archive = f.archive.map((s) => ({ suite: s.suite, sha256: s.sha256 }));
   if (f.secrets && f.secrets.length > 0) hashed.secrets = f.secrets.map((s) => ({ id: s.id, exported: s.exported }));
   return hashKey(hashed);
 }

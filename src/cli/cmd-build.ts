@@ -7,7 +7,8 @@ import type { CommandModule } from 'yargs';
 import { build, type BuildResult } from '../engine/builder.js';
 import { formatByCli, OUTPUT_FORMATS, type OutputType } from '../output/formats.js';
 import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../engine/scratch-fs.js';
-import { applyOverrides, overridesFromEnv } from '../distro/sources.js';
+import { applyOverrides, overridesFromEnv, SNAPSHOT_BASE, snapshotOverride } from '../distro/sources.js';
+import { parseArchiveStateMode } from '../engine/archive-source.js';
 import { breakRequest } from '../engine/break-points.js';
 import { FailureError } from '../failure.js';
 import { catchInterrupts, interruptedBy, interruptedFailure, interruption } from '../process/interrupt.js';
@@ -34,6 +35,7 @@ interface Args extends CommonArgs, RemoteCacheArgs {
   scratch: ScratchMode;
   cache: boolean;
   refresh?: boolean;
+  archiveState: string;
   sandbox: SandboxKind | 'auto';
   imageName?: string;
   env?: string[];
@@ -43,6 +45,8 @@ interface Args extends CommonArgs, RemoteCacheArgs {
   release?: string;
   mirror?: string;
   securityMirror?: string;
+  snapshot?: string;
+  snapshotBase: string;
   sourceDateEpoch?: number;
   blockDevice?: string;
   compress: boolean;
@@ -100,7 +104,12 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('build-dir', { type: 'string', default: process.env.IMGFACTORY_BUILD_DIR ?? './build', describe: 'scratch space for trees and step logs (or IMGFACTORY_BUILD_DIR)' })
         .option('scratch', { choices: SCRATCH_MODES, default: (process.env.IMGFACTORY_SCRATCH ?? 'disk') as ScratchMode, describe: `where the tree is built: disk (under --build-dir; keeps tree checkpoints), tmpfs (in memory: faster cold builds, no checkpoints), or auto: tmpfs when ${AUTO_MIN_BYTES / 1024 ** 3} GiB of memory are free (or IMGFACTORY_SCRATCH)` })
         .option('cache', { type: 'boolean', default: true, describe: 'use the layer cache (--no-cache builds everything and stores nothing)' })
-        .option('refresh', { type: 'boolean', describe: 'rebuild the base tree and package steps even if cached (their archive may have moved on)' })
+        .option('refresh', { type: 'boolean', describe: 'rebuild the base tree and package steps even if cached' })
+        .option('archive-state', {
+          type: 'string',
+          default: process.env.IMGFACTORY_ARCHIVE_STATE ?? 'live',
+          describe: 'the archive state the base tree and package steps are keyed with: live (read the mirrors\' InRelease files now), cached (what this cache last recorded; offline: keep what is cached), or a state file or manifest (or IMGFACTORY_ARCHIVE_STATE)',
+        })
         .option('sandbox', { choices: ['auto', ...SANDBOX_KINDS] as const, default: 'auto' as const, describe: 'where hooks run (auto: the first of these that works on this host)' })
         .option('env', { type: 'string', array: true, describe: 'declare a build variable for hooks: NAME=VALUE, or NAME to take it from the environment (DIB_* are always passed); recorded in the manifest, part of cache keys' })
         .option('secret', {
@@ -113,6 +122,8 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('release', { type: 'string', describe: 'distribution release (or DIB_RELEASE)' })
         .option('mirror', { type: 'string', describe: 'archive mirror (or DIB_DISTRIBUTION_MIRROR)' })
         .option('security-mirror', { type: 'string', describe: 'security archive mirror (or DIB_DEBIAN_SECURITY_MIRROR)' })
+        .option('snapshot', { type: 'string', describe: 'install from the archive as it was at this time (a snapshot mirror\'s timestamp, e.g. 20230610T085347Z): both mirrors become --snapshot-base\'s' })
+        .option('snapshot-base', { type: 'string', default: process.env.IMGFACTORY_SNAPSHOT_BASE ?? SNAPSHOT_BASE, describe: 'the snapshot archive --snapshot reads (or IMGFACTORY_SNAPSHOT_BASE)' })
         .option('source-date-epoch', { type: 'number', describe: 'timestamps for reproducible trees (or SOURCE_DATE_EPOCH)' })
         .option('block-device', { type: 'string', describe: 'disk layout: efi, gpt, mbr or a YAML/JSON file (default: the image\'s block-device-* element, else efi)' })
         .option('compress', { type: 'boolean', default: true, describe: 'compress qcow2 images (--no-compress to not)' })
@@ -148,11 +159,15 @@ async function buildHandler(args: Args, out: Output): Promise<number> {
   if (args.tag !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(args.tag)) {
     throw new FailureError({ reason: 'usage', message: `--tag "${args.tag}" cannot be part of a file name`, hint: 'use letters, digits, ".", "_" and "-", e.g. a commit hash' });
   }
+  if (args.snapshot && (args.mirror || args.securityMirror)) {
+    throw new FailureError({ reason: 'usage', message: `--snapshot chooses the mirrors itself: leave out ${args.mirror ? '--mirror' : '--security-mirror'}`, hint: 'point --snapshot-base at your snapshot mirror instead' });
+  }
   const ctx = await loadContext(args, out);
   const distro = applyOverrides(ctx.distro, overridesFromEnv(process.env), {
     ...(args.release ? { release: args.release } : {}),
     ...(args.mirror ? { mirror: args.mirror } : {}),
     ...(args.securityMirror ? { securityMirror: args.securityMirror } : {}),
+    ...(args.snapshot ? snapshotOverride(args.snapshot, args.snapshotBase) : {}),
   });
   const graph = resolveForCommand(ctx, args.image, distro, out);
   const signing = await signingKeyFor(args, (message) => out.info(`note: ${message}`));
@@ -175,6 +190,7 @@ async function buildHandler(args: Args, out: Output): Promise<number> {
       cacheDir: args.cache ? args.cacheDir : null,
       remoteCache,
       refresh: args.refresh ?? false,
+      archiveState: parseArchiveStateMode(args.archiveState),
       breakAt,
       outputs: { types, outputDir: args.outputDir },
       disk: {

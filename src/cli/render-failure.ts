@@ -73,6 +73,12 @@ export function renderFailure(f: Failure): Rendered {
       };
     case 'host-missing':
       return { message: `${f.what} is missing on this host`, details: [], hint: f.hint };
+    case 'archive-unreachable':
+      return {
+        message: `cannot read the archive's state from ${f.url}: ${f.message}`,
+        details: ['the keys of the base tree and package steps hold the state of the archive they install from (docs/cache.md)'],
+        hint: 'check the mirror (--mirror, --security-mirror, DIB_DISTRIBUTION_MIRROR), or build from what the cache holds without reading the archive: --archive-state cached',
+      };
     case 'bootstrap-failed':
       return {
         message: `making the ${f.distro} base tree failed (exit ${f.exitCode ?? 'by signal'})`,

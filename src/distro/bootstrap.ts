@@ -48,6 +48,8 @@ export function mmdebstrapArgs(d: Distro, target: string): string[] {
     `--customize-hook=rm -f "$1/etc/resolv.conf" "$1/etc/hostname"`,
     `--customize-hook=printf '%s' '${POLICY_RC_D.replace(/'/g, `'\\''`)}' > "$1/usr/sbin/policy-rc.d" && chmod 755 "$1/usr/sbin/policy-rc.d"`,
   ];
+  // A snapshot's Release files are past their Valid-Until: apt (here and in the package steps, which keep this setting) must not refuse them.
+  if (d.snapshot) args.push('--aptopt=Acquire::Check-Valid-Until "false"');
   if (d.packages.length > 0) args.push(`--include=${d.packages.join(',')}`);
   args.push(d.release, target, ...aptSources(d));
   return args;

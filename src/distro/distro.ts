@@ -15,6 +15,8 @@ export interface Distro {
   /** Add `<release>-updates`. */
   updates: boolean;
   security: { mirror: string; suite: string } | null;
+  /** The snapshot.debian.org-style timestamp the mirrors were pinned to (`--snapshot`), if any: its Release files are past their Valid-Until. */
+  snapshot?: string;
   keyring: string;
   /** Extra packages in the base tree. */
   packages: string[];

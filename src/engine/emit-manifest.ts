@@ -13,7 +13,7 @@ import { unwrap } from '../failure.js';
 import type { ImageGraph } from '../graph/resolve.js';
 import { bootTargets, type Layout } from '../image/layout.js';
 import { buildManifest, writeManifest } from '../manifest/build-manifest.js';
-import type { ManifestOutput, ManifestPackage } from '../manifest/manifest.js';
+import type { ManifestArchive, ManifestOutput, ManifestPackage } from '../manifest/manifest.js';
 import { signManifest } from '../manifest/sign.js';
 import type { OutputFile } from './outputs.js';
 
@@ -37,6 +37,8 @@ export interface ManifestRequest {
   outputs: OutputFile[];
   layerKeys: string[];
   packages: ManifestPackage[];
+  /** The archive state the network steps were keyed with; null when the build had none. */
+  archive: ManifestArchive | null;
   declared: Record<string, string>;
   /** The ids of the build's secrets (never a value). */
   secretIds: string[];
@@ -68,6 +70,7 @@ export async function emitManifest(r: ManifestRequest): Promise<EmittedManifest>
       sourceDateEpoch: r.sourceDateEpoch,
       inputs: r.declared,
       ...(r.secretIds.length > 0 ? { secrets: r.secretIds } : {}),
+      archive: r.archive,
       layout: r.layout && boot ? { name: layoutName(r.layout), firmware: boot.bios && boot.efi ? 'both' : boot.efi ? 'uefi' : 'bios' } : null,
       ...(r.tag ? { tag: r.tag } : {}),
     }),

@@ -18,6 +18,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import type { KnownDigests } from '../cache/tree-record.js';
+import { archiveKey, type ArchiveState } from '../distro/archive-state.js';
 import type { Place } from '../elements/phases.js';
 import { FailureError, unwrap, type SpaceRole } from '../failure.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
@@ -134,8 +135,10 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
     secrets: secretRefs(o.secrets ?? []),
   };
   const icache = await prepareInputs(ictx);
+  doing.now({ what: 'reading the archive state', writesTo: [] });
+  const archive = plan.steps.some((step) => kindOf(step).network(step)) ? await ports.archiveState() : null;
   const inputs: StepInputs[] = [];
-  for (const step of plan.steps) inputs.push(await kindOf(step).inputs(step, ictx, icache));
+  for (const step of plan.steps) inputs.push(withArchive(step, await kindOf(step).inputs(step, ictx, icache), archive));
   const outputs = await outputRequest(o, dir);
   const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network(step)) && !kindOf(step).readsHost(step);
   const chain = store ? await walkChain(plan.steps, inputs, store, usable) : [];
@@ -148,7 +151,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
   if (fast) {
     await ports.afterSteps?.(fast.steps);
     doing.now({ what: 'writing the manifest', writesTo: ['output directory'] });
-    const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages));
+    const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages, archive));
     return finish(fast.steps, fast.outputs, manifest, 'none');
   }
 
@@ -240,8 +243,13 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
   await ports.afterSteps?.(reports);
   throwIfInterrupted(ports.signal);
   doing.now({ what: 'writing the manifest', writesTo: ['output directory'] });
-  const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages));
+  const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages, archive));
   return finish(reports, files, manifest, sandbox.kind);
+}
+
+/** A network step's inputs with the archive state it installs from (keys.ts `archive`); other steps' as they are. */
+function withArchive(step: Step, inputs: StepInputs, archive: ArchiveState | null): StepInputs {
+  return archive && kindOf(step).network(step) ? { ...inputs, archive: archiveKey(archive) } : inputs;
 }
 
 const linkParent = (link: ChainLink): { key: LayerKey; layer: FileDigest } => ({ key: link.key, layer: link.entry.metadata.digest });

@@ -2,6 +2,7 @@
 // formats, the disk settings (layout, sizes parsed into bytes here and
 // nowhere else, block-device.d hooks) with their cache-key part; and, at the
 // end, what the manifest is made from (plain data, no cache).
+import type { ArchiveState } from '../distro/archive-state.js';
 import type { Distro } from '../distro/distro.js';
 import { FailureError, unwrap } from '../failure.js';
 import type { ImageGraph } from '../graph/resolve.js';
@@ -63,7 +64,14 @@ function diskSize(flag: string, text: string | undefined): DiskSize | undefined 
 }
 
 /** What the manifest is made from: the build's steps, its outputs as written or found, and its packages. */
-export function manifestRequest(o: OutputOptions, request: OutputRequest, steps: StepReport[], outputs: OutputFile[], packages: ManifestPackage[]): ManifestRequest {
+export function manifestRequest(
+  o: OutputOptions,
+  request: OutputRequest,
+  steps: StepReport[],
+  outputs: OutputFile[],
+  packages: ManifestPackage[],
+  archive: ArchiveState | null,
+): ManifestRequest {
   return {
     graph: o.graph,
     distro: o.distro,
@@ -72,6 +80,7 @@ export function manifestRequest(o: OutputOptions, request: OutputRequest, steps:
     outputs,
     layerKeys: steps.map((s) => s.key),
     packages,
+    archive,
     declared: o.declared,
     secretIds: (o.secrets ?? []).map((s) => s.id).sort(),
     sourceDateEpoch: o.sourceDateEpoch,

@@ -1,8 +1,9 @@
 // What the orchestrator is handed instead of choosing it: the layer store, the
-// sandbox, the bootstrapper, where events go and the abort signal. builder.ts
+// sandbox, the bootstrapper, the archive's state, where events go and the abort signal. builder.ts
 // wires the real ones; tests hand in a fake sandbox and bootstrapper with a
 // real store in a temporary directory.
 import type { LayerStore } from '../cache/store.js';
+import type { ArchiveState } from '../distro/archive-state.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { Bootstrapper } from '../steps/index.js';
 import type { EventSink, StepReport } from './events.js';
@@ -14,6 +15,8 @@ export interface EnginePorts {
   sandbox: () => Promise<Sandbox>;
   /** Makes the base tree (mmdebstrap). */
   bootstrap: Bootstrapper;
+  /** The state of the archive the network steps install from (archive-source.ts); asked for only when the build plans one. */
+  archiveState: () => Promise<ArchiveState>;
   emit: EventSink;
   signal: AbortSignal;
   /** After the outputs are written, before the manifest: e.g. push the chain to a remote cache. */

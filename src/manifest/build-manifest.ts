@@ -18,6 +18,7 @@ import {
   type Firmware,
   type GlanceProperties,
   type Manifest,
+  type ManifestArchive,
   type ManifestElement,
   type ManifestOutput,
   type ManifestPackage,
@@ -39,6 +40,8 @@ export interface ManifestInput {
   inputs: Record<string, string>;
   /** The ids of the secrets hooks were offered (`--secret`); never a value. Left out when there were none. */
   secrets?: string[];
+  /** The archive state the network steps were keyed with; null when the build had none. */
+  archive?: ManifestArchive | null;
   /** null for tar-only builds. */
   layout: { name: string; firmware: Firmware } | null;
   tag?: string;
@@ -71,6 +74,7 @@ export function buildManifest(input: ManifestInput): Result<Manifest> {
     sourceDateEpoch: input.sourceDateEpoch,
     inputs: input.inputs,
     ...(input.secrets && input.secrets.length > 0 ? { secrets: input.secrets } : {}),
+    ...(input.archive ? { archive: { from: input.archive.from, suites: input.archive.suites.map((s) => ({ suite: s.suite, url: s.url, sha256: s.sha256, date: s.date })) } } : {}),
     layout: input.layout,
     glance,
   });

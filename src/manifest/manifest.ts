@@ -51,6 +51,25 @@ export interface GlanceProperties {
   [property: string]: string | number;
 }
 
+/** One suite of the archive as the build saw it: which release file, its sha256 and its Date:. */
+export interface ManifestSuite {
+  suite: string;
+  url: string;
+  /** Lower-case hex. */
+  sha256: string;
+  date: string;
+}
+
+/**
+ * The archive state the build's network steps were keyed with
+ * (distro/archive-state.ts), and where it came from: read from the archive
+ * (`archive`), the cache's record (`cache`, --archive-state cached) or a file.
+ */
+export interface ManifestArchive {
+  from: 'archive' | 'cache' | 'file';
+  suites: ManifestSuite[];
+}
+
 export interface Manifest {
   schema: typeof MANIFEST_SCHEMA;
   image: string;
@@ -70,6 +89,8 @@ export interface Manifest {
   inputs: Record<string, string>;
   /** The ids of the secrets hooks were offered (`--secret`), sorted; never a value. Absent when there were none. */
   secrets?: string[];
+  /** The archive state the build installed from; absent when it had no network step (and in manifests of earlier versions). */
+  archive?: ManifestArchive;
   layout: { name: string; firmware: Firmware } | null;
   /** Per output format: the Glance properties to set. */
   glance: Record<string, GlanceProperties>;

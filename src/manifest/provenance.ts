@@ -19,7 +19,7 @@ export interface Statement {
       buildType: string;
       externalParameters: Record<string, unknown>;
       internalParameters: Record<string, unknown>;
-      resolvedDependencies: { name: string; uri: string; digest: Record<string, string> }[];
+      resolvedDependencies: { name: string; uri: string; digest: Record<string, string>; annotations?: Record<string, string> }[];
     };
     runDetails: { builder: { id: string; version: Record<string, string> }; metadata: Record<string, unknown> };
   };
@@ -43,12 +43,16 @@ export function provenance(m: Manifest): Statement {
           layout: m.layout,
           formats: m.outputs.map((o) => o.format),
         },
-        internalParameters: { sourceDateEpoch: m.sourceDateEpoch },
-        resolvedDependencies: m.elements.map((e) => ({
-          name: e.name,
-          uri: `file://${e.origin}`,
-          digest: { sha256: e.digest.replace(/^sha256:/, '') },
-        })),
+        internalParameters: { sourceDateEpoch: m.sourceDateEpoch, ...(m.archive ? { archiveStateFrom: m.archive.from } : {}) },
+        resolvedDependencies: [
+          ...m.elements.map((e) => ({
+            name: e.name,
+            uri: `file://${e.origin}`,
+            digest: { sha256: e.digest.replace(/^sha256:/, '') },
+          })),
+          // The archive's release files: each names, by hash, every package the build could install from its suite.
+          ...(m.archive?.suites ?? []).map((s) => ({ name: `archive/${s.suite}`, uri: s.url, digest: { sha256: s.sha256 }, annotations: { date: s.date } })),
+        ],
       },
       runDetails: {
         builder: { id: 'https://github.com/imgfactory/imgfactory', version: { imgfactory: m.tool.version } },

@@ -98,6 +98,11 @@ function check(v: unknown): void {
       for (const [k, x] of Object.entries(o)) need(x, `${at}.${k}`, str);
     },
     secrets: (o, at) => list(o, at, (id, a) => need(id, a, nonEmpty)),
+    archive: (o, at) =>
+      record(o, at, {
+        from: oneOf('archive', 'cache', 'file'),
+        suites: (x, a) => list(x, a, (suite, b) => record(suite, b, { suite: nonEmpty, url: nonEmpty, sha256: hex(64, 'sha256'), date: nonEmpty })),
+      }),
     layout: (o, at) => {
       if (o !== null) record(o, at, { name: nonEmpty, firmware: oneOf('bios', 'uefi', 'both') });
     },
@@ -105,7 +110,7 @@ function check(v: unknown): void {
       if (!isObj(o)) throw new SchemaError(at, `must be an object, found ${describe(o)}`);
       for (const [k, p] of Object.entries(o)) glanceProps(p, `${at}.${k}`);
     },
-  }, ['secrets']);
+  }, ['secrets', 'archive']);
 }
 
 /** The value as a Manifest, or a 'manifest-invalid' failure naming the first bad field. */

@@ -5,6 +5,11 @@ import { digestTree, sha256Buffer, type FileDigest, type LayerKey } from '../../
 import { installedPackagesKey, layerKey, outputFileKey, outputKey, type StepKeyFields } from '../../../src/cache/keys.js';
 import { scratchDir } from '../../support/run-dir.js';
 
+/** An archive state as keyed: bookworm and bookworm-security with made-up InRelease digests. */
+const ARCHIVE = [
+  { suite: 'bookworm', sha256: 'a'.repeat(64) },
+  { suite: 'bookworm-security', sha256: 'c'.repeat(64) },
+];
 const PARENT = 'sha256:1111111111111111111111111111111111111111111111111111111111111111' as LayerKey;
 
 /** A fixture step: install.d/50-foo of element 'foo' on Debian bookworm. */
@@ -72,6 +77,7 @@ describe('layerKey', () => {
     ['secrets', [{ id: 'api-token', exported: false }]],
     ['secrets', [{ id: 'DIB_API_PASSWORD', exported: true }]],
     ['hostResult', sha256Buffer('the layer a hook made from the host')],
+    ['archive', ARCHIVE],
   ];
   it.each(mutations)('changes when %s becomes %j', (field, value) => {
     expect(layerKey({ ...fixture(), [field]: value })).not.toBe(layerKey(fixture()));
@@ -86,6 +92,26 @@ describe('layerKey', () => {
   it('gives the same key as before hostResult existed when it is not set', () => {
     expect(layerKey({ ...fixture(), hostResult: null })).toBe(layerKey(fixture()));
     expect(layerKey({ ...fixture(), hostResult: sha256Buffer('layer') })).toBe('sha256:32cb70592e2e1e5be5c9b5b1bd92d57f7489b1bc87e2eaa3ce565a45fcb136ed');
+  });
+
+  it('gives the golden key for a step keyed with the archive state, and the same key as before the field existed when it is not set', () => {
+    expect(layerKey({ ...fixture(), archive: ARCHIVE })).toBe('sha256:596adbb38f0b0a4024afb3befedbfe33a9a0894dfd1ad35c338e607b4e7eb466');
+    expect(layerKey({ ...fixture(), archive: null })).toBe(layerKey(fixture()));
+  });
+
+  const archiveMutations: [string, { suite: string; sha256: string }[]][] = [
+    ['a suite published', [ARCHIVE[0]!, { suite: 'bookworm-security', sha256: 'd'.repeat(64) }]],
+    ['another suite', [{ suite: 'trixie', sha256: 'a'.repeat(64) }, ARCHIVE[1]!]],
+    ['a suite fewer', ARCHIVE.slice(0, 1)],
+    ['the digests swapped between suites', [{ suite: 'bookworm', sha256: 'c'.repeat(64) }, { suite: 'bookworm-security', sha256: 'a'.repeat(64) }]],
+  ];
+  it.each(archiveMutations)('changes with the archive state: %s', (_what, archive) => {
+    expect(layerKey({ ...fixture(), archive })).not.toBe(layerKey({ ...fixture(), archive: ARCHIVE }));
+  });
+
+  it('keys the archive state by suite and digest only, whatever else is handed in (the URL, the date)', () => {
+    const more = ARCHIVE.map((s) => ({ ...s, url: `http://mirror.example/debian/dists/${s.suite}/InRelease`, date: 'Sat, 11 Jul 2026 10:16:37 UTC' }));
+    expect(layerKey({ ...fixture(), archive: more })).toBe(layerKey({ ...fixture(), archive: ARCHIVE }));
   });
 
   it('does not depend on the order of env variables or of package-installs keys', () => {

@@ -23,4 +23,11 @@ describe('renderFailure', () => {
     expect(exitCodeOf(f)).toBe(130);
     expect(exitCodeOf({ ...f, signal: 'SIGTERM' })).toBe(143);
   });
+
+  it('names the archive URL it could not read and offers the offline mode; a build failure', () => {
+    const f = { reason: 'archive-unreachable' as const, url: 'http://deb.debian.org/debian/dists/bookworm/InRelease', message: 'ENOTFOUND' };
+    expect(renderFailure(f).message).toBe("cannot read the archive's state from http://deb.debian.org/debian/dists/bookworm/InRelease: ENOTFOUND");
+    expect(renderFailure(f).hint).toMatch(/--archive-state cached/);
+    expect(exitCodeOf(f)).toBe(1);
+  });
 });

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { LocalLayerStore } from '../../../src/cache/store-local.js';
 import { loadDistro } from '../../../src/distro/load-distro.js';
+import type { ArchiveState, SuiteState } from '../../../src/distro/archive-state.js';
 import type { BuildEvent } from '../../../src/engine/events.js';
 import { orchestrate, type BuildOutcome, type BuildRequest } from '../../../src/engine/orchestrator.js';
 import type { EnginePorts } from '../../../src/engine/ports.js';
@@ -56,13 +57,20 @@ interface Harness {
   boots: number;
   /** Bytes of incompressible data the bootstrap writes (a large base layer gets a tree checkpoint). */
   baseBytes: number;
+  /** The archive state the next build is handed. */
+  archive: ArchiveState;
 }
+
+const suite = (name: string, digit: string): SuiteState => ({ suite: name, url: `http://mirror.test/debian/dists/${name}/InRelease`, sha256: digit.repeat(64), date: 'Sat, 10 Jun 2023 08:53:47 UTC' });
+const ARCHIVE: ArchiveState = { from: 'archive', suites: [suite('bookworm', 'a'), suite('bookworm-updates', 'b'), suite('bookworm-security', 'c')] };
+/** Debian published: bookworm-security's InRelease changed. */
+const PUBLISHED: ArchiveState = { from: 'archive', suites: [suite('bookworm', 'a'), suite('bookworm-updates', 'b'), suite('bookworm-security', 'd')] };
 
 async function harness(name: string, baseBytes = 0): Promise<Harness> {
   const dir = await scratchDir(name);
   const elements = path.join(dir, 'elements');
   await cp(path.join(FIXTURES, 'elements', 'cache'), elements, { recursive: true });
-  return { dir, elements, cacheDir: path.join(dir, 'cache'), out: path.join(dir, 'out'), sandbox: new FakeSandbox(), boots: 0, baseBytes };
+  return { dir, elements, cacheDir: path.join(dir, 'cache'), out: path.join(dir, 'out'), sandbox: new FakeSandbox(), boots: 0, baseBytes, archive: ARCHIVE };
 }
 
 async function build(h: Harness, over: Partial<BuildRequest> = {}, sandbox: Sandbox = h.sandbox): Promise<{ outcome: BuildOutcome; events: BuildEvent[]; sandboxAsked: boolean }> {
@@ -86,6 +94,7 @@ async function build(h: Harness, over: Partial<BuildRequest> = {}, sandbox: Sand
       return sandbox;
     },
     bootstrap,
+    archiveState: async () => h.archive,
     emit: (e) => events.push(e),
     signal: new AbortController().signal,
   };
@@ -196,6 +205,27 @@ describe('orchestrate', () => {
     // The base keeps its key (same inputs); every later key moves with the new base bytes.
     expect(outcome.steps[0]!.key).toBe(cold.outcome.steps[0]!.key);
     expect(outcome.steps.slice(1).every((s, i) => s.key !== cold.outcome.steps[i + 1]!.key)).toBe(true);
+  });
+
+  it('the network steps are keyed with the archive state: built again when the archive moved, cached while it has not', async () => {
+    const h = await harness('orch-archive');
+    const cold = await build(h);
+    h.archive = PUBLISHED;
+    const published = new FakeSandbox();
+    const moved = await build(h, {}, published);
+    expect(h.boots).toBe(2);
+    expect(published.runs).toEqual(HOOKS);
+    expect(moved.outcome.steps.every((s, i) => s.status === 'built' && s.key !== cold.outcome.steps[i]!.key)).toBe(true);
+    const manifest = JSON.parse(await readFile(moved.outcome.manifest.manifest, 'utf8')) as { archive: ArchiveState };
+    expect(manifest.archive).toEqual(PUBLISHED);
+
+    // The same state again: every step cached (the first state's layers are still there, too).
+    expect((await build(h, {}, new FakeSandbox())).sandboxAsked).toBe(false);
+    h.archive = ARCHIVE;
+    const back = await build(h, {}, new FakeSandbox());
+    expect(back.sandboxAsked).toBe(false);
+    expect(back.outcome.steps.map((s) => s.key)).toEqual(cold.outcome.steps.map((s) => s.key));
+    expect(h.boots).toBe(2);
   });
 
   it('an extra-data.d step reads the host: it runs in every build, and the steps after it are cached exactly when it wrote the same bytes', async () => {

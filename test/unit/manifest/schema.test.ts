@@ -56,4 +56,13 @@ describe('validateManifest', () => {
   it('refuses two outputs of the same name', () => {
     expect(problem((m) => (m.outputs = [...(m.outputs as unknown[]), ...(m.outputs as unknown[])])).message).toMatch(/names "img.qcow2" twice/);
   });
+
+  it('takes the archive state the build installed from, and manifests from before it recorded one', () => {
+    const suite = { suite: 'bookworm', url: 'http://deb.debian.org/debian/dists/bookworm/InRelease', sha256: 'f'.repeat(64), date: 'Sat, 11 Jul 2026 10:16:37 UTC' };
+    expect(validateManifest({ ...good(), archive: { from: 'archive', suites: [suite] } }, 'x.json').ok).toBe(true);
+    expect(validateManifest(good(), 'x.json').ok).toBe(true);
+    expect(problem((m) => (m.archive = { from: 'archive', suites: [{ ...suite, sha256: 'F00' }] })).field).toBe('archive.suites[0].sha256');
+    expect(problem((m) => (m.archive = { from: 'guess', suites: [suite] })).field).toBe('archive.from');
+    expect(problem((m) => (m.archive = { from: 'cache', suites: [suite], mirror: 'x' })).field).toBe('archive.mirror');
+  });
 });
