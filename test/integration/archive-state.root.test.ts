@@ -11,22 +11,12 @@ import { ARCHIVE_DIR } from '../../src/cache/format.js';
 import type { ArchiveStateFile } from '../../src/distro/archive-state.js';
 import type { Manifest } from '../../src/manifest/manifest.js';
 import { pinnedArchiveState } from '../support/archive-pin.js';
-import { buildArgs, ran, runner } from '../support/count-runner.js';
+import { buildArgs, COUNT_STEPS as ALL, ran, runner } from '../support/count-runner.js';
 import { imgfactory, type Run } from '../support/imgfactory.js';
 import { closedPort } from '../support/release-server.js';
 import { scaled } from '../support/slowdown.js';
 
 const LONG = scaled(900_000);
-
-const ALL = [
-  'count-b/root.d/05-count-b',
-  'count-b/install.d/10-count-b',
-  'count-a/install.d/20-count-a',
-  'count-b/finalise.d/20-count-b',
-  'count-a/finalise.d/30-count-a',
-  'count-b/finalise.d/50-count-b',
-  'count-a/cleanup.d/40-count-a',
-];
 
 async function ok(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const r = await imgfactory(args, env);

@@ -14,7 +14,7 @@ import { LocalLayerStore } from '../../src/cache/store-local.js';
 import { cacheWithBase } from '../support/base-cache.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { imgfactory, startImgfactory, type Run } from '../support/imgfactory.js';
-import { ran } from '../support/count-runner.js';
+import { COUNT_STEPS as ALL, ran } from '../support/count-runner.js';
 import { scratchDir } from '../support/run-dir.js';
 import { scaled } from '../support/slowdown.js';
 
@@ -55,16 +55,6 @@ async function build(ws: Workspace, buildDir = 'build'): Promise<Run> {
   if (r.exitCode !== 0) throw new Error(`build failed:\n${r.stderr}`);
   return r;
 }
-
-const ALL = [
-  'count-b/root.d/05-count-b',
-  'count-b/install.d/10-count-b',
-  'count-a/install.d/20-count-a',
-  'count-b/finalise.d/20-count-b',
-  'count-a/finalise.d/30-count-a',
-  'count-b/finalise.d/50-count-b',
-  'count-a/cleanup.d/40-count-a',
-];
 
 describe('rebuilds redo only what changed', () => {
   it(

@@ -9,6 +9,17 @@ import { FIXTURES } from './fixtures.js';
 import type { Run } from './imgfactory.js';
 import { scratchDir } from './run-dir.js';
 
+/** The steps of `count-a` that run hooks (and print COUNT-RUN), in build order. */
+export const COUNT_STEPS = [
+  'count-b/root.d/05-count-b',
+  'count-b/install.d/10-count-b',
+  'count-a/install.d/20-count-a',
+  'count-b/finalise.d/20-count-b',
+  'count-a/finalise.d/30-count-a',
+  'count-b/finalise.d/50-count-b',
+  'count-a/cleanup.d/40-count-a',
+];
+
 export interface Runner {
   dir: string;
   elements: string;

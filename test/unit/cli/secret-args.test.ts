@@ -3,19 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSecrets, parseSecretSpec } from '../../../src/cli/secret-args.js';
-import { FailureError } from '../../../src/failure.js';
+import { failureOf } from '../../support/failure-of.js';
 
 const VALUE = 'hunter2-but-longer';
-
-async function failure(p: Promise<unknown> | (() => unknown)): Promise<FailureError['failure']> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    expect(e).toBeInstanceOf(FailureError);
-    return (e as FailureError).failure;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('--secret', () => {
   let dir: string;
@@ -32,7 +22,7 @@ describe('--secret', () => {
   });
 
   it.each(['src=/x', 'id=../x,src=/x', 'id=a/b', 'id=.hidden', 'id=x,src=/a,env=B', 'id=x,type=file', 'id=x,id=y', 'id=x,src=', 'id=x,exported'])('refuses %s as a usage error', async (spec) => {
-    expect(await failure(() => parseSecretSpec(spec))).toMatchObject({ reason: 'usage' });
+    expect(await failureOf(() => parseSecretSpec(spec))).toMatchObject({ reason: 'usage' });
   });
 
   it('loads a file and a variable, takes the variable out of the environment, and never repeats a value', async () => {
@@ -59,7 +49,7 @@ describe('--secret', () => {
       [['id=bin,env=V,export'], { V: `${VALUE}\0` }, /holds a NUL byte/],
     ];
     for (const [items, env, message] of cases) {
-      const f = await failure(loadSecrets(items, env));
+      const f = await failureOf(loadSecrets(items, env));
       expect(f).toMatchObject({ reason: 'usage', message: expect.stringMatching(message) });
       expect(JSON.stringify(f)).not.toContain(VALUE);
     }

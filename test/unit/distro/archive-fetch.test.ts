@@ -5,10 +5,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readArchiveState } from '../../../src/distro/archive-fetch.js';
-import { FailureError, type Failure } from '../../../src/failure.js';
 import { FIXTURES } from '../../support/fixtures.js';
 import { scratchDir } from '../../support/run-dir.js';
 import { closedPort, startReleaseServer, type ReleaseServer } from '../../support/release-server.js';
+import { failureOf } from '../../support/failure-of.js';
 
 const fixture = (name: string): Promise<Buffer> => readFile(path.join(FIXTURES, 'archive', name));
 let server: ReleaseServer;
@@ -16,12 +16,6 @@ const suites = (): { suite: string; mirror: string }[] => [
   { suite: 'bookworm', mirror: `${server.url}/debian` },
   { suite: 'bookworm-security', mirror: `${server.url}/debian-security/` },
 ];
-
-async function failure(p: Promise<unknown>): Promise<Failure> {
-  const e = await p.then(() => null, (x: unknown) => x);
-  if (!(e instanceof FailureError)) throw new Error(`expected a FailureError, got ${String(e)}`);
-  return e.failure;
-}
 
 beforeEach(async () => {
   server = await startReleaseServer();
@@ -69,19 +63,19 @@ describe('readArchiveState', () => {
 
   it('fails naming the URL when the mirror has neither file, answers an error, or serves no release file', async () => {
     server.files.delete('/debian/dists/bookworm/InRelease');
-    expect(await failure(readArchiveState(suites()))).toEqual({ reason: 'archive-unreachable', url: `${server.url}/debian/dists/bookworm/InRelease`, message: 'the mirror has no bookworm (neither InRelease nor Release)' });
+    expect(await failureOf(readArchiveState(suites()))).toEqual({ reason: 'archive-unreachable', url: `${server.url}/debian/dists/bookworm/InRelease`, message: 'the mirror has no bookworm (neither InRelease nor Release)' });
     server.files.set('/debian/dists/bookworm/InRelease', 503);
-    expect(await failure(readArchiveState(suites()))).toEqual({ reason: 'archive-unreachable', url: `${server.url}/debian/dists/bookworm/InRelease`, message: 'HTTP 503 Service Unavailable' });
+    expect(await failureOf(readArchiveState(suites()))).toEqual({ reason: 'archive-unreachable', url: `${server.url}/debian/dists/bookworm/InRelease`, message: 'HTTP 503 Service Unavailable' });
     server.files.set('/debian/dists/bookworm/InRelease', Buffer.from('<html>sign in to the wifi</html>'));
-    expect(await failure(readArchiveState(suites()))).toEqual({ reason: 'archive-unreachable', url: `${server.url}/debian/dists/bookworm/InRelease`, message: 'not a Release file (no "Date:" field)' });
+    expect(await failureOf(readArchiveState(suites()))).toEqual({ reason: 'archive-unreachable', url: `${server.url}/debian/dists/bookworm/InRelease`, message: 'not a Release file (no "Date:" field)' });
   });
 
   it('fails naming the URL when nothing listens, or nothing answers in time', async () => {
     const port = await closedPort();
     const down = [{ suite: 'bookworm', mirror: `http://127.0.0.1:${port}/debian` }];
-    expect(await failure(readArchiveState(down))).toEqual({ reason: 'archive-unreachable', url: `http://127.0.0.1:${port}/debian/dists/bookworm/InRelease`, message: 'ECONNREFUSED' });
+    expect(await failureOf(readArchiveState(down))).toEqual({ reason: 'archive-unreachable', url: `http://127.0.0.1:${port}/debian/dists/bookworm/InRelease`, message: 'ECONNREFUSED' });
     server.files.set('/debian/dists/bookworm/InRelease', 'hang');
-    expect(await failure(readArchiveState(suites(), undefined, 300))).toEqual({ reason: 'archive-unreachable', url: `${server.url}/debian/dists/bookworm/InRelease`, message: 'no answer within 0.3 s' });
+    expect(await failureOf(readArchiveState(suites(), undefined, 300))).toEqual({ reason: 'archive-unreachable', url: `${server.url}/debian/dists/bookworm/InRelease`, message: 'no answer within 0.3 s' });
   });
 
   it('reads a file: mirror from disk', async () => {

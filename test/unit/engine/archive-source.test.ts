@@ -7,10 +7,10 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ARCHIVE_DIR } from '../../../src/cache/format.js';
 import { archiveSource, parseArchiveStateMode, type ArchiveStateMode } from '../../../src/engine/archive-source.js';
-import { FailureError, type Failure } from '../../../src/failure.js';
 import { FIXTURES } from '../../support/fixtures.js';
 import { startReleaseServer, type ReleaseServer } from '../../support/release-server.js';
 import { scratchDir } from '../../support/run-dir.js';
+import { failureOf } from '../../support/failure-of.js';
 
 let server: ReleaseServer;
 let cacheDir: string;
@@ -21,12 +21,6 @@ const suites = (): { suite: string; mirror: string }[] => [
 ];
 const source = (mode: ArchiveStateMode, over: { cacheDir?: string | null; suites?: { suite: string; mirror: string }[] } = {}) =>
   archiveSource({ mode, suites: over.suites ?? suites(), cacheDir: over.cacheDir === undefined ? cacheDir : over.cacheDir, note: (m) => notes.push(m) });
-
-async function failure(p: Promise<unknown>): Promise<Failure> {
-  const e = await p.then(() => null, (x: unknown) => x);
-  if (!(e instanceof FailureError)) throw new Error(`expected a FailureError, got ${String(e)}`);
-  return e.failure;
-}
 
 beforeEach(async () => {
   server = await startReleaseServer();
@@ -75,13 +69,13 @@ describe('archiveSource', () => {
   });
 
   it('cached: a usage error when the cache recorded nothing for these suites and mirrors, or there is no cache', async () => {
-    expect(await failure(source({ kind: 'cached' }).read())).toMatchObject({ reason: 'usage', message: expect.stringMatching(/^--archive-state cached: the cache .* has recorded no state of bookworm \(http:\/\/127/) });
+    expect(await failureOf(source({ kind: 'cached' }).read())).toMatchObject({ reason: 'usage', message: expect.stringMatching(/^--archive-state cached: the cache .* has recorded no state of bookworm \(http:\/\/127/) });
     const live = source({ kind: 'live' });
     await live.read();
     await live.record();
     const other = [{ suite: 'bookworm', mirror: 'http://mirror.example/debian' }];
-    expect(await failure(source({ kind: 'cached' }, { suites: other }).read())).toMatchObject({ reason: 'usage', message: expect.stringContaining('has recorded no state of bookworm (http://mirror.example/debian/dists/bookworm/InRelease)') });
-    expect(await failure(source({ kind: 'cached' }, { cacheDir: null }).read())).toMatchObject({ reason: 'usage', message: '--archive-state cached: there is no cache (--no-cache)' });
+    expect(await failureOf(source({ kind: 'cached' }, { suites: other }).read())).toMatchObject({ reason: 'usage', message: expect.stringContaining('has recorded no state of bookworm (http://mirror.example/debian/dists/bookworm/InRelease)') });
+    expect(await failureOf(source({ kind: 'cached' }, { cacheDir: null }).read())).toMatchObject({ reason: 'usage', message: '--archive-state cached: there is no cache (--no-cache)' });
   });
 
   it('FILE: the state in a recorded state file or a manifest, refused when it is of other suites', async () => {
@@ -97,7 +91,7 @@ describe('archiveSource', () => {
     }
     expect(notes[0]).toMatch(/^archive state: from .*archive-v1\/[0-9a-f]{64}\.json \(bookworm of Sat, 11 Jul 2026 10:16:37 UTC, /);
     const other = [{ suite: 'bookworm', mirror: `${server.url}/debian` }];
-    expect(await failure(source({ kind: 'file', file: manifest }, { suites: other }).read())).toMatchObject({ reason: 'usage', message: expect.stringContaining(`${manifest}: it is of bookworm (`) });
-    expect(await failure(source({ kind: 'file', file: path.join(dir, 'missing.json') }).read())).toMatchObject({ reason: 'usage', message: `--archive-state ${path.join(dir, 'missing.json')}: no such file` });
+    expect(await failureOf(source({ kind: 'file', file: manifest }, { suites: other }).read())).toMatchObject({ reason: 'usage', message: expect.stringContaining(`${manifest}: it is of bookworm (`) });
+    expect(await failureOf(source({ kind: 'file', file: path.join(dir, 'missing.json') }).read())).toMatchObject({ reason: 'usage', message: `--archive-state ${path.join(dir, 'missing.json')}: no such file` });
   });
 });
