@@ -11,32 +11,37 @@ export function plainText(text: string): string {
   return text.replace(/[\t\r\n\v\f]+/g, ' ').replace(ESCAPES, '').replace(/ {2,}/g, ' ');
 }
 
-/**
- * Columns a code point takes: 0 for combining marks and zero-width ones, 2
- * for East Asian wide and fullwidth ones and emoji, else 1 (the ranges of
- * Unicode's EastAsianWidth W/F that terminals draw wide).
- */
+/** Code points terminals draw in no column: combining marks, zero-width spaces and joiners, variation selectors. */
+const ZERO_WIDTH: readonly (readonly [number, number])[] = [
+  [0x300, 0x36f],
+  [0x200b, 0x200f],
+  [0xfe00, 0xfe0f],
+];
+
+/** Code points terminals draw in two columns: Unicode's EastAsianWidth W and F ranges, and emoji. */
+const WIDE: readonly (readonly [number, number])[] = [
+  [0x1100, 0x115f],
+  [0x2e80, 0x303e],
+  [0x3041, 0x33ff],
+  [0x3400, 0x4dbf],
+  [0x4e00, 0x9fff],
+  [0xa000, 0xa4cf],
+  [0xac00, 0xd7a3],
+  [0xf900, 0xfaff],
+  [0xfe30, 0xfe4f],
+  [0xff00, 0xff60],
+  [0xffe0, 0xffe6],
+  [0x1f300, 0x1f64f],
+  [0x1f900, 0x1f9ff],
+  [0x20000, 0x3fffd],
+];
+
+const within = (cp: number, ranges: readonly (readonly [number, number])[]): boolean => ranges.some(([lo, hi]) => cp >= lo && cp <= hi);
+
+/** Columns a code point takes: 0 (ZERO_WIDTH), 2 (WIDE), else 1. */
 export function columnsOf(cp: number): number {
-  if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0xfe00 && cp <= 0xfe0f)) return 0;
-  if (
-    (cp >= 0x1100 && cp <= 0x115f) ||
-    (cp >= 0x2e80 && cp <= 0x303e) ||
-    (cp >= 0x3041 && cp <= 0x33ff) ||
-    (cp >= 0x3400 && cp <= 0x4dbf) ||
-    (cp >= 0x4e00 && cp <= 0x9fff) ||
-    (cp >= 0xa000 && cp <= 0xa4cf) ||
-    (cp >= 0xac00 && cp <= 0xd7a3) ||
-    (cp >= 0xf900 && cp <= 0xfaff) ||
-    (cp >= 0xfe30 && cp <= 0xfe4f) ||
-    (cp >= 0xff00 && cp <= 0xff60) ||
-    (cp >= 0xffe0 && cp <= 0xffe6) ||
-    (cp >= 0x1f300 && cp <= 0x1f64f) ||
-    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
-    (cp >= 0x20000 && cp <= 0x3fffd)
-  ) {
-    return 2;
-  }
-  return 1;
+  if (within(cp, ZERO_WIDTH)) return 0;
+  return within(cp, WIDE) ? 2 : 1;
 }
 
 /** The longest start of plain `text` that fits in `columns` columns. */
