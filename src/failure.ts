@@ -75,6 +75,8 @@ export type Failure =
   | { reason: 'remote-cache'; ref: string; message: string; status?: number }
   | { reason: 'manifest-invalid'; file: string; field: string; message: string }
   | { reason: 'verify-failed'; manifest: string; problems: string[] }
+  /** `build --check`: the rebuild from nothing gave other bytes than the build that wrote `manifest`. */
+  | { reason: 'not-reproducible'; manifest: string; differences: string[] }
   | { reason: 'bad-key'; what: string; message: string; hint?: string }
   | { reason: 'cloud-config'; message: string; hint?: string }
   | { reason: 'publish-failed'; step: string; status?: number; message: string; leftBehind?: string }
@@ -131,6 +133,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'layer-invalid':
     case 'manifest-invalid':
     case 'verify-failed':
+    case 'not-reproducible':
     case 'signature-rejected':
       return 'integrity';
     case 'host-missing':

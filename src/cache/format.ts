@@ -42,8 +42,11 @@ export const CONTENT_HEX_LENGTH = 64;
  * Tag hashed into every step's layer key; bump when the meaning of a key changes.
  * v2: a layer holds what its step left in /tmp (layer-exclude.ts); a v1 layer
  * lacks it, and a later step reading it would see another tree than a cold build.
+ * v3: a layer is made reproducible before it is packed (engine/reproducible-layer.ts:
+ * mtimes clamped, logs and random ids emptied); a v2 layer under the same inputs
+ * holds wall-clock times and would make every key after it differ from a cold build's.
  */
-export const LAYER_KEY_TAG = 'imgfactory.layer.v2';
+export const LAYER_KEY_TAG = 'imgfactory.layer.v3';
 /** Tag hashed into the key of the final image outputs. */
 export const OUTPUT_KEY_TAG = 'imgfactory.output.v1';
 /** Tag of an entry descriptor (entry-descriptor.ts); bump when its fields change meaning. */

@@ -4,7 +4,9 @@
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { build, type BuildResult } from '../engine/builder.js';
+import { build, type BuildOptions, type BuildResult } from '../engine/builder.js';
+import { checkRebuild } from '../engine/rebuild-check.js';
+import { manifestFileName } from '../manifest/manifest.js';
 import { formatByCli, OUTPUT_FORMATS, type OutputType } from '../output/formats.js';
 import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../engine/scratch-fs.js';
 import { applyOverrides, overridesFromEnv, SNAPSHOT_BASE, snapshotOverride } from '../distro/sources.js';
@@ -57,6 +59,7 @@ interface Args extends CommonArgs, RemoteCacheArgs {
   sign: boolean;
   signKey?: string;
   jsonFile?: string;
+  check?: boolean;
 }
 
 /** `-t` values (repeated or comma-separated CLI names) to the formats' recorded names, each once. */
@@ -134,6 +137,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('sign-key', { type: 'string', describe: 'sign the manifest with this private key (a PEM file, or env:NAME; or IMGFACTORY_SIGN_KEY); default: this machine\'s local key, made on first use' })
         .option('sign', { type: 'boolean', default: true, describe: 'sign the manifest (--no-sign to not)' })
         .options(REMOTE_CACHE_OPTIONS)
+        .option('check', { type: 'boolean', describe: 'build the image again from nothing (an empty cache, the archive state and SOURCE_DATE_EPOCH of the manifest in --output-dir) and compare: exit 3 naming the step and files that differ' })
         .option('json', { type: 'boolean', describe: 'print a JSON summary of the build on stdout' })
         .option('json-file', { type: 'string', describe: 'write the JSON summary to this file' }) as never,
     handler: run<Args>(async (args, out) => {
@@ -179,37 +183,47 @@ async function buildHandler(args: Args, out: Output): Promise<number> {
   out.info(`building ${imageName}: ${graph.elements.length} elements on ${distro.name} (${distro.release}); outputs ${types.join(', ')} in ${path.resolve(args.outputDir)}`);
 
   const progress = progressRenderer({ stream: process.stderr, tty: Boolean(process.stderr.isTTY) && !process.env.CI });
+  const options: BuildOptions = {
+    graph,
+    distro,
+    imageName,
+    buildRoot: args.buildDir,
+    scratch: args.scratch,
+    cacheDir: args.cache ? args.cacheDir : null,
+    remoteCache,
+    refresh: args.refresh ?? false,
+    archiveState: parseArchiveStateMode(args.archiveState),
+    breakAt,
+    outputs: { types, outputDir: args.outputDir },
+    disk: {
+      compress: args.compress,
+      qcow2Compression: args.qcow2Compression,
+      ...(args.blockDevice ? { layout: args.blockDevice } : {}),
+      ...(args.imageSize ? { imageSize: args.imageSize } : {}),
+      ...(args.imageExtraSize ? { extraSize: args.imageExtraSize } : {}),
+    },
+    sandbox: args.sandbox,
+    declared,
+    secrets,
+    hostWritable,
+    sourceDateEpoch: sourceDateEpoch(args.sourceDateEpoch),
+    ...(args.tag ? { tag: args.tag } : {}),
+    ...(signing ? { signKey: signing.spec } : {}),
+    emit: progress.emit,
+    signal: interruption,
+  };
+  if (args.check) {
+    const earlier = path.resolve(args.outputDir, manifestFileName(imageName, args.tag));
+    if (!(await stat(earlier).catch(() => null))) throw new FailureError({ reason: 'usage', message: `--check: no earlier build to compare with: ${earlier} does not exist`, hint: 'build the image first (with the same -o, -n and --tag), then check it' });
+    const checked = await checkRebuild(earlier, options, args.cache ? args.cacheDir : null).finally(() => progress.close());
+    if (checked.differences.length > 0) throw new FailureError({ reason: 'not-reproducible', manifest: earlier, differences: checked.differences });
+    const layers = checked.layers === null ? 'layer keys (the manifest records no layer digests)' : `${checked.layers} layers`;
+    out.info(`reproducible: building again from nothing gave the same ${checked.outputs} outputs and ${layers} as ${earlier} (${checked.seconds.toFixed(0)} s)`);
+    return 0;
+  }
   let result: BuildResult;
   try {
-    result = await build({
-      graph,
-      distro,
-      imageName,
-      buildRoot: args.buildDir,
-      scratch: args.scratch,
-      cacheDir: args.cache ? args.cacheDir : null,
-      remoteCache,
-      refresh: args.refresh ?? false,
-      archiveState: parseArchiveStateMode(args.archiveState),
-      breakAt,
-      outputs: { types, outputDir: args.outputDir },
-      disk: {
-        compress: args.compress,
-        qcow2Compression: args.qcow2Compression,
-        ...(args.blockDevice ? { layout: args.blockDevice } : {}),
-        ...(args.imageSize ? { imageSize: args.imageSize } : {}),
-        ...(args.imageExtraSize ? { extraSize: args.imageExtraSize } : {}),
-      },
-      sandbox: args.sandbox,
-      declared,
-      secrets,
-      hostWritable,
-      sourceDateEpoch: sourceDateEpoch(args.sourceDateEpoch),
-      ...(args.tag ? { tag: args.tag } : {}),
-      ...(signing ? { signKey: signing.spec } : {}),
-      emit: progress.emit,
-      signal: interruption,
-    });
+    result = await build(options);
   } finally {
     progress.close();
   }

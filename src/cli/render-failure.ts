@@ -152,6 +152,12 @@ export function renderFailure(f: Failure): Rendered {
         message: `verification of ${f.manifest} failed: ${f.problems.length} ${f.problems.length === 1 ? 'mismatch' : 'mismatches'}`,
         details: f.problems.map((p) => `  ${p}`),
       };
+    case 'not-reproducible':
+      return {
+        message: `not reproducible: building again from nothing gave other bytes than the build of ${f.manifest}`,
+        details: f.differences.map((d) => `  ${d}`),
+        hint: 'docs/reproducible.md says what makes a step non-deterministic and how to fix it',
+      };
     case 'bad-key':
       return { message: `${f.what}: ${f.message}`, details: [], ...(f.hint ? { hint: f.hint } : {}) };
     case 'cloud-config':

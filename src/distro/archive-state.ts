@@ -82,6 +82,12 @@ export function archiveKey(state: ArchiveState): ArchiveKey {
   return state.suites.map((s) => ({ suite: s.suite, sha256: s.sha256 }));
 }
 
+/** When the archive published the newest of its suites' states, in seconds since the epoch; null for a state of no suites. */
+export function archiveDate(state: ArchiveState): number | null {
+  const times = state.suites.map((s) => Math.floor(Date.parse(s.date) / 1000));
+  return times.length === 0 ? null : Math.max(...times);
+}
+
 /** Why a recorded state does not describe the suites a build installs from (another suite, another mirror), or null when it does. */
 export function suitesMismatch(recorded: SuiteState[], wanted: ArchiveSuite[]): string | null {
   const have = recorded.map((s) => `${s.suite} (${s.url})`);

@@ -17,9 +17,6 @@ import type { Sandbox } from '../sandbox/sandbox.js';
 import { hookFailed } from '../steps/sandboxed.js';
 import { HELPER_DIR } from '../steps/helper-scripts.js';
 
-/** Used for image timestamps when SOURCE_DATE_EPOCH is not set, so equal inputs still give equal bytes. */
-export const DEFAULT_IMAGE_EPOCH = 1700000000;
-
 export interface DiskSettings {
   layout: Layout;
   compression: Compression;
@@ -27,7 +24,8 @@ export interface DiskSettings {
   imageSize?: DiskSize;
   /** --image-extra-size, likewise. */
   extraSize?: DiskSize;
-  sourceDateEpoch: number | null;
+  /** The build's SOURCE_DATE_EPOCH: every time the image holds. */
+  sourceDateEpoch: number;
   /** The image's block-device.d hooks, in run order. */
   blockDeviceHooks: { element: string; name: string; path: string }[];
   /** The environment block-device.d hooks run with (before IMAGE_BLOCK_DEVICE and TARGET_ROOT). */
@@ -52,7 +50,7 @@ export async function diskKeySettings(s: DiskSettings, keyEnv: Record<string, st
     // As typed ('8GiB'), as keys have always held it: existing caches keep hitting.
     imageSize: s.imageSize?.text ?? null,
     extraSize: s.extraSize?.text ?? null,
-    epoch: s.sourceDateEpoch ?? DEFAULT_IMAGE_EPOCH,
+    epoch: s.sourceDateEpoch,
     blockDeviceHooks: hooks,
     env: s.blockDeviceHooks.length > 0 ? keyEnv : null,
   };
@@ -88,7 +86,7 @@ export async function assembleDisk(o: AssembleDiskOptions): Promise<ImageOutput[
       rootDir: o.tree,
       layout: o.settings.layout,
       seed: o.seed,
-      sourceDateEpoch: o.settings.sourceDateEpoch ?? DEFAULT_IMAGE_EPOCH,
+      sourceDateEpoch: o.settings.sourceDateEpoch,
       formats: o.formats,
       resultDir: o.resultDir,
       name: o.name,

@@ -7,6 +7,7 @@
 // output files again.
 import path from 'node:path';
 import { digestTree } from '../cache/digest.js';
+import type { EpochOrigin } from './reproducible-layer.js';
 import { toolVersion } from '../util/version.js';
 import type { Distro } from '../distro/distro.js';
 import { unwrap } from '../failure.js';
@@ -36,13 +37,15 @@ export interface ManifestRequest {
   outputDir: string;
   outputs: OutputFile[];
   layerKeys: string[];
+  layers: string[];
   packages: ManifestPackage[];
   /** The archive state the network steps were keyed with; null when the build had none. */
   archive: ManifestArchive | null;
   declared: Record<string, string>;
   /** The ids of the build's secrets (never a value). */
   secretIds: string[];
-  sourceDateEpoch: number | null;
+  sourceDateEpoch: number;
+  sourceDateEpochFrom: EpochOrigin;
   layout: Layout | null;
   tag?: string;
   signKey?: string;
@@ -64,10 +67,12 @@ export async function emitManifest(r: ManifestRequest): Promise<EmittedManifest>
       outputs: r.outputs.map(manifestOutput),
       elements,
       layerKeys: r.layerKeys,
+      layers: r.layers,
       distro: { name: r.distro.name, release: r.distro.release, arch: r.distro.arch },
       packages: r.packages,
       toolVersion: toolVersion(),
       sourceDateEpoch: r.sourceDateEpoch,
+      sourceDateEpochFrom: r.sourceDateEpochFrom,
       inputs: r.declared,
       ...(r.secretIds.length > 0 ? { secrets: r.secretIds } : {}),
       archive: r.archive,

@@ -13,6 +13,8 @@ export interface StepReport {
   /** Compressed size of the step's layer, bytes. */
   layerSize: number;
   key: string;
+  /** sha256 of the step's layer blob (`sha256:<hex>`): the bytes it wrote. */
+  layer: string;
   /** Per-step log file (built steps only). */
   log?: string;
 }

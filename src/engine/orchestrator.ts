@@ -43,6 +43,7 @@ import { cachedOutputs, cachedPackages, treePackages, writeOutputs, type OutputF
 import type { EnginePorts } from './ports.js';
 import { cachedReport, runOrApply, type StepDone } from './run-step.js';
 import { chooseScratch, type ScratchMode } from './scratch-fs.js';
+import { buildEpoch } from './reproducible-layer.js';
 
 /** What to build: the image and every setting that can change its bytes or where they go. */
 export interface BuildRequest extends OutputOptions {
@@ -124,22 +125,24 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
   );
   for (const message of plan.notes) emit({ type: 'note', message });
   await linkInstallTypes(dir.hooks, installTypeLinks(plan.steps));
+  doing.now({ what: 'reading the archive state', writesTo: [] });
+  const archive = plan.steps.some((step) => kindOf(step).network(step)) ? await ports.archiveState() : null;
+  // SOURCE_DATE_EPOCH: the one given, else when the archive published what this build installs.
+  const epoch = buildEpoch(o.sourceDateEpoch, archive);
   const ictx: InputContext = {
     distro: o.distro,
     elements,
     imageName: o.imageName,
     hooksDir: dir.hooks,
     declared: o.declared,
-    sourceDateEpoch: o.sourceDateEpoch,
+    sourceDateEpoch: epoch.seconds,
     dibLib,
     secrets: secretRefs(o.secrets ?? []),
   };
   const icache = await prepareInputs(ictx);
-  doing.now({ what: 'reading the archive state', writesTo: [] });
-  const archive = plan.steps.some((step) => kindOf(step).network(step)) ? await ports.archiveState() : null;
   const inputs: StepInputs[] = [];
   for (const step of plan.steps) inputs.push(withArchive(step, await kindOf(step).inputs(step, ictx, icache), archive));
-  const outputs = await outputRequest(o, dir);
+  const outputs = await outputRequest(o, dir, epoch.seconds);
   const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network(step)) && !kindOf(step).readsHost(step);
   const chain = store ? await walkChain(plan.steps, inputs, store, usable) : [];
 
@@ -151,7 +154,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
   if (fast) {
     await ports.afterSteps?.(fast.steps);
     doing.now({ what: 'writing the manifest', writesTo: ['output directory'] });
-    const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages, archive));
+    const manifest = await emitManifest(manifestRequest(o, outputs.request, fast.steps, fast.outputs, fast.packages, archive, epoch));
     return finish(fast.steps, fast.outputs, manifest, 'none');
   }
 
@@ -160,7 +163,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
   const known: KnownDigests = new Map();
   const shell = o.breakAt ? { sandbox, dir, terminal: o.breakAt.terminal, emit } : null;
   const shellsAt = async (i: number): Promise<void> => {
-    const env = (place: Place): Record<string, string> => hookEnv({ place, distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch, dibLib, image: { name: o.imageName, elements } });
+    const env = (place: Place): Record<string, string> => hookEnv({ place, distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: epoch.seconds, dibLib, image: { name: o.imageName, elements } });
     for (const b of breaks?.at.get(i) ?? []) await openShell(b.name, b.place, env(b.place), shell!);
   };
   const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length, known) : null;
@@ -202,7 +205,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
       const t0 = performance.now();
       const done: StepDone = await runOrApply(
         { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
-        { dir, ports, imageName: o.imageName, sourceDateEpoch: o.sourceDateEpoch, secrets: o.secrets ?? [], hostWritable, doing, workRole },
+        { dir, ports, imageName: o.imageName, sourceDateEpoch: epoch.seconds, secrets: o.secrets ?? [], hostWritable, doing, workRole },
       ).catch(async (e: unknown) => {
         if (breaks?.onError && e instanceof FailureError && e.failure.reason !== 'interrupted' && !ports.signal?.aborted) await openShell('after-error', step.place, inputs[i]!.runEnv, shell!);
         throw e;
@@ -243,7 +246,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
   await ports.afterSteps?.(reports);
   throwIfInterrupted(ports.signal);
   doing.now({ what: 'writing the manifest', writesTo: ['output directory'] });
-  const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages, archive));
+  const manifest = await emitManifest(manifestRequest(o, outputs.request, reports, files, packages, archive, epoch));
   return finish(reports, files, manifest, sandbox.kind);
 }
 

@@ -3,6 +3,7 @@
 // nowhere else, block-device.d hooks) with their cache-key part; and, at the
 // end, what the manifest is made from (plain data, no cache).
 import type { ArchiveState } from '../distro/archive-state.js';
+import type { EpochOrigin } from './reproducible-layer.js';
 import type { Distro } from '../distro/distro.js';
 import { FailureError, unwrap } from '../failure.js';
 import type { ImageGraph } from '../graph/resolve.js';
@@ -35,20 +36,21 @@ export interface OutputOptions {
 }
 
 /** The outputs asked for, with the disk settings resolved and their cache-key part. */
-export async function outputRequest(o: OutputOptions, dir: BuildDir): Promise<{ request: OutputRequest; diskKey: unknown }> {
+/** `epoch`: the build's SOURCE_DATE_EPOCH (reproducible-layer.ts buildEpoch), for every time the disk image holds. */
+export async function outputRequest(o: OutputOptions, dir: BuildDir, epoch: number): Promise<{ request: OutputRequest; diskKey: unknown }> {
   const request: OutputRequest = { ...o.outputs };
   if (!o.outputs.types.some((t) => formatOf(t).kind === 'disk')) return { request, diskKey: null };
   const imageSize = diskSize('--image-size', o.disk.imageSize);
   const extraSize = diskSize('--image-extra-size', o.disk.extraSize);
   const chosen = o.graph.elements.find((e) => e.blockDevice !== null);
   const layout = unwrap(await loadLayout(o.disk.layout ?? chosen?.blockDevice ?? 'efi'));
-  const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch });
+  const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: epoch });
   request.disk = {
     layout,
     compression: o.disk.compress ? (o.disk.qcow2Compression ?? 'zstd') : 'none',
     ...(imageSize ? { imageSize } : {}),
     ...(extraSize ? { extraSize } : {}),
-    sourceDateEpoch: o.sourceDateEpoch,
+    sourceDateEpoch: epoch,
     blockDeviceHooks: blockDeviceHooks(o.graph.elements),
     hookEnv: env,
   };
@@ -71,6 +73,7 @@ export function manifestRequest(
   outputs: OutputFile[],
   packages: ManifestPackage[],
   archive: ArchiveState | null,
+  epoch: { seconds: number; from: EpochOrigin },
 ): ManifestRequest {
   return {
     graph: o.graph,
@@ -79,11 +82,13 @@ export function manifestRequest(
     outputDir: o.outputs.outputDir,
     outputs,
     layerKeys: steps.map((s) => s.key),
+    layers: steps.map((s) => s.layer),
     packages,
     archive,
     declared: o.declared,
     secretIds: (o.secrets ?? []).map((s) => s.id).sort(),
-    sourceDateEpoch: o.sourceDateEpoch,
+    sourceDateEpoch: epoch.seconds,
+    sourceDateEpochFrom: epoch.from,
     layout: request.disk?.layout ?? null,
     ...(o.tag ? { tag: o.tag } : {}),
     ...(o.signKey ? { signKey: o.signKey } : {}),

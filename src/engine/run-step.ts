@@ -13,7 +13,7 @@ import { pauseAt } from '../process/test-pause.js';
 import { SecretScanner } from '../secrets/scan.js';
 import type { Secret } from '../secrets/secret.js';
 import { kindOf, type Step, type StepInputs } from '../steps/index.js';
-import { captureHooksWrites, clampTimes, listHooks, syncHooksFromTree } from '../steps/hooks-writes.js';
+import { captureHooksWrites, listHooks, syncHooksFromTree } from '../steps/hooks-writes.js';
 import { scriptName } from '../steps/step.js';
 import { formatBytes } from '../util/format.js';
 import { resetStepDirs, type BuildDir } from './build-dir.js';
@@ -21,6 +21,7 @@ import type { StepReport } from './events.js';
 import { applyToTree, fetchLayer, layerKindOf, moveToTree, packStep, storeLayer, unpackedSize } from './layer-io.js';
 import type { Doing } from './doing.js';
 import type { EnginePorts } from './ports.js';
+import { makeReproducible } from './reproducible-layer.js';
 import { stopwatch } from './stopwatch.js';
 
 export interface StepDone {
@@ -47,7 +48,8 @@ export interface StepEnv {
   dir: BuildDir;
   ports: EnginePorts;
   imageName: string;
-  sourceDateEpoch: number | null;
+  /** The build's SOURCE_DATE_EPOCH (reproducible-layer.ts): no mtime in a layer is later. */
+  sourceDateEpoch: number;
   /** The build's secrets: hooks are offered them, and their layers are checked for them. */
   secrets: readonly Secret[];
   hostWritable: readonly string[];
@@ -57,16 +59,9 @@ export interface StepEnv {
   workRole: SpaceRole;
 }
 
-/**
- * The mtime of a host-reading step's files without SOURCE_DATE_EPOCH: any
- * fixed time would do; 1, as in Nix's store, since 0 reads as "no time" to
- * some tools.
- */
-const HOST_READ_TIME = 1;
-
 /** The report of a step taken from the cache without running it. */
 export function cachedReport(step: Step, index: number, key: LayerKey, entry: LayerEntry): StepReport {
-  return { index, id: step.id, phase: step.phase, status: 'cached', seconds: 0, layerSize: entry.size, key };
+  return { index, id: step.id, phase: step.phase, status: 'cached', seconds: 0, layerSize: entry.size, key, layer: entry.metadata.digest };
 }
 
 export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> {
@@ -114,9 +109,9 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
 /**
  * Runs the step, packs its change, moves it onto the tree and stores it
  * under `keyOf(its layer)`. An outside step's writes into the hooks tree go
- * into its layer (hooks-writes.ts); a host-reading step's files get one
- * mtime first, so that its layer, and with it its key and every key after
- * it, is a function of what it wrote.
+ * into its layer (hooks-writes.ts); the change is made reproducible
+ * (reproducible-layer.ts) before it is packed, so that its layer, and with
+ * it every key after it, is a function of what the step wrote.
  */
 async function buildStep(job: StepJob, env: StepEnv, keyOf: (layer: FileDigest) => LayerKey): Promise<StepDone> {
   const { step, index, total } = job;
@@ -148,7 +143,8 @@ async function buildStep(job: StepJob, env: StepEnv, keyOf: (layer: FileDigest) 
     const { removed } = await captureHooksWrites(dir.hooks, hooksBefore, dir.step.upper, dir.tree);
     if (removed.length > 0) ports.emit({ type: 'warning', message: `${step.id} removed ${removed.join(', ')} from $TMP_HOOKS_PATH: a later build that takes this step from the cache will still have them` });
   }
-  if (kind.readsHost(step)) await clampTimes(dir.step.upper, env.sourceDateEpoch ?? HOST_READ_TIME);
+  // The base step's upper dir is a whole tree, over nothing.
+  await makeReproducible(dir.step.upper, kind.layer === 'tree' ? null : dir.tree, env.sourceDateEpoch, kind.readsHost(step));
   ports.emit({ type: 'activity', source: step.id, text: 'packing the layer' });
   env.doing.now({ what: `packing the layer of ${step.id}`, writesTo: [env.workRole] });
   const timing = stopwatch();
@@ -177,5 +173,5 @@ async function buildStep(job: StepJob, env: StepEnv, keyOf: (layer: FileDigest) 
   }
   timing.sayIfSlow(ports.emit, step.id);
   await resetStepDirs(dir);
-  return { report: { index, id: step.id, phase: step.phase, status: 'built', layerSize: layer.size, key, log: logFile }, key, digest: layer.digest };
+  return { report: { index, id: step.id, phase: step.phase, status: 'built', layerSize: layer.size, key, layer: layer.digest, log: logFile }, key, digest: layer.digest };
 }

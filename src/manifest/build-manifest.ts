@@ -31,12 +31,14 @@ export interface ManifestInput {
   outputs: ManifestOutput[];
   elements: ManifestElement[];
   layerKeys: string[];
+  /** Each step's layer digest, parallel to layerKeys. */
+  layers?: string[];
   distro: { name: string; release: string; arch: string };
   /** From installedPackages(finalTree). */
   packages: ManifestPackage[];
   toolVersion: string;
-  /** SOURCE_DATE_EPOCH of the build, or null when it had none. */
   sourceDateEpoch: number | null;
+  sourceDateEpochFrom?: Manifest['sourceDateEpochFrom'];
   inputs: Record<string, string>;
   /** The ids of the secrets hooks were offered (`--secret`); never a value. Left out when there were none. */
   secrets?: string[];
@@ -68,10 +70,12 @@ export function buildManifest(input: ManifestInput): Result<Manifest> {
     outputs,
     elements: input.elements,
     layerKeys: input.layerKeys,
+    ...(input.layers ? { layers: input.layers } : {}),
     distro: input.distro,
     packages: input.packages,
     tool: { name: 'imgfactory', version: input.toolVersion },
     sourceDateEpoch: input.sourceDateEpoch,
+    ...(input.sourceDateEpochFrom ? { sourceDateEpochFrom: input.sourceDateEpochFrom } : {}),
     inputs: input.inputs,
     ...(input.secrets && input.secrets.length > 0 ? { secrets: input.secrets } : {}),
     ...(input.archive ? { archive: { from: input.archive.from, suites: input.archive.suites.map((s) => ({ suite: s.suite, url: s.url, sha256: s.sha256, date: s.date })) } } : {}),

@@ -80,11 +80,15 @@ export interface Manifest {
   elements: ManifestElement[];
   /** The layer key chain, in order. */
   layerKeys: string[];
+  /** The sha256 of each step's layer blob, in the same order: the bytes each step wrote (`build --check` compares them). Absent in manifests of earlier versions. */
+  layers?: string[];
   distro: { name: string; release: string; arch: string };
   packages: ManifestPackage[];
   tool: { name: 'imgfactory'; version: string };
-  /** SOURCE_DATE_EPOCH of the build, or null when it had none. */
+  /** SOURCE_DATE_EPOCH of the build (null only in manifests of earlier versions, built without one). */
   sourceDateEpoch: number | null;
+  /** Where it came from: --source-date-epoch (`given`), the archive state's newest Date (`archive`), or imgfactory's fixed default. */
+  sourceDateEpochFrom?: 'given' | 'archive' | 'default';
   /** The build's declared inputs (environment variables that reach the hooks, options); never a secret. */
   inputs: Record<string, string>;
   /** The ids of the secrets hooks were offered (`--secret`), sorted; never a value. Absent when there were none. */

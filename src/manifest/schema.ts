@@ -89,10 +89,12 @@ function check(v: unknown): void {
     },
     elements: (o, at) => list(o, at, (e, a) => record(e, a, { name: nonEmpty, digest: sha256Ref, origin: str })),
     layerKeys: (o, at) => list(o, at, (k, a) => need(k, a, sha256Ref)),
+    layers: (o, at) => list(o, at, (k, a) => need(k, a, sha256Ref)),
     distro: (o, at) => record(o, at, { name: nonEmpty, release: str, arch: nonEmpty }),
     packages: (o, at) => list(o, at, (p, a) => record(p, a, { name: nonEmpty, version: nonEmpty, arch: nonEmpty })),
     tool: (o, at) => record(o, at, { name: oneOf('imgfactory'), version: nonEmpty }),
     sourceDateEpoch: (v, at) => (v === null ? null : count(v, at)),
+    sourceDateEpochFrom: oneOf('given', 'archive', 'default'),
     inputs: (o, at) => {
       if (!isObj(o)) throw new SchemaError(at, `must be an object, found ${describe(o)}`);
       for (const [k, x] of Object.entries(o)) need(x, `${at}.${k}`, str);
@@ -110,7 +112,7 @@ function check(v: unknown): void {
       if (!isObj(o)) throw new SchemaError(at, `must be an object, found ${describe(o)}`);
       for (const [k, p] of Object.entries(o)) glanceProps(p, `${at}.${k}`);
     },
-  }, ['secrets', 'archive']);
+  }, ['secrets', 'archive', 'layers', 'sourceDateEpochFrom']);
 }
 
 /** The value as a Manifest, or a 'manifest-invalid' failure naming the first bad field. */

@@ -94,11 +94,6 @@ export async function dropHeldHooks(tree: string, upper: string): Promise<void> 
   await mustRun('mknod', [path.join(upper, IN_TREE), 'c', '0', '0']);
 }
 
-/** Sets the mtime of `dir` and of everything under it to `seconds` since the epoch (links themselves, not their targets). */
-export async function clampTimes(dir: string, seconds: number): Promise<void> {
-  await mustRun('find', [dir, '-exec', 'touch', '-h', '-d', `@${seconds}`, '{}', '+']);
-}
-
 async function ensureDirLike(dir: string, like: string, mode: number): Promise<void> {
   if (await stat(dir).catch(() => null)) return;
   await mkdir(dir, { recursive: true });

@@ -31,12 +31,12 @@ function fixture(): StepKeyFields {
 }
 
 // The golden keys below were computed outside this code: sha256sum over the
-// canonical JSON written out by hand (keys sorted, tag "imgfactory.layer.v2",
+// canonical JSON written out by hand (keys sorted, tag "imgfactory.layer.v3",
 // unset optional fields absent). If one changes, the meaning of keys changed:
 // bump LAYER_KEY_TAG in src/cache/format.ts.
 describe('layerKey', () => {
   it('gives the golden key for the fixture step', () => {
-    expect(layerKey(fixture())).toBe('sha256:8de36304f862d5e7767f70e548f058a900db5bfe2b4d8a5407fb9097067b6221');
+    expect(layerKey(fixture())).toBe('sha256:903d65d8429ec348860ca90df4da9d1a07df6627afa48fd33eff06dded36f2d8');
   });
 
   it('gives the golden key for a first step with every optional field unset', () => {
@@ -50,7 +50,7 @@ describe('layerKey', () => {
       packages: null,
       sourceDateEpoch: null,
     };
-    expect(layerKey(base)).toBe('sha256:14bef4c766e663ad61be71772dea161a67d827593af66838f16dab244ccb0a76');
+    expect(layerKey(base)).toBe('sha256:dc2b5ea46275969c24a182ba78af1ced8ff65588f8c8a7c6111a52865b9dda9b');
   });
 
   const mutations: [keyof StepKeyFields, unknown][] = [
@@ -84,18 +84,18 @@ describe('layerKey', () => {
   });
 
   it('gives the golden key for a step offered secrets, and the same key as without when offered none', () => {
-    expect(layerKey({ ...fixture(), secrets: [{ id: 'api-token', exported: false }] })).toBe('sha256:a589de45655c462420c9278b5002ec5d9b3a97c2f6377449fb90b973981f0aca');
+    expect(layerKey({ ...fixture(), secrets: [{ id: 'api-token', exported: false }] })).toBe('sha256:94080c4838736e64431a1681ae705bd36288328b777e3c597f5cea659511576f');
     expect(layerKey({ ...fixture(), secrets: [] })).toBe(layerKey(fixture()));
     expect(layerKey({ ...fixture(), secrets: null })).toBe(layerKey(fixture()));
   });
 
   it('gives the same key as before hostResult existed when it is not set', () => {
     expect(layerKey({ ...fixture(), hostResult: null })).toBe(layerKey(fixture()));
-    expect(layerKey({ ...fixture(), hostResult: sha256Buffer('layer') })).toBe('sha256:32cb70592e2e1e5be5c9b5b1bd92d57f7489b1bc87e2eaa3ce565a45fcb136ed');
+    expect(layerKey({ ...fixture(), hostResult: sha256Buffer('layer') })).toBe('sha256:d2d1072612c9929a74319ddabacaa85a87eb0b1ef62afa76e0eece3e26789c7d');
   });
 
   it('gives the golden key for a step keyed with the archive state, and the same key as before the field existed when it is not set', () => {
-    expect(layerKey({ ...fixture(), archive: ARCHIVE })).toBe('sha256:596adbb38f0b0a4024afb3befedbfe33a9a0894dfd1ad35c338e607b4e7eb466');
+    expect(layerKey({ ...fixture(), archive: ARCHIVE })).toBe('sha256:41ca1b9ffe0ae79ab02693be2042550550cf227b87f088c70814cb49b40ecd73');
     expect(layerKey({ ...fixture(), archive: null })).toBe(layerKey(fixture()));
   });
 
@@ -167,7 +167,7 @@ describe('outputKey', () => {
   const last = layerKey(fixture());
   it('gives the golden key and follows the last layer and the settings', () => {
     const settings = { formats: ['qcow2', 'raw'], size: '4G' };
-    expect(outputKey(last, settings)).toBe('sha256:62b1f58bb3f19ff189e527ac74e22a0fd1b7c19ee24dd3a511af01d7b268f165');
+    expect(outputKey(last, settings)).toBe('sha256:1a664da38e938cfd67116ea8d1ed1236df8cd7847c80e208f774f8a9380219e2');
     expect(outputKey(last, { size: '4G', formats: ['qcow2', 'raw'] })).toBe(outputKey(last, settings));
     expect(outputKey(last, { ...settings, size: '8G' })).not.toBe(outputKey(last, settings));
     expect(outputKey(PARENT, settings)).not.toBe(outputKey(last, settings));

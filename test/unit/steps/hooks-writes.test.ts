@@ -1,7 +1,7 @@
 import { lstat, mkdir, readFile, readlink, rm, symlink, writeFile, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { captureHooksWrites, clampTimes, listHooks, syncHooksFromTree } from '../../../src/steps/hooks-writes.js';
+import { captureHooksWrites, listHooks, syncHooksFromTree } from '../../../src/steps/hooks-writes.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 /** A hooks tree with one hook and one static file, a tree with a sticky /tmp, an empty upper dir. */
@@ -57,16 +57,5 @@ describe('what an outside hook writes into the hooks tree', () => {
     expect(await readFile(path.join(hooks, 'mirror_info.sh'), 'utf8')).toBe('export X=1\n');
     expect(await readFile(path.join(hooks, 'install.d', '50-use'), 'utf8')).toContain('changed');
     expect(await readFile(path.join(hooks, 'static-file'), 'utf8')).toBe('static\n');
-  });
-});
-
-describe('clampTimes', () => {
-  it('gives every entry, links and the top directory included, the one mtime', async () => {
-    const { hooks } = await setup();
-    await symlink('static-file', path.join(hooks, 'link'));
-    await clampTimes(hooks, 1_700_000_000);
-    for (const p of ['', 'install.d', 'install.d/50-use', 'static-file', 'link']) {
-      expect((await lstat(path.join(hooks, p))).mtimeMs).toBe(1_700_000_000_000);
-    }
   });
 });

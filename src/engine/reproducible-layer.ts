@@ -1,0 +1,78 @@
+// What makes a step's layer the same bytes on every machine: it is applied to
+// a step's change (its overlay upper dir, or the whole tree for the base
+// step) after the step ran and before the change is packed. A layer's bytes
+// make the next step's key (keys.ts `parentLayer`), so one wall-clock time in
+// one layer changes every key after it, the filesystem UUIDs and seeds made
+// from the last key, and every output.
+//
+//   1. Files whose bytes say when or where the build ran are emptied or
+//      removed (VOLATILE below, the list mmdebstrap's cleanup/reproducible
+//      and mkosi keep): logs with wall-clock times, ldconfig's record of
+//      inodes and ctimes, random seeds, a machine id.
+//   2. Every mtime later than the build's epoch (SOURCE_DATE_EPOCH) becomes
+//      the epoch: files a step made keep no wall-clock time, files unpacked
+//      from packages keep theirs (Debian's reproducible-builds clamping,
+//      `tar --clamp-mtime`). A step that reads the host has every mtime set
+//      to the epoch instead: what it copied from the host may carry any time.
+//
+// The epoch is always known: --source-date-epoch, else the archive state's
+// newest Date (buildEpoch), else DEFAULT_EPOCH.
+// Invariant: two runs of a step that wrote the same bytes, at any time and
+// on any machine, leave the same change to pack.
+import { lstat, rm, truncate } from 'node:fs/promises';
+import path from 'node:path';
+import { archiveDate, type ArchiveState } from '../distro/archive-state.js';
+import { mustRun } from '../process/run.js';
+
+/** The epoch when neither the user nor an archive state gives one: any fixed time would do (2023-11-14). */
+export const DEFAULT_EPOCH = 1700000000;
+
+/** Where a build's epoch came from, as the manifest records it. */
+export type EpochOrigin = 'given' | 'archive' | 'default';
+
+/** The build's SOURCE_DATE_EPOCH: the one given, else the newest `Date:` of the archive state it installs from. */
+export function buildEpoch(given: number | null, archive: ArchiveState | null): { seconds: number; from: EpochOrigin } {
+  if (given !== null) return { seconds: given, from: 'given' };
+  const date = archive ? archiveDate(archive) : null;
+  return date === null ? { seconds: DEFAULT_EPOCH, from: 'default' } : { seconds: date, from: 'archive' };
+}
+
+type Volatile = { path: string; becomes: 'removed' | 'emptied' | 'files emptied'; why: string };
+
+/** Paths relative to the tree's root. */
+export const VOLATILE: readonly Volatile[] = [
+  { path: 'var/log', becomes: 'files emptied', why: 'dpkg, apt and update-alternatives log each action with its wall-clock time' },
+  { path: 'var/cache/ldconfig/aux-cache', becomes: 'removed', why: "ldconfig's record of the libraries' inodes and ctimes; it makes it again when missing" },
+  { path: 'var/cache/apt/pkgcache.bin', becomes: 'removed', why: "apt's binary cache: holds the index files' times; apt makes it again when missing" },
+  { path: 'var/cache/apt/srcpkgcache.bin', becomes: 'removed', why: 'likewise' },
+  { path: 'var/lib/systemd/random-seed', becomes: 'removed', why: 'random bytes' },
+  { path: 'var/lib/systemd/credential.secret', becomes: 'removed', why: 'a random key' },
+  { path: 'var/lib/dbus/machine-id', becomes: 'removed', why: 'a random id (when a file, not the link to /etc/machine-id)' },
+  { path: 'etc/machine-id', becomes: 'emptied', why: 'a random id; empty means "first boot" to systemd (machine-id(5))' },
+];
+
+/**
+ * Normalises the change in `dir` (a step's upper dir over `lower`, or with
+ * `lower` null a whole tree) and settles its mtimes: clamped to `epoch`, or
+ * with `every` all set to it.
+ */
+export async function makeReproducible(dir: string, lower: string | null, epoch: number, every = false): Promise<void> {
+  for (const v of VOLATILE) await normalise(dir, lower, v);
+  const clamp = every ? [] : ['-newermt', `@${epoch}`];
+  await mustRun('find', [dir, ...clamp, '-exec', 'touch', '-h', '-d', `@${epoch}`, '{}', '+']);
+}
+
+async function normalise(dir: string, lower: string | null, v: Volatile): Promise<void> {
+  const at = path.join(dir, v.path);
+  const st = await lstat(at).catch(() => null);
+  if (!st) return;
+  if (v.becomes === 'files emptied') {
+    if (st.isDirectory()) await mustRun('find', [at, '-type', 'f', '-size', '+0', '-exec', 'truncate', '-s', '0', '{}', '+']);
+  } else if (st.isFile() && v.becomes === 'emptied') {
+    if (st.size > 0) await truncate(at, 0);
+  } else if (st.isFile()) {
+    await rm(at);
+    // Removed from a change over a tree that has it: overlayfs's whiteout, as a step's own `rm` would leave.
+    if (lower !== null && (await lstat(path.join(lower, v.path)).catch(() => null))) await mustRun('mknod', [at, 'c', '0', '0']);
+  }
+}

@@ -1,0 +1,73 @@
+import { lstat, mkdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildEpoch, DEFAULT_EPOCH, makeReproducible } from '../../../src/engine/reproducible-layer.js';
+import { scratchDir } from '../../support/run-dir.js';
+
+const EPOCH = 1_700_000_000;
+const OLD = 1_600_000_000;
+
+/** A step's change as a build leaves it: files made now, one unpacked from a package (old mtime), volatile files, over a tree. */
+async function change(): Promise<{ upper: string; tree: string }> {
+  const dir = await scratchDir('reproducible-layer');
+  const upper = path.join(dir, 'upper');
+  const tree = path.join(dir, 'tree');
+  for (const d of ['var/log/apt', 'var/cache/ldconfig', 'etc', 'usr/bin']) await mkdir(path.join(upper, d), { recursive: true });
+  await writeFile(path.join(upper, 'var/log/dpkg.log'), '2026-12-01 04:10:01 status installed x:amd64 1\n');
+  await writeFile(path.join(upper, 'var/log/apt/history.log'), 'Start-Date: 2026-12-01  04:10:00\n');
+  await writeFile(path.join(upper, 'var/cache/ldconfig/aux-cache'), 'inodes and ctimes');
+  await writeFile(path.join(upper, 'etc/machine-id'), '0123456789abcdef0123456789abcdef\n');
+  await writeFile(path.join(upper, 'etc/made-now'), 'x');
+  await writeFile(path.join(upper, 'usr/bin/from-a-package'), 'y');
+  await utimes(path.join(upper, 'usr/bin/from-a-package'), OLD, OLD);
+  await symlink('made-now', path.join(upper, 'etc/link'));
+  await mkdir(path.join(tree, 'var/cache/ldconfig'), { recursive: true });
+  return { upper, tree };
+}
+
+describe('makeReproducible', () => {
+  it('empties logs and the machine id, removes aux-cache (a whiteout where the tree has it), clamps mtimes to the epoch', async () => {
+    const { upper, tree } = await change();
+    await writeFile(path.join(tree, 'var/cache/ldconfig/aux-cache'), 'older');
+    await makeReproducible(upper, tree, EPOCH);
+    expect(await readFile(path.join(upper, 'var/log/dpkg.log'), 'utf8')).toBe('');
+    expect(await readFile(path.join(upper, 'var/log/apt/history.log'), 'utf8')).toBe('');
+    expect(await readFile(path.join(upper, 'etc/machine-id'), 'utf8')).toBe('');
+    const aux = await lstat(path.join(upper, 'var/cache/ldconfig/aux-cache'));
+    expect(aux.isCharacterDevice() && aux.rdev === 0).toBe(true);
+    for (const p of ['', 'var/log', 'var/log/dpkg.log', 'etc', 'etc/made-now', 'etc/link', 'var/cache/ldconfig/aux-cache']) {
+      expect((await lstat(path.join(upper, p))).mtimeMs, p).toBe(EPOCH * 1000);
+    }
+    // Older than the epoch: as the package has it.
+    expect((await lstat(path.join(upper, 'usr/bin/from-a-package'))).mtimeMs).toBe(OLD * 1000);
+  });
+
+  it('removes aux-cache outright over a tree without it, and over nothing (a base tree)', async () => {
+    for (const lower of ['tree', null] as const) {
+      const { upper, tree } = await change();
+      await makeReproducible(upper, lower === null ? null : tree, EPOCH);
+      await expect(lstat(path.join(upper, 'var/cache/ldconfig/aux-cache'))).rejects.toThrow(/ENOENT/);
+    }
+  });
+
+  it('for a step that reads the host, gives every entry the one mtime, older ones included', async () => {
+    const { upper } = await change();
+    await makeReproducible(upper, null, EPOCH, true);
+    for (const p of ['', 'usr/bin/from-a-package', 'etc/link']) expect((await lstat(path.join(upper, p))).mtimeMs, p).toBe(EPOCH * 1000);
+  });
+});
+
+describe('buildEpoch', () => {
+  const archive = (...dates: string[]) => ({ from: 'archive' as const, suites: dates.map((date, i) => ({ suite: `s${i}`, url: `http://m/dists/s${i}/InRelease`, sha256: '0'.repeat(64), date })) });
+
+  it('is the one given, whatever the archive says', () => {
+    expect(buildEpoch(42, archive('Sat, 10 Jun 2023 08:53:47 UTC'))).toEqual({ seconds: 42, from: 'given' });
+  });
+  it('else the newest Date of the archive state', () => {
+    expect(buildEpoch(null, archive('Sat, 10 Jun 2023 08:53:47 UTC', 'Mon, 30 Nov 2026 20:12:01 UTC'))).toEqual({ seconds: Date.UTC(2026, 10, 30, 20, 12, 1) / 1000, from: 'archive' });
+  });
+  it('else the fixed default', () => {
+    expect(buildEpoch(null, null)).toEqual({ seconds: DEFAULT_EPOCH, from: 'default' });
+    expect(buildEpoch(null, archive())).toEqual({ seconds: DEFAULT_EPOCH, from: 'default' });
+  });
+});
