@@ -9,7 +9,8 @@ import { checkRebuild } from '../engine/rebuild-check.js';
 import { manifestFileName } from '../manifest/manifest.js';
 import { formatByCli, OUTPUT_FORMATS, type OutputType } from '../output/formats.js';
 import { AUTO_MIN_BYTES, SCRATCH_MODES, type ScratchMode } from '../engine/scratch-fs.js';
-import { applyOverrides, overridesFromEnv, SNAPSHOT_BASE, snapshotOverride } from '../distro/sources.js';
+import type { ExtraSource } from '../distro/distro.js';
+import { applyOverrides, overridesFromEnv, parseAptSource, SNAPSHOT_BASE, snapshotOverride } from '../distro/sources.js';
 import { parseArchiveStateMode } from '../engine/archive-source.js';
 import { breakRequest } from '../engine/break-points.js';
 import { FailureError } from '../failure.js';
@@ -47,6 +48,7 @@ interface Args extends CommonArgs, RemoteCacheArgs {
   release?: string;
   mirror?: string;
   securityMirror?: string;
+  aptSource?: string[];
   snapshot?: string;
   snapshotBase: string;
   sourceDateEpoch?: number;
@@ -72,6 +74,13 @@ function parseTypes(raw: string[]): OutputType[] {
   });
   if (types.length === 0) throw new FailureError({ reason: 'usage', message: '-t needs at least one output type' });
   return [...new Set(types)];
+}
+
+/** An `--apt-source` line, or a usage failure saying what is wrong with it. */
+function aptSourceArg(line: string): ExtraSource {
+  const parsed = parseAptSource(line);
+  if ('problem' in parsed) throw new FailureError({ reason: 'usage', message: `--apt-source "${line}": ${parsed.problem}`, hint: 'e.g. --apt-source "[trusted=yes] http://127.0.0.1:8080/repo local main"' });
+  return parsed;
 }
 
 function sourceDateEpoch(flag: number | undefined): number | null {
@@ -125,6 +134,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('release', { type: 'string', describe: 'distribution release (or DIB_RELEASE)' })
         .option('mirror', { type: 'string', describe: 'archive mirror (or DIB_DISTRIBUTION_MIRROR)' })
         .option('security-mirror', { type: 'string', describe: 'security archive mirror (or DIB_DEBIAN_SECURITY_MIRROR)' })
+        .option('apt-source', { type: 'string', array: true, describe: 'one more archive to install from, as a one-line apt source: "[trusted=yes] http://host/repo SUITE COMPONENT..." (repeatable); its release file is part of the archive state' })
         .option('snapshot', { type: 'string', describe: 'install from the archive as it was at this time (a snapshot mirror\'s timestamp, e.g. 20230610T085347Z): both mirrors become --snapshot-base\'s' })
         .option('snapshot-base', { type: 'string', default: process.env.IMGFACTORY_SNAPSHOT_BASE ?? SNAPSHOT_BASE, describe: 'the snapshot archive --snapshot reads (or IMGFACTORY_SNAPSHOT_BASE)' })
         .option('source-date-epoch', { type: 'number', describe: 'timestamps for reproducible trees (or SOURCE_DATE_EPOCH)' })
@@ -172,6 +182,7 @@ async function buildHandler(args: Args, out: Output): Promise<number> {
     ...(args.mirror ? { mirror: args.mirror } : {}),
     ...(args.securityMirror ? { securityMirror: args.securityMirror } : {}),
     ...(args.snapshot ? snapshotOverride(args.snapshot, args.snapshotBase) : {}),
+    ...(args.aptSource ? { extraSources: args.aptSource.map(aptSourceArg) } : {}),
   });
   const graph = resolveForCommand(ctx, args.image, distro, out);
   const signing = await signingKeyFor(args, (message) => out.info(`note: ${message}`));

@@ -1,6 +1,15 @@
 // The typed description of a distribution (distros/<name>/distro.yaml): how
 // to bootstrap its base root tree and what it provides to the element graph.
 
+/** One more archive, as a one-line apt source without `deb`: `[trusted=yes] http://host/repo local main`. */
+export interface ExtraSource {
+  mirror: string;
+  suite: string;
+  components: string[];
+  /** What goes between `[` and `]` (`trusted=yes`, `signed-by=/path`), or null. */
+  options: string | null;
+}
+
 export interface Distro {
   name: string;
   /** The distro.yaml it was read from. */
@@ -15,6 +24,8 @@ export interface Distro {
   /** Add `<release>-updates`. */
   updates: boolean;
   security: { mirror: string; suite: string } | null;
+  /** Archives installed from besides Debian's (`extra-sources`, `--apt-source`): in the bootstrap's sources.list and in the archive state. */
+  extraSources: ExtraSource[];
   /** The snapshot.debian.org-style timestamp the mirrors were pinned to (`--snapshot`), if any: its Release files are past their Valid-Until. */
   snapshot?: string;
   keyring: string;

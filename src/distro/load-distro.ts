@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { fail, ok, type Result } from '../failure.js';
-import type { Distro } from './distro.js';
+import type { Distro, ExtraSource } from './distro.js';
+import { parseAptSource } from './sources.js';
 
 export const BUILTIN_DISTROS = fileURLToPath(new URL('../../distros', import.meta.url));
 export const DEFAULT_DISTRO = 'debian-bookworm';
@@ -58,6 +59,16 @@ export function validateDistro(name: string, file: string, raw: unknown): Result
     if (typeof s.mirror !== 'string' || typeof s.suite !== 'string') return bad('"security" needs "mirror" and "suite"');
     security = { mirror: s.mirror, suite: s.suite };
   }
+  const extraSources: ExtraSource[] = [];
+  if (r['extra-sources'] !== undefined) {
+    const lines = strList('extra-sources');
+    if (!lines) return bad('"extra-sources" must be a list of one-line apt sources ("[trusted=yes] http://host/repo suite component")');
+    for (const line of lines) {
+      const parsed = parseAptSource(line);
+      if ('problem' in parsed) return bad(`"extra-sources": "${line}": ${parsed.problem}`);
+      extraSources.push(parsed);
+    }
+  }
   const provides = r.provides === undefined ? ['operating-system'] : strList('provides');
   if (!provides) return bad('"provides" must be a list of names');
   if (!provides.includes('operating-system')) provides.unshift('operating-system');
@@ -76,6 +87,7 @@ export function validateDistro(name: string, file: string, raw: unknown): Result
     components,
     updates: r.updates !== false,
     security,
+    extraSources,
     keyring: str('keyring')!,
     packages,
     packageManager: 'apt',

@@ -6,12 +6,14 @@
 //   <snapshot base>/archive/debian/<timestamp>/            the release and -updates
 //   <snapshot base>/archive/debian-security/<timestamp>/   the security suite
 import { FailureError } from '../failure.js';
-import type { Distro } from './distro.js';
+import type { Distro, ExtraSource } from './distro.js';
 
 export interface SourceOverrides {
   release?: string;
   mirror?: string;
   securityMirror?: string;
+  /** More archives to install from (`--apt-source`), after the distro's own. */
+  extraSources?: ExtraSource[];
   /** Pin both mirrors to this snapshot (snapshotOverride). */
   snapshot?: { base: string; timestamp: string };
 }
@@ -46,6 +48,7 @@ export function applyOverrides(distro: Distro, ...layers: SourceOverrides[]): Di
       d = { ...d, release: o.release, security: d.security ? { ...d.security, suite: `${o.release}-security` } : null };
     }
     if (o.mirror) d = { ...d, mirror: o.mirror };
+    if (o.extraSources) d = { ...d, extraSources: [...d.extraSources, ...o.extraSources] };
     if (o.securityMirror && d.security) d = { ...d, security: { ...d.security, mirror: o.securityMirror } };
     if (o.snapshot) {
       const { base, timestamp } = o.snapshot;
@@ -61,16 +64,37 @@ export interface ArchiveSuite {
   mirror: string;
 }
 
-/** The suites a build installs from, in the order apt should see them: the release, its -updates, its security suite. */
+/** The suites a build installs from, in the order apt should see them: the release, its -updates, its security suite, the extra sources. */
 export function archiveSuites(d: Distro): ArchiveSuite[] {
-  const suites = [{ suite: d.release, mirror: d.mirror }];
-  if (d.updates) suites.push({ suite: `${d.release}-updates`, mirror: d.mirror });
-  if (d.security) suites.push({ suite: d.security.suite, mirror: d.security.mirror });
-  return suites;
+  return sourcesOf(d).map(({ suite, mirror }) => ({ suite, mirror }));
 }
 
 /** One-line apt sources, in the order apt should see them. */
 export function aptSources(d: Distro): string[] {
-  const comps = d.components.join(' ');
-  return archiveSuites(d).map((s) => `deb ${s.mirror} ${s.suite} ${comps}`);
+  return sourcesOf(d).map((s) => `deb ${s.options ? `[${s.options}] ` : ''}${s.mirror} ${s.suite} ${s.components.join(' ')}`);
+}
+
+function sourcesOf(d: Distro): ExtraSource[] {
+  const debian = (suite: string, mirror: string): ExtraSource => ({ suite, mirror, components: d.components, options: null });
+  const out = [debian(d.release, d.mirror)];
+  if (d.updates) out.push(debian(`${d.release}-updates`, d.mirror));
+  if (d.security) out.push(debian(d.security.suite, d.security.mirror));
+  return [...out, ...d.extraSources];
+}
+
+/**
+ * An extra archive from its one-line apt source, `deb` optional:
+ * `[trusted=yes] http://127.0.0.1:8080/repo local main`. The suite must be a
+ * `dists/<suite>` directory (a flat repository has no release file where the
+ * archive state is read), the mirror an http(s) URL.
+ */
+export function parseAptSource(line: string): ExtraSource | { problem: string } {
+  const m = /^\s*(?:deb\s+)?(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)((?:\s+\S+)*)\s*$/.exec(line);
+  if (!m) return { problem: 'write it as "[options] URL SUITE COMPONENT..." (one apt source line without "deb")' };
+  const [, options, mirror, suite, rest] = m;
+  const components = rest!.trim().split(/\s+/).filter(Boolean);
+  if (!/^https?:\/\//.test(mirror!)) return { problem: `"${mirror}" is not an http or https URL` };
+  if (suite!.includes('/')) return { problem: `"${suite}" is a flat repository's path; only dists/<suite> archives can be keyed by their release file` };
+  if (components.length === 0) return { problem: 'it names no component (e.g. main)' };
+  return { mirror: mirror!, suite: suite!, components, options: options?.trim() || null };
 }

@@ -27,9 +27,16 @@ describe('distros', () => {
     [{ family: 'debian', release: 'x', arch: 'amd64', mirror: 'm', keyring: 'k', bootstrap: { tool: 'mmdebstrap' }, components: [] }, 'components'],
     [{ family: 'debian', arch: 'amd64', mirror: 'm', keyring: 'k', bootstrap: { tool: 'mmdebstrap' }, components: ['main'] }, 'release'],
     [{ family: 'debian', release: 'x', arch: 'amd64', mirror: 'm', keyring: 'k', bootstrap: { tool: 'mmdebstrap', variant: 'huge' }, components: ['main'] }, 'variant'],
+    [{ family: 'debian', release: 'x', arch: 'amd64', mirror: 'm', keyring: 'k', bootstrap: { tool: 'mmdebstrap' }, components: ['main'], 'extra-sources': ['http://h/repo local'] }, '"extra-sources": "http://h/repo local": it names no component'],
   ])('validates %j', (raw, field) => {
     const r = validateDistro('x', '/d/x/distro.yaml', raw);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toMatchObject({ reason: 'bad-distro', file: '/d/x/distro.yaml', message: expect.stringContaining(field) });
+  });
+
+  it('reads extra-sources as one-line apt sources', () => {
+    const raw = { family: 'debian', release: 'x', arch: 'amd64', mirror: 'm', keyring: 'k', bootstrap: { tool: 'mmdebstrap' }, components: ['main'], 'extra-sources': ['[trusted=yes] http://h/repo local main'] };
+    expect(unwrap(validateDistro('x', '/d/x/distro.yaml', raw)).extraSources).toEqual([{ mirror: 'http://h/repo', suite: 'local', components: ['main'], options: 'trusted=yes' }]);
+    expect(unwrap(validateDistro('x', '/d/x/distro.yaml', { ...raw, 'extra-sources': undefined })).extraSources).toEqual([]);
   });
 });
