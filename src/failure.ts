@@ -77,6 +77,8 @@ export type Failure =
   | { reason: 'verify-failed'; manifest: string; problems: string[] }
   | { reason: 'bad-key'; what: string; message: string; hint?: string }
   | { reason: 'cloud-config'; message: string; hint?: string }
+  /** Half the signing material was given (`given`), the other half (`missing`) not: publish would have uploaded unsigned. */
+  | { reason: 'signing-incomplete'; given: string; missing: string; hint: string }
   | { reason: 'publish-failed'; step: string; status?: number; message: string; leftBehind?: string }
   | { reason: 'signature-rejected'; image: string; message: string; deleted: boolean };
 
@@ -124,6 +126,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'tree-missing':
     case 'bad-key':
     case 'cloud-config':
+    case 'signing-incomplete':
       return 'usage';
     case 'not-implemented':
       return 'not-implemented';

@@ -156,6 +156,8 @@ export function renderFailure(f: Failure): Rendered {
       return { message: `${f.what}: ${f.message}`, details: [], ...(f.hint ? { hint: f.hint } : {}) };
     case 'cloud-config':
       return { message: `cloud configuration: ${f.message}`, details: [], ...(f.hint ? { hint: f.hint } : {}) };
+    case 'signing-incomplete':
+      return { message: `${f.given} without ${f.missing}: signing for Glance needs both, so nothing was published and nothing was created in the cloud`, details: [], hint: f.hint };
     case 'publish-failed':
       return {
         message: `publish failed at ${f.step}${f.status ? ` (HTTP ${f.status})` : ''}: ${f.message}`,

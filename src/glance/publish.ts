@@ -8,11 +8,10 @@
 // Any failure after the image (or the secret) exists deletes it again. Glance
 // refusing the data because the signature does not verify is a
 // 'signature-rejected' (exit 3); checksums that differ are 'verify-failed'.
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Failure, type Result } from '../failure.js';
-import { defaultHashMethod, glanceKeyType, signImageFile, type GlanceHashMethod, type ImageSignature } from '../manifest/image-signature.js';
-import { loadPrivateKey } from '../manifest/keys.js';
+import { defaultHashMethod, signImageFile, type GlanceHashMethod, type ImageSignature } from '../manifest/image-signature.js';
 import { signatureFileName, type ManifestOutput } from '../manifest/manifest.js';
 import { verifyManifest } from '../manifest/verify.js';
 import { deleteSecret, storeCertificate } from './barbican.js';
@@ -20,6 +19,7 @@ import { describeCatalog, endpointFor } from './catalog.js';
 import { resolveCloud } from './cloud-config.js';
 import { createImage, deleteImage, uploadImageData, waitForActive } from './images.js';
 import { authenticate } from './keystone.js';
+import { loadSigningMaterial } from './signing-material.js';
 
 export type Visibility = 'private' | 'shared' | 'community' | 'public';
 
@@ -83,22 +83,9 @@ export async function publish(o: PublishOptions): Promise<Result<Published>> {
   const glanceProps = m.glance[output.format];
   if (!glanceProps) return fail({ reason: 'usage', message: `the manifest has no Glance properties for ${output.format}` });
 
-  const key = o.signKey ? await loadPrivateKey(o.signKey) : null;
-  if (key && !key.ok) return key;
-  if (key) {
-    const usable = glanceKeyType(key.value); // refuse P-256 and the like before anything is made in the cloud
-    if (!usable.ok) return usable;
-  }
-  if (key && !o.certificate && !o.certificateUuid) return fail({ reason: 'usage', message: 'signing the image for Glance needs the certificate', hint: 'pass --certificate cert.pem (stored in Barbican) or --certificate-uuid' });
-  let pem: Buffer | null = null;
-  if (o.certificate) {
-    try {
-      pem = await readFile(o.certificate);
-    } catch (e) {
-      return fail({ reason: 'bad-key', what: `certificate ${o.certificate}`, message: (e as Error).message });
-    }
-    if (!pem.includes('BEGIN CERTIFICATE')) return fail({ reason: 'bad-key', what: `certificate ${o.certificate}`, message: 'is not a PEM X.509 certificate' });
-  }
+  const material = await loadSigningMaterial(o);
+  if (!material.ok) return material;
+  const signing = material.value;
 
   const cloud = resolveCloud(o.cloud);
   if (!cloud.ok) return cloud;
@@ -125,11 +112,11 @@ export async function publish(o: PublishOptions): Promise<Result<Published>> {
     return fail(f);
   };
 
-  let certificateUuid = o.certificateUuid ?? null;
-  if (pem) {
+  let certificateUuid = signing && 'uuid' in signing.certificate ? signing.certificate.uuid : null;
+  if (signing && 'pem' in signing.certificate) {
     const barbican = endpointFor(s.catalog, 'key-manager', cloud.value.interface, cloud.value.regionName);
     if (!barbican) return fail({ reason: 'cloud-config', message: '--certificate needs a key-manager (Barbican) endpoint, and the catalog has none', hint: `catalog: ${describeCatalog(s.catalog)}` });
-    const stored = await storeCertificate(s, barbican, pem, `imgfactory ${m.image} certificate`);
+    const stored = await storeCertificate(s, barbican, signing.certificate.pem, `imgfactory ${m.image} certificate`);
     if (!stored.ok) return stored;
     secret = { barbican, uuid: stored.value };
     certificateUuid = stored.value;
@@ -137,8 +124,8 @@ export async function publish(o: PublishOptions): Promise<Result<Published>> {
   }
 
   let signature: ImageSignature | null = null;
-  if (key?.ok) {
-    const signed = await signImageFile(file, key.value, o.hashMethod);
+  if (signing) {
+    const signed = await signImageFile(file, signing.key, o.hashMethod);
     if (!signed.ok) return undo(null, signed.error);
     signature = signed.value;
     log(`signed ${output.name} (${signature.img_signature_key_type}, ${signature.img_signature_hash_method ?? defaultHashMethod(signature.img_signature_key_type)})`);
