@@ -80,7 +80,9 @@ export type Failure =
   /** Half the signing material was given (`given`), the other half (`missing`) not: publish would have uploaded unsigned. */
   | { reason: 'signing-incomplete'; given: string; missing: string; hint: string }
   | { reason: 'publish-failed'; step: string; status?: number; message: string; leftBehind?: string }
-  | { reason: 'signature-rejected'; image: string; message: string; deleted: boolean };
+  | { reason: 'signature-rejected'; image: string; message: string; deleted: boolean }
+  /** A publish or prune over many clouds that failed in some: each one's failure; the report (--json, --report) has the rest. */
+  | { reason: 'clouds-incomplete'; action: 'publish' | 'prune'; failed: { cloud: string; failure: Failure }[]; succeeded: string[] };
 
 /** The places a build writes to, each on some filesystem that can fill up. */
 export type SpaceRole = 'build directory' | 'in-memory scratch' | 'cache' | 'output directory';
@@ -152,6 +154,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'tool-failed':
       return 'build';
     case 'publish-failed':
+    case 'clouds-incomplete':
       return 'publish';
     default:
       return unreachable(failure);

@@ -172,6 +172,15 @@ export function renderFailure(f: Failure): Rendered {
         details: [f.deleted ? 'the image was deleted' : 'the image could NOT be deleted: remove it by hand'],
         hint: 'sign with the key whose certificate was given, and the hash method and key type it expects',
       };
+    case 'clouds-incomplete':
+      return {
+        message: `${f.action} failed in ${f.failed.length} of ${f.failed.length + f.succeeded.length} clouds (${f.failed.map((x) => x.cloud).join(', ')})${f.succeeded.length ? `; done in ${f.succeeded.join(', ')}` : ''}`,
+        details: f.failed.flatMap((x) => {
+          const r = renderFailure(x.failure);
+          return [`  ${x.cloud}: ${r.message}`, ...r.details.map((d) => `    ${d}`)];
+        }),
+        hint: 'each cloud that failed was cleaned up, except what "left behind" names; the JSON report (--json, --report) has every cloud',
+      };
     case 'remote-cache':
       return {
         message: `remote cache ${f.ref}: ${f.message}${f.status ? ` (HTTP ${f.status})` : ''}`,

@@ -71,7 +71,7 @@ describe('publish with incomplete signing material', () => {
 
   it('without signing material it goes on to the cloud (the recorder refuses the login)', async () => {
     const r = await publishWith({});
-    expect(r).toMatchObject({ ok: false, error: { reason: 'publish-failed', status: 401 } });
+    expect(r).toMatchObject({ ok: true, value: { ok: false, clouds: [{ cloud: 'recorder', ok: false, failure: { reason: 'publish-failed', status: 401 } }] } });
     expect(seen[0]).toBe('POST /v3/auth/tokens');
   });
 });
