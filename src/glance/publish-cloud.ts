@@ -16,7 +16,7 @@
 // could not be deleted is named in the result. The result is a value in every
 // case: the caller reports each cloud, whatever happened to the others.
 import { fail, ok, type Failure, type Result } from '../failure.js';
-import type { GlanceHashMethod, ImageSignature } from '../manifest/image-signature.js';
+import type { ImageSignature } from '../manifest/image-signature.js';
 import type { Manifest } from '../manifest/manifest.js';
 import type { ImageFormat } from '../output/formats.js';
 import { deleteSecret, storeCertificate } from './barbican.js';
@@ -42,7 +42,6 @@ export interface PublishRun {
   /** The image signature of a disk (made once per format), when signing. */
   signature: ((disk: CloudDisk) => Promise<Result<ImageSignature>>) | null;
   signing: SigningMaterial | null;
-  hashMethod?: GlanceHashMethod;
   /** The image name for a format. */
   name: (format: ImageFormat) => Result<string>;
   visibility: Visibility;

@@ -142,7 +142,6 @@ export async function publish(o: PublishOptions): Promise<Result<PublishReport>>
     disk: (f) => disks.get(f),
     signature: signing ? sign : null,
     signing,
-    ...(o.hashMethod ? { hashMethod: o.hashMethod } : {}),
     name: (format) => imageName(pattern, { image: m.image, tag: m.tag, format }),
     visibility: o.visibility ?? 'private',
     properties: o.properties ?? {},

@@ -3,7 +3,11 @@
 // projects stand for two clouds: "raw-cloud" (project demo, image_format
 // raw) and "qcow2-cloud" (project admin, image_format qcow2; as admin it
 // also sees demo's images, so retention's owner filter is tested too). The
-// test cloud has no Nova: retention says it could not check "in use".
+// test cloud has no Nova: retention says it could not check "in use"; one
+// test puts a stand-in compute endpoint into the catalog to see retention
+// keep what Nova says is in use.
+import http from 'node:http';
+import type net from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +15,7 @@ import { resolveCloud } from '../../src/glance/cloud-config.js';
 import { listImages, type GlanceImage } from '../../src/glance/images.js';
 import { authenticate } from '../../src/glance/keystone.js';
 import { endpointFor } from '../../src/glance/catalog.js';
+import { applyRetention } from '../../src/glance/retention.js';
 import { startFaultyProxy } from '../support/faulty-proxy.js';
 import { imgfactory, startImgfactory } from '../support/imgfactory.js';
 import { manifestFixture } from '../support/manifest-fixture.js';
@@ -157,6 +162,46 @@ describe('publish to many clouds', () => {
       expect(await series(demo(), image)).toEqual([]);
     } finally {
       await proxy.stop();
+    }
+  });
+
+  it('retention never deletes an image Nova says a server uses, nor one Nova cannot answer for (a stand-in compute endpoint in the catalog)', async () => {
+    const image = unique('inuse');
+    const ids: string[] = [];
+    for (const tag of ['v1', 'v2', 'v3']) {
+      const f = await manifestFixture(1, { image, tag }, ['raw']);
+      const r = await run(['publish', f.manifestFile, '--os-cloud', 'raw-cloud', '--json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      ids.push((JSON.parse(r.stdout) as Report).clouds[0]!.id);
+    }
+    // Nova is not part of the test cloud: this server answers GET /servers?image= as Nova does.
+    const asked: string[] = [];
+    const nova = http.createServer((req, res) => {
+      const id = new URL(req.url ?? '/', 'http://x').searchParams.get('image') ?? '';
+      asked.push(id);
+      if (id === ids[1]) return res.writeHead(500, { 'content-type': 'application/json', connection: 'close' }).end('{"computeFault": {"message": "oops"}}');
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ servers: id === ids[0] ? [{ id: 'srv-1' }] : [] }));
+    });
+    await new Promise<void>((r) => nova.listen(0, '127.0.0.1', r));
+    try {
+      const c = resolveCloud('raw-cloud', { OS_CLIENT_CONFIG_FILE: cloudsFile }, '/nonexistent');
+      const s = await authenticate(c.ok ? c.value : (null as never));
+      if (!s.ok) throw new Error(JSON.stringify(s.error));
+      const port = (nova.address() as net.AddressInfo).port;
+      s.value.catalog.push({ type: 'compute', endpoints: [{ interface: 'public', region_id: 'RegionOne', url: `http://127.0.0.1:${port}/v2.1` }] });
+      const r = await applyRetention(s.value, endpointFor(s.value.catalog, 'image', 'public')!, image, { keep: 0, startedAt: new Date().toISOString() });
+      expect(r.ok && r.value).toMatchObject({
+        inUseCheck: 'nova',
+        deleted: [{ id: ids[2], why: 'retired' }],
+        skipped: [
+          { id: ids[1], why: expect.stringMatching(/^Nova could not say whether it is in use: GET http:\/\/127.0.0.1:\d+\/v2.1\/servers: HTTP 500 oops/) },
+          { id: ids[0], why: 'in use by server srv-1' },
+        ],
+      });
+      expect(asked.sort()).toEqual([...ids].sort());
+      expect((await series(demo(), image)).map((i) => i.id).sort()).toEqual([ids[0], ids[1]].sort());
+    } finally {
+      await new Promise<void>((r) => nova.close(() => r()));
     }
   });
 });
