@@ -8,6 +8,7 @@
 // keep what Nova says is in use.
 import http from 'node:http';
 import type net from 'node:net';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,7 +141,7 @@ describe('publish to many clouds', () => {
     expect((await series(demo(), image)).map((i) => [i.id, i.name])).toEqual([[ids[2], `${image}-v3`]]);
   });
 
-  it('an upload killed halfway leaves an image behind that the next prune removes', async () => {
+  it('an upload killed halfway leaves an image (and staged data) behind that the next prune removes', async () => {
     const proxy = await startFaultyProxy({ port: glancePort }, (method, p) => (method === 'PUT' && /\/(stage|file)$/.test(p) ? 'slow' : null));
     try {
       const slow = await writeClouds({ slow: cloudEntry(demo(), { image_format: 'raw', image_endpoint_override: `http://${proxy.host}` }), 'raw-cloud': cloudEntry(demo(), { image_format: 'raw' }) });
@@ -156,10 +157,14 @@ describe('publish to many clouds', () => {
       const leaked = await series(demo(), image);
       expect(leaked).toHaveLength(1);
       expect(leaked[0]!.status).not.toBe('active');
+      // Unsigned: it went by glance-direct, so the half upload sits in Glance's staging area.
+      const staged = path.join(process.env.IMGFACTORY_TEST_CLOUD_DIR ?? '/var/tmp/imgfactory-test-cloud', 'glance-work/staging', leaked[0]!.id);
+      expect(existsSync(staged)).toBe(true);
       const p = await imgfactory(['prune', '--os-cloud', 'raw-cloud', '--name', image, '--keep', '1'], { OS_CLIENT_CONFIG_FILE: slow });
       expect(p.exitCode, p.stderr).toBe(0);
       expect(p.stderr).toContain(`raw-cloud: deleted leaked image ${leaked[0]!.id}`);
       expect(await series(demo(), image)).toEqual([]);
+      expect(existsSync(staged)).toBe(false);
     } finally {
       await proxy.stop();
     }
