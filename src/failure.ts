@@ -79,8 +79,12 @@ export type Failure =
   | { reason: 'not-reproducible'; manifest: string; differences: string[] }
   | { reason: 'bad-key'; what: string; message: string; hint?: string }
   | { reason: 'cloud-config'; message: string; hint?: string }
+  /** Half the signing material was given (`given`), the other half (`missing`) not: publish would have uploaded unsigned. */
+  | { reason: 'signing-incomplete'; given: string; missing: string; hint: string }
   | { reason: 'publish-failed'; step: string; status?: number; message: string; leftBehind?: string }
-  | { reason: 'signature-rejected'; image: string; message: string; deleted: boolean };
+  | { reason: 'signature-rejected'; image: string; message: string; deleted: boolean }
+  /** A publish or prune over many clouds that failed in some: each one's failure; the report (--json, --report) has the rest. */
+  | { reason: 'clouds-incomplete'; action: 'publish' | 'prune'; failed: { cloud: string; failure: Failure }[]; succeeded: string[] };
 
 /** The places a build writes to, each on some filesystem that can fill up. */
 export type SpaceRole = 'build directory' | 'in-memory scratch' | 'cache' | 'output directory';
@@ -126,6 +130,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'tree-missing':
     case 'bad-key':
     case 'cloud-config':
+    case 'signing-incomplete':
       return 'usage';
     case 'not-implemented':
       return 'not-implemented';
@@ -152,6 +157,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'tool-failed':
       return 'build';
     case 'publish-failed':
+    case 'clouds-incomplete':
       return 'publish';
     default:
       return unreachable(failure);

@@ -10,6 +10,7 @@ import { elementsCommand } from './cmd-elements.js';
 import { graphCommand } from './cmd-graph.js';
 import { keygenCommand } from './cmd-keygen.js';
 import { publishCommand } from './cmd-publish.js';
+import { pruneCommand } from './cmd-prune.js';
 import { signCommand } from './cmd-sign.js';
 import { verifyCommand } from './cmd-verify.js';
 import { consoleOutput, type Output } from './output.js';
@@ -45,6 +46,7 @@ export async function main(argv: string[], out: Output = consoleOutput()): Promi
     .command(signCommand(run))
     .command(verifyCommand(run))
     .command(publishCommand(run))
+    .command(pruneCommand(run))
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .version(toolVersion())

@@ -162,6 +162,8 @@ export function renderFailure(f: Failure): Rendered {
       return { message: `${f.what}: ${f.message}`, details: [], ...(f.hint ? { hint: f.hint } : {}) };
     case 'cloud-config':
       return { message: `cloud configuration: ${f.message}`, details: [], ...(f.hint ? { hint: f.hint } : {}) };
+    case 'signing-incomplete':
+      return { message: `${f.given} without ${f.missing}: signing for Glance needs both, so nothing was published and nothing was created in the cloud`, details: [], hint: f.hint };
     case 'publish-failed':
       return {
         message: `publish failed at ${f.step}${f.status ? ` (HTTP ${f.status})` : ''}: ${f.message}`,
@@ -175,6 +177,15 @@ export function renderFailure(f: Failure): Rendered {
         message: `Glance rejected the image signature of ${f.image}: ${f.message}`,
         details: [f.deleted ? 'the image was deleted' : 'the image could NOT be deleted: remove it by hand'],
         hint: 'sign with the key whose certificate was given, and the hash method and key type it expects',
+      };
+    case 'clouds-incomplete':
+      return {
+        message: `${f.action} failed in ${f.failed.length} of ${f.failed.length + f.succeeded.length} clouds (${f.failed.map((x) => x.cloud).join(', ')})${f.succeeded.length ? `; done in ${f.succeeded.join(', ')}` : ''}`,
+        details: f.failed.flatMap((x) => {
+          const r = renderFailure(x.failure);
+          return [`  ${x.cloud}: ${r.message}`, ...r.details.map((d) => `    ${d}`)];
+        }),
+        hint: 'each cloud that failed was cleaned up, except what "left behind" names; the JSON report (--json, --report) has every cloud',
       };
     case 'remote-cache':
       return {

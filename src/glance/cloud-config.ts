@@ -6,7 +6,10 @@
 //   (OS_CLIENT_SECURE_FILE or the same directories);
 // - otherwise the OS_* environment variables (OS_AUTH_URL, OS_USERNAME, ...).
 // Password auth (`password`, `v3password`) and application credentials
-// (`v3applicationcredential`). The secrets stay in this value; nothing here
+// (`v3applicationcredential`). Two per-cloud settings of openstacksdk's
+// vendor profiles are read too: `image_format` (the disk format this cloud
+// wants, raw for a Ceph-backed Glance) and `image_endpoint_override` (a Glance
+// URL instead of the catalog's). The secrets stay in this value; nothing here
 // ever prints them.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -39,6 +42,10 @@ export interface Cloud {
   interface: 'public' | 'internal' | 'admin';
   cacert?: string;
   insecure: boolean;
+  /** The disk format this cloud wants (clouds.yaml `image_format`, OS_IMAGE_FORMAT): a Glance disk_format such as raw or qcow2. */
+  imageFormat?: string;
+  /** Glance's URL instead of the catalog's (clouds.yaml `image_endpoint_override`, OS_IMAGE_ENDPOINT_OVERRIDE). */
+  imageEndpoint?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -118,6 +125,8 @@ function fromCloudsYaml(cloudName: string, env: Env, cwd: string): Result<Cloud>
     iface: s(c.interface) ?? s(c.endpoint_type),
     cacert: s(c.cacert),
     insecure: c.verify === false || c.insecure === true,
+    imageFormat: s(c.image_format),
+    imageEndpoint: s(c.image_endpoint_override),
   });
 }
 
@@ -140,6 +149,8 @@ function fromEnv(env: Env): Result<Cloud> {
     iface: env.OS_INTERFACE ?? env.OS_ENDPOINT_TYPE,
     cacert: env.OS_CACERT,
     insecure: env.OS_INSECURE === 'true' || env.OS_INSECURE === '1',
+    imageFormat: env.OS_IMAGE_FORMAT,
+    imageEndpoint: env.OS_IMAGE_ENDPOINT_OVERRIDE,
   });
 }
 
@@ -161,6 +172,8 @@ interface Raw {
   iface?: string | undefined;
   cacert?: string | undefined;
   insecure: boolean;
+  imageFormat?: string | undefined;
+  imageEndpoint?: string | undefined;
 }
 
 /** Drops undefined fields (exactOptionalPropertyTypes). */
@@ -206,5 +219,17 @@ function build(source: string, authType: string, r: Raw): Result<Cloud> {
       userDomainId: r.userDomainId,
     });
   } else return fail({ reason: 'cloud-config', message: `${source}: auth type "${authType}" is not supported`, hint: 'use password, v3password or v3applicationcredential' });
-  return ok(defined({ source, authUrl: r.authUrl.replace(/\/+$/, ''), auth, regionName: r.region, interface: iface, cacert: r.cacert, insecure: r.insecure }));
+  return ok(
+    defined({
+      source,
+      authUrl: r.authUrl.replace(/\/+$/, ''),
+      auth,
+      regionName: r.region,
+      interface: iface,
+      cacert: r.cacert,
+      insecure: r.insecure,
+      imageFormat: r.imageFormat,
+      imageEndpoint: r.imageEndpoint?.replace(/\/+$/, ''),
+    }),
+  );
 }

@@ -1,33 +1,34 @@
-// `imgfactory publish`: one manifest output into Glance, leaving nothing
-// half-made.
+// `imgfactory publish`: one verified manifest into one or many clouds.
 //
-//   verify manifest ─► Keystone token ─► [Barbican: store certificate] ─► sign data (img_signature)
-//     ─► POST image (manifest + signature + user properties) ─► PUT file (streamed)
-//     ─► wait active ─► compare checksum (md5) and os_hash_value (sha512)
+//   verify manifest ─► signing material (signing-material.ts) ─► every cloud's config and format
+//     ─► per cloud, at most `parallel` at a time: publish-cloud.ts ─► one report
 //
-// Any failure after the image (or the secret) exists deletes it again. Glance
-// refusing the data because the signature does not verify is a
-// 'signature-rejected' (exit 3); checksums that differ are 'verify-failed'.
+// Everything that can be refused without a cloud (a bad manifest, half the
+// signing material, an unknown cloud or format, a bad name pattern) is
+// refused before any cloud is touched. After that each cloud is its own
+// story: a failure in one leaves the others going, and the report says per
+// cloud what happened (and what could not be cleaned up).
+import { createHash } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { fail, ok, type Failure, type Result } from '../failure.js';
-import { defaultHashMethod, glanceKeyType, signImageFile, type GlanceHashMethod, type ImageSignature } from '../manifest/image-signature.js';
-import { loadPrivateKey } from '../manifest/keys.js';
-import { signatureFileName, type ManifestOutput } from '../manifest/manifest.js';
+import { signImageFile, type GlanceHashMethod, type ImageSignature } from '../manifest/image-signature.js';
+import { signatureFileName, type Manifest } from '../manifest/manifest.js';
 import { verifyManifest } from '../manifest/verify.js';
-import { deleteSecret, storeCertificate } from './barbican.js';
-import { describeCatalog, endpointFor } from './catalog.js';
+import { isImageFormat, type ImageFormat } from '../output/formats.js';
+import { mapLimit } from '../util/map-limit.js';
+import { CloudDisks, DISK_FORMATS, formatForDiskFormat, type CloudDisk } from './cloud-disk.js';
 import { resolveCloud } from './cloud-config.js';
-import { createImage, deleteImage, uploadImageData, waitForActive } from './images.js';
-import { authenticate } from './keystone.js';
+import { publishToCloud, type CloudResult, type CloudTarget, type PublishRun, type Visibility } from './publish-cloud.js';
+import { defaultNamePattern, imageName } from './naming.js';
+import { loadSigningMaterial } from './signing-material.js';
 
-export type Visibility = 'private' | 'shared' | 'community' | 'public';
+export type { Visibility } from './publish-cloud.js';
 
 export interface PublishOptions {
   manifest: string;
-  /** Which output (by format); default qcow2 if there is one, else the first disk output. */
+  /** Which output (by format) for every cloud; default each cloud's image_format, else qcow2 if there is one, else the first disk output. */
   format?: string;
-  /** Image name; default `<image>` plus `-<tag>` when the manifest has a tag. */
+  /** Image name pattern ({image}, {tag}, {format}); default `{image}-{tag}` (`{image}` without a tag). */
   name?: string;
   visibility?: Visibility;
   /** Extra properties, set last (they win over the manifest's). */
@@ -41,149 +42,131 @@ export interface PublishOptions {
   certificateUuid?: string;
   /** Key or certificate that checks the manifest's signature; default the certificate, else the sign key. */
   verifyKey?: string;
-  /** Named cloud in clouds.yaml (else OS_CLOUD, else OS_* variables). */
+  /** One named cloud in clouds.yaml (else OS_CLOUD, else OS_* variables). */
   cloud?: string;
-  onProgress?: (sent: number, total: number) => void;
-  onLog?: (line: string) => void;
+  /** Many named clouds; wins over `cloud`. */
+  clouds?: string[];
+  /** Keep the newest N images of this image's series per cloud, delete the rest. */
+  keep?: number;
+  /** Clouds published to at the same time (default 2). */
+  parallel?: number;
+  /** Where conversions are made (default the system's temp directory). */
+  workDir?: string;
+  onProgress?: (cloud: string, sent: number, total: number) => void;
+  onLog?: (line: string, cloud?: string) => void;
 }
 
-export interface Published {
-  id: string;
-  name: string;
-  status: string;
-  file: string;
-  format: string;
-  checksum: string;
-  osHashAlgo: string;
-  osHashValue: string;
-  certificateUuid: string | null;
-  signatureVerified: boolean;
+export interface PublishReport {
+  ok: boolean;
+  manifest: string;
+  image: string;
+  tag: string;
+  manifestSha256: string;
+  clouds: CloudResult[];
 }
 
-function pickOutput(outputs: ManifestOutput[], glanceFormats: string[], format?: string): Result<ManifestOutput> {
-  const disk = outputs.filter((o) => glanceFormats.includes(o.format));
-  const chosen = format ? disk.find((o) => o.format === format) : (disk.find((o) => o.format === 'qcow2') ?? disk[0]);
+/** The format a cloud gets: --format, else its image_format, else qcow2 if the manifest has it, else its first disk. */
+function formatFor(m: Manifest, t: { source: string; imageFormat?: string }, asked?: string): Result<ImageFormat> {
+  if (asked) {
+    const f = isImageFormat(asked) ? asked : formatForDiskFormat(asked);
+    if (f) return ok(f);
+    return fail({ reason: 'usage', message: `--format ${asked} is not a disk format Glance takes`, hint: `one of ${DISK_FORMATS.join(', ')}` });
+  }
+  if (t.imageFormat) {
+    const f = formatForDiskFormat(t.imageFormat);
+    return f ? ok(f) : fail({ reason: 'cloud-config', message: `${t.source}: image_format "${t.imageFormat}" is not a disk format imgfactory can write`, hint: `one of ${DISK_FORMATS.join(', ')}` });
+  }
+  const disks = m.outputs.map((o) => o.format).filter((f): f is ImageFormat => isImageFormat(f) && Boolean(m.glance[f]));
+  const chosen = disks.includes('qcow2') ? 'qcow2' : disks[0];
   if (chosen) return ok(chosen);
-  const have = outputs.map((o) => o.format).join(', ') || 'none';
-  return fail({ reason: 'usage', message: format ? `the manifest has no ${format} disk output (it has: ${have})` : `the manifest has no disk output to publish (it has: ${have})`, hint: 'build with -t qcow2 or -t raw' });
+  return fail({ reason: 'usage', message: `the manifest has no disk output to publish (it has: ${m.outputs.map((o) => o.format).join(', ') || 'none'})`, hint: 'build with -t qcow2 or -t raw' });
 }
 
-export async function publish(o: PublishOptions): Promise<Result<Published>> {
+/** Every cloud asked for, resolved, with its format: all or nothing, before any is touched. */
+function targets(o: PublishOptions, m: Manifest): Result<CloudTarget[]> {
+  const names = o.clouds?.length ? o.clouds : [o.cloud];
+  const dup = names.find((n, i) => n !== undefined && names.indexOf(n) !== i);
+  if (dup) return fail({ reason: 'usage', message: `cloud "${dup}" is named twice` });
+  const out: CloudTarget[] = [];
+  for (const name of names) {
+    const cloud = resolveCloud(name);
+    if (!cloud.ok) return cloud;
+    const format = formatFor(m, cloud.value, o.format);
+    if (!format.ok) return format;
+    out.push({ label: name ?? process.env.OS_CLOUD ?? 'OS_* variables', cloud: cloud.value, format: format.value });
+  }
+  return ok(out);
+}
+
+/** A memo of one async result per key. */
+function once<K, V>(make: (k: K) => Promise<V>): (k: K) => Promise<V> {
+  const made = new Map<K, Promise<V>>();
+  return (k) => {
+    let p = made.get(k);
+    if (!p) made.set(k, (p = make(k)));
+    return p;
+  };
+}
+
+export async function publish(o: PublishOptions): Promise<Result<PublishReport>> {
+  const startedAt = new Date().toISOString();
   const log = o.onLog ?? (() => {});
   const sigExists = await access(signatureFileName(o.manifest)).then(() => true, () => false);
   const verifyKey = o.verifyKey ?? (sigExists ? (o.certificate ?? o.signKey) : undefined);
+  const material = await loadSigningMaterial(o);
+  if (!material.ok) return material;
   const verified = await verifyManifest(o.manifest, verifyKey ? { key: verifyKey } : {});
   if (!verified.ok) return verified;
   const m = verified.value.manifest;
   log(`verified ${o.manifest}${verified.value.signatureChecked ? ' (signature and hashes)' : ' (hashes only: no signature checked)'}`);
-  const out = pickOutput(m.outputs, Object.keys(m.glance), o.format);
-  if (!out.ok) return out;
-  const output = out.value;
-  const file = path.join(path.dirname(o.manifest), output.name);
-  const glanceProps = m.glance[output.format];
-  if (!glanceProps) return fail({ reason: 'usage', message: `the manifest has no Glance properties for ${output.format}` });
-
-  const key = o.signKey ? await loadPrivateKey(o.signKey) : null;
-  if (key && !key.ok) return key;
-  if (key) {
-    const usable = glanceKeyType(key.value); // refuse P-256 and the like before anything is made in the cloud
-    if (!usable.ok) return usable;
+  const clouds = targets(o, m);
+  if (!clouds.ok) return clouds;
+  const pattern = o.name ?? defaultNamePattern(m.tag);
+  for (const t of clouds.value) {
+    const n = imageName(pattern, { image: m.image, tag: m.tag, format: t.format });
+    if (!n.ok) return n;
   }
-  if (key && !o.certificate && !o.certificateUuid) return fail({ reason: 'usage', message: 'signing the image for Glance needs the certificate', hint: 'pass --certificate cert.pem (stored in Barbican) or --certificate-uuid' });
-  let pem: Buffer | null = null;
-  if (o.certificate) {
-    try {
-      pem = await readFile(o.certificate);
-    } catch (e) {
-      return fail({ reason: 'bad-key', what: `certificate ${o.certificate}`, message: (e as Error).message });
-    }
-    if (!pem.includes('BEGIN CERTIFICATE')) return fail({ reason: 'bad-key', what: `certificate ${o.certificate}`, message: 'is not a PEM X.509 certificate' });
-  }
+  if (o.keep !== undefined && (!Number.isInteger(o.keep) || o.keep < 1)) return fail({ reason: 'usage', message: `--keep ${o.keep}: keep at least the image just published (1 or more)` });
 
-  const cloud = resolveCloud(o.cloud);
-  if (!cloud.ok) return cloud;
-  const session = await authenticate(cloud.value);
-  if (!session.ok) return session;
-  const s = session.value;
-  log(`authenticated to ${cloud.value.source}`);
-  const glance = endpointFor(s.catalog, 'image', cloud.value.interface, cloud.value.regionName);
-  if (!glance) return fail({ reason: 'cloud-config', message: `no ${cloud.value.interface} image endpoint${cloud.value.regionName ? ` in region ${cloud.value.regionName}` : ''} in the catalog`, hint: `catalog: ${describeCatalog(s.catalog)}` });
-
-  let secret: { barbican: string; uuid: string } | null = null;
-  const undo = async (imageId: string | null, f: Failure): Promise<Result<never>> => {
-    const left: string[] = [];
-    if (imageId) {
-      const d = await deleteImage(s, glance, imageId);
-      if (!d.ok) left.push(`image ${imageId}`);
-    }
-    if (secret) {
-      const d = await deleteSecret(s, secret.barbican, secret.uuid);
-      if (!d.ok) left.push(`Barbican secret ${secret.uuid}`);
-    }
-    if (f.reason === 'signature-rejected') return fail({ ...f, deleted: !left.length });
-    if (f.reason === 'publish-failed' && left.length) return fail({ ...f, leftBehind: left.join(', ') });
-    return fail(f);
-  };
-
-  let certificateUuid = o.certificateUuid ?? null;
-  if (pem) {
-    const barbican = endpointFor(s.catalog, 'key-manager', cloud.value.interface, cloud.value.regionName);
-    if (!barbican) return fail({ reason: 'cloud-config', message: '--certificate needs a key-manager (Barbican) endpoint, and the catalog has none', hint: `catalog: ${describeCatalog(s.catalog)}` });
-    const stored = await storeCertificate(s, barbican, pem, `imgfactory ${m.image} certificate`);
-    if (!stored.ok) return stored;
-    secret = { barbican, uuid: stored.value };
-    certificateUuid = stored.value;
-    log(`stored the certificate in Barbican as ${certificateUuid}`);
-  }
-
-  let signature: ImageSignature | null = null;
-  if (key?.ok) {
-    const signed = await signImageFile(file, key.value, o.hashMethod);
-    if (!signed.ok) return undo(null, signed.error);
-    signature = signed.value;
-    log(`signed ${output.name} (${signature.img_signature_key_type}, ${signature.img_signature_hash_method ?? defaultHashMethod(signature.img_signature_key_type)})`);
-  }
-
-  const name = o.name ?? (m.tag ? `${m.image}-${m.tag}` : m.image);
-  const body: Record<string, unknown> = {
-    ...Object.fromEntries(Object.entries(glanceProps).map(([k, v]) => [k, k === 'min_disk' || k === 'min_ram' ? v : String(v)])),
-    name,
-    visibility: o.visibility ?? 'private',
-    imgfactory_manifest_sha256: output.sha256,
-    ...(m.tag ? { imgfactory_tag: m.tag } : {}),
-    ...(signature && certificateUuid ? { ...signature, img_signature_certificate_uuid: certificateUuid } : {}),
-    ...(o.properties ?? {}),
-  };
-  const created = await createImage(s, glance, body);
-  if (!created.ok) return undo(null, created.error);
-  const id = created.value.id;
-  log(`created image ${id} (${name})`);
-
-  const up = await uploadImageData(s, glance, id, file, output.size, o.onProgress);
-  if (!up.ok) return undo(id, up.error);
-  if (!up.value.done) {
-    const { status, message } = up.value;
-    if (signature && /signature/i.test(message)) return undo(id, { reason: 'signature-rejected', image: id, message, deleted: true });
-    return undo(id, { reason: 'publish-failed', step: 'uploading the image data', status, message });
-  }
-  const active = await waitForActive(s, glance, id);
-  if (!active.ok) return undo(id, active.error);
-  const img = active.value;
-  const problems: string[] = [];
-  if (img.checksum !== output.md5) problems.push(`Glance checksum (md5) is ${img.checksum}, manifest says ${output.md5}`);
-  if (img.os_hash_algo === 'sha512' && img.os_hash_value !== output.sha512) problems.push(`Glance os_hash_value (sha512) is ${img.os_hash_value}, manifest says ${output.sha512}`);
-  if (img.os_hash_algo && img.os_hash_algo !== 'sha512') log(`Glance hashes with ${img.os_hash_algo}, not sha512: only the md5 checksum was compared`);
-  if (problems.length) return undo(id, { reason: 'verify-failed', manifest: o.manifest, problems: problems.map((p) => `${output.name} in Glance image ${id}: ${p}`) });
-  return ok({
-    id,
-    name,
-    status: img.status,
-    file,
-    format: output.format,
-    checksum: img.checksum ?? '',
-    osHashAlgo: img.os_hash_algo ?? '',
-    osHashValue: img.os_hash_value ?? '',
-    certificateUuid,
-    signatureVerified: Boolean(signature),
+  const signing = material.value;
+  const disks = new CloudDisks(o.manifest, m, o.workDir);
+  const sign = once(async (d: CloudDisk): Promise<Result<ImageSignature>> => {
+    const signed = await signImageFile(d.file, signing!.key, o.hashMethod);
+    if (signed.ok) log(`signed ${d.converted ? `the ${d.format} conversion` : d.from} (${signed.value.img_signature_key_type}, ${signed.value.img_signature_hash_method})`);
+    return signed;
   });
+  const run: PublishRun = {
+    manifestFile: o.manifest,
+    manifest: m,
+    manifestSha256: createHash('sha256').update(await readFile(o.manifest)).digest('hex'),
+    disk: (f) => disks.get(f),
+    signature: signing ? sign : null,
+    signing,
+    name: (format) => imageName(pattern, { image: m.image, tag: m.tag, format }),
+    visibility: o.visibility ?? 'private',
+    properties: o.properties ?? {},
+    keep: o.keep ?? null,
+    startedAt,
+  };
+  try {
+    const results = await mapLimit(clouds.value, o.parallel ?? 2, (t) =>
+      publishToCloud(run, t, (l) => log(l, t.label), o.onProgress ? (sent, total) => o.onProgress!(t.label, sent, total) : undefined),
+    );
+    return ok({ ok: results.every((r) => r.ok), manifest: o.manifest, image: m.image, tag: m.tag, manifestSha256: run.manifestSha256, clouds: results });
+  } finally {
+    await disks.dispose();
+  }
+}
+
+/** What a command that worked on clouds ends with: null when all went well; the one cloud's own failure; else which failed. */
+export function cloudsFailure(action: 'publish' | 'prune', results: { cloud: string; ok: boolean; failure?: Failure }[]): Failure | null {
+  const failed = results.filter((r) => !r.ok);
+  if (!failed.length) return null;
+  if (results.length === 1 && failed[0]!.failure) return failed[0]!.failure;
+  return {
+    reason: 'clouds-incomplete',
+    action,
+    failed: failed.map((r) => ({ cloud: r.cloud, failure: r.failure ?? { reason: 'publish-failed', step: action, message: 'unknown' } })),
+    succeeded: results.filter((r) => r.ok).map((r) => r.cloud),
+  };
 }

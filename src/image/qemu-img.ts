@@ -32,3 +32,18 @@ export async function imageInfo(file: string, format?: ImageFormat): Promise<Res
     return fail({ reason: 'tool-failed', tool: 'qemu-img', args: ['info', file], exitCode: 0, stderrTail: [(e as Error).message] });
   }
 }
+
+/** Converts `src` (in `from`) to `format` at `out`, uncompressed: for a cloud that wants another format than the build wrote. */
+export async function convertBetween(src: string, from: ImageFormat, out: string, format: ImageFormat, onLog?: LogFn): Promise<Result<void>> {
+  const to = formatOf(format).qemu!;
+  const r = await run('qemu-img', ['convert', '-f', formatOf(from).qemu!.format, '-O', to.format, ...to.options.uncompressed, src, out], { onLog });
+  return r.ok ? ok(undefined) : r;
+}
+
+/** Whether two images hold the same guest-visible bytes (`qemu-img compare`, exit 0 same, 1 different). */
+export async function sameContent(a: string, aFormat: ImageFormat, b: string, bFormat: ImageFormat): Promise<Result<boolean>> {
+  const r = await run('qemu-img', ['compare', '-f', formatOf(aFormat).qemu!.format, '-F', formatOf(bFormat).qemu!.format, a, b], { check: false });
+  if (!r.ok) return r;
+  if (r.value.exitCode === 0 || r.value.exitCode === 1) return ok(r.value.exitCode === 0);
+  return fail({ reason: 'tool-failed', tool: 'qemu-img', args: ['compare', a, b], exitCode: r.value.exitCode, stderrTail: r.value.stderr.trim().split('\n').slice(-5) });
+}

@@ -5,7 +5,8 @@
 //   container_format  from the row too: bare, the file is the disk itself
 //   min_disk          GiB, the virtual size rounded up (a smaller root disk cannot hold it)
 //   min_ram           MiB, what the caller says (default 512)
-//   os_distro/os_version/os_type, architecture   for schedulers and humans
+//   os_distro/os_version/os_type, architecture   for schedulers and humans: libosinfo's
+//                     names (debian, 12), as Glance's useful-image-properties ask
 //   hw_disk_bus       virtio: our images carry virtio drivers in the initramfs
 //   hw_firmware_type  uefi only when the layout cannot boot with BIOS
 import { formatById } from '../output/formats.js';
@@ -18,6 +19,16 @@ const VERSIONS: Record<string, Record<string, string>> = {
   debian: { buster: '10', bullseye: '11', bookworm: '12', trixie: '13', forky: '14' },
   ubuntu: { focal: '20.04', jammy: '22.04', noble: '24.04' },
 };
+
+/**
+ * The libosinfo distro name (`debian`) of a distro as the manifest records it:
+ * the distros directory's name (`debian-bookworm`) or the bare family. A name
+ * the table does not know is passed on, lower-cased.
+ */
+function osDistro(name: string): string {
+  const lower = name.toLowerCase();
+  return Object.keys(VERSIONS).find((family) => lower === family || lower.startsWith(`${family}-`)) ?? lower;
+}
 
 /** dpkg architecture names to Glance's `architecture` (uname -m style). */
 const ARCH: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64', i386: 'i686', ppc64el: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
@@ -34,7 +45,7 @@ export interface PropertyInput {
 export function glanceProperties(i: PropertyInput): GlanceProperties | null {
   const glance = formatById(i.output.format)?.glance;
   if (!glance) return null;
-  const distro = i.distro.name.toLowerCase();
+  const distro = osDistro(i.distro.name);
   const props: GlanceProperties = {
     disk_format: glance.diskFormat,
     container_format: glance.containerFormat,

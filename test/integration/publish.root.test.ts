@@ -73,7 +73,7 @@ describe('publish to a real Glance', () => {
       const name = `imgf-test-${type}-${Date.now()}`;
       const r = await cli('publish', f.manifestFile, '--name', name, '--key', k.key, '--certificate', k.cert, '--property', 'release=2024.1', '--json');
       expect(r.code, r.stderr).toBe(0);
-      const out = JSON.parse(r.stdout) as { id: string; status: string; format: string; checksum: string; osHashValue: string; certificateUuid: string };
+      const out = (JSON.parse(r.stdout) as { clouds: { id: string; status: string; format: string; checksum: string; osHashValue: string; certificateUuid: string }[] }).clouds[0]!;
       const q = f.manifest.outputs.find((o) => o.format === 'qcow2')!;
       expect(out).toMatchObject({ status: 'active', format: 'qcow2', checksum: q.md5, osHashValue: q.sha512 });
       const [img] = await imagesNamed(name);
@@ -137,6 +137,22 @@ describe('publish to a real Glance', () => {
     } finally {
       process.env.OS_PASSWORD = real;
     }
+  });
+
+  it('a certificate without --key is refused (exit 2): no image, no certificate stored in Barbican', async () => {
+    const k = await keys('rsa');
+    const image = `nokey-${Date.now()}`;
+    const f = await manifestFixture(1, { image });
+    const name = `imgf-test-nokey-${Date.now()}`;
+    const r = await cli('publish', f.manifestFile, '--name', name, '--certificate', k.cert);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--certificate ${k.cert} without --key: signing for Glance needs both, so nothing was published and nothing was created in the cloud`);
+    expect(await imagesNamed(name)).toEqual([]);
+    const c = resolveCloud();
+    const s = await authenticate(c.ok ? c.value : (null as never));
+    const barbican = endpointFor(s.ok ? s.value.catalog : [], 'key-manager', 'public');
+    const res = await request({ method: 'GET', url: `${barbican}/v1/secrets?name=${encodeURIComponent(`imgfactory ${image} certificate`)}`, headers: authHeaders(s.ok ? s.value : (null as never)) });
+    expect(jsonBody<{ total: number }>(res)!.total).toBe(0);
   });
 
   it('a P-256 key is refused before anything is created (exit 2)', async () => {

@@ -1,22 +1,27 @@
-// An HTTP proxy in front of a test registry that breaks chosen requests: it
-// cuts the connection in the middle of a request body, or answers 503, so
-// tests can watch uploads resume and requests retry against the real
-// registry behind it. Headers (Host included) pass through unchanged, so the
+// An HTTP proxy in front of a test registry (or Glance) that breaks chosen
+// requests: it cuts the connection in the middle of a request body, answers
+// 503, or passes the body on slowly (`slow`: 64 KiB every 100 ms, counting
+// the bytes in `bodyBytes`, so a test can kill the client mid-upload), so
+// tests can watch uploads resume, requests retry and interrupted uploads
+// leak against the real server behind it. Headers (Host included) pass through unchanged, so the
 // registry's Location headers point back at the proxy.
 import http from 'node:http';
 import type net from 'node:net';
 
-export type Fault = 'cut' | 'unavailable' | null;
+export type Fault = 'cut' | 'unavailable' | 'slow' | null;
 
 export interface FaultyProxy {
   host: string;
   /** Every request seen, as `METHOD path` (no query). */
   seen: string[];
+  /** Request body bytes passed on to the server so far. */
+  bodyBytes: number;
   stop(): Promise<void>;
 }
 
 export async function startFaultyProxy(target: { port: number }, fault: (method: string, path: string, n: number) => Fault): Promise<FaultyProxy> {
   const seen: string[] = [];
+  const counter = { bodyBytes: 0 };
   const sockets = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
     const pathname = (req.url ?? '/').split('?')[0]!;
@@ -41,7 +46,23 @@ export async function startFaultyProxy(target: { port: number }, fault: (method:
       up.pipe(res);
     });
     upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
+    req.on('close', () => req.complete || upstream.destroy()); // a client killed mid-body: the server sees it cut
+    if (f === 'slow') {
+      req.on('data', (chunk: Buffer) => {
+        req.pause();
+        const parts = Math.ceil(chunk.length / 65536);
+        for (let i = 0; i < parts; i++) {
+          setTimeout(() => {
+            if (upstream.destroyed) return;
+            const part = chunk.subarray(i * 65536, (i + 1) * 65536);
+            counter.bodyBytes += part.length;
+            upstream.write(part);
+            if (i === parts - 1) req.resume();
+          }, 100 * (i + 1));
+        }
+      });
+      req.on('end', () => setTimeout(() => upstream.end(), 100));
+    } else req.on('data', (chunk: Buffer) => (counter.bodyBytes += chunk.length)).pipe(upstream);
   });
   server.on('connection', (s) => {
     sockets.add(s);
@@ -52,6 +73,9 @@ export async function startFaultyProxy(target: { port: number }, fault: (method:
   return {
     host: `127.0.0.1:${port}`,
     seen,
+    get bodyBytes() {
+      return counter.bodyBytes;
+    },
     stop: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();

@@ -6,12 +6,15 @@
 // so the run's disk use stays near that of its largest file. The local
 // signing key builds make (manifest/local-key.ts) is the run's, too. The
 // machine's speed is measured here, once, and every time limit of the run is
-// stretched by it (slowdown.ts); the figure is printed with the run.
+// stretched by it (slowdown.ts); the figure is printed with the run. The test
+// cloud, started by the first file that needs it, is stopped at the end
+// (test-cloud.ts).
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { removeTree } from './remove-tree.js';
 import { calibrate, REFERENCE_MS } from './slowdown.js';
+import { stopRunTestCloud } from './test-cloud.js';
 
 export async function setup(): Promise<() => Promise<void>> {
   const runDir = await mkdtemp(path.join(process.env.IMGFACTORY_TEST_TMP ?? tmpdir(), 'imgfactory-test-'));
@@ -21,5 +24,8 @@ export async function setup(): Promise<() => Promise<void>> {
   const speed = await calibrate(runDir);
   process.env.IMGFACTORY_TEST_SLOWDOWN = String(speed.factor);
   console.log(`test machine: the calibration workload took ${speed.ms} ms (${REFERENCE_MS} ms on the idle reference host), load ${speed.loadPerCpu} per CPU: time limits x${speed.factor}`);
-  return () => removeTree(runDir);
+  return async () => {
+    await stopRunTestCloud(runDir);
+    await removeTree(runDir);
+  };
 }

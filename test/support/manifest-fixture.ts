@@ -20,10 +20,10 @@ export interface ManifestFixture {
   qcow2: string;
 }
 
-/** The fixture's disks described as a build describes its outputs. */
-async function describeDisks(dir: string): Promise<ManifestOutput[]> {
+/** The fixture's disks described as a build describes its outputs (`formats`: which of the two the manifest names). */
+async function describeDisks(dir: string, formats: readonly OutputType[] = ['qcow2', 'raw']): Promise<ManifestOutput[]> {
   const outputs: ManifestOutput[] = [];
-  for (const [name, format] of [['tiny.qcow2', 'qcow2'], ['tiny.raw', 'raw']] as [string, OutputType][]) {
+  for (const [name, format] of ([['tiny.qcow2', 'qcow2'], ['tiny.raw', 'raw']] as [string, OutputType][]).filter(([, f]) => formats.includes(f))) {
     const d = await describeFile(path.join(dir, name), format);
     if (!d.ok) throw new Error(JSON.stringify(d.error));
     const { size, sha256, sha512, md5 } = d.value.hashes;
@@ -32,10 +32,10 @@ async function describeDisks(dir: string): Promise<ManifestOutput[]> {
   return outputs;
 }
 
-export async function fixtureInput(dir: string, over: Partial<ManifestInput> = {}): Promise<ManifestInput> {
+export async function fixtureInput(dir: string, over: Partial<ManifestInput> = {}, formats?: readonly OutputType[]): Promise<ManifestInput> {
   return {
     image: 'tiny',
-    outputs: await describeDisks(dir),
+    outputs: await describeDisks(dir, formats),
     elements: [
       { name: 'base', digest: `sha256:${'1'.repeat(64)}`, origin: '/usr/share/imgfactory/elements/base' },
       { name: 'vm', digest: `sha256:${'2'.repeat(64)}`, origin: '/usr/share/imgfactory/elements/vm' },
@@ -52,15 +52,15 @@ export async function fixtureInput(dir: string, over: Partial<ManifestInput> = {
   };
 }
 
-/** Makes the disks (raw `sizeMiB` MiB with random data in the first MiB, and its qcow2) and the manifest. */
-export async function manifestFixture(sizeMiB = 8, over: Partial<ManifestInput> = {}): Promise<ManifestFixture> {
+/** Makes the disks (raw `sizeMiB` MiB with random data in the first MiB, and its qcow2) and the manifest (naming the `formats` among them). */
+export async function manifestFixture(sizeMiB = 8, over: Partial<ManifestInput> = {}, formats?: readonly OutputType[]): Promise<ManifestFixture> {
   const dir = await scratchDir('manifest');
   const raw = path.join(dir, 'tiny.raw');
   const qcow2 = path.join(dir, 'tiny.qcow2');
   await execa('qemu-img', ['create', '-f', 'raw', raw, `${sizeMiB}M`]);
   await writeFile(raw, randomBytes(1024 * 1024), { flag: 'r+' });
   await execa('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
-  const m = buildManifest(await fixtureInput(dir, over));
+  const m = buildManifest(await fixtureInput(dir, over, formats));
   if (!m.ok) throw new Error(JSON.stringify(m.error));
   const files = await writeManifest(m.value, dir);
   return { dir, manifestFile: files.manifest, provenanceFile: files.provenance, manifest: m.value, raw, qcow2 };

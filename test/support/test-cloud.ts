@@ -1,10 +1,14 @@
 // The real Keystone + Glance + Barbican of scripts/test-cloud (run from the
 // test tools tree), started at most once per test run (the first start takes
-// about 1.5 minutes; each service may take a stretched minute to answer) and
-// stopped again by whoever started it. A cloud that was already running
-// (IMGFACTORY_TEST_CLOUD_DIR shared with a person's shell) is reused and left
-// running.
+// about 1.5 minutes; each service may take a stretched minute to answer): the
+// test files that use it share it, and the run's global teardown
+// (global-setup.ts) stops it when the run started it. A cloud that was
+// already running (IMGFACTORY_TEST_CLOUD_DIR shared with a person's shell) is
+// reused and left running.
 import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scaled } from './slowdown.js';
 
@@ -12,13 +16,18 @@ export const TEST_CLOUD = fileURLToPath(new URL('../../scripts/test-cloud', impo
 
 let startedHere = false;
 
+/** The run's record that it started the cloud (in the run directory of global-setup.ts). */
+const startedMark = (runDir: string): string => path.join(runDir, 'test-cloud-started');
+
 /** Starts the cloud if needed; returns the OS_* variables of the demo (or admin) project. */
 export async function testCloud(who: 'demo' | 'admin' = 'demo'): Promise<Record<string, string>> {
   const running = (await execa(TEST_CLOUD, ['status'], { reject: false })).exitCode === 0;
   if (!running) {
     const wait = String(Math.round(scaled(60_000) / 1000));
     await execa(TEST_CLOUD, ['start'], { stdio: ['ignore', 'ignore', 'inherit'], env: { IMGFACTORY_TEST_CLOUD_WAIT: wait } });
-    startedHere = true;
+    const runDir = process.env.IMGFACTORY_TEST_RUN_DIR;
+    if (runDir) await writeFile(startedMark(runDir), '');
+    else startedHere = true;
   }
   const text = (await execa(TEST_CLOUD, ['env', who])).stdout;
   const env: Record<string, string> = {};
@@ -26,8 +35,13 @@ export async function testCloud(who: 'demo' | 'admin' = 'demo'): Promise<Record<
   return env;
 }
 
-/** Stops the cloud if this process started it (and IMGFACTORY_TEST_CLOUD_KEEP is not set). */
+/** Stops the cloud if this file started it outside a run's global setup (and IMGFACTORY_TEST_CLOUD_KEEP is not set); a run's cloud waits for the run's end. */
 export async function stopTestCloud(): Promise<void> {
   if (startedHere && !process.env.IMGFACTORY_TEST_CLOUD_KEEP) await execa(TEST_CLOUD, ['stop'], { reject: false });
   startedHere = false;
+}
+
+/** At the end of a run: stops the cloud if a file of the run started it (and IMGFACTORY_TEST_CLOUD_KEEP is not set). */
+export async function stopRunTestCloud(runDir: string): Promise<void> {
+  if (existsSync(startedMark(runDir)) && !process.env.IMGFACTORY_TEST_CLOUD_KEEP) await execa(TEST_CLOUD, ['stop'], { reject: false });
 }

@@ -30,4 +30,17 @@ describe('renderFailure', () => {
     expect(renderFailure(f).hint).toMatch(/--archive-state cached/);
     expect(exitCodeOf(f)).toBe(1);
   });
+
+  it('says which clouds a publish failed in, each with its own reason, and which it reached; a publish failure', () => {
+    const f = {
+      reason: 'clouds-incomplete' as const,
+      action: 'publish' as const,
+      failed: [{ cloud: 'ceph', failure: { reason: 'publish-failed' as const, step: 'uploading the image data', status: 413, message: 'quota', leftBehind: 'image 42' } }],
+      succeeded: ['east', 'west'],
+    };
+    const r = renderFailure(f);
+    expect(r.message).toBe('publish failed in 1 of 3 clouds (ceph); done in east, west');
+    expect(r.details).toEqual(['  ceph: publish failed at uploading the image data (HTTP 413): quota', '    left behind: image 42']);
+    expect(exitCodeOf(f)).toBe(4);
+  });
 });

@@ -56,4 +56,15 @@ describe('resolveCloud', () => {
     const e = resolveCloud('x', { HOME: home, OS_CLIENT_CONFIG_FILE: explicit }, '/nonexistent');
     expect(e.ok && e.value.auth).toEqual({ type: 'application-credential', id: 'id1', secret: 'sec' });
   });
+
+  it("reads a cloud's image_format and image_endpoint_override (openstacksdk's per-cloud settings)", async () => {
+    const dir = await scratchDir('clouds-format');
+    const file = path.join(dir, 'clouds.yaml');
+    const auth = '    auth: {auth_url: http://k/v3, username: u, password: p, user_domain_name: Default, project_name: x, project_domain_name: Default}\n';
+    await writeFile(file, `clouds:\n  ceph:\n${auth}    image_format: raw\n    image_endpoint_override: http://glance:9292/\n  plain:\n${auth}`);
+    const ceph = resolveCloud('ceph', { OS_CLIENT_CONFIG_FILE: file }, '/nonexistent');
+    expect(ceph.ok && ceph.value).toMatchObject({ imageFormat: 'raw', imageEndpoint: 'http://glance:9292' });
+    const plain = resolveCloud('plain', { OS_CLIENT_CONFIG_FILE: file }, '/nonexistent');
+    expect(plain.ok && [plain.value.imageFormat, plain.value.imageEndpoint]).toEqual([undefined, undefined]);
+  });
 });

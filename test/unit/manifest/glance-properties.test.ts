@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { listDistros, loadDistro } from '../../../src/distro/load-distro.js';
+import { unwrap } from '../../../src/failure.js';
 import { glanceProperties } from '../../../src/manifest/glance-properties.js';
 
 const GIB = 1024 ** 3;
@@ -31,5 +33,21 @@ describe('glanceProperties', () => {
     expect(glanceProperties({ output: { format: 'raw', virtualSize: GIB }, distro, firmware: null, minRam: 2048 })?.min_ram).toBe(2048);
     expect(glanceProperties({ output: { format: 'tar', virtualSize: GIB }, distro, firmware: null })).toBeNull();
     expect(glanceProperties({ output: { format: 'raw', virtualSize: GIB }, distro: { name: 'debian', release: 'sid', arch: 'arm64' }, firmware: null })).toMatchObject({ os_version: 'sid', architecture: 'aarch64' });
+  });
+
+  it('names every Debian release the distros directory knows as libosinfo does: os_distro debian, os_version its number', async () => {
+    const names = await listDistros();
+    expect(names.length).toBeGreaterThan(1);
+    for (const name of names) {
+      const d = unwrap(await loadDistro(name));
+      // The manifest carries the distro directory's name (debian-bookworm), as the build records it.
+      const p = glanceProperties({ output: { format: 'qcow2', virtualSize: GIB }, distro: { name: d.name, release: d.release, arch: d.arch }, firmware: null })!;
+      const number = /^Debian (\d+) /.exec(d.description)?.[1];
+      expect({ name, os_distro: p.os_distro, os_version: p.os_version }).toEqual({ name, os_distro: 'debian', os_version: number });
+    }
+  });
+
+  it('the quick start distro debian-bookworm is debian 12', () => {
+    expect(glanceProperties({ output: { format: 'raw', virtualSize: GIB }, distro: { name: 'debian-bookworm', release: 'bookworm', arch: 'amd64' }, firmware: null })).toMatchObject({ os_distro: 'debian', os_version: '12' });
   });
 });
