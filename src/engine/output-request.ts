@@ -36,15 +36,19 @@ export interface OutputOptions {
 }
 
 /** The outputs asked for, with the disk settings resolved and their cache-key part. */
-/** `epoch`: the build's SOURCE_DATE_EPOCH (reproducible-layer.ts buildEpoch), for every time the disk image holds. */
-export async function outputRequest(o: OutputOptions, dir: BuildDir, epoch: number): Promise<{ request: OutputRequest; diskKey: unknown }> {
+/**
+ * `epoch`: the build's SOURCE_DATE_EPOCH (reproducible-layer.ts buildEpoch), for every time the disk image holds;
+ * `dibLib`: DIB's shell libraries, `$_LIB` for block-device.d hooks as for every other hook.
+ */
+export async function outputRequest(o: OutputOptions, dir: BuildDir, { epoch, dibLib }: { epoch: number; dibLib: string | null }): Promise<{ request: OutputRequest; diskKey: unknown }> {
   const request: OutputRequest = { ...o.outputs };
   if (!o.outputs.types.some((t) => formatOf(t).kind === 'disk')) return { request, diskKey: null };
   const imageSize = diskSize('--image-size', o.disk.imageSize);
   const extraSize = diskSize('--image-extra-size', o.disk.extraSize);
   const chosen = o.graph.elements.find((e) => e.blockDevice !== null);
   const layout = unwrap(await loadLayout(o.disk.layout ?? chosen?.blockDevice ?? 'efi'));
-  const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: epoch });
+  const image = { name: o.imageName, elements: o.graph.elements };
+  const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: epoch, dibLib, image });
   request.disk = {
     layout,
     compression: o.disk.compress ? (o.disk.qcow2Compression ?? 'zstd') : 'none',
@@ -54,7 +58,7 @@ export async function outputRequest(o: OutputOptions, dir: BuildDir, epoch: numb
     blockDeviceHooks: blockDeviceHooks(o.graph.elements),
     hookEnv: env,
   };
-  return { request, diskKey: await diskKeySettings(request.disk, keyEnv(env, dir.hooks)) };
+  return { request, diskKey: await diskKeySettings(request.disk, keyEnv(env, dir.hooks, image.elements)) };
 }
 
 /** A size option in bytes (undefined when not given or empty); a usage failure when it is not a size. */

@@ -19,36 +19,45 @@ async function options(disk: Partial<OutputOptions['disk']>, types: OutputOption
 
 const dir = { hooks: '/nonexistent/hooks' } as BuildDir;
 
+/** The epoch and no DIB libraries: what these tests do not look at. */
+const AT = { epoch: 1700000000, dibLib: null };
+
 describe('outputRequest', () => {
   it('parses the size options once, into bytes, keeping the text for the key', async () => {
-    const { request, diskKey } = await outputRequest(await options({ imageSize: '8GiB', extraSize: '512MiB' }), dir);
+    const { request, diskKey } = await outputRequest(await options({ imageSize: '8GiB', extraSize: '512MiB' }), dir, AT);
     expect(request.disk).toMatchObject({ imageSize: { text: '8GiB', bytes: 8 * 1024 ** 3 }, extraSize: { text: '512MiB', bytes: 512 * 1024 ** 2 } });
     expect(diskKey).toMatchObject({ imageSize: '8GiB', extraSize: '512MiB' });
   });
 
   it('refuses a size that is not one, naming the flag', async () => {
     for (const [flag, disk] of [['--image-size', { imageSize: '8 parsecs' }], ['--image-extra-size', { extraSize: 'lots' }]] as const) {
-      const e = await outputRequest(await options(disk), dir).catch((err: unknown) => err);
+      const e = await outputRequest(await options(disk), dir, AT).catch((err: unknown) => err);
       expect(e).toBeInstanceOf(FailureError);
       expect((e as FailureError).failure).toMatchObject({ reason: 'usage', message: expect.stringMatching(new RegExp(`^${flag}: `)), hint: 'write sizes like 8GiB or 512MiB' });
     }
   });
 
   it('asks nothing of the disk options when only a tree archive is wanted', async () => {
-    const { request, diskKey } = await outputRequest(await options({ imageSize: 'not a size' }, ['tar']), dir);
+    const { request, diskKey } = await outputRequest(await options({ imageSize: 'not a size' }, ['tar']), dir, AT);
     expect(request.disk).toBeUndefined();
     expect(diskKey).toBeNull();
   });
 
   it('compresses qcow2 with zstd by default; zlib keeps the key it always had, so caches made before still hit', async () => {
-    const zstd = await outputRequest(await options({}), dir);
-    const zlib = await outputRequest(await options({ qcow2Compression: 'zlib' }), dir);
-    const none = await outputRequest(await options({ compress: false }), dir);
+    const zstd = await outputRequest(await options({}), dir, AT);
+    const zlib = await outputRequest(await options({ qcow2Compression: 'zlib' }), dir, AT);
+    const none = await outputRequest(await options({ compress: false }), dir, AT);
     expect([zstd, zlib, none].map((r) => r.request.disk?.compression)).toEqual(['zstd', 'zlib', 'none']);
     expect(zstd.diskKey).toMatchObject({ compress: true, codec: 'zstd' });
     expect(zlib.diskKey).toMatchObject({ compress: true });
     expect(zlib.diskKey).not.toHaveProperty('codec');
     expect(none.diskKey).toMatchObject({ compress: false });
     expect(none.diskKey).not.toHaveProperty('codec');
+  });
+
+  it('gives block-device.d hooks the environment every other hook has: $_LIB, IMAGE_NAME, IMAGE_ELEMENT, the epoch', async () => {
+    const { request } = await outputRequest(await options({}), dir, { epoch: 1234, dibLib: '/usr/lib/python3/dist-packages/diskimage_builder/lib' });
+    expect(request.disk?.hookEnv).toMatchObject({ _LIB: '/usr/lib/python3/dist-packages/diskimage_builder/lib', IMAGE_NAME: 'img', IMAGE_ELEMENT: '', SOURCE_DATE_EPOCH: '1234' });
+    expect(request.disk?.sourceDateEpoch).toBe(1234);
   });
 });
