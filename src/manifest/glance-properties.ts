@@ -8,6 +8,7 @@
 //   os_distro/os_version/os_type, architecture   for schedulers and humans
 //   hw_disk_bus       virtio: our images carry virtio drivers in the initramfs
 //   hw_firmware_type  uefi only when the layout cannot boot with BIOS
+//   os_secure_boot, hw_machine_type   for a Secure Boot layout (SECURE_BOOT)
 import { formatById } from '../output/formats.js';
 import type { Firmware, GlanceProperties, ManifestOutput } from './manifest.js';
 
@@ -21,6 +22,13 @@ const VERSIONS: Record<string, Record<string, string>> = {
 
 /** dpkg architecture names to Glance's `architecture` (uname -m style). */
 const ARCH: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64', i386: 'i686', ppc64el: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+
+/**
+ * A Secure Boot image (layout `secureBoot`) boots only on UEFI firmware that
+ * enforces it: Nova then gives the guest OVMF with Microsoft's keys
+ * enrolled, which libvirt offers only on the q35 machine type (SMM).
+ */
+const SECURE_BOOT = { hw_firmware_type: 'uefi', os_secure_boot: 'required', hw_machine_type: 'q35' } as const;
 
 export interface PropertyInput {
   output: Pick<ManifestOutput, 'format' | 'virtualSize'>;
@@ -47,5 +55,6 @@ export function glanceProperties(i: PropertyInput): GlanceProperties | null {
     hw_disk_bus: 'virtio',
   };
   if (i.firmware === 'uefi') props.hw_firmware_type = 'uefi';
+  if (i.firmware === 'uefi-secure-boot') Object.assign(props, SECURE_BOOT);
   return props;
 }
