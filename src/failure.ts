@@ -78,7 +78,22 @@ export type Failure =
   | { reason: 'bad-key'; what: string; message: string; hint?: string }
   | { reason: 'cloud-config'; message: string; hint?: string }
   | { reason: 'publish-failed'; step: string; status?: number; message: string; leftBehind?: string }
-  | { reason: 'signature-rejected'; image: string; message: string; deleted: boolean };
+  | { reason: 'signature-rejected'; image: string; message: string; deleted: boolean }
+  /** `imgfactory test`: the console did not show what was expected in time (or qemu ended). */
+  | {
+      reason: 'boot-failed';
+      image: string;
+      firmware: string;
+      accel: string;
+      seconds: number;
+      timeoutSeconds: number;
+      ended: 'timeout' | 'qemu-exited' | 'silent';
+      expected: string;
+      consoleTail: string[];
+      consoleLog?: string;
+    }
+  /** `publish --require-test`: no passing, validly signed test of this exact manifest. */
+  | { reason: 'test-not-passed'; manifest: string; message: string; hint?: string };
 
 /** The places a build writes to, each on some filesystem that can fill up. */
 export type SpaceRole = 'build directory' | 'in-memory scratch' | 'cache' | 'output directory';
@@ -147,8 +162,10 @@ export function kindOf(failure: Failure): FailureKind {
     case 'remote-cache':
     case 'layer-unpackable':
     case 'tool-failed':
+    case 'boot-failed':
       return 'build';
     case 'publish-failed':
+    case 'test-not-passed':
       return 'publish';
     default:
       return unreachable(failure);
