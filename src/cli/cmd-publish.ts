@@ -2,8 +2,9 @@
 // with the manifest's properties and Glance's signature properties; prints
 // the image id (JSON with --json). Progress goes to stderr.
 import type { Argv, CommandModule } from 'yargs';
-import { FailureError } from '../failure.js';
+import { FailureError, unwrap } from '../failure.js';
 import { publish, type Visibility } from '../glance/publish.js';
+import { requirePassingTest } from '../manifest/test-addendum.js';
 import { GLANCE_HASH_METHODS, type GlanceHashMethod } from '../manifest/image-signature.js';
 import { formatBytes } from '../util/format.js';
 import type { Handler } from './main.js';
@@ -20,6 +21,7 @@ interface PublishArgs {
   certificateUuid?: string;
   verifyKey?: string;
   osCloud?: string;
+  requireTest?: boolean;
   json?: boolean;
 }
 
@@ -68,9 +70,11 @@ export function publishCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void
         .option('certificate', { type: 'string', describe: 'X.509 certificate PEM: stored in Barbican, its UUID set as img_signature_certificate_uuid' })
         .option('certificate-uuid', { type: 'string', describe: 'a certificate already in Barbican' })
         .option('verify-key', { type: 'string', describe: 'key or certificate that checks the manifest signature (default --certificate, else --key)' })
+        .option('require-test', { type: 'boolean', describe: 'refuse unless a passing, signed `imgfactory test` of this exact manifest is beside it' })
         .option('os-cloud', { type: 'string', describe: 'cloud in clouds.yaml (default OS_CLOUD, else the OS_* variables)' })
         .option('json', { type: 'boolean', describe: 'print JSON on stdout' }) as never,
     handler: run<PublishArgs>(async (a, out) => {
+      if (a.requireTest) unwrap(await requirePassingTest(a.manifest, a.verifyKey ?? a.certificate ?? a.key));
       const r = await publish({
         manifest: a.manifest,
         properties: parseProperties(a.property),
