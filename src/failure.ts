@@ -84,7 +84,22 @@ export type Failure =
   | { reason: 'publish-failed'; step: string; status?: number; message: string; leftBehind?: string }
   | { reason: 'signature-rejected'; image: string; message: string; deleted: boolean }
   /** A publish or prune over many clouds that failed in some: each one's failure; the report (--json, --report) has the rest. */
-  | { reason: 'clouds-incomplete'; action: 'publish' | 'prune'; failed: { cloud: string; failure: Failure }[]; succeeded: string[] };
+  | { reason: 'clouds-incomplete'; action: 'publish' | 'prune'; failed: { cloud: string; failure: Failure }[]; succeeded: string[] }
+  /** `imgfactory test`: the console did not show what was expected in time (or qemu ended). */
+  | {
+      reason: 'boot-failed';
+      image: string;
+      firmware: string;
+      accel: string;
+      seconds: number;
+      timeoutSeconds: number;
+      ended: 'timeout' | 'qemu-exited' | 'silent';
+      expected: string;
+      consoleTail: string[];
+      consoleLog?: string;
+    }
+  /** `publish --require-test`: no passing, validly signed test of this exact manifest. */
+  | { reason: 'test-not-passed'; manifest: string; message: string; hint?: string };
 
 /** The places a build writes to, each on some filesystem that can fill up. */
 export type SpaceRole = 'build directory' | 'in-memory scratch' | 'cache' | 'output directory';
@@ -155,9 +170,11 @@ export function kindOf(failure: Failure): FailureKind {
     case 'remote-cache':
     case 'layer-unpackable':
     case 'tool-failed':
+    case 'boot-failed':
       return 'build';
     case 'publish-failed':
     case 'clouds-incomplete':
+    case 'test-not-passed':
       return 'publish';
     default:
       return unreachable(failure);

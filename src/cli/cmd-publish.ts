@@ -4,8 +4,9 @@
 // image id per cloud, or the JSON report (--json, --report). Progress goes
 // to stderr.
 import type { Argv, CommandModule } from 'yargs';
-import { FailureError } from '../failure.js';
+import { FailureError, unwrap } from '../failure.js';
 import { cloudsFailure, publish, type Visibility } from '../glance/publish.js';
+import { requirePassingTest } from '../manifest/test-addendum.js';
 import { cloudNames, withCloudsArgs, type CloudsArgs } from './clouds-arg.js';
 import { GLANCE_HASH_METHODS, type GlanceHashMethod } from '../manifest/image-signature.js';
 import { formatBytes } from '../util/format.js';
@@ -27,6 +28,7 @@ interface PublishArgs extends CloudsArgs {
   parallel?: number;
   workDir?: string;
   report?: string;
+  requireTest?: boolean;
   json?: boolean;
 }
 
@@ -75,12 +77,14 @@ export function publishCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void
         .option('certificate', { type: 'string', describe: 'X.509 certificate PEM: stored in Barbican, its UUID set as img_signature_certificate_uuid' })
         .option('certificate-uuid', { type: 'string', describe: 'a certificate already in Barbican' })
         .option('verify-key', { type: 'string', describe: 'key or certificate that checks the manifest signature (default --certificate, else --key)' })
+        .option('require-test', { type: 'boolean', describe: 'refuse unless a passing, signed `imgfactory test` of this exact manifest is beside it' })
         .option('keep', { type: 'number', describe: "keep the newest N images of this image's series per cloud, delete the rest (never one in use where the cloud can tell)" })
         .option('parallel', { type: 'number', default: 2, describe: 'clouds published to at the same time' })
         .option('work-dir', { type: 'string', describe: 'where disk format conversions are made (default the temp directory)' })
         .option('report', { type: 'string', describe: 'write the JSON report of every cloud to this file' })
         .option('json', { type: 'boolean', describe: 'print the JSON report on stdout' }) as never,
     handler: run<PublishArgs>(async (a, out) => {
+      if (a.requireTest) unwrap(await requirePassingTest(a.manifest, a.verifyKey ?? a.certificate ?? a.key));
       const names = cloudNames(a);
       const r = await publish({
         manifest: a.manifest,

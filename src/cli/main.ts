@@ -12,6 +12,7 @@ import { keygenCommand } from './cmd-keygen.js';
 import { publishCommand } from './cmd-publish.js';
 import { pruneCommand } from './cmd-prune.js';
 import { signCommand } from './cmd-sign.js';
+import { testCommand } from './cmd-test.js';
 import { verifyCommand } from './cmd-verify.js';
 import { consoleOutput, type Output } from './output.js';
 import { renderFailure } from './render-failure.js';
@@ -45,6 +46,7 @@ export async function main(argv: string[], out: Output = consoleOutput()): Promi
     .command(keygenCommand(run))
     .command(signCommand(run))
     .command(verifyCommand(run))
+    .command(testCommand(run))
     .command(publishCommand(run))
     .command(pruneCommand(run))
     .demandCommand(1, 'name a command (see --help)')

@@ -187,6 +187,14 @@ export function renderFailure(f: Failure): Rendered {
         }),
         hint: 'each cloud that failed was cleaned up, except what "left behind" names; the JSON report (--json, --report) has every cloud',
       };
+    case 'boot-failed':
+      return {
+        message: `${f.image} did not boot to ${f.expected} (${f.firmware}, ${f.accel}): ${f.ended === 'timeout' ? `nothing within ${f.timeoutSeconds} s` : `qemu ended after ${f.seconds} s`}`,
+        details: ['the console\'s last lines:', ...f.consoleTail.map((l) => `  | ${l}`), ...(f.consoleLog ? [`whole console: ${f.consoleLog}`] : [])],
+        hint: f.ended === 'timeout' ? 'a slow host may need a longer --timeout; otherwise the console shows where the boot stopped' : 'the console shows where the boot stopped',
+      };
+    case 'test-not-passed':
+      return { message: `refusing to publish ${f.manifest}: ${f.message}`, details: ['nothing was uploaded'], ...(f.hint ? { hint: f.hint } : {}) };
     case 'remote-cache':
       return {
         message: `remote cache ${f.ref}: ${f.message}${f.status ? ` (HTTP ${f.status})` : ''}`,

@@ -12,7 +12,7 @@ import { toolVersion } from '../util/version.js';
 import type { Distro } from '../distro/distro.js';
 import { unwrap } from '../failure.js';
 import type { ImageGraph } from '../graph/resolve.js';
-import { bootTargets, type Layout } from '../image/layout.js';
+import { bootTargets, layoutFirmware, type Layout } from '../image/layout.js';
 import { buildManifest, writeManifest } from '../manifest/build-manifest.js';
 import type { ManifestArchive, ManifestOutput, ManifestPackage } from '../manifest/manifest.js';
 import { signManifest } from '../manifest/sign.js';
@@ -76,7 +76,7 @@ export async function emitManifest(r: ManifestRequest): Promise<EmittedManifest>
       inputs: r.declared,
       ...(r.secretIds.length > 0 ? { secrets: r.secretIds } : {}),
       archive: r.archive,
-      layout: r.layout && boot ? { name: layoutName(r.layout), firmware: boot.bios && boot.efi ? 'both' : boot.efi ? 'uefi' : 'bios' } : null,
+      layout: r.layout && boot ? { name: layoutName(r.layout), firmware: layoutFirmware(r.layout) } : null,
       ...(r.tag ? { tag: r.tag } : {}),
     }),
   );

@@ -3,7 +3,7 @@
 //
 //   tree ──du──► sizes ──► plan (offsets) ──► filesystems in files ──┐
 //     root: mkfs.ext4 -d + debugfs (fstab, grub.cfg)                 │
-//     ESP:  mkfs.vfat + mcopy (BOOTX64.EFI)                          ▼
+//     ESP:  mkfs.vfat + mcopy (BOOTX64.EFI; signed shim + GRUB)      ▼
 //   disk.raw: truncate ─► sfdisk ─► dd filesystems at offsets ─► boot.img + core.img
 //     ─► onBlockDevice hook ─► raw/qcow2/vmdk/vhd files in the caller's result directory
 //
@@ -25,6 +25,7 @@ import { earlyConfig, grubCfg } from './grub-config.js';
 import { grubDir } from './grub-modules.js';
 import { installBiosBoot, makeCoreImage } from './grub-bios.js';
 import { EFI_BOOT_PATH, makeEfiImage } from './grub-efi.js';
+import { secureBootEspFiles } from './secure-boot-esp.js';
 import { convertImage, imageInfo } from './qemu-img.js';
 import { formatOf, IMAGE_FORMATS, type Compression, type ImageFormat } from '../output/formats.js';
 import { run, type LogFn } from '../process/run.js';
@@ -145,7 +146,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
   await writeFile(early, earlyConfig(rootUuid));
   let coreImg: string | undefined;
   let bootImg: string | undefined;
-  let efiImg: string | undefined;
+  let espFiles: Record<string, string> = {};
   if (boot.bios || boot.efi) {
     for (const f of ['vmlinuz', 'initrd.img']) {
       try {
@@ -163,12 +164,16 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
     coreImg = core.value;
     bootImg = path.join(dir.value, 'boot.img');
   }
-  if (boot.efi) {
+  if (boot.efi && layout.secureBoot) {
+    const files = await secureBootEspFiles(o.rootDir, rootUuid, work);
+    if (!files.ok) return files;
+    espFiles = files.value;
+  } else if (boot.efi) {
     const dir = await grubDir(o.rootDir, 'x86_64-efi');
     if (!dir.ok) return dir;
     const efi = await makeEfiImage(dir.value, early, path.join(work, 'BOOTX64.EFI'), log);
     if (!efi.ok) return efi;
-    efiImg = efi.value;
+    espFiles = { [EFI_BOOT_PATH]: efi.value };
   }
 
   // Filesystems, each in its own file.
@@ -205,7 +210,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
         bytes: p.size,
         ...(p.spec.label ? { label: p.spec.label } : {}),
         volumeId: ids.vfatId(p.spec.name),
-        files: p.spec.type === 'efi' && efiImg ? { [EFI_BOOT_PATH]: efiImg } : {},
+        files: p.spec.type === 'efi' ? espFiles : {},
         sourceDateEpoch: o.sourceDateEpoch,
         stageDir: path.join(work, `stage${p.number}`),
         onLog: log,

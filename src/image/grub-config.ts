@@ -16,6 +16,14 @@ export function earlyConfig(rootUuid: Uuid): string {
   ].join('\n');
 }
 
+/**
+ * The ESP's grub.cfg of a Secure Boot image (secure-boot-esp.ts): what Debian's
+ * grub-install writes there. Signed GRUB's own embedded config sources it.
+ */
+export function espConfig(rootUuid: Uuid): string {
+  return `${earlyConfig(rootUuid)}configfile $prefix/grub.cfg\n`;
+}
+
 export interface GrubCfgOptions {
   rootUuid: Uuid;
   /** LABEL of the root filesystem for `root=` (cloud images use cloudimg-rootfs). */

@@ -1,8 +1,8 @@
 // GRUB for UEFI: grub-mkimage builds a standalone x86_64 EFI application from
 // the tree's x86_64-efi modules with the early config embedded; it goes onto
 // the ESP as the removable-media path EFI/BOOT/BOOTX64.EFI, which firmware
-// boots without any NVRAM entry. Not signed: Secure Boot needs shim (see the
-// report / docs), plain UEFI does not.
+// boots without any NVRAM entry. Not signed: a layout with `secureBoot`
+// boots Debian's signed shim and GRUB instead (secure-boot-esp.ts).
 import { ok, type Result } from '../failure.js';
 import { MODULES } from './grub-modules.js';
 import { run, type LogFn } from '../process/run.js';

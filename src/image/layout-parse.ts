@@ -17,6 +17,7 @@ const TABLES: readonly TableType[] = ['mbr', 'gpt'];
 const TYPES: readonly PartitionType[] = ['linux', 'efi', 'bios-boot', 'swap'];
 const FILESYSTEMS: readonly FilesystemType[] = ['ext4', 'vfat', 'swap'];
 const FLAGS: readonly PartitionFlag[] = ['boot', 'legacy_boot'];
+const TOP_KEYS = ['table', 'partitions', 'secureBoot'];
 const PARTITION_KEYS = ['name', 'type', 'size', 'start', 'flags', 'filesystem', 'label', 'mountpoint', 'fstabOptions'];
 
 /** Why xfs is refused: bookworm's mkfs.xfs (6.1) can only populate from a proto file, not from a directory. */
@@ -30,8 +31,9 @@ export function parseLayout(doc: unknown, source: string): Result<Layout> {
     fail({ reason: 'bad-layout', file: source, ...(partition === undefined ? {} : { partition }), message });
 
   if (!isRecord(doc)) return bad('a layout must be a mapping with `table` and `partitions`');
-  const unknownTop = Object.keys(doc).filter((k) => k !== 'table' && k !== 'partitions');
-  if (unknownTop.length > 0) return bad(`unknown key(s) ${unknownTop.join(', ')} (expected table, partitions)`);
+  const unknownTop = Object.keys(doc).filter((k) => !TOP_KEYS.includes(k));
+  if (unknownTop.length > 0) return bad(`unknown key(s) ${unknownTop.join(', ')} (expected ${TOP_KEYS.join(', ')})`);
+  if (doc.secureBoot !== undefined && typeof doc.secureBoot !== 'boolean') return bad(`secureBoot must be true or false, got ${show(doc.secureBoot)}`);
   if (!TABLES.includes(doc.table as TableType)) return bad(`table must be one of ${TABLES.join(', ')}, got ${show(doc.table)}`);
   const table = doc.table as TableType;
   if (!Array.isArray(doc.partitions) || doc.partitions.length === 0) return bad('partitions must be a non-empty list');
@@ -48,7 +50,11 @@ export function parseLayout(doc: unknown, source: string): Result<Layout> {
   }
   const whole = checkWhole(partitions, table);
   if (whole) return bad(whole.message, whole.partition);
-  return ok({ source, table, partitions });
+  if (doc.secureBoot !== true) return ok({ source, table, partitions });
+  const bsp = partitions.find((p) => p.type === 'bios-boot');
+  if (table !== 'gpt' || !partitions.some((p) => p.type === 'efi')) return bad('secureBoot needs a gpt table with an efi partition (the ESP holds shim and GRUB)');
+  if (bsp) return bad('secureBoot boots with UEFI only: drop the bios-boot partition (BIOS GRUB would boot around Secure Boot)', bsp.name);
+  return ok({ source, table, partitions, secureBoot: true });
 }
 
 function parsePartition(raw: unknown, index: number, table: TableType): PartitionSpec | string {

@@ -46,6 +46,12 @@ export interface Layout {
   source: string;
   table: TableType;
   partitions: PartitionSpec[];
+  /**
+   * UEFI Secure Boot the way Debian boots (secure-boot-esp.ts): Debian's
+   * signed shim and GRUB from the tree on the ESP instead of a GRUB built
+   * here. Present only when set, so the layouts without it hash as before.
+   */
+  secureBoot?: true;
 }
 
 export const MIB = 1024 * 1024;
@@ -60,9 +66,18 @@ export function rootPartition(layout: Layout): PartitionSpec {
   return root;
 }
 
+/** The firmware a layout's image boots with: what the manifest records and `imgfactory test` boots it under. */
+export type LayoutFirmware = 'bios' | 'uefi' | 'both' | 'uefi-secure-boot';
+
+export function layoutFirmware(layout: Layout): LayoutFirmware {
+  const { bios, efi } = bootTargets(layout);
+  if (layout.secureBoot) return 'uefi-secure-boot';
+  return bios && efi ? 'both' : efi ? 'uefi' : 'bios';
+}
+
 /** Which boot loaders a layout asks for: BIOS GRUB if the disk can hold core.img, UEFI GRUB if it has an ESP. */
 export function bootTargets(layout: Layout): { bios: boolean; efi: boolean } {
   const efi = layout.partitions.some((p) => p.type === 'efi');
-  const bios = layout.table === 'mbr' || layout.partitions.some((p) => p.type === 'bios-boot');
+  const bios = !layout.secureBoot && (layout.table === 'mbr' || layout.partitions.some((p) => p.type === 'bios-boot'));
   return { bios, efi };
 }

@@ -9,6 +9,7 @@
 //                     names (debian, 12), as Glance's useful-image-properties ask
 //   hw_disk_bus       virtio: our images carry virtio drivers in the initramfs
 //   hw_firmware_type  uefi only when the layout cannot boot with BIOS
+//   os_secure_boot, hw_machine_type   for a Secure Boot layout (SECURE_BOOT)
 import { formatById } from '../output/formats.js';
 import type { Firmware, GlanceProperties, ManifestOutput } from './manifest.js';
 
@@ -32,6 +33,13 @@ function osDistro(name: string): string {
 
 /** dpkg architecture names to Glance's `architecture` (uname -m style). */
 const ARCH: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64', i386: 'i686', ppc64el: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+
+/**
+ * A Secure Boot image (layout `secureBoot`) boots only on UEFI firmware that
+ * enforces it: Nova then gives the guest OVMF with Microsoft's keys
+ * enrolled, which libvirt offers only on the q35 machine type (SMM).
+ */
+const SECURE_BOOT = { hw_firmware_type: 'uefi', os_secure_boot: 'required', hw_machine_type: 'q35' } as const;
 
 export interface PropertyInput {
   output: Pick<ManifestOutput, 'format' | 'virtualSize'>;
@@ -58,5 +66,6 @@ export function glanceProperties(i: PropertyInput): GlanceProperties | null {
     hw_disk_bus: 'virtio',
   };
   if (i.firmware === 'uefi') props.hw_firmware_type = 'uefi';
+  if (i.firmware === 'uefi-secure-boot') Object.assign(props, SECURE_BOOT);
   return props;
 }

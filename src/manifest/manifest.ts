@@ -100,7 +100,8 @@ export interface Manifest {
   glance: Record<string, GlanceProperties>;
 }
 
-export type Firmware = 'bios' | 'uefi' | 'both';
+/** What the image boots with; `uefi-secure-boot`: UEFI with Secure Boot enforced (signed shim and GRUB). */
+export type Firmware = 'bios' | 'uefi' | 'both' | 'uefi-secure-boot';
 
 /** `<image>.manifest.json`, and what sits beside it. */
 /** `<image>[-<tag>]`: the stem of a build's output file names (a tag, e.g. a commit, keeps per-commit builds apart). */

@@ -106,7 +106,7 @@ function check(v: unknown): void {
         suites: (x, a) => list(x, a, (suite, b) => record(suite, b, { suite: nonEmpty, url: nonEmpty, sha256: hex(64, 'sha256'), date: nonEmpty })),
       }),
     layout: (o, at) => {
-      if (o !== null) record(o, at, { name: nonEmpty, firmware: oneOf('bios', 'uefi', 'both') });
+      if (o !== null) record(o, at, { name: nonEmpty, firmware: oneOf('bios', 'uefi', 'both', 'uefi-secure-boot') });
     },
     glance: (o, at) => {
       if (!isObj(o)) throw new SchemaError(at, `must be an object, found ${describe(o)}`);

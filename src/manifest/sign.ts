@@ -135,11 +135,15 @@ export function parseSignature(text: string): DetachedSignature | string {
 export async function signManifest(file: string, keySpec: string): Promise<Result<{ signatureFile: string; keyId: string }>> {
   const m = await readManifest(file);
   if (!m.ok) return m;
+  return writeSignature(m.value.canonical, keySpec, signatureFileName(file));
+}
+
+/** Signs `data` with the key from `keySpec` and writes the detached signature to `signatureFile`. */
+export async function writeSignature(data: Buffer, keySpec: string, signatureFile: string): Promise<Result<{ signatureFile: string; keyId: string }>> {
   const key = await loadPrivateKey(keySpec);
   if (!key.ok) return key;
-  const sig = signBytes(m.value.canonical, key.value);
+  const sig = signBytes(data, key.value);
   if (!sig.ok) return sig;
-  const signatureFile = signatureFileName(file);
   await writeFileAtomic(signatureFile, `${canonicalJson(sig.value)}\n`, { mode: 0o644 });
   return ok({ signatureFile, keyId: sig.value.keyId });
 }

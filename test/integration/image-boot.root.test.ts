@@ -4,7 +4,16 @@
 // no network) until the serial console shows `login:`. The efi image boots
 // under SeaBIOS and OVMF, the mbr image under SeaBIOS. Assembly is also
 // checked directly: it leaves the tree untouched and is reproducible.
+//
+// Secure Boot and the boot gate: block-device-efi-secureboot (one more
+// package layer on the same chain) boots with OVMF's Microsoft keys and
+// Secure Boot enforced, through `imgfactory test`, which records the pass in
+// the signed addendum; the same firmware refuses the efi image's unsigned
+// GRUB. An image whose init is broken (fixture broken-init on the mbr chain)
+// fails `imgfactory test` with exit 1 and the console's last lines, and
+// `publish --require-test` then refuses it before any request.
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +23,10 @@ import { loadLayout } from '../../src/image/layout-load.js';
 import { cacheWithBase } from '../support/base-cache.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { imgfactory } from '../support/imgfactory.js';
-import { BOOT_TIMEOUT_S, boot, tail } from '../support/qemu-boot.js';
+import { consoleShows, consoleTail } from '../../src/boot/console.js';
+import { manifestBytes } from '../../src/manifest/canonical.js';
+import { readManifest } from '../../src/manifest/read.js';
+import { BOOT_TIMEOUT_S, boot, testFirmwareDir, testQemu } from '../support/qemu-boot.js';
 import { scratchDir } from '../support/run-dir.js';
 import { scaled } from '../support/slowdown.js';
 
@@ -38,6 +50,12 @@ describe('bootable images built by imgfactory', () => {
   let dir: string;
   let efi: Output[];
   let mbr: Output[];
+  let sb: Output[];
+  let broken: Output[];
+  const manifestOf = (list: Output[]): string => list[0]!.path.replace(/\.[a-z0-9]+$/, '.manifest.json');
+  const tail = (log: string): string => consoleTail(log).join('\n');
+  /** `imgfactory test` with the test tools' qemu and OVMF, under TCG. */
+  const testArgs = async (): Promise<string[]> => ['--qemu', await testQemu(), '--firmware-dir', await testFirmwareDir(), '--accel', 'tcg', '--timeout', String(BOOT_TIMEOUT_S)];
   const figures: string[] = [];
 
   async function build(name: string, layoutElement: string, types: string, extra: string[] = []): Promise<Output[]> {
@@ -57,6 +75,8 @@ describe('bootable images built by imgfactory', () => {
     await cacheWithBase(path.join(dir, 'cache'));
     efi = await build('boot-efi', 'block-device-efi', 'qcow2,raw,tar', ['bd-marker', '--elements-path', DISK_ELEMENTS]);
     mbr = await build('boot-mbr', 'block-device-mbr', 'qcow2');
+    sb = await build('boot-sb', 'block-device-efi-secureboot', 'qcow2');
+    broken = await build('boot-broken', 'block-device-mbr', 'qcow2', ['broken-init', '--elements-path', DISK_ELEMENTS]);
   });
 
   const out = (list: Output[], format: string): Output => list.find((o) => o.format === format)!;
@@ -124,22 +144,84 @@ describe('bootable images built by imgfactory', () => {
   }, scaled(600_000));
 
   it('boots the efi image under SeaBIOS', async () => {
-    const r = await boot(out(efi, 'qcow2').path, 'seabios', 'q35');
+    const r = await boot(out(efi, 'qcow2').path, 'bios');
     figures.push(`efi/SeaBIOS: login prompt after ${r.seconds} s`);
     expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
   }, scaled(300_000));
 
   it('boots the efi image under OVMF (UEFI)', async () => {
-    const r = await boot(out(efi, 'qcow2').path, 'ovmf', 'q35');
+    const r = await boot(out(efi, 'qcow2').path, 'uefi');
     figures.push(`efi/OVMF: login prompt after ${r.seconds} s`);
     expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
     expect(r.log).toMatch(/efi: EFI v/);
   }, scaled(300_000));
 
   it('boots the mbr image under SeaBIOS', async () => {
-    const r = await boot(out(mbr, 'qcow2').path, 'seabios', 'pc');
+    const r = await boot(out(mbr, 'qcow2').path, 'bios');
     figures.push(`mbr/SeaBIOS: login prompt after ${r.seconds} s`);
     expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
+  }, scaled(300_000));
+
+  it('laid out the Secure Boot ESP as Debian does, with Secure Boot in the Glance properties', async () => {
+    const raw = path.join(dir, 'sb.raw');
+    await execa('qemu-img', ['convert', '-O', 'raw', out(sb, 'qcow2').path, raw]);
+    const dump = (await execa('sfdisk', ['--dump', raw])).stdout;
+    expect(dump).not.toMatch(/name="BSP"/);
+    const esp = (await execa('mdir', ['-/', '-b', '-i', `${raw}@@1M`, '::'], { env: { MTOOLS_SKIP_CHECK: '1' } })).stdout.split('\n').sort();
+    expect(esp).toEqual([
+      '::/EFI/', '::/EFI/BOOT/', '::/EFI/BOOT/BOOTX64.EFI', '::/EFI/BOOT/fbx64.efi', '::/EFI/BOOT/grubx64.efi', '::/EFI/BOOT/mmx64.efi',
+      '::/EFI/debian/', '::/EFI/debian/BOOTX64.CSV', '::/EFI/debian/grub.cfg', '::/EFI/debian/grubx64.efi', '::/EFI/debian/mmx64.efi', '::/EFI/debian/shimx64.efi',
+    ]);
+    const m = await readManifest(manifestOf(sb));
+    if (!m.ok) throw new Error(JSON.stringify(m.error));
+    expect(m.value.manifest.layout).toEqual({ name: 'builtin:efi-secureboot', firmware: 'uefi-secure-boot' });
+    expect(m.value.manifest.glance.qcow2).toMatchObject({ hw_firmware_type: 'uefi', os_secure_boot: 'required', hw_machine_type: 'q35' });
+  });
+
+  it('imgfactory test boots the Secure Boot image with Secure Boot enforced to a login prompt, and records the pass', async () => {
+    const manifest = manifestOf(sb);
+    // The kernel says Secure Boot is on before the prompt: the firmware enforced it all the way.
+    const expectBoth = 'secureboot: Secure boot enabled[\\s\\S]*^\\S+ login: ';
+    const r = await imgfactory(['test', manifest, ...(await testArgs()), '--expect', expectBoth, '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { firmware: string; seconds: number; addendum: { file: string; signature: string } };
+    figures.push(`sb/OVMF Secure Boot: login prompt after ${report.seconds} s`);
+    expect(report.firmware).toBe('secure-boot');
+    const addendum = JSON.parse(await readFile(report.addendum.file, 'utf8')) as Record<string, unknown>;
+    const m = await readManifest(manifest);
+    if (!m.ok) throw new Error(JSON.stringify(m.error));
+    expect(addendum).toMatchObject({
+      v: 'imgfactory.test.v1',
+      result: 'pass',
+      firmware: 'secure-boot',
+      accel: 'tcg',
+      seconds: report.seconds,
+      manifest: { name: 'boot-sb.manifest.json', sha256: createHash('sha256').update(manifestBytes(m.value.manifest)).digest('hex') },
+      image: { name: 'boot-sb.qcow2', sha256: out(sb, 'qcow2').sha256 },
+    });
+    expect(addendum.qemu).toMatch(/^QEMU emulator version /);
+    expect(await readFile(report.addendum.signature, 'utf8')).toMatch(/"v":"imgfactory.sig.v1"/);
+  }, scaled(300_000));
+
+  it('the same firmware refuses the efi image, whose GRUB is unsigned', async () => {
+    const r = await boot(out(efi, 'qcow2').path, 'secure-boot', /Access Denied|^\S+ login: /m);
+    figures.push(`efi/OVMF Secure Boot: refused after ${r.seconds} s`);
+    expect(r.log, tail(r.log)).toMatch(/BdsDxe: failed to load Boot\d+ "UEFI Misc Device" .*: Access Denied/);
+    expect(consoleShows(r.log)).toBe(false);
+  }, scaled(300_000));
+
+  it('imgfactory test fails on an image whose init is broken: exit 1, the console\'s last lines; publish --require-test refuses it', async () => {
+    const manifest = manifestOf(broken);
+    const r = await imgfactory(['test', manifest, ...(await testArgs())]);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/boot-broken\.qcow2 did not boot to a login prompt \(bios, tcg\): qemu ended after \d+ s/);
+    expect(r.stderr).toMatch(/the console's last lines:\n(  \| .*\n)*  \| .*broken-init: no init here/);
+    const addendum = JSON.parse(await readFile(manifest.replace(/\.json$/, '.test.json'), 'utf8')) as Record<string, unknown>;
+    expect(addendum).toMatchObject({ result: 'fail', firmware: 'bios' });
+    // A cloud nobody listens on (port 9, discard): the refusal comes before any request.
+    const p = await imgfactory(['publish', manifest, '--require-test'], { OS_AUTH_URL: 'http://127.0.0.1:9/v3', OS_AUTH_TYPE: 'v3applicationcredential', OS_APPLICATION_CREDENTIAL_ID: 'x', OS_APPLICATION_CREDENTIAL_SECRET: 'y' });
+    expect(p.exitCode, p.stderr).toBe(4);
+    expect(p.stderr).toMatch(/refusing to publish .*boot-broken\.manifest\.json: the last test of this manifest failed \(bios/);
     console.log(`image figures:\n  ${figures.join('\n  ')}`);
   }, scaled(300_000));
 });

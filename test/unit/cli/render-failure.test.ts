@@ -43,4 +43,29 @@ describe('renderFailure', () => {
     expect(r.details).toEqual(['  ceph: publish failed at uploading the image data (HTTP 413): quota', '    left behind: image 42']);
     expect(exitCodeOf(f)).toBe(4);
   });
+
+  it('says where a boot stopped: the firmware, the time, the console\'s last lines; a build failure (exit 1)', () => {
+    const f = {
+      reason: 'boot-failed' as const,
+      image: 'out/x.qcow2',
+      firmware: 'secure-boot',
+      accel: 'tcg',
+      seconds: 300,
+      timeoutSeconds: 300,
+      ended: 'timeout' as const,
+      expected: 'a login prompt',
+      consoleTail: ['BdsDxe: failed to load Boot0002 "UEFI Misc Device": Access Denied'],
+    };
+    const r = renderFailure(f);
+    expect(r.message).toBe('out/x.qcow2 did not boot to a login prompt (secure-boot, tcg): nothing within 300 s');
+    expect(r.details).toEqual(["the console's last lines:", '  | BdsDxe: failed to load Boot0002 "UEFI Misc Device": Access Denied']);
+    expect(exitCodeOf(f)).toBe(1);
+    expect(renderFailure({ ...f, ended: 'qemu-exited', seconds: 42 }).message).toMatch(/: qemu ended after 42 s$/);
+  });
+
+  it('refuses to publish an untested manifest, saying nothing was uploaded; a publish failure (exit 4)', () => {
+    const f = { reason: 'test-not-passed' as const, manifest: 'out/x.manifest.json', message: 'no test addendum (x.manifest.test.json)', hint: 'run `imgfactory test out/x.manifest.json` first' };
+    expect(renderFailure(f)).toEqual({ message: 'refusing to publish out/x.manifest.json: no test addendum (x.manifest.test.json)', details: ['nothing was uploaded'], hint: f.hint });
+    expect(exitCodeOf(f)).toBe(4);
+  });
 });

@@ -1,9 +1,14 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BuildDir } from '../../../src/engine/build-dir.js';
 import { outputRequest, type OutputOptions } from '../../../src/engine/output-request.js';
 import { DEFAULT_DISTRO, loadDistro } from '../../../src/distro/load-distro.js';
 import { FailureError, unwrap } from '../../../src/failure.js';
+import { BUILTIN_LAYOUT_DIR } from '../../../src/image/layout-load.js';
 import { scratchDir } from '../../support/run-dir.js';
+
+const GOLDEN_EFI_LAYOUT_KEY = 'sha256:e871ea8f4ebe02b425983115c4b53be4af4e1a213e2f5c2c509c3509050dd4eb';
 
 async function options(disk: Partial<OutputOptions['disk']>, types: OutputOptions['outputs']['types'] = ['qcow2']): Promise<OutputOptions> {
   return {
@@ -41,6 +46,18 @@ describe('outputRequest', () => {
     const { request, diskKey } = await outputRequest(await options({ imageSize: 'not a size' }, ['tar']), dir, AT);
     expect(request.disk).toBeUndefined();
     expect(diskKey).toBeNull();
+  });
+
+  it('keys the layout by its content: the layouts made before Secure Boot keep their keys, a Secure Boot layout has its own', async () => {
+    const layoutKey = async (layout: string): Promise<unknown> => ((await outputRequest(await options({ layout }), dir, AT)).diskKey as { layout: unknown }).layout;
+    // Golden: what every build with these layouts has keyed its images by so far.
+    expect(await layoutKey('efi')).toBe(GOLDEN_EFI_LAYOUT_KEY);
+    const sb = await layoutKey('efi-secureboot');
+    expect(sb).not.toBe(GOLDEN_EFI_LAYOUT_KEY);
+    // The same partitions without `secureBoot: true` (an ESP with unsigned GRUB) must not share its key.
+    const file = path.join(await scratchDir('layout'), 'no-sb.yaml');
+    await writeFile(file, (await readFile(path.join(BUILTIN_LAYOUT_DIR, 'efi-secureboot.yaml'), 'utf8')).replace(/^secureBoot: true$/m, ''));
+    expect(await layoutKey(file)).not.toBe(sb);
   });
 
   it('compresses qcow2 with zstd by default; zlib keeps the key it always had, so caches made before still hit', async () => {

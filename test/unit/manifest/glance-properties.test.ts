@@ -21,6 +21,15 @@ describe('glanceProperties', () => {
     });
   });
 
+  it('asks for UEFI with Secure Boot required on q35 for a Secure Boot layout', () => {
+    const props = glanceProperties({ output: { format: 'qcow2', virtualSize: GIB }, distro, firmware: 'uefi-secure-boot' });
+    expect(props).toMatchObject({ hw_firmware_type: 'uefi', os_secure_boot: 'required', hw_machine_type: 'q35' });
+    for (const firmware of ['uefi', 'bios', 'both', null] as const) {
+      const other = glanceProperties({ output: { format: 'qcow2', virtualSize: GIB }, distro, firmware });
+      expect([other?.os_secure_boot, other?.hw_machine_type]).toEqual([undefined, undefined]);
+    }
+  });
+
   it('sets hw_firmware_type only for UEFI-only layouts', () => {
     expect(glanceProperties({ output: { format: 'raw', virtualSize: GIB }, distro, firmware: 'uefi' })?.hw_firmware_type).toBe('uefi');
     expect(glanceProperties({ output: { format: 'raw', virtualSize: GIB }, distro, firmware: 'bios' })?.hw_firmware_type).toBeUndefined();
