@@ -78,7 +78,8 @@ for (const side of ['a', 'b']) {
   const outputs = {};
   for (const ext of exts) outputs[ext] = await sha256(path.join(dir, 'out', `${opt.image}.${ext}`));
   const tar = exts.includes('tar') ? await tarFacts(path.join(dir, 'out', `${opt.image}.tar`)) : null;
-  runs[side] = { seconds: r.seconds, loadBefore: r.loadBefore, loadAfter: r.loadAfter, outputs, layers: manifest.layers, layerKeys: manifest.layerKeys, sourceDateEpoch: manifest.sourceDateEpoch, sourceDateEpochFrom: manifest.sourceDateEpochFrom, archive: manifest.archive };
+  const summary = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8'));
+  runs[side] = { steps: summary.steps.map((st) => st.id), seconds: r.seconds, loadBefore: r.loadBefore, loadAfter: r.loadAfter, outputs, layers: manifest.layers, layerKeys: manifest.layerKeys, sourceDateEpoch: manifest.sourceDateEpoch, sourceDateEpochFrom: manifest.sourceDateEpochFrom, archive: manifest.archive };
   if (side === 'a') facts = tar;
   else if (tar && facts) runs.tarDifferences = tarDifferences(facts, tar);
   console.log(`${side}: ${r.seconds} s, ${Object.entries(outputs).map(([k, v]) => `${k} ${v.slice(0, 12)}`).join(', ')}`);
@@ -115,7 +116,7 @@ const section = [
   '| --- | --- | --- | --- |',
   ...rows,
   '',
-  result.sameLayers ? `All ${a.layers.length} layers are the same bytes, so all keys are the same.` : `The layers differ from step ${firstLayer + 1} of ${a.layers.length} on.`,
+  result.sameLayers ? `All ${a.layers.length} layers are the same bytes, so all keys are the same.` : `The layers differ from step ${firstLayer + 1} of ${a.layers.length} (\`${a.steps[firstLayer]}\`) on: every key after it follows from its bytes.`,
   ...(diffs.length > 0 ? ['', `Entries of the tar that differ (${diffs.length}):`, '', ...diffs.slice(0, 40).map((d) => `- \`${d}\``)] : []),
   END,
 ].join('\n');
