@@ -9,7 +9,13 @@
 //      removed (VOLATILE below, the list mmdebstrap's cleanup/reproducible
 //      and mkosi keep): logs with wall-clock times, ldconfig's record of
 //      inodes and ctimes, random seeds, a machine id.
-//   2. Every mtime later than the build's epoch (SOURCE_DATE_EPOCH) becomes
+//   2. A `.pyc` that Python wrote at import time records its source's mtime,
+//      a wall-clock time when the source was written during the build (a
+//      postinst's `cp` and `sed`): once that mtime is clamped, the `.pyc` no
+//      longer matches it and Python would compile again anyway, so it is
+//      removed (one that records an older time, or a hash, is kept: py3compile
+//      writes hash-checked ones under SOURCE_DATE_EPOCH).
+//   3. Every mtime later than the build's epoch (SOURCE_DATE_EPOCH) becomes
 //      the epoch: files a step made keep no wall-clock time, files unpacked
 //      from packages keep theirs (Debian's reproducible-builds clamping,
 //      `tar --clamp-mtime`). A step that reads the host has every mtime set
@@ -19,7 +25,7 @@
 // newest Date (buildEpoch), else DEFAULT_EPOCH.
 // Invariant: two runs of a step that wrote the same bytes, at any time and
 // on any machine, leave the same change to pack.
-import { lstat, rm, truncate } from 'node:fs/promises';
+import { lstat, open, rm, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { archiveDate, type ArchiveState } from '../distro/archive-state.js';
 import { mustRun } from '../process/run.js';
@@ -58,6 +64,7 @@ export const VOLATILE: readonly Volatile[] = [
  */
 export async function makeReproducible(dir: string, lower: string | null, epoch: number, every = false): Promise<void> {
   for (const v of VOLATILE) await normalise(dir, lower, v);
+  await dropStalePyc(dir, lower, epoch);
   const clamp = every ? [] : ['-newermt', `@${epoch}`];
   await mustRun('find', [dir, ...clamp, '-exec', 'touch', '-h', '-d', `@${epoch}`, '{}', '+']);
 }
@@ -71,8 +78,26 @@ async function normalise(dir: string, lower: string | null, v: Volatile): Promis
   } else if (st.isFile() && v.becomes === 'emptied') {
     if (st.size > 0) await truncate(at, 0);
   } else if (st.isFile()) {
-    await rm(at);
-    // Removed from a change over a tree that has it: overlayfs's whiteout, as a step's own `rm` would leave.
-    if (lower !== null && (await lstat(path.join(lower, v.path)).catch(() => null))) await mustRun('mknod', [at, 'c', '0', '0']);
+    await removeFromChange(dir, lower, v.path);
+  }
+}
+
+/** Removes `rel` from the change; over a tree that has it, leaves overlayfs's whiteout, as a step's own `rm` would. */
+async function removeFromChange(dir: string, lower: string | null, rel: string): Promise<void> {
+  await rm(path.join(dir, rel));
+  if (lower !== null && (await lstat(path.join(lower, rel)).catch(() => null))) await mustRun('mknod', [path.join(dir, rel), 'c', '0', '0']);
+}
+
+/** The `.pyc` header (PEP 552): magic, flags (0: checked by the source's mtime), the source's mtime, its size. */
+const PYC_HEADER = 16;
+
+/** Removes the timestamp-checked `.pyc` files written in this change that record a source mtime later than `epoch`. */
+async function dropStalePyc(dir: string, lower: string | null, epoch: number): Promise<void> {
+  const found = await mustRun('find', [dir, '-name', '*.pyc', '-type', 'f', '-newermt', `@${epoch}`, '-print0']);
+  for (const file of found.stdout.split('\0').filter(Boolean)) {
+    const header = Buffer.alloc(PYC_HEADER);
+    const fd = await open(file, 'r');
+    const { bytesRead } = await fd.read(header, 0, PYC_HEADER, 0).finally(() => fd.close());
+    if (bytesRead === PYC_HEADER && header.readUInt32LE(4) === 0 && header.readUInt32LE(8) > epoch) await removeFromChange(dir, lower, path.relative(dir, file));
   }
 }

@@ -57,6 +57,36 @@ describe('makeReproducible', () => {
   });
 });
 
+describe('a .pyc Python wrote at import time', () => {
+  /** A PEP 552 header: magic, flags, source mtime, source size. */
+  const pyc = (flags: number, mtime: number): Buffer => {
+    const b = Buffer.alloc(24);
+    b.write('\xa7\r\r\n', 0, 'latin1');
+    b.writeUInt32LE(flags, 4);
+    b.writeUInt32LE(mtime, 8);
+    b.writeUInt32LE(10, 12);
+    return b;
+  };
+
+  it('is removed when it records a source mtime later than the epoch (a whiteout where the tree has it); older or hash-checked ones stay', async () => {
+    const { upper, tree } = await change();
+    const cache = 'usr/lib/python3/dist-packages/x/__pycache__';
+    await mkdir(path.join(upper, cache), { recursive: true });
+    await mkdir(path.join(tree, cache), { recursive: true });
+    await writeFile(path.join(upper, cache, 'new.cpython-311.pyc'), pyc(0, EPOCH + 3600));
+    await writeFile(path.join(upper, cache, 'shadow.cpython-311.pyc'), pyc(0, EPOCH + 60));
+    await writeFile(path.join(tree, cache, 'shadow.cpython-311.pyc'), pyc(0, OLD));
+    await writeFile(path.join(upper, cache, 'old.cpython-311.pyc'), pyc(0, OLD));
+    await writeFile(path.join(upper, cache, 'hashed.cpython-311.pyc'), pyc(3, 0xffffffff));
+    await makeReproducible(upper, tree, EPOCH);
+    await expect(lstat(path.join(upper, cache, 'new.cpython-311.pyc'))).rejects.toThrow(/ENOENT/);
+    const shadow = await lstat(path.join(upper, cache, 'shadow.cpython-311.pyc'));
+    expect(shadow.isCharacterDevice() && shadow.rdev === 0).toBe(true);
+    expect((await readFile(path.join(upper, cache, 'old.cpython-311.pyc'))).readUInt32LE(8)).toBe(OLD);
+    expect((await readFile(path.join(upper, cache, 'hashed.cpython-311.pyc'))).readUInt32LE(4)).toBe(3);
+  });
+});
+
 describe('buildEpoch', () => {
   const archive = (...dates: string[]) => ({ from: 'archive' as const, suites: dates.map((date, i) => ({ suite: `s${i}`, url: `http://m/dists/s${i}/InRelease`, sha256: '0'.repeat(64), date })) });
 
