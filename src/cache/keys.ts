@@ -68,6 +68,13 @@ export interface StepKeyFields {
    * Null for every other step: the chain (parentLayer) carries the change.
    */
   archive?: { suite: string; sha256: string }[] | null;
+  /**
+   * The image's volatile paths (elements' `volatile-paths`), sorted: they are
+   * removed from every step's layer, so a step whose bytes did not change
+   * still writes another layer when they change. Null or empty when there
+   * are none (keys made before the field existed stay valid).
+   */
+  volatile?: string[] | null;
 }
 
 /** The cache key of a step's layer. Throws (TypeError) on malformed fields: a programming error. */
@@ -93,6 +100,7 @@ export function layerKey(f: StepKeyFields): LayerKey {
   if (f.sourceDateEpoch !== null) hashed.sourceDateEpoch = f.sourceDateEpoch;
   if (f.hostResult !== null && f.hostResult !== undefined) hashed.hostResult = f.hostResult;
   if (f.archive !== null && f.archive !== undefined) hashed.archive = f.archive.map((s) => ({ suite: s.suite, sha256: s.sha256 }));
+  if (f.volatile && f.volatile.length > 0) hashed.volatile = f.volatile;
   if (f.secrets && f.secrets.length > 0) hashed.secrets = f.secrets.map((s) => ({ id: s.id, exported: s.exported }));
   return hashKey(hashed);
 }

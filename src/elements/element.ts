@@ -9,6 +9,8 @@
 //   <dir>/install.d/<prefix>-<type>-install/NN-name
 //                                 DIB's install types      -> installTypes
 //   <dir>/block-device-layout     the disk layout it chooses -> blockDevice
+//   <dir>/volatile-paths          per-machine state its packages make,
+//                                 removed from every layer -> volatilePaths
 //   <dir>/bin/ <dir>/static/      tools on PATH, files to copy
 //   <dir>/README.md               first paragraph          -> description
 import type { NamedLine } from './name-list.js';
@@ -61,6 +63,8 @@ export interface Element {
   pkgMap: Record<string, unknown> | null;
   /** A built-in layout name (`efi`) or an absolute path to a layout file, from `block-device-layout`. */
   blockDevice: string | null;
+  /** From `volatile-paths`: tree paths (a `*` glob in the last part) removed from every step's layer (engine/reproducible-layer.ts). */
+  volatilePaths: string[];
   hasBin: boolean;
   hasStatic: boolean;
   warnings: ElementWarning[];

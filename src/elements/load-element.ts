@@ -13,6 +13,7 @@ import { parseNameList, type NamedLine } from './name-list.js';
 import { parsePackageInstalls, type PackageInstall } from './package-installs.js';
 import { PHASE_NAMES, type PhaseName } from './phases.js';
 import { firstParagraph } from './readme.js';
+import { volatilePathProblem } from './volatile-paths.js';
 
 export async function loadElement(name: string, dir: string, origin: string): Promise<Result<Element>> {
   const warnings: ElementWarning[] = [];
@@ -72,6 +73,16 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
   if (layoutRef === '') return malformed('block-device-layout', 'names no layout (write a built-in name such as "efi", or a file path relative to the element)');
   const blockDevice = layoutRef === null ? null : /^[a-z0-9-]+$/.test(layoutRef) ? layoutRef : path.resolve(dir, layoutRef);
 
+  const volatilePaths: string[] = [];
+  const volatileText = await readText(path.join(dir, 'volatile-paths'));
+  for (const [i, raw] of (volatileText ?? '').split('\n').entries()) {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (line === '') continue;
+    const problem = volatilePathProblem(line);
+    if (problem) return malformed('volatile-paths', `"${line}": ${problem}`, i + 1);
+    volatilePaths.push(line.replace(/^\/+/, ''));
+  }
+
   const readme = await readText(path.join(dir, 'README.md'));
   return ok({
     name,
@@ -88,6 +99,7 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
     packagesFile,
     pkgMap,
     blockDevice,
+    volatilePaths,
     hasBin: await isDir(path.join(dir, 'bin')),
     hasStatic: await isDir(path.join(dir, 'static')),
     warnings,

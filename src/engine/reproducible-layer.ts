@@ -25,9 +25,10 @@
 // newest Date (buildEpoch), else DEFAULT_EPOCH.
 // Invariant: two runs of a step that wrote the same bytes, at any time and
 // on any machine, leave the same change to pack.
-import { lstat, open, rm, truncate } from 'node:fs/promises';
+import { lstat, open, readdir, rm, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { archiveDate, type ArchiveState } from '../distro/archive-state.js';
+import { volatileMatcher } from '../elements/volatile-paths.js';
 import { mustRun } from '../process/run.js';
 
 /** The epoch when neither the user nor an archive state gives one: any fixed time would do (2023-11-14). */
@@ -59,13 +60,15 @@ export const VOLATILE: readonly Volatile[] = [
 
 /**
  * Normalises the change in `dir` (a step's upper dir over `lower`, or with
- * `lower` null a whole tree) and settles its mtimes: clamped to `epoch`, or
- * with `every` all set to it.
+ * `lower` null a whole tree): removes what the elements' `volatile` paths
+ * match, and settles its mtimes: clamped to `epoch`, or with `everyMtime`
+ * all set to it.
  */
-export async function makeReproducible(dir: string, lower: string | null, epoch: number, every = false): Promise<void> {
+export async function makeReproducible(dir: string, lower: string | null, epoch: number, o: { everyMtime?: boolean; volatile?: readonly string[] } = {}): Promise<void> {
   for (const v of VOLATILE) await normalise(dir, lower, v);
+  for (const pattern of o.volatile ?? []) await removeMatching(dir, lower, pattern);
   await dropStalePyc(dir, lower, epoch);
-  const clamp = every ? [] : ['-newermt', `@${epoch}`];
+  const clamp = o.everyMtime ? [] : ['-newermt', `@${epoch}`];
   await mustRun('find', [dir, ...clamp, '-exec', 'touch', '-h', '-d', `@${epoch}`, '{}', '+']);
 }
 
@@ -82,9 +85,20 @@ async function normalise(dir: string, lower: string | null, v: Volatile): Promis
   }
 }
 
+/** Removes from the change what an element's volatile path matches (elements/volatile-paths.ts). */
+async function removeMatching(dir: string, lower: string | null, pattern: string): Promise<void> {
+  const { dir: parent, matches } = volatileMatcher(pattern);
+  const names = await readdir(path.join(dir, parent)).catch(() => [] as string[]);
+  for (const name of names.filter(matches)) {
+    const st = await lstat(path.join(dir, parent, name));
+    // A whiteout already removes it.
+    if (!(st.isCharacterDevice() && st.rdev === 0)) await removeFromChange(dir, lower, path.join(parent, name));
+  }
+}
+
 /** Removes `rel` from the change; over a tree that has it, leaves overlayfs's whiteout, as a step's own `rm` would. */
 async function removeFromChange(dir: string, lower: string | null, rel: string): Promise<void> {
-  await rm(path.join(dir, rel));
+  await rm(path.join(dir, rel), { recursive: true });
   if (lower !== null && (await lstat(path.join(lower, rel)).catch(() => null))) await mustRun('mknod', [path.join(dir, rel), 'c', '0', '0']);
 }
 

@@ -144,7 +144,7 @@ async function buildStep(job: StepJob, env: StepEnv, keyOf: (layer: FileDigest) 
     if (removed.length > 0) ports.emit({ type: 'warning', message: `${step.id} removed ${removed.join(', ')} from $TMP_HOOKS_PATH: a later build that takes this step from the cache will still have them` });
   }
   // The base step's upper dir is a whole tree, over nothing.
-  await makeReproducible(dir.step.upper, kind.layer === 'tree' ? null : dir.tree, env.sourceDateEpoch, kind.readsHost(step));
+  await makeReproducible(dir.step.upper, kind.layer === 'tree' ? null : dir.tree, env.sourceDateEpoch, { everyMtime: kind.readsHost(step), volatile: job.inputs.volatile ?? [] });
   ports.emit({ type: 'activity', source: step.id, text: 'packing the layer' });
   env.doing.now({ what: `packing the layer of ${step.id}`, writesTo: [env.workRole] });
   const timing = stopwatch();

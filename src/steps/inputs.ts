@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from '../cache/canonical-json.js';
 import { digestTree, sha256Buffer, sha256File, type FileDigest } from '../cache/digest.js';
+import type { Element } from '../elements/element.js';
 import { HELPER_DIR } from './helper-scripts.js';
 import type { HookEnvOptions } from './hook-env.js';
 import type { InputCache, InputContext, StepInputs } from './kind.js';
@@ -52,7 +53,7 @@ async function mentions(dir: string, patterns: RegExp[]): Promise<boolean[]> {
   return found;
 }
 
-type CommonFields = Pick<StepInputs, 'phase' | 'script' | 'distro' | 'release' | 'arch' | 'sourceDateEpoch'>;
+type CommonFields = Pick<StepInputs, 'phase' | 'script' | 'distro' | 'release' | 'arch' | 'sourceDateEpoch' | 'volatile'>;
 
 /** The key fields every step has: where it sits and what it is built for. */
 export function commonInputs(step: StepCommon, ctx: InputContext): CommonFields {
@@ -63,7 +64,14 @@ export function commonInputs(step: StepCommon, ctx: InputContext): CommonFields 
     release: ctx.distro.release,
     arch: ctx.distro.arch,
     sourceDateEpoch: ctx.sourceDateEpoch,
+    volatile: volatilePaths(ctx.elements),
   };
+}
+
+/** Every element's volatile paths, sorted, each once; null when there are none. */
+export function volatilePaths(elements: readonly Element[]): string[] | null {
+  const all = [...new Set(elements.flatMap((e) => e.volatilePaths))].sort();
+  return all.length > 0 ? all : null;
 }
 
 /** How to make a step's hook environment (hook-env.ts). */

@@ -78,6 +78,7 @@ describe('layerKey', () => {
     ['secrets', [{ id: 'DIB_API_PASSWORD', exported: true }]],
     ['hostResult', sha256Buffer('the layer a hook made from the host')],
     ['archive', ARCHIVE],
+    ['volatile', ['etc/ssh/ssh_host_*']],
   ];
   it.each(mutations)('changes when %s becomes %j', (field, value) => {
     expect(layerKey({ ...fixture(), [field]: value })).not.toBe(layerKey(fixture()));
@@ -87,6 +88,12 @@ describe('layerKey', () => {
     expect(layerKey({ ...fixture(), secrets: [{ id: 'api-token', exported: false }] })).toBe('sha256:94080c4838736e64431a1681ae705bd36288328b777e3c597f5cea659511576f');
     expect(layerKey({ ...fixture(), secrets: [] })).toBe(layerKey(fixture()));
     expect(layerKey({ ...fixture(), secrets: null })).toBe(layerKey(fixture()));
+  });
+
+  it('gives the same key as before volatile paths existed when there are none, and another with them', () => {
+    expect(layerKey({ ...fixture(), volatile: null })).toBe(layerKey(fixture()));
+    expect(layerKey({ ...fixture(), volatile: [] })).toBe(layerKey(fixture()));
+    expect(layerKey({ ...fixture(), volatile: ['var/lib/mysql/*'] })).not.toBe(layerKey({ ...fixture(), volatile: ['etc/ssh/ssh_host_*'] }));
   });
 
   it('gives the same key as before hostResult existed when it is not set', () => {

@@ -1,7 +1,9 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadElement } from '../../../src/elements/load-element.js';
 import { BAD, GOOD } from '../../support/fixtures.js';
+import { scratchDir } from '../../support/run-dir.js';
 
 describe('loadElement', () => {
   it('reads deps, provides, hooks in DIB order, environment.d, packages, bin and README', async () => {
@@ -67,5 +69,30 @@ describe('loadElement', () => {
     const r = await loadElement('bad-deps', path.join(BAD, 'bad-deps'), BAD);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toMatchObject({ reason: 'malformed-element', at: { file: `${BAD}/bad-deps/element-deps`, line: 2 } });
+  });
+});
+
+describe('volatile-paths', () => {
+  const element = async (text: string) => {
+    const dir = path.join(await scratchDir('volatile-paths'), 'vol');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'volatile-paths'), text);
+    return loadElement('vol', dir, path.dirname(dir));
+  };
+
+  it('reads one path per line, comments and a leading / left out', async () => {
+    const r = await element('# per-machine state\n/etc/ssh/ssh_host_*\n\nvar/lib/mysql/*  # the data directory\n');
+    expect(r.ok && r.value.volatilePaths).toEqual(['etc/ssh/ssh_host_*', 'var/lib/mysql/*']);
+  });
+
+  it.each([
+    ['var/*/mysql', 'only the last part'],
+    ['../etc/passwd', 'plain path'],
+    ['*', 'whole tree'],
+    ['etc/ssh/key?', 'the only wildcard'],
+  ])('refuses %s, naming the file and the line', async (line, problem) => {
+    const r = await element(`etc/ok\n${line}\n`);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatchObject({ reason: 'malformed-element', at: { element: 'vol', line: 2 }, message: expect.stringContaining(problem) });
   });
 });

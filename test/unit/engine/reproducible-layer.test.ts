@@ -1,4 +1,4 @@
-import { lstat, mkdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildEpoch, DEFAULT_EPOCH, makeReproducible } from '../../../src/engine/reproducible-layer.js';
@@ -52,7 +52,7 @@ describe('makeReproducible', () => {
 
   it('for a step that reads the host, gives every entry the one mtime, older ones included', async () => {
     const { upper } = await change();
-    await makeReproducible(upper, null, EPOCH, true);
+    await makeReproducible(upper, null, EPOCH, { everyMtime: true });
     for (const p of ['', 'usr/bin/from-a-package', 'etc/link']) expect((await lstat(path.join(upper, p))).mtimeMs, p).toBe(EPOCH * 1000);
   });
 });
@@ -84,6 +84,25 @@ describe('a .pyc Python wrote at import time', () => {
     expect(shadow.isCharacterDevice() && shadow.rdev === 0).toBe(true);
     expect((await readFile(path.join(upper, cache, 'old.cpython-311.pyc'))).readUInt32LE(8)).toBe(OLD);
     expect((await readFile(path.join(upper, cache, 'hashed.cpython-311.pyc'))).readUInt32LE(4)).toBe(3);
+  });
+});
+
+describe("elements' volatile paths", () => {
+  it('removes what they match from the change, whole directories included, with a whiteout where the tree has it', async () => {
+    const { upper, tree } = await change();
+    for (const d of ['etc/ssh', 'var/lib/mysql/mysql']) await mkdir(path.join(upper, d), { recursive: true });
+    await writeFile(path.join(upper, 'etc/ssh/ssh_host_ed25519_key'), 'secret');
+    await writeFile(path.join(upper, 'etc/ssh/ssh_host_ed25519_key.pub'), 'public');
+    await writeFile(path.join(upper, 'etc/ssh/sshd_config'), 'kept');
+    await writeFile(path.join(upper, 'var/lib/mysql/mysql/user.frm'), 'x');
+    await writeFile(path.join(upper, 'var/lib/mysql/ibdata1'), 'y');
+    await mkdir(path.join(tree, 'var/lib/mysql'), { recursive: true });
+    await writeFile(path.join(tree, 'var/lib/mysql/ibdata1'), 'older');
+    await makeReproducible(upper, tree, EPOCH, { volatile: ['etc/ssh/ssh_host_*', 'var/lib/mysql/*', 'nowhere/*'] });
+    expect((await readdir(path.join(upper, 'etc/ssh'))).sort()).toEqual(['sshd_config']);
+    expect(await readdir(path.join(upper, 'var/lib/mysql'))).toEqual(['ibdata1']);
+    const ib = await lstat(path.join(upper, 'var/lib/mysql/ibdata1'));
+    expect(ib.isCharacterDevice() && ib.rdev === 0).toBe(true);
   });
 });
 

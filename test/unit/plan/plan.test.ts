@@ -66,6 +66,7 @@ describe("planBuild with diskimage-builder's install types", () => {
     packagesFile: null,
     pkgMap: null,
     blockDevice: null,
+    volatilePaths: [],
     hasBin: false,
     hasStatic: false,
     warnings: [],

@@ -54,7 +54,7 @@ describe("diskimage-builder's element model", () => {
     const distro = unwrap(await loadDistro('debian-bookworm'));
     const parsed = parsePackageInstalls('grub-efi-amd64:\ncloud-initramfs-growroot:\nvim:\n');
     if (!parsed.ok) throw new Error(parsed.message);
-    const element = { name: 'bootloader', dir: '/x', origin: '/x', overrides: [], description: '', deps: [], provides: [], hooks: {}, installTypes: [], environmentD: [], packages: parsed.packages, packagesFile: null, blockDevice: null, hasBin: false, hasStatic: false, warnings: [], pkgMap: { default: { 'grub-efi-amd64': 'grub-efi grub-pc-bin', 'cloud-initramfs-growroot': '' } } } as Element;
+    const element = { name: 'bootloader', dir: '/x', origin: '/x', overrides: [], description: '', deps: [], provides: [], hooks: {}, installTypes: [], environmentD: [], packages: parsed.packages, packagesFile: null, blockDevice: null, volatilePaths: [], hasBin: false, hasStatic: false, warnings: [], pkgMap: { default: { 'grub-efi-amd64': 'grub-efi grub-pc-bin', 'cloud-initramfs-growroot': '' } } } as Element;
     expect(packageSteps([element], distro, {})[0]!.packages.map((p) => p.name)).toEqual(['grub-efi', 'grub-pc-bin', 'vim']);
   });
 

@@ -8,7 +8,7 @@ import { mapPackageName, packageSteps } from '../../../src/steps/packages.js';
 function element(name: string, yaml: string, pkgMap: Record<string, unknown> | null = null): Element {
   const parsed = parsePackageInstalls(yaml);
   if (!parsed.ok) throw new Error(parsed.message);
-  return { name, dir: `/x/${name}`, origin: '/x', overrides: [], description: '', deps: [], provides: [], hooks: {}, installTypes: [], environmentD: [], packages: parsed.packages, packagesFile: null, pkgMap, blockDevice: null, hasBin: false, hasStatic: false, warnings: [] };
+  return { name, dir: `/x/${name}`, origin: '/x', overrides: [], description: '', deps: [], provides: [], hooks: {}, installTypes: [], environmentD: [], packages: parsed.packages, packagesFile: null, pkgMap, blockDevice: null, volatilePaths: [], hasBin: false, hasStatic: false, warnings: [] };
 }
 
 describe('packageSteps', () => {
