@@ -115,7 +115,9 @@ async function layerFileDifferences(earlierKey: LayerKey, againKey: LayerKey, ea
   if (!againBlob) return [];
   const [a, b] = [await layerFacts(earlierBlob), await layerFacts(againBlob)];
   const out: string[] = [];
-  for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+  // Byte-compiled files last: they follow from their sources, and would hide the file that differs first.
+  const order = (n: string): string => `${n.includes('/__pycache__/') ? 1 : 0}${n}`;
+  for (const name of [...new Set([...a.keys(), ...b.keys()])].sort((x, y) => order(x).localeCompare(order(y)))) {
     const [x, y] = [a.get(name), b.get(name)];
     if (x === y) continue;
     out.push(`  /${name.replace(/^\.\//, '')}: ${x === undefined ? 'only in the rebuild' : y === undefined ? 'only in the earlier build' : what(x, y)}`);

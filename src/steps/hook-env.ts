@@ -45,6 +45,7 @@ const RESERVED: Record<string, string | null> = {
   DIB_INIT_SYSTEM: '--distro',
   DIB_DISTRIBUTION_MIRROR: '--mirror (or DIB_DISTRIBUTION_MIRROR in the environment)',
   DEBIAN_FRONTEND: null,
+  PYTHONDONTWRITEBYTECODE: null,
   SOURCE_DATE_EPOCH: '--source-date-epoch',
   IMAGE_NAME: '--image-name',
   IMAGE_ELEMENT: null,
@@ -164,6 +165,11 @@ export function hookEnv(o: HookEnvOptions): Record<string, string> {
     DIB_INIT_SYSTEM: o.distro.initSystem,
     DIB_DISTRIBUTION_MIRROR: o.distro.mirror,
     DEBIAN_FRONTEND: 'noninteractive',
+    // Python writes no .pyc when it imports: a postinst that imports a module
+    // (horizon's `manage.py collectstatic`) while py3compile still compiles it
+    // would race it, and which .pyc won would differ from build to build.
+    // py3compile writes every package's .pyc, hash-checked under SOURCE_DATE_EPOCH.
+    PYTHONDONTWRITEBYTECODE: '1',
     [DIE_FUNCTION[0]]: DIE_FUNCTION[1],
   };
   if (o.dibLib) env._LIB = o.dibLib;
