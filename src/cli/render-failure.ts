@@ -164,6 +164,12 @@ export function renderFailure(f: Failure): Rendered {
       return { message: `cloud configuration: ${f.message}`, details: [], ...(f.hint ? { hint: f.hint } : {}) };
     case 'signing-incomplete':
       return { message: `${f.given} without ${f.missing}: signing for Glance needs both, so nothing was published and nothing was created in the cloud`, details: [], hint: f.hint };
+    case 'image-url-refused':
+      return {
+        message: `--image-url ${f.url} does not serve ${f.output}: ${f.problem}; nothing was published and nothing was created in any cloud`,
+        details: [],
+        hint: 'serve the manifest\'s output at that URL ({name} in the URL stands for the output\'s file name), or publish without --image-url to upload the local file',
+      };
     case 'publish-failed':
       return {
         message: `publish failed at ${f.step}${f.status ? ` (HTTP ${f.status})` : ''}: ${f.message}`,

@@ -1,7 +1,8 @@
 // Glance v2 image calls: create (POST /v2/images), upload the data streamed
 // from a file (PUT /v2/images/{id}/file), or stage it and import it
 // (interoperable image import: PUT /v2/images/{id}/stage, then POST
-// /v2/images/{id}/import with glance-direct), read and list (GET), wait for a
+// /v2/images/{id}/import with glance-direct), or have Glance fetch it from a
+// URL (POST /v2/images/{id}/import with web-download), read and list (GET), wait for a
 // status and delete. GET and DELETE are retried on network errors; POST and
 // the uploads never are (a retry could make a second image or re-send the data).
 import { fail, ok, type Result } from '../failure.js';
@@ -62,11 +63,15 @@ export async function sendImageData(s: Session, glance: string, id: string, targ
   return ok({ done: false, status: c.res.status, message: errorText(c.res) });
 }
 
-/** Asks Glance to import the staged data (glance-direct); the image then goes importing → active. */
-export async function importStaged(s: Session, glance: string, id: string): Promise<Result<void>> {
-  const c = await call(s, 'importing the staged data', 'POST', `${glance}/v2/images/${id}/import`, { json: { method: { name: 'glance-direct' } } });
+/** An import method: the staged data (glance-direct), or a URL Glance fetches itself (web-download). */
+export type ImportMethod = { name: 'glance-direct' } | { name: 'web-download'; uri: string };
+
+/** Asks Glance to import (POST /v2/images/{id}/import); the image then goes importing → active. */
+export async function startImport(s: Session, glance: string, id: string, method: ImportMethod): Promise<Result<void>> {
+  const step = method.name === 'glance-direct' ? 'importing the staged data' : 'asking Glance to fetch the served image (web-download)';
+  const c = await call(s, step, 'POST', `${glance}/v2/images/${id}/import`, { json: { method } });
   if (!c.ok) return c.error;
-  return c.res.status === 202 ? ok(undefined) : httpFailure('importing the staged data', c.res);
+  return c.res.status === 202 ? ok(undefined) : httpFailure(step, c.res);
 }
 
 /** The import methods the cloud offers (GET /v2/info/import); none when it has no such call (before Queens) or disabled it. */
