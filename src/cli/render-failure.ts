@@ -1,6 +1,7 @@
 // Turns every Failure into the one clear message a user sees: what went
 // wrong, where (element, file, line), and what to do. One switch, so the
 // compiler notices a reason nobody renders.
+import { WEB_DOWNLOAD_STEP } from '../glance/images.js';
 import { formatBytes } from '../util/format.js';
 import { unreachable, type Failure, type Location, type SpaceRole } from '../failure.js';
 
@@ -177,6 +178,9 @@ export function renderFailure(f: Failure): Rendered {
         ...(f.status === 401 ? { hint: 'check the credentials (clouds.yaml / OS_* variables)' } : {}),
         ...(f.status === 403 ? { hint: 'the user lacks the role or quota for this; ask the cloud admin' } : {}),
         ...(f.status === 413 ? { hint: 'the image is larger than the image size quota allows' } : {}),
+        ...(f.status === 400 && f.step === WEB_DOWNLOAD_STEP
+          ? { hint: "the cloud's Glance does not fetch from this URL (its [import_filtering_opts]: schemes, hosts, ports): serve it where it may, or publish without --image-url" }
+          : {}),
       };
     case 'signature-rejected':
       return {

@@ -31,6 +31,13 @@ export function shownUrl(url: string): string {
   }
 }
 
+/** `text` with `url` shown as `shownUrl` shows it, in whatever form its query took (Glance echoes the URL it refused, HTML-escaped). */
+export function hideQuery(text: string, url: string): string {
+  const shown = shownUrl(url);
+  const escaped = shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return text.split(url).join(shown).replace(new RegExp(`${escaped}[?#][^\\s"'<>]*`, 'g'), shown);
+}
+
 /**
  * The URL of each output that a cloud may fetch (by output file name), from
  * the template: `{name}` is the output's file name. A template without

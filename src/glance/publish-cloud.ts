@@ -27,7 +27,7 @@ import { describeCatalog, endpointFor } from './catalog.js';
 import type { CloudDisk } from './cloud-disk.js';
 import type { Cloud } from './cloud-config.js';
 import { createImage, deleteImage, importMethods, sendImageData, startImport, waitForActive, type GlanceImage } from './images.js';
-import { shownUrl } from './image-url.js';
+import { hideQuery, shownUrl } from './image-url.js';
 import { authenticate, type Session } from './keystone.js';
 import { manifestTag, MARKER_TAG, SERIES_PROPERTY } from './naming.js';
 import { applyRetention, PUBLISHED_AT_PROPERTY, type RetentionReport } from './retention.js';
@@ -153,8 +153,11 @@ export async function publishToCloud(run: PublishRun, t: CloudTarget, log: Log, 
 
   let secret: { barbican: string; uuid: string } | null = null;
   let imageId: string | null = null;
-  /** Undoes what this cloud got, then fails with `f` (naming what stayed). */
-  const undo = async (f: Failure): Promise<CloudResult> => {
+  /** The URL Glance fetches from, when web-download: its query never reaches a message (Glance echoes it). */
+  let fetchedFrom: string | null = null;
+  /** Undoes what this cloud got, then fails with `given` (naming what stayed). */
+  const undo = async (given: Failure): Promise<CloudResult> => {
+    const f = fetchedFrom ? (JSON.parse(hideQuery(JSON.stringify(given), fetchedFrom)) as Failure) : given;
     const left: string[] = [];
     if (imageId && !(await deleteImage(s, glance, imageId)).ok) left.push(`image ${imageId}`);
     if (secret && !(await deleteSecret(s, secret.barbican, secret.uuid)).ok) left.push(`Barbican secret ${secret.uuid}`);
@@ -185,6 +188,7 @@ export async function publishToCloud(run: PublishRun, t: CloudTarget, log: Log, 
   const methods = signature ? ok([]) : await importMethods(s, glance);
   if (!methods.ok) return undo(methods.error);
   const { method, url, notWebDownload } = chooseMethod(run, d, Boolean(signature), methods.value);
+  fetchedFrom = url;
   if (notWebDownload) log(`not by web-download: ${notWebDownload}`);
   const m = run.manifest;
   const body: Record<string, unknown> = {
@@ -218,7 +222,7 @@ export async function publishToCloud(run: PublishRun, t: CloudTarget, log: Log, 
     const imported = await startImport(s, glance, imageId, url ? { name: 'web-download', uri: url } : { name: 'glance-direct' });
     if (!imported.ok) return undo(imported.error);
   }
-  const active = await waitForActive(s, glance, imageId);
+  const active = await waitForActive(s, glance, imageId, method !== 'put');
   if (!active.ok) {
     const e = active.error;
     if (signature && e.reason === 'publish-failed' && /signature/i.test(e.message)) return undo({ reason: 'signature-rejected', image: imageId, message: e.message, deleted: true });

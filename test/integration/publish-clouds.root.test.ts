@@ -253,6 +253,27 @@ describe('publish --image-url: Glance fetches the served output (web-download)',
     }
   });
 
+  it('an import Glance cannot finish (the server answers our HEAD, not its GET) fails at once from the task, exit 4, image deleted, the query never shown', async () => {
+    const image = unique('webfail');
+    const f = await manifestFixture(1, { image, tag: 'v1' }, ['raw']);
+    const o = f.manifest.outputs[0]!;
+    const headOnly = http.createServer((req, res) => {
+      if (req.method === 'HEAD') return res.writeHead(200, { 'content-length': o.size, connection: 'close' }).end();
+      res.writeHead(404, { connection: 'close' }).end('gone');
+    });
+    await new Promise<void>((r) => headOnly.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = headOnly.address() as net.AddressInfo;
+      const r = await run(['publish', f.manifestFile, '--os-cloud', 'raw-cloud', '--image-url', `http://127.0.0.1:${port}/{name}?sig=secret`]);
+      expect(r.exitCode, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(/publish failed at importing the image: the import of [0-9a-f-]+ failed/);
+      expect(r.stderr).not.toContain('secret');
+      expect(await series(demo(), image)).toEqual([]);
+    } finally {
+      await new Promise<void>((r) => headOnly.close(() => r()));
+    }
+  });
+
   it('an unreachable URL is refused before anything is created in any cloud (exit 2)', async () => {
     const image = unique('webdown');
     const f = await manifestFixture(1, { image, tag: 'v1' }, ['raw']);

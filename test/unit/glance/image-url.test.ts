@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeServedOutput, servedUrls, shownUrl } from '../../../src/glance/image-url.js';
+import { hideQuery, probeServedOutput, servedUrls, shownUrl } from '../../../src/glance/image-url.js';
 import type { ManifestOutput } from '../../../src/manifest/manifest.js';
 import { closedPort, startReleaseServer, type ReleaseServer } from '../../support/release-server.js';
 
@@ -38,6 +38,15 @@ describe('servedUrls', () => {
 describe('shownUrl', () => {
   it('drops user info, query and fragment: they may carry a credential', () => {
     expect(shownUrl('https://u:pw@h:8080/a/b.qcow2?temp_url_sig=s&x=1#f')).toBe('https://h:8080/a/b.qcow2');
+  });
+});
+
+describe('hideQuery', () => {
+  it('shows the URL without its query wherever a message echoes it, HTML-escaped or not', () => {
+    const url = 'http://10.0.0.1:8080/a.qcow2?temp_url_sig=s3cret&temp_url_expires=9';
+    const glance = 'URI for web-download does not pass filtering: http://10.0.0.1:8080/a.qcow2?temp_url_sig=s3cret&amp;temp_url_expires=9<br />';
+    expect(hideQuery(glance, url)).toBe('URI for web-download does not pass filtering: http://10.0.0.1:8080/a.qcow2<br />');
+    expect(hideQuery(`"fetching ${url}"`, url)).toBe('"fetching http://10.0.0.1:8080/a.qcow2"');
   });
 });
 
