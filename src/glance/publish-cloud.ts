@@ -268,13 +268,15 @@ export function chooseMethod(run: PublishRun, d: CloudDisk, signed: boolean, off
 }
 
 /** Glance's checksums of the image against the uploaded file's (with web-download, the manifest's output's: what Glance fetched must be its bytes). */
-function compareHashes(img: GlanceImage, d: CloudDisk, manifestFile: string, id: string, url: string | null): Result<Pick<CloudResult['checks'], 'md5' | 'osHash'>> {
+export function compareHashes(img: GlanceImage, d: CloudDisk, manifestFile: string, id: string, url: string | null): Result<Pick<CloudResult['checks'], 'md5' | 'osHash'>> {
   const problems: string[] = [];
   const what = url ? `${d.from} fetched by Glance from ${shownUrl(url)}` : d.converted ? `the ${d.format} conversion of ${d.from}` : d.from;
   const theirs = url ? "the manifest's" : "the uploaded file's";
   if (img.checksum !== d.md5) problems.push(`Glance checksum (md5) is ${img.checksum}, ${theirs} is ${d.md5}`);
   const sha512 = img.os_hash_algo === 'sha512';
   if (sha512 && img.os_hash_value !== d.sha512) problems.push(`Glance os_hash_value (sha512) is ${img.os_hash_value}, ${theirs} is ${d.sha512}`);
+  // An upload's bytes are ours; fetched bytes are proven only by a hash no one can collide with.
+  if (!sha512 && url) problems.push(`Glance hashes with ${img.os_hash_algo ?? 'nothing'}, not sha512: md5 alone cannot prove the fetched bytes are the manifest's (publish without --image-url)`);
   if (problems.length) return fail({ reason: 'verify-failed', manifest: manifestFile, problems: problems.map((p) => `${what} in Glance image ${id}: ${p}`) });
   return ok({ md5: 'match', osHash: sha512 ? 'match' : 'not sha512: not compared' });
 }

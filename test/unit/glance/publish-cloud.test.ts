@@ -3,7 +3,8 @@
 // otherwise the local file, with the reason in the report.
 import { describe, expect, it } from 'vitest';
 import type { CloudDisk } from '../../../src/glance/cloud-disk.js';
-import { chooseMethod, type PublishRun } from '../../../src/glance/publish-cloud.js';
+import type { GlanceImage } from '../../../src/glance/images.js';
+import { chooseMethod, compareHashes, type PublishRun } from '../../../src/glance/publish-cloud.js';
 
 const served = { imageUrls: new Map([['web.qcow2', 'https://rel/web.qcow2?sig=s']]) } as PublishRun;
 const qcow2 = { format: 'qcow2', from: 'web.qcow2', converted: false } as CloudDisk;
@@ -26,5 +27,23 @@ describe('chooseMethod', () => {
     const none = { imageUrls: null } as PublishRun;
     expect(chooseMethod(none, qcow2, false, both)).toEqual({ method: 'glance-direct', url: null, notWebDownload: null });
     expect(chooseMethod(none, qcow2, false, ['web-download'])).toEqual({ method: 'put', url: null, notWebDownload: null });
+  });
+});
+
+describe('compareHashes', () => {
+  const disk = { ...qcow2, md5: 'm', sha512: 's' } as CloudDisk;
+  const image = (algo: string, value: string) => ({ id: 'i', checksum: 'm', os_hash_algo: algo, os_hash_value: value }) as GlanceImage;
+
+  it('an upload whose Glance hashes with sha256 is checked by md5 alone; a web-download is not proven by it and fails', () => {
+    expect(compareHashes(image('sha256', 'x'), disk, 'm.json', 'i', null)).toEqual({ ok: true, value: { md5: 'match', osHash: 'not sha512: not compared' } });
+    expect(compareHashes(image('sha256', 'x'), disk, 'm.json', 'i', 'https://rel/web.qcow2?sig=s')).toMatchObject({
+      ok: false,
+      error: { reason: 'verify-failed', problems: [expect.stringMatching(/^web.qcow2 fetched by Glance from https:\/\/rel\/web.qcow2 in Glance image i: Glance hashes with sha256, not sha512: md5 alone cannot prove/)] },
+    });
+  });
+
+  it('a web-download whose sha512 matches the manifest passes; another one fails naming both', () => {
+    expect(compareHashes(image('sha512', 's'), disk, 'm.json', 'i', 'https://rel/web.qcow2')).toEqual({ ok: true, value: { md5: 'match', osHash: 'match' } });
+    expect(compareHashes(image('sha512', 't'), disk, 'm.json', 'i', 'https://rel/web.qcow2')).toMatchObject({ ok: false, error: { problems: [expect.stringContaining("Glance os_hash_value (sha512) is t, the manifest's is s")] } });
   });
 });
