@@ -81,6 +81,8 @@ export type Failure =
   | { reason: 'cloud-config'; message: string; hint?: string }
   /** Half the signing material was given (`given`), the other half (`missing`) not: publish would have uploaded unsigned. */
   | { reason: 'signing-incomplete'; given: string; missing: string; hint: string }
+  /** `publish --image-url`: the URL does not serve the output (unreachable, an HTTP error, another size), checked before any cloud is touched. */
+  | { reason: 'image-url-refused'; url: string; output: string; problem: string }
   | { reason: 'publish-failed'; step: string; status?: number; message: string; leftBehind?: string }
   | { reason: 'signature-rejected'; image: string; message: string; deleted: boolean }
   /** A publish or prune over many clouds that failed in some: each one's failure; the report (--json, --report) has the rest. */
@@ -146,6 +148,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'bad-key':
     case 'cloud-config':
     case 'signing-incomplete':
+    case 'image-url-refused':
       return 'usage';
     case 'not-implemented':
       return 'not-implemented';

@@ -27,6 +27,7 @@ interface PublishArgs extends CloudsArgs {
   keep?: number;
   parallel?: number;
   workDir?: string;
+  imageUrl?: string;
   report?: string;
   requireTest?: boolean;
   json?: boolean;
@@ -80,6 +81,7 @@ export function publishCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void
         .option('require-test', { type: 'boolean', describe: 'refuse unless a passing, signed `imgfactory test` of this exact manifest is beside it' })
         .option('keep', { type: 'number', describe: "keep the newest N images of this image's series per cloud, delete the rest (never one in use where the cloud can tell)" })
         .option('parallel', { type: 'number', default: 2, describe: 'clouds published to at the same time' })
+        .option('image-url', { type: 'string', describe: "where the outputs are already served ({name}: an output's file name): Glance fetches them (web-download) where it can, and must report the manifest's checksums" })
         .option('work-dir', { type: 'string', describe: 'where disk format conversions are made (default the temp directory)' })
         .option('report', { type: 'string', describe: 'write the JSON report of every cloud to this file' })
         .option('json', { type: 'boolean', describe: 'print the JSON report on stdout' }) as never,
@@ -101,13 +103,14 @@ export function publishCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void
         ...(a.keep !== undefined ? { keep: a.keep } : {}),
         ...(a.parallel !== undefined ? { parallel: a.parallel } : {}),
         ...(a.workDir ? { workDir: a.workDir } : {}),
+        ...(a.imageUrl !== undefined ? { imageUrl: a.imageUrl } : {}),
         onProgress: progress(process.stderr, names.length > 1),
         onLog: (l, cloud) => out.info(names.length > 1 && cloud ? `${cloud}: ${l}` : l),
       });
       if (!r.ok) throw new FailureError(r.error);
       await emitReport(out, r.value, a);
       for (const c of r.value.clouds.filter((x) => x.ok)) {
-        out.info(`${c.cloud}: image ${c.id} (${c.name}) is ${c.status}, ${c.diskFormat}${c.converted ? ` converted from ${c.from}` : ''} by ${c.uploadMethod}; checksum${c.checks.osHash === 'match' ? ' and os_hash_value match' : ' matches'} the uploaded file`);
+        out.info(`${c.cloud}: image ${c.id} (${c.name}) is ${c.status}, ${c.diskFormat}${c.converted ? ` converted from ${c.from}` : ''} by ${c.uploadMethod}; checksum${c.checks.osHash === 'match' ? ' and os_hash_value match' : ' matches'} ${c.uploadMethod === 'web-download' ? "the manifest's" : 'the uploaded file'}`);
         printRetention(out, c.cloud, c.retention);
         if (!a.json) out.print(names.length > 1 ? `${c.cloud}\t${c.id}` : c.id!);
       }

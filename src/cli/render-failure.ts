@@ -1,6 +1,7 @@
 // Turns every Failure into the one clear message a user sees: what went
 // wrong, where (element, file, line), and what to do. One switch, so the
 // compiler notices a reason nobody renders.
+import { WEB_DOWNLOAD_STEP } from '../glance/images.js';
 import { formatBytes } from '../util/format.js';
 import { unreachable, type Failure, type Location, type SpaceRole } from '../failure.js';
 
@@ -164,6 +165,12 @@ export function renderFailure(f: Failure): Rendered {
       return { message: `cloud configuration: ${f.message}`, details: [], ...(f.hint ? { hint: f.hint } : {}) };
     case 'signing-incomplete':
       return { message: `${f.given} without ${f.missing}: signing for Glance needs both, so nothing was published and nothing was created in the cloud`, details: [], hint: f.hint };
+    case 'image-url-refused':
+      return {
+        message: `--image-url ${f.url} does not serve ${f.output}: ${f.problem}; nothing was published and nothing was created in any cloud`,
+        details: [],
+        hint: 'serve the manifest\'s output at that URL ({name} in the URL stands for the output\'s file name), or publish without --image-url to upload the local file',
+      };
     case 'publish-failed':
       return {
         message: `publish failed at ${f.step}${f.status ? ` (HTTP ${f.status})` : ''}: ${f.message}`,
@@ -171,6 +178,9 @@ export function renderFailure(f: Failure): Rendered {
         ...(f.status === 401 ? { hint: 'check the credentials (clouds.yaml / OS_* variables)' } : {}),
         ...(f.status === 403 ? { hint: 'the user lacks the role or quota for this; ask the cloud admin' } : {}),
         ...(f.status === 413 ? { hint: 'the image is larger than the image size quota allows' } : {}),
+        ...(f.status === 400 && f.step === WEB_DOWNLOAD_STEP
+          ? { hint: "the cloud's Glance does not fetch from this URL (its [import_filtering_opts]: schemes, hosts, ports): serve it where it may, or publish without --image-url" }
+          : {}),
       };
     case 'signature-rejected':
       return {

@@ -24,6 +24,8 @@ export interface HttpRequest {
   ca?: Buffer;
   insecure?: boolean;
   timeoutMs?: number;
+  /** Answer with the status and headers only: the body (a whole disk image, maybe) is not read, the connection is dropped. */
+  headersOnly?: boolean;
 }
 
 export interface HttpResponse {
@@ -106,6 +108,10 @@ function once(r: HttpRequest): Promise<HttpResponse> {
       },
       (res) => {
         answered = true;
+        if (r.headersOnly) {
+          res.destroy();
+          return resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0) });
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));

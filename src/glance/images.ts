@@ -1,7 +1,8 @@
 // Glance v2 image calls: create (POST /v2/images), upload the data streamed
 // from a file (PUT /v2/images/{id}/file), or stage it and import it
 // (interoperable image import: PUT /v2/images/{id}/stage, then POST
-// /v2/images/{id}/import with glance-direct), read and list (GET), wait for a
+// /v2/images/{id}/import with glance-direct), or have Glance fetch it from a
+// URL (POST /v2/images/{id}/import with web-download), read and list (GET), wait for a
 // status and delete. GET and DELETE are retried on network errors; POST and
 // the uploads never are (a retry could make a second image or re-send the data).
 import { fail, ok, type Result } from '../failure.js';
@@ -62,11 +63,18 @@ export async function sendImageData(s: Session, glance: string, id: string, targ
   return ok({ done: false, status: c.res.status, message: errorText(c.res) });
 }
 
-/** Asks Glance to import the staged data (glance-direct); the image then goes importing → active. */
-export async function importStaged(s: Session, glance: string, id: string): Promise<Result<void>> {
-  const c = await call(s, 'importing the staged data', 'POST', `${glance}/v2/images/${id}/import`, { json: { method: { name: 'glance-direct' } } });
+/** An import method: the staged data (glance-direct), or a URL Glance fetches itself (web-download). */
+export type ImportMethod = { name: 'glance-direct' } | { name: 'web-download'; uri: string };
+
+/** The step of a failed web-download request (a 400 there: Glance's import filtering refused the URL). */
+export const WEB_DOWNLOAD_STEP = 'asking Glance to fetch the served image (web-download)';
+
+/** Asks Glance to import (POST /v2/images/{id}/import); the image then goes importing → active. */
+export async function startImport(s: Session, glance: string, id: string, method: ImportMethod): Promise<Result<void>> {
+  const step = method.name === 'glance-direct' ? 'importing the staged data' : WEB_DOWNLOAD_STEP;
+  const c = await call(s, step, 'POST', `${glance}/v2/images/${id}/import`, { json: { method } });
   if (!c.ok) return c.error;
-  return c.res.status === 202 ? ok(undefined) : httpFailure('importing the staged data', c.res);
+  return c.res.status === 202 ? ok(undefined) : httpFailure(step, c.res);
 }
 
 /** The import methods the cloud offers (GET /v2/info/import); none when it has no such call (before Queens) or disabled it. */
@@ -121,10 +129,12 @@ export async function deleteImage(s: Session, glance: string, id: string): Promi
 /**
  * Polls until the image is `active` (or fails: killed, deleted, gone, or the
  * time is up). An import that fails leaves the image `importing` (Zed) or
- * sends it back to `queued` with `os_glance_failed_import` set; its task then
- * says `failure`, and the failure carries the task's message.
+ * sends it back to `queued` with `os_glance_failed_import` set, or, when a
+ * web-download could not fetch the URL at all, just `queued`; its task then
+ * says `failure`, and the failure carries the task's message. `imported`: an
+ * import was asked for, so a `queued` image's task is read too.
  */
-export async function waitForActive(s: Session, glance: string, id: string, timeoutMs = 10 * 60_000): Promise<Result<GlanceImage>> {
+export async function waitForActive(s: Session, glance: string, id: string, imported: boolean, timeoutMs = 10 * 60_000): Promise<Result<GlanceImage>> {
   const until = Date.now() + timeoutMs;
   for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
     const g = await getImage(s, glance, id);
@@ -132,7 +142,7 @@ export async function waitForActive(s: Session, glance: string, id: string, time
     if (!g.value) return fail({ reason: 'publish-failed', step: 'waiting for the image', message: `image ${id} disappeared` });
     if (g.value.status === 'active') return ok(g.value);
     const failedImport = typeof g.value.os_glance_failed_import === 'string' && g.value.os_glance_failed_import !== '';
-    if (g.value.status === 'importing' || (g.value.status === 'queued' && failedImport)) {
+    if (g.value.status === 'importing' || (g.value.status === 'queued' && (failedImport || imported))) {
       const task = await lastTask(s, glance, id);
       if (task?.status === 'failure' || (failedImport && !task)) {
         return fail({ reason: 'publish-failed', step: 'importing the image', message: `the import of ${id} failed${task?.message ? `: ${task.message}` : ''}` });

@@ -2,14 +2,17 @@
 //
 //   Keystone token ─► [Barbican: store certificate] ─► disk in the cloud's format (cloud-disk.ts)
 //     ─► POST image (manifest properties, marker tags, signature, user properties)
-//     ─► glance-direct (PUT stage + POST import) where /v2/info/import offers it and the
-//        image is unsigned, else PUT file
+//     ─► web-download (POST import with --image-url's URL: Glance fetches the served output)
+//        where /v2/info/import offers it, the image is unsigned and the cloud gets the output
+//        as it is (a conversion is not what is served),
+//        else glance-direct (PUT stage + POST import) where offered and unsigned, else PUT file
 //
 // A signed image goes up by PUT: Glance checks the signature either way, but
 // refuses a bad one on a PUT with its reason as the answer, while a failed
 // import only leaves the image `importing` with a task that says "Internal
 // Error" (Zed): a signature refused must be told as such (exit 3).
 //     ─► wait active ─► compare checksum (md5) and os_hash_value (sha512) with the uploaded file's
+//        (with web-download, the manifest's: that check is what proves Glance fetched its bytes)
 //     ─► retention (retention.ts): leaked uploads always, old images with --keep
 //
 // Any failure after the image (or the secret) exists deletes it again; what
@@ -23,7 +26,8 @@ import { deleteSecret, storeCertificate } from './barbican.js';
 import { describeCatalog, endpointFor } from './catalog.js';
 import type { CloudDisk } from './cloud-disk.js';
 import type { Cloud } from './cloud-config.js';
-import { createImage, deleteImage, importMethods, importStaged, sendImageData, waitForActive, type GlanceImage } from './images.js';
+import { createImage, deleteImage, importMethods, sendImageData, startImport, waitForActive, type GlanceImage } from './images.js';
+import { hideQuery, shownUrl } from './image-url.js';
 import { authenticate, type Session } from './keystone.js';
 import { manifestTag, MARKER_TAG, SERIES_PROPERTY } from './naming.js';
 import { applyRetention, PUBLISHED_AT_PROPERTY, type RetentionReport } from './retention.js';
@@ -50,7 +54,11 @@ export interface PublishRun {
   keep: number | null;
   /** When this publish began (ISO, ms): uploads older than this and unfinished are leaks. */
   startedAt: string;
+  /** `--image-url`: where each output is served (by file name, checked to answer with its size); null without it. */
+  imageUrls: Map<string, string> | null;
 }
+
+export type UploadMethod = 'web-download' | 'glance-direct' | 'put';
 
 /** One cloud's outcome, as the JSON report shows it. */
 export interface CloudResult {
@@ -66,7 +74,11 @@ export interface CloudResult {
   file: string | null;
   from: string | null;
   converted: boolean;
-  uploadMethod: 'glance-direct' | 'put' | null;
+  uploadMethod: UploadMethod | null;
+  /** With web-download: the URL Glance fetched (without query: it may hold a credential). */
+  imageUrl: string | null;
+  /** With --image-url and another method: why this cloud did not fetch it. */
+  notWebDownload: string | null;
   checksum: string | null;
   osHashAlgo: string | null;
   osHashValue: string | null;
@@ -103,6 +115,8 @@ function emptyResult(t: CloudTarget): CloudResult {
     from: null,
     converted: false,
     uploadMethod: null,
+    imageUrl: null,
+    notWebDownload: null,
     checksum: null,
     osHashAlgo: null,
     osHashValue: null,
@@ -139,8 +153,11 @@ export async function publishToCloud(run: PublishRun, t: CloudTarget, log: Log, 
 
   let secret: { barbican: string; uuid: string } | null = null;
   let imageId: string | null = null;
-  /** Undoes what this cloud got, then fails with `f` (naming what stayed). */
-  const undo = async (f: Failure): Promise<CloudResult> => {
+  /** The URL Glance fetches from, when web-download: its query never reaches a message (Glance echoes it). */
+  let fetchedFrom: string | null = null;
+  /** Undoes what this cloud got, then fails with `given` (naming what stayed). */
+  const undo = async (given: Failure): Promise<CloudResult> => {
+    const f = fetchedFrom ? (JSON.parse(hideQuery(JSON.stringify(given), fetchedFrom)) as Failure) : given;
     const left: string[] = [];
     if (imageId && !(await deleteImage(s, glance, imageId)).ok) left.push(`image ${imageId}`);
     if (secret && !(await deleteSecret(s, secret.barbican, secret.uuid)).ok) left.push(`Barbican secret ${secret.uuid}`);
@@ -170,7 +187,9 @@ export async function publishToCloud(run: PublishRun, t: CloudTarget, log: Log, 
   if (!name.ok) return undo(name.error);
   const methods = signature ? ok([]) : await importMethods(s, glance);
   if (!methods.ok) return undo(methods.error);
-  const method = methods.value.includes('glance-direct') ? 'glance-direct' : 'put';
+  const { method, url, notWebDownload } = chooseMethod(run, d, Boolean(signature), methods.value);
+  fetchedFrom = url;
+  if (notWebDownload) log(`not by web-download: ${notWebDownload}`);
   const m = run.manifest;
   const body: Record<string, unknown> = {
     ...Object.fromEntries(Object.entries(d.glance).map(([k, v]) => [k, k === 'min_disk' || k === 'min_ram' ? v : String(v)])),
@@ -187,27 +206,29 @@ export async function publishToCloud(run: PublishRun, t: CloudTarget, log: Log, 
   const created = await createImage(s, glance, body);
   if (!created.ok) return undo(created.error);
   imageId = created.value.id;
-  Object.assign(result, { id: imageId, name: name.value, uploadMethod: method, certificateUuid });
-  log(`created image ${imageId} (${name.value}), uploading ${d.format} by ${method === 'put' ? 'PUT' : 'glance-direct import'}`);
+  Object.assign(result, { id: imageId, name: name.value, uploadMethod: method, imageUrl: url && shownUrl(url), notWebDownload, certificateUuid });
+  log(`created image ${imageId} (${name.value}), ${url ? `Glance fetches ${d.format} from ${shownUrl(url)} (web-download)` : `uploading ${d.format} by ${method === 'put' ? 'PUT' : 'glance-direct import'}`}`);
 
-  const sent = await sendImageData(s, glance, imageId, method === 'put' ? 'file' : 'stage', d.file, d.size, progress);
-  if (!sent.ok) return undo(sent.error);
-  if (!sent.value.done) {
-    const { status, message } = sent.value;
-    if (signature && /signature/i.test(message)) return undo({ reason: 'signature-rejected', image: imageId, message, deleted: true });
-    return undo({ reason: 'publish-failed', step: method === 'put' ? 'uploading the image data' : 'staging the image data', status, message });
+  if (method !== 'web-download') {
+    const sent = await sendImageData(s, glance, imageId, method === 'put' ? 'file' : 'stage', d.file, d.size, progress);
+    if (!sent.ok) return undo(sent.error);
+    if (!sent.value.done) {
+      const { status, message } = sent.value;
+      if (signature && /signature/i.test(message)) return undo({ reason: 'signature-rejected', image: imageId, message, deleted: true });
+      return undo({ reason: 'publish-failed', step: method === 'put' ? 'uploading the image data' : 'staging the image data', status, message });
+    }
   }
-  if (method === 'glance-direct') {
-    const imported = await importStaged(s, glance, imageId);
+  if (method !== 'put') {
+    const imported = await startImport(s, glance, imageId, url ? { name: 'web-download', uri: url } : { name: 'glance-direct' });
     if (!imported.ok) return undo(imported.error);
   }
-  const active = await waitForActive(s, glance, imageId);
+  const active = await waitForActive(s, glance, imageId, method !== 'put');
   if (!active.ok) {
     const e = active.error;
     if (signature && e.reason === 'publish-failed' && /signature/i.test(e.message)) return undo({ reason: 'signature-rejected', image: imageId, message: e.message, deleted: true });
     return undo(e);
   }
-  const checked = compareHashes(active.value, d, run.manifestFile, imageId);
+  const checked = compareHashes(active.value, d, run.manifestFile, imageId, url);
   if (!checked.ok) return undo(checked.error);
   if (checked.value.osHash !== 'match') log(`Glance hashes with ${active.value.os_hash_algo ?? 'nothing'}, not sha512: only the md5 checksum was compared`);
   Object.assign(result, {
@@ -224,13 +245,38 @@ export async function publishToCloud(run: PublishRun, t: CloudTarget, log: Log, 
   return { ...result, ok: true, retention: retention.value };
 }
 
-/** Glance's checksums of the image against the uploaded file's. */
-function compareHashes(img: GlanceImage, d: CloudDisk, manifestFile: string, id: string): Result<Pick<CloudResult['checks'], 'md5' | 'osHash'>> {
+/**
+ * How the data goes up: web-download where the cloud offers it and the
+ * output is served as this cloud gets it, else glance-direct where offered,
+ * else PUT; a signed image always by PUT (see the top of this file). With
+ * --image-url, `notWebDownload` says why another method was used.
+ */
+export function chooseMethod(run: PublishRun, d: CloudDisk, signed: boolean, offered: string[]): { method: UploadMethod; url: string | null; notWebDownload: string | null } {
+  const url = run.imageUrls?.get(d.from) ?? null;
+  const fallback = offered.includes('glance-direct') ? 'glance-direct' : 'put';
+  if (!run.imageUrls) return { method: fallback, url: null, notWebDownload: null };
+  const why = signed
+    ? 'the image is signed, and a signed image goes by PUT'
+    : d.converted
+      ? `this cloud gets ${d.format}, converted from the served ${d.from}`
+      : !offered.includes('web-download')
+        ? `the cloud does not offer it (import methods: ${offered.join(', ') || 'none'})`
+        : !url
+          ? `${d.from} is not served at --image-url`
+          : null;
+  return why ? { method: fallback, url: null, notWebDownload: `${why}; uploaded the local file by ${fallback === 'put' ? 'PUT' : 'glance-direct'}` } : { method: 'web-download', url, notWebDownload: null };
+}
+
+/** Glance's checksums of the image against the uploaded file's (with web-download, the manifest's output's: what Glance fetched must be its bytes). */
+export function compareHashes(img: GlanceImage, d: CloudDisk, manifestFile: string, id: string, url: string | null): Result<Pick<CloudResult['checks'], 'md5' | 'osHash'>> {
   const problems: string[] = [];
-  const what = d.converted ? `the ${d.format} conversion of ${d.from}` : d.from;
-  if (img.checksum !== d.md5) problems.push(`Glance checksum (md5) is ${img.checksum}, the uploaded file's is ${d.md5}`);
+  const what = url ? `${d.from} fetched by Glance from ${shownUrl(url)}` : d.converted ? `the ${d.format} conversion of ${d.from}` : d.from;
+  const theirs = url ? "the manifest's" : "the uploaded file's";
+  if (img.checksum !== d.md5) problems.push(`Glance checksum (md5) is ${img.checksum}, ${theirs} is ${d.md5}`);
   const sha512 = img.os_hash_algo === 'sha512';
-  if (sha512 && img.os_hash_value !== d.sha512) problems.push(`Glance os_hash_value (sha512) is ${img.os_hash_value}, the uploaded file's is ${d.sha512}`);
+  if (sha512 && img.os_hash_value !== d.sha512) problems.push(`Glance os_hash_value (sha512) is ${img.os_hash_value}, ${theirs} is ${d.sha512}`);
+  // An upload's bytes are ours; fetched bytes are proven only by a hash no one can collide with.
+  if (!sha512 && url) problems.push(`Glance hashes with ${img.os_hash_algo ?? 'nothing'}, not sha512: md5 alone cannot prove the fetched bytes are the manifest's (publish without --image-url)`);
   if (problems.length) return fail({ reason: 'verify-failed', manifest: manifestFile, problems: problems.map((p) => `${what} in Glance image ${id}: ${p}`) });
   return ok({ md5: 'match', osHash: sha512 ? 'match' : 'not sha512: not compared' });
 }

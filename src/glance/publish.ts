@@ -16,6 +16,7 @@ import { signatureFileName, type Manifest } from '../manifest/manifest.js';
 import { verifyManifest } from '../manifest/verify.js';
 import { isImageFormat, type ImageFormat } from '../output/formats.js';
 import { mapLimit } from '../util/map-limit.js';
+import { probeServedOutput, servedUrls } from './image-url.js';
 import { CloudDisks, DISK_FORMATS, formatForDiskFormat, type CloudDisk } from './cloud-disk.js';
 import { resolveCloud } from './cloud-config.js';
 import { publishToCloud, type CloudResult, type CloudTarget, type PublishRun, type Visibility } from './publish-cloud.js';
@@ -50,6 +51,8 @@ export interface PublishOptions {
   keep?: number;
   /** Clouds published to at the same time (default 2). */
   parallel?: number;
+  /** Where the outputs are already served, for web-download ({name}: an output's file name); clouds that cannot use it get the local file. */
+  imageUrl?: string;
   /** Where conversions are made (default the system's temp directory). */
   workDir?: string;
   onProgress?: (cloud: string, sent: number, total: number) => void;
@@ -98,6 +101,22 @@ function targets(o: PublishOptions, m: Manifest): Result<CloudTarget[]> {
   return ok(out);
 }
 
+/**
+ * The URL of each output some cloud gets as it is (a converted one is not
+ * what is served), each checked to answer with the output's size: before any
+ * cloud is touched, an unreachable or wrong URL refuses the publish.
+ */
+async function checkServed(template: string, m: Manifest, clouds: CloudTarget[]): Promise<Result<Map<string, string>>> {
+  const outputs = m.outputs.filter((out) => clouds.some((t) => t.format === out.format));
+  const urls = servedUrls(template, outputs);
+  if (!urls.ok) return urls;
+  for (const out of outputs) {
+    const served = await probeServedOutput(urls.value.get(out.name)!, out);
+    if (!served.ok) return served;
+  }
+  return urls;
+}
+
 /** A memo of one async result per key. */
 function once<K, V>(make: (k: K) => Promise<V>): (k: K) => Promise<V> {
   const made = new Map<K, Promise<V>>();
@@ -127,6 +146,9 @@ export async function publish(o: PublishOptions): Promise<Result<PublishReport>>
     if (!n.ok) return n;
   }
   if (o.keep !== undefined && (!Number.isInteger(o.keep) || o.keep < 1)) return fail({ reason: 'usage', message: `--keep ${o.keep}: keep at least the image just published (1 or more)` });
+  const imageUrls = o.imageUrl === undefined ? null : await checkServed(o.imageUrl, m, clouds.value);
+  if (imageUrls && !imageUrls.ok) return imageUrls;
+  if (imageUrls) log(imageUrls.value.size ? `${[...imageUrls.value.keys()].join(', ')} served at --image-url with the manifest's size` : 'every cloud gets a conversion, not a served output: --image-url is not used');
 
   const signing = material.value;
   const disks = new CloudDisks(o.manifest, m, o.workDir);
@@ -147,6 +169,7 @@ export async function publish(o: PublishOptions): Promise<Result<PublishReport>>
     properties: o.properties ?? {},
     keep: o.keep ?? null,
     startedAt,
+    imageUrls: imageUrls?.value ?? null,
   };
   try {
     const results = await mapLimit(clouds.value, o.parallel ?? 2, (t) =>

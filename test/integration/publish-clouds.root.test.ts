@@ -8,8 +8,9 @@
 // keep what Nova says is in use.
 import http from 'node:http';
 import type net from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCloud } from '../../src/glance/cloud-config.js';
@@ -18,6 +19,7 @@ import { authenticate } from '../../src/glance/keystone.js';
 import { endpointFor } from '../../src/glance/catalog.js';
 import { applyRetention } from '../../src/glance/retention.js';
 import { startFaultyProxy } from '../support/faulty-proxy.js';
+import { closedPort, startReleaseServer } from '../support/release-server.js';
 import { imgfactory, startImgfactory } from '../support/imgfactory.js';
 import { manifestFixture } from '../support/manifest-fixture.js';
 import { scratchDir } from '../support/run-dir.js';
@@ -78,7 +80,7 @@ const unique = (what: string): string => `${what}-${Date.now()}-${Math.floor(Mat
 
 interface Report {
   ok: boolean;
-  clouds: { cloud: string; ok: boolean; id: string; format: string; diskFormat: string; converted: boolean; uploadMethod: string; checksum: string; osHashValue: string; checks: Record<string, string>; retention: { deleted: { id: string; why: string }[]; inUseCheck: string } }[];
+  clouds: { cloud: string; ok: boolean; id: string; format: string; diskFormat: string; converted: boolean; uploadMethod: string; imageUrl: string | null; notWebDownload: string | null; checksum: string; osHashValue: string; checks: Record<string, string>; retention: { deleted: { id: string; why: string }[]; inUseCheck: string } }[];
 }
 
 describe('publish to many clouds', () => {
@@ -208,5 +210,78 @@ describe('publish to many clouds', () => {
     } finally {
       await new Promise<void>((r) => nova.close(() => r()));
     }
+  });
+});
+
+describe('publish --image-url: Glance fetches the served output (web-download)', () => {
+  it('the cloud that gets the served qcow2 fetches it, checked against the manifest; the cloud that needs raw gets a local conversion and says why', async () => {
+    const server = await startReleaseServer();
+    try {
+      const image = unique('web');
+      const f = await manifestFixture(2, { image, tag: 'v1' }, ['qcow2']);
+      const q = f.manifest.outputs.find((o) => o.format === 'qcow2')!;
+      server.files.set(`/rel/${q.name}`, await readFile(f.qcow2));
+      const r = await run(['publish', f.manifestFile, '--os-cloud', 'qcow2-cloud,raw-cloud', '--image-url', `${server.url}/rel/{name}?token=secret`, '--json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const [inQcow2, inRaw] = (JSON.parse(r.stdout) as Report).clouds;
+      expect(inQcow2).toMatchObject({ cloud: 'qcow2-cloud', ok: true, uploadMethod: 'web-download', imageUrl: `${server.url}/rel/${q.name}`, notWebDownload: null, checksum: q.md5, osHashValue: q.sha512, checks: { md5: 'match', osHash: 'match' } });
+      expect(inRaw).toMatchObject({ cloud: 'raw-cloud', ok: true, uploadMethod: 'glance-direct', converted: true, imageUrl: null, notWebDownload: expect.stringMatching(/^this cloud gets raw, converted from the served tiny.qcow2; uploaded the local file by glance-direct$/) });
+      expect(await series(admin, image)).toEqual(expect.arrayContaining([expect.objectContaining({ id: inQcow2!.id, status: 'active', disk_format: 'qcow2', checksum: q.md5, os_hash_value: q.sha512 })]));
+      // Glance itself fetched it (our HEAD first), with the whole URL; reports and logs show it without the query.
+      expect(server.seen.filter((p) => p === `/rel/${q.name}`).length).toBeGreaterThanOrEqual(2);
+      expect(r.stdout + r.stderr).not.toContain('secret');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a URL serving other bytes (of the same size): Glance reports other checksums, the image is deleted, exit 3', async () => {
+    const server = await startReleaseServer();
+    try {
+      const image = unique('webbad');
+      const f = await manifestFixture(1, { image, tag: 'v1' }, ['raw']);
+      const o = f.manifest.outputs[0]!;
+      server.files.set(`/${o.name}`, randomBytes(o.size));
+      const r = await run(['publish', f.manifestFile, '--os-cloud', 'raw-cloud', '--image-url', `${server.url}/{name}`, '--json']);
+      expect(r.exitCode, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(new RegExp(`tiny.raw fetched by Glance from ${server.url}/tiny.raw in Glance image [0-9a-f-]+: Glance checksum \\(md5\\) is [0-9a-f]{32}, the manifest's is ${o.md5}`));
+      const c = (JSON.parse(r.stdout) as Report).clouds[0]!;
+      expect([c.uploadMethod, c.ok]).toEqual(['web-download', false]);
+      expect(await series(demo(), image)).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('an import Glance cannot finish (the server answers our HEAD, not its GET) fails at once from the task, exit 4, image deleted, the query never shown', async () => {
+    const image = unique('webfail');
+    const f = await manifestFixture(1, { image, tag: 'v1' }, ['raw']);
+    const o = f.manifest.outputs[0]!;
+    const headOnly = http.createServer((req, res) => {
+      if (req.method === 'HEAD') return res.writeHead(200, { 'content-length': o.size, connection: 'close' }).end();
+      res.writeHead(404, { connection: 'close' }).end('gone');
+    });
+    await new Promise<void>((r) => headOnly.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = headOnly.address() as net.AddressInfo;
+      const r = await run(['publish', f.manifestFile, '--os-cloud', 'raw-cloud', '--image-url', `http://127.0.0.1:${port}/{name}?sig=secret`]);
+      expect(r.exitCode, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(/publish failed at importing the image: the import of [0-9a-f-]+ failed/);
+      expect(r.stderr).not.toContain('secret');
+      expect(await series(demo(), image)).toEqual([]);
+    } finally {
+      await new Promise<void>((r) => headOnly.close(() => r()));
+    }
+  });
+
+  it('an unreachable URL is refused before anything is created in any cloud (exit 2)', async () => {
+    const image = unique('webdown');
+    const f = await manifestFixture(1, { image, tag: 'v1' }, ['raw']);
+    const url = `http://127.0.0.1:${await closedPort()}/{name}`;
+    const r = await run(['publish', f.manifestFile, '--os-cloud', 'raw-cloud', '--image-url', url]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--image-url http:\/\/127.0.0.1:\d+\/tiny.raw does not serve tiny.raw: it cannot be reached \(ECONNREFUSED\); nothing was published and nothing was created in any cloud/);
+    expect(r.stderr).not.toMatch(/authenticated|created image/);
+    expect(await series(demo(), image)).toEqual([]);
   });
 });

@@ -27,7 +27,7 @@ export async function startReleaseServer(): Promise<ReleaseServer> {
     const answer = files.get(pathname) ?? 404;
     if (answer === 'hang') return;
     if (typeof answer === 'number') res.writeHead(answer, { 'content-type': 'text/plain' }).end(`status ${answer}\n`);
-    else if (Buffer.isBuffer(answer)) res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(answer);
+    else if (Buffer.isBuffer(answer)) res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': answer.length }).end(req.method === 'HEAD' ? undefined : answer);
     else res.writeHead(301, { location: answer.redirect }).end();
   });
   server.on('connection', (s) => {

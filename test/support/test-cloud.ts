@@ -22,9 +22,10 @@ const startedMark = (runDir: string): string => path.join(runDir, 'test-cloud-st
 /** Starts the cloud if needed; returns the OS_* variables of the demo (or admin) project. */
 export async function testCloud(who: 'demo' | 'admin' = 'demo'): Promise<Record<string, string>> {
   const running = (await execa(TEST_CLOUD, ['status'], { reject: false })).exitCode === 0;
+  // Even when it runs: `start` restarts Glance when this checkout's config for it differs (a cloud started by an older script).
+  const wait = String(Math.round(scaled(60_000) / 1000));
+  await execa(TEST_CLOUD, ['start'], { stdio: ['ignore', 'ignore', 'inherit'], env: { IMGFACTORY_TEST_CLOUD_WAIT: wait } });
   if (!running) {
-    const wait = String(Math.round(scaled(60_000) / 1000));
-    await execa(TEST_CLOUD, ['start'], { stdio: ['ignore', 'ignore', 'inherit'], env: { IMGFACTORY_TEST_CLOUD_WAIT: wait } });
     const runDir = process.env.IMGFACTORY_TEST_RUN_DIR;
     if (runDir) await writeFile(startedMark(runDir), '');
     else startedHere = true;

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderFailure } from '../../../src/cli/render-failure.js';
 import { exitCodeOf } from '../../../src/failure.js';
+import { WEB_DOWNLOAD_STEP } from '../../../src/glance/images.js';
 
 describe('renderFailure', () => {
   it('says what does not fit, how much is needed and how much there is', () => {
@@ -44,7 +45,15 @@ describe('renderFailure', () => {
     expect(exitCodeOf(f)).toBe(4);
   });
 
-  it('says where a boot stopped: the firmware, the time, the console\'s last lines; a build failure (exit 1)', () => {
+  it('says why Glance refused a web-download URL and what to do; refuses a URL that does not serve the output before any cloud, a usage failure', () => {
+    const refused = renderFailure({ reason: 'publish-failed', step: WEB_DOWNLOAD_STEP, status: 400, message: 'URI for web-download does not pass filtering: http://10.0.0.1:8080/x.qcow2' });
+    expect(refused.hint).toMatch(/import_filtering_opts.*without --image-url/);
+    const f = { reason: 'image-url-refused' as const, url: 'https://rel/x.qcow2', output: 'x.qcow2', problem: 'it answers HTTP 404' };
+    expect(renderFailure(f).message).toBe('--image-url https://rel/x.qcow2 does not serve x.qcow2: it answers HTTP 404; nothing was published and nothing was created in any cloud');
+    expect(exitCodeOf(f)).toBe(2);
+  });
+
+    it('says where a boot stopped: the firmware, the time, the console\'s last lines; a build failure (exit 1)', () => {
     const f = {
       reason: 'boot-failed' as const,
       image: 'out/x.qcow2',
