@@ -18,7 +18,7 @@ function render(events: BuildEvent[], tty: boolean): string {
 const events: BuildEvent[] = [
   { type: 'activity', source: 'package-installs/install.d/01-package-installs', text: 'packing the layer' },
   { type: 'log', source: 'output', line: 'wrote the tar in 19.9 s; hashed it in 9.2 s' },
-  { type: 'step-end', report: { index: 6, id: 'package-installs/install.d/01-package-installs', phase: 'install.d', status: 'built', seconds: 256, layerSize: 1.1 * 2 ** 30, key: 'sha256:00' } },
+  { type: 'step-end', report: { index: 6, id: 'package-installs/install.d/01-package-installs', phase: 'install.d', status: 'built', seconds: 256, layerSize: 1.1 * 2 ** 30, key: 'sha256:00', layer: 'sha256:01' } },
 ];
 
 describe('progress renderer', () => {

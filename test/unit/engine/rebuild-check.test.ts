@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareBuilds } from '../../../src/engine/rebuild-check.js';
-import type { Manifest } from '../../../src/manifest/manifest.js';
+import type { Manifest, Sha256Hex } from '../../../src/manifest/manifest.js';
 
 const h = (c: string): string => `sha256:${c.repeat(64)}`;
 const STEPS = [{ id: 'distro/debian-bookworm' }, { id: 'a/install.d/50-a' }, { id: 'builtin/finalise-tree' }];
@@ -33,7 +33,7 @@ describe('compareBuilds', () => {
   });
 
   it('names an output whose bytes differ, or that was not made again', () => {
-    const other = manifest({ outputs: [{ ...manifest().outputs[0]!, sha256: 'f'.repeat(64) }] });
+    const other = manifest({ outputs: [{ ...manifest().outputs[0]!, sha256: 'f'.repeat(64) as Sha256Hex }] });
     expect(compareBuilds(manifest(), other, STEPS).differences).toEqual([`output x.tar: sha256 ${'0'.repeat(64)} then, ${'f'.repeat(64)} now`]);
     expect(compareBuilds(manifest(), manifest({ outputs: [] }), STEPS).differences).toEqual(['output x.tar was not made again (ask for the same -t as the earlier build)']);
   });
