@@ -229,7 +229,7 @@ async function buildHandler(args: Args, out: Output): Promise<number> {
     const checked = await checkRebuild(earlier, options, args.cache ? args.cacheDir : null).finally(() => progress.close());
     if (checked.differences.length > 0) throw new FailureError({ reason: 'not-reproducible', manifest: earlier, differences: checked.differences });
     const layers = checked.layers === null ? 'layer keys (the manifest records no layer digests)' : `${checked.layers} layers`;
-    out.info(`reproducible: building again from nothing gave the same ${checked.outputs} outputs and ${layers} as ${earlier} (${checked.seconds.toFixed(0)} s)`);
+    out.info(`reproducible: building again from nothing gave the same ${checked.outputs} output${checked.outputs === 1 ? '' : 's'} and ${layers} as ${earlier} (${checked.seconds.toFixed(0)} s)`);
     return 0;
   }
   let result: BuildResult;
