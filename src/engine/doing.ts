@@ -92,7 +92,9 @@ async function placeInfo(role: SpaceRole, dir: string | undefined): Promise<Plac
   if (dir === undefined) return null;
   const existing = await nearestExisting(dir);
   const [fs, st] = await Promise.all([statfs(existing), stat(existing)]);
-  return { role, mountPoint: await mountPointOf(existing), free: Number(fs.bfree) * Number(fs.bsize), device: st.dev };
+  // What this process may still write: bavail, as df shows it. bfree also counts the blocks reserved
+  // for root, which a filesystem mounted with resuid= (this build host's /) keeps even from root.
+  return { role, mountPoint: await mountPointOf(existing), free: Number(fs.bavail) * Number(fs.bsize), device: st.dev };
 }
 
 /** The place on the same filesystem as `file` (the first, in role order), or undefined. */

@@ -14,6 +14,15 @@ async function mountOf(dir: string): Promise<string> {
 }
 
 describe('explainFailure', () => {
+  it('says how much is free as df does (what may still be written, not blocks reserved for another user)', async () => {
+    const build = await scratchDir('build');
+    const e = await explainFailure(enospc(), { what: 'w', writesTo: ['build directory'] }, { 'build directory': build });
+    const avail = Number((await execa('df', ['--output=avail', '-B1', build])).stdout.split('\n')[1]);
+    const free = ((e as FailureError).failure as Extract<Failure, { reason: 'no-space' }>).free;
+    // Other tests write meanwhile: within 1 GiB.
+    expect(Math.abs(free - avail)).toBeLessThan(2 ** 30);
+  });
+
   it('names the filesystem, what the build keeps there, the work and what it needed', async () => {
     const build = await scratchDir('build');
     const work: Work = { what: 'writing x.tar', writesTo: ['output directory'], estimate: async () => 12345 };
