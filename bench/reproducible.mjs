@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { machine, stamp, timedBuild } from './lib/measure.mjs';
 import { machineSentence, writeSection } from './lib/report.mjs';
-import { readTar } from '../dist/cache/tar-reader.js';
+import { entryDifferences, tarFacts } from '../dist/engine/rebuild-check.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
@@ -37,29 +37,7 @@ async function sha256(file) {
   return hash.digest('hex');
 }
 
-/** path -> what the tar says of it, the content by sha256. */
-async function tarFacts(file) {
-  const facts = new Map();
-  await readTar(createReadStream(file, { highWaterMark: 1 << 20 }), async (m, body) => {
-    const hash = createHash('sha256');
-    for await (const chunk of body) hash.update(chunk);
-    facts.set(m.name, { type: m.typeflag, mode: m.mode, owner: `${m.uid}:${m.gid}`, mtime: String(m.mtimeNs), link: m.linkname, content: hash.digest('hex') });
-  });
-  return facts;
-}
-
-function tarDifferences(a, b) {
-  const out = [];
-  for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const [x, y] = [a.get(name), b.get(name)];
-    if (!x || !y) out.push(`${name}: only in build ${x ? 'a' : 'b'}`);
-    else {
-      const fields = Object.keys(x).filter((k) => x[k] !== y[k]);
-      if (fields.length > 0) out.push(`${name}: ${fields.join(', ')}`);
-    }
-  }
-  return out;
-}
+const tarFactsOf = (file) => tarFacts(createReadStream(file, { highWaterMark: 1 << 20 }));
 
 const m = await machine();
 const runs = {};
@@ -77,11 +55,11 @@ for (const side of ['a', 'b']) {
   await writeFile(path.join(opt.work, `${side}.manifest.json`), JSON.stringify(manifest, null, 2));
   const outputs = {};
   for (const ext of exts) outputs[ext] = await sha256(path.join(dir, 'out', `${opt.image}.${ext}`));
-  const tar = exts.includes('tar') ? await tarFacts(path.join(dir, 'out', `${opt.image}.tar`)) : null;
+  const tar = exts.includes('tar') ? await tarFactsOf(path.join(dir, 'out', `${opt.image}.tar`)) : null;
   const summary = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8'));
   runs[side] = { steps: summary.steps.map((st) => st.id), seconds: r.seconds, loadBefore: r.loadBefore, loadAfter: r.loadAfter, outputs, layers: manifest.layers, layerKeys: manifest.layerKeys, sourceDateEpoch: manifest.sourceDateEpoch, sourceDateEpochFrom: manifest.sourceDateEpochFrom, archive: manifest.archive };
   if (side === 'a') facts = tar;
-  else if (tar && facts) runs.tarDifferences = tarDifferences(facts, tar);
+  else if (tar && facts) runs.tarDifferences = entryDifferences(facts, tar);
   console.log(`${side}: ${r.seconds} s, ${Object.entries(outputs).map(([k, v]) => `${k} ${v.slice(0, 12)}`).join(', ')}`);
   await rm(dir, { recursive: true, force: true });
 }

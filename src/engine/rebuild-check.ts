@@ -105,7 +105,7 @@ export function compareBuilds(earlier: Manifest, again: Manifest, steps: readonl
 }
 
 /** One entry of a layer as compared: everything its tar member says, the content by sha256. */
-type EntryFacts = Map<string, string>;
+export type EntryFacts = Map<string, string>;
 
 /** The files that differ between the earlier layer (if `earlierCache` still holds it) and the rebuilt one. */
 async function layerFileDifferences(earlierKey: LayerKey, againKey: LayerKey, earlierCache: string | null, againCache: string): Promise<string[]> {
@@ -113,16 +113,21 @@ async function layerFileDifferences(earlierKey: LayerKey, againKey: LayerKey, ea
   if (!earlierBlob) return [`  (the earlier layer is no longer in ${earlierCache ?? 'a cache'}: its files cannot be compared)`];
   const againBlob = await blobOf(againCache, againKey);
   if (!againBlob) return [];
-  const [a, b] = [await layerFacts(earlierBlob), await layerFacts(againBlob)];
+  const out = entryDifferences(await layerFacts(earlierBlob), await layerFacts(againBlob)).map((d) => `  ${d}`);
+  return out.length > MAX_FILES ? [...out.slice(0, MAX_FILES), `  … and ${out.length - MAX_FILES} more files`] : out;
+}
+
+/** What differs between two archives' entries, one line per path (`/etc/x: content differ`), byte-compiled files last. */
+export function entryDifferences(a: EntryFacts, b: EntryFacts): string[] {
   const out: string[] = [];
   // Byte-compiled files last: they follow from their sources, and would hide the file that differs first.
   const order = (n: string): string => `${n.includes('/__pycache__/') ? 1 : 0}${n}`;
   for (const name of [...new Set([...a.keys(), ...b.keys()])].sort((x, y) => order(x).localeCompare(order(y)))) {
     const [x, y] = [a.get(name), b.get(name)];
     if (x === y) continue;
-    out.push(`  /${name.replace(/^\.\//, '')}: ${x === undefined ? 'only in the rebuild' : y === undefined ? 'only in the earlier build' : what(x, y)}`);
+    out.push(`/${name.replace(/^\.\//, '')}: ${x === undefined ? 'only in the rebuild' : y === undefined ? 'only in the earlier build' : what(x, y)}`);
   }
-  return out.length > MAX_FILES ? [...out.slice(0, MAX_FILES), `  … and ${out.length - MAX_FILES} more files`] : out;
+  return out;
 }
 
 /** Which facts of an entry differ: "content", "mtime", ... */
@@ -139,10 +144,14 @@ async function blobOf(cacheDir: string, key: LayerKey): Promise<string | null> {
   return file.ok ? file.value : null;
 }
 
-async function layerFacts(blob: string): Promise<EntryFacts> {
+function layerFacts(blob: string): Promise<EntryFacts> {
+  return tarFacts(createReadStream(blob).pipe(new DecompressStream()) as AsyncIterable<Buffer>);
+}
+
+/** Each entry of the tar in `source`: everything its member says, the content by sha256 (bench/reproducible.mjs reads output tars with it). */
+export async function tarFacts(source: AsyncIterable<Buffer>): Promise<EntryFacts> {
   const facts: EntryFacts = new Map();
-  const dec = createReadStream(blob).pipe(new DecompressStream());
-  await readTar(dec as AsyncIterable<Buffer>, async (m: TarMember, body) => {
+  await readTar(source, async (m: TarMember, body) => {
     const hash = createHash('sha256');
     for await (const chunk of body) hash.update(chunk);
     const xattrs = m.xattrs.map(([k, v]) => `${k}=${v.toString('hex')}`);

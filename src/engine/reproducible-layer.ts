@@ -47,7 +47,7 @@ export function buildEpoch(given: number | null, archive: ArchiveState | null): 
 type Volatile = { path: string; becomes: 'removed' | 'emptied' | 'files emptied'; why: string };
 
 /** Paths relative to the tree's root. */
-export const VOLATILE: readonly Volatile[] = [
+const VOLATILE: readonly Volatile[] = [
   { path: 'var/log', becomes: 'files emptied', why: 'dpkg, apt and update-alternatives log each action with its wall-clock time' },
   { path: 'var/cache/ldconfig/aux-cache', becomes: 'removed', why: "ldconfig's record of the libraries' inodes and ctimes; it makes it again when missing" },
   { path: 'var/cache/apt/pkgcache.bin', becomes: 'removed', why: "apt's binary cache: holds the index files' times; apt makes it again when missing" },

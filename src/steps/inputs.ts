@@ -69,7 +69,7 @@ export function commonInputs(step: StepCommon, ctx: InputContext): CommonFields 
 }
 
 /** Every element's volatile paths, sorted, each once; null when there are none. */
-export function volatilePaths(elements: readonly Element[]): string[] | null {
+function volatilePaths(elements: readonly Element[]): string[] | null {
   const all = [...new Set(elements.flatMap((e) => e.volatilePaths))].sort();
   return all.length > 0 ? all : null;
 }
