@@ -71,7 +71,9 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
 
   const layoutRef = (await readText(path.join(dir, 'block-device-layout')))?.replace(/#.*$/gm, '').trim() ?? null;
   if (layoutRef === '') return malformed('block-device-layout', 'names no layout (write a built-in name such as "efi", or a file path relative to the element)');
-  const blockDevice = layoutRef === null ? null : /^[a-z0-9-]+$/.test(layoutRef) ? layoutRef : path.resolve(dir, layoutRef);
+  const dibConfigs = await dibBlockDeviceConfigs(dir);
+  const blockDevice = layoutRef === null ? (dibConfigs.default ?? null) : /^[a-z0-9-]+$/.test(layoutRef) ? layoutRef : path.resolve(dir, layoutRef);
+  const blockDeviceByArch = Object.fromEntries(Object.entries(dibConfigs).filter(([arch]) => arch !== 'default'));
 
   const volatilePaths: string[] = [];
   const volatileText = await readText(path.join(dir, 'volatile-paths'));
@@ -99,11 +101,22 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
     packagesFile,
     pkgMap,
     blockDevice,
+    ...(Object.keys(blockDeviceByArch).length > 0 ? { blockDeviceByArch } : {}),
     volatilePaths,
     hasBin: await isDir(path.join(dir, 'bin')),
     hasStatic: await isDir(path.join(dir, 'static')),
     warnings,
   });
+}
+
+/** DIB's block-device configs in an element: `block-device-<arch|default>.yaml`, by that middle part. */
+async function dibBlockDeviceConfigs(dir: string): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  for (const f of await listFiles(dir)) {
+    const m = /^block-device-([A-Za-z0-9_]+)\.yaml$/.exec(f);
+    if (m) found[m[1]!] = path.join(dir, f);
+  }
+  return found;
 }
 
 /** `bash -n`'s complaint about `file`, or null when it parses. */
