@@ -8,6 +8,7 @@ import { fail, ok, unwrap, type Result } from '../failure.js';
 import { run } from '../process/run.js';
 import type { Element, ElementWarning, Hook, InstallTypeDir } from './element.js';
 import { compareHookNames, isRunnableHookName } from './hook-name.js';
+import { dibBootloaderPackages, isDibBootloader } from './dib-bootloader.js';
 import { parseInstallTypeDir } from './install-types.js';
 import { parseNameList, type NamedLine } from './name-list.js';
 import { parsePackageInstalls, type PackageInstall } from './package-installs.js';
@@ -56,6 +57,9 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
     packagesFile = path.join(dir, file);
     break;
   }
+
+  // DIB's bootloader: its hook is replaced (dib-bootloader.ts), the packages it installs are not.
+  if (isDibBootloader(name, hooks)) packages = [...packages, ...dibBootloaderPackages(0)];
 
   let pkgMap: Record<string, unknown> | null = null;
   const pkgMapText = await readText(path.join(dir, 'pkg-map'));
