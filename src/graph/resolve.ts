@@ -36,13 +36,15 @@ export interface ResolveOptions {
   index: ElementIndex;
   /** The chosen distribution; it provides `operating-system`. */
   distro: Distro | null;
+  /** Leave out `base` unless asked for (disk-image-create's -n; DIB's run_functests.sh builds so). */
+  skipBase?: boolean;
 }
 
 export const distroNode = (d: Distro): string => `distro:${d.name}`;
 
 export function resolveImage(names: string[], options: ResolveOptions): Result<ImageGraph> {
   const { index, distro } = options;
-  const requested = names.includes('base') ? [...names] : [...names, 'base'];
+  const requested = names.includes('base') || options.skipBase ? [...names] : [...names, 'base'];
   const providedBy = new Map<string, string>();
   const fromDistro = (name: string): boolean => distro !== null && providedBy.get(name) === distroNode(distro);
   const notes: string[] = [];

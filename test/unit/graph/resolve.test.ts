@@ -146,4 +146,11 @@ describe('resolveImage', () => {
     expect(gpt.elements.map((e) => e.name)).not.toContain('block-device-mbr');
     expect(gpt.notes.filter((n) => n.startsWith('block-device:'))).toEqual([]);
   });
+
+  it('leaves base out when told to, as disk-image-create -n does', async () => {
+    const index = await fixtureIndex(GOOD);
+    const g = unwrap(resolveImage(['lib-c'], { index, distro: await bookworm(), skipBase: true }));
+    expect(g.requested).toEqual(['lib-c']);
+    expect(g.elements.map((e) => e.name)).toEqual(['lib-c']);
+  });
 });
