@@ -53,6 +53,7 @@ interface Args extends CommonArgs, RemoteCacheArgs {
   snapshotBase: string;
   sourceDateEpoch?: number;
   blockDevice?: string;
+  base?: boolean;
   compress: boolean;
   qcow2Compression: 'zstd' | 'zlib';
   imageSize?: string;
@@ -138,6 +139,7 @@ export function buildCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>)
         .option('snapshot', { type: 'string', describe: 'install from the archive as it was at this time (a snapshot mirror\'s timestamp, e.g. 20230610T085347Z): both mirrors become --snapshot-base\'s' })
         .option('snapshot-base', { type: 'string', default: process.env.IMGFACTORY_SNAPSHOT_BASE ?? SNAPSHOT_BASE, describe: 'the snapshot archive --snapshot reads (or IMGFACTORY_SNAPSHOT_BASE)' })
         .option('source-date-epoch', { type: 'number', describe: 'timestamps for reproducible trees (or SOURCE_DATE_EPOCH)' })
+        .option('base', { type: 'boolean', default: true, describe: "add the base element to the image, as disk-image-create does (--no-base: not, as its -n)" })
         .option('block-device', { type: 'string', describe: 'disk layout: efi, gpt, mbr or a YAML/JSON file (default: the image\'s block-device-* element, else efi)' })
         .option('compress', { type: 'boolean', default: true, describe: 'compress qcow2 images (--no-compress to not)' })
         .option('qcow2-compression', { choices: ['zstd', 'zlib'] as const, default: 'zstd' as const, describe: 'codec of compressed qcow2 clusters: zstd (QEMU >= 5.1 reads it) or zlib (any QEMU)' })
@@ -184,7 +186,7 @@ async function buildHandler(args: Args, out: Output): Promise<number> {
     ...(args.snapshot ? snapshotOverride(args.snapshot, args.snapshotBase) : {}),
     ...(args.aptSource ? { extraSources: args.aptSource.map(aptSourceArg) } : {}),
   });
-  const graph = resolveForCommand(ctx, args.image, distro, out);
+  const graph = resolveForCommand(ctx, args.image, distro, out, { skipBase: args.base === false });
   const signing = await signingKeyFor(args, (message) => out.info(`note: ${message}`));
   const remoteCache = await remoteCacheSettings(args);
   const secrets = await loadSecrets(args.secret ?? [], process.env);

@@ -39,8 +39,8 @@ export async function loadContext(args: CommonArgs, out: Output): Promise<Contex
 }
 
 /** Resolves an image and reports what concerns it: its elements' warnings, and what an element took over from the distro. */
-export function resolveForCommand(ctx: Context, names: string[], distro: Distro, out: Output): ImageGraph {
-  const resolved = resolveImage(names, { index: ctx.index, distro });
+export function resolveForCommand(ctx: Context, names: string[], distro: Distro, out: Output, { skipBase = false } = {}): ImageGraph {
+  const resolved = resolveImage(names, { index: ctx.index, distro, skipBase });
   ctx.warn(resolved.ok ? resolved.value.elements.map((e) => e.name) : undefined);
   const graph = unwrap(resolved);
   for (const note of graph.notes) out.info(`note: ${note}`);

@@ -9,6 +9,8 @@
 //   <dir>/install.d/<prefix>-<type>-install/NN-name
 //                                 DIB's install types      -> installTypes
 //   <dir>/block-device-layout     the disk layout it chooses -> blockDevice
+//   <dir>/block-device-default.yaml  diskimage-builder's form -> blockDevice
+//   <dir>/block-device-<arch>.yaml   for one architecture    -> blockDeviceByArch
 //   <dir>/volatile-paths          per-machine state its packages make,
 //                                 removed from every layer -> volatilePaths
 //   <dir>/bin/ <dir>/static/      tools on PATH, files to copy
@@ -61,8 +63,10 @@ export interface Element {
   /** The package-installs file's path, when there is one. */
   packagesFile: string | null;
   pkgMap: Record<string, unknown> | null;
-  /** A built-in layout name (`efi`) or an absolute path to a layout file, from `block-device-layout`. */
+  /** A built-in layout name (`efi`) or an absolute path to a layout file: from `block-device-layout`, else DIB's `block-device-default.yaml`. */
   blockDevice: string | null;
+  /** DIB's `block-device-<arch>.yaml` files (arch -> absolute path), preferred on that architecture as DIB prefers them; absent when none. */
+  blockDeviceByArch?: Record<string, string>;
   /** From `volatile-paths`: tree paths (a `*` glob in the last part) removed from every step's layer (engine/reproducible-layer.ts). */
   volatilePaths: string[];
   hasBin: boolean;

@@ -8,6 +8,7 @@ import { fail, ok, unwrap, type Result } from '../failure.js';
 import { run } from '../process/run.js';
 import type { Element, ElementWarning, Hook, InstallTypeDir } from './element.js';
 import { compareHookNames, isRunnableHookName } from './hook-name.js';
+import { dibBootloaderPackages, isDibBootloader } from './dib-bootloader.js';
 import { parseInstallTypeDir } from './install-types.js';
 import { parseNameList, type NamedLine } from './name-list.js';
 import { parsePackageInstalls, type PackageInstall } from './package-installs.js';
@@ -57,6 +58,9 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
     break;
   }
 
+  // DIB's bootloader: its hook is replaced (dib-bootloader.ts), the packages it installs are not.
+  if (isDibBootloader(name, hooks)) packages = [...packages, ...dibBootloaderPackages(0)];
+
   let pkgMap: Record<string, unknown> | null = null;
   const pkgMapText = await readText(path.join(dir, 'pkg-map'));
   if (pkgMapText !== null) {
@@ -71,7 +75,9 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
 
   const layoutRef = (await readText(path.join(dir, 'block-device-layout')))?.replace(/#.*$/gm, '').trim() ?? null;
   if (layoutRef === '') return malformed('block-device-layout', 'names no layout (write a built-in name such as "efi", or a file path relative to the element)');
-  const blockDevice = layoutRef === null ? null : /^[a-z0-9-]+$/.test(layoutRef) ? layoutRef : path.resolve(dir, layoutRef);
+  const dibConfigs = await dibBlockDeviceConfigs(dir);
+  const blockDevice = layoutRef === null ? (dibConfigs.default ?? null) : /^[a-z0-9-]+$/.test(layoutRef) ? layoutRef : path.resolve(dir, layoutRef);
+  const blockDeviceByArch = Object.fromEntries(Object.entries(dibConfigs).filter(([arch]) => arch !== 'default'));
 
   const volatilePaths: string[] = [];
   const volatileText = await readText(path.join(dir, 'volatile-paths'));
@@ -99,11 +105,22 @@ export async function loadElement(name: string, dir: string, origin: string): Pr
     packagesFile,
     pkgMap,
     blockDevice,
+    ...(Object.keys(blockDeviceByArch).length > 0 ? { blockDeviceByArch } : {}),
     volatilePaths,
     hasBin: await isDir(path.join(dir, 'bin')),
     hasStatic: await isDir(path.join(dir, 'static')),
     warnings,
   });
+}
+
+/** DIB's block-device configs in an element: `block-device-<arch|default>.yaml`, by that middle part. */
+async function dibBlockDeviceConfigs(dir: string): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  for (const f of await listFiles(dir)) {
+    const m = /^block-device-([A-Za-z0-9_]+)\.yaml$/.exec(f);
+    if (m) found[m[1]!] = path.join(dir, f);
+  }
+  return found;
 }
 
 /** `bash -n`'s complaint about `file`, or null when it parses. */

@@ -42,6 +42,8 @@ export function conditionNames(elements: Element[]): string[] {
 
 export interface ConditionVarsOptions {
   elements: Element[];
+  /** IMAGE_NAME: environment.d may read it (DIB's manifests does), under `set -u`. */
+  imageName: string;
   distro: Distro;
   declared: Record<string, string>;
   sourceDateEpoch: number | null;
@@ -64,7 +66,8 @@ export interface ConditionVarsOptions {
 export async function conditionVars(o: ConditionVarsOptions): Promise<Record<string, string>> {
   const names = conditionNames(o.elements);
   if (names.length === 0) return o.declared;
-  const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: o.hooksDir, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch, dibLib: o.dibLib });
+  const image = { name: o.imageName, elements: o.elements.map((e) => ({ name: e.name, dir: e.dir })) };
+  const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: o.hooksDir, declared: o.declared, sourceDateEpoch: o.sourceDateEpoch, dibLib: o.dibLib, image });
   const logFile = path.join(o.logDir, 'environment.d.log');
   const found: Record<string, string> = {};
   const sandbox = await o.sandbox();

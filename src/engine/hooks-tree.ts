@@ -19,8 +19,10 @@ import { HELPER_DIR, HELPERS } from '../steps/helper-scripts.js';
 
 export async function makeHooksTree(elements: Element[], dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
-  // One cp for all of them: GNU cp copies its sources in order, so later elements still win.
-  if (elements.length > 0) await mustRun('cp', ['-a', '--no-preserve=ownership', ...elements.map((e) => `${e.dir}/.`), dest]);
+  // One cp per element, in order, so later elements win. Not one cp for all: an element may sit inside another's
+  // directory (DIB's debian-minimal/test-elements/stable-vm, put on the path as run_functests.sh does), and cp -a,
+  // meeting that directory a second time in one run, refuses to hard-link it to the copy it already made.
+  for (const e of elements) await mustRun('cp', ['-a', '--no-preserve=ownership', `${e.dir}/.`, dest]);
   // Always present, so every build digests and sources them the same way.
   for (const d of ['environment.d', 'bin']) await mkdir(path.join(dest, d), { recursive: true });
   const helpers = path.join(dest, HELPER_DIR);

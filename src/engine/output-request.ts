@@ -2,12 +2,13 @@
 // formats, the disk settings (layout, sizes parsed into bytes here and
 // nowhere else, block-device.d hooks) with their cache-key part; and, at the
 // end, what the manifest is made from (plain data, no cache).
+import path from 'node:path';
 import type { ArchiveState } from '../distro/archive-state.js';
 import type { EpochOrigin } from './reproducible-layer.js';
 import type { Distro } from '../distro/distro.js';
-import { FailureError, unwrap } from '../failure.js';
+import { FailureError, unwrap, type Result } from '../failure.js';
 import type { ImageGraph } from '../graph/resolve.js';
-import { loadLayout } from '../image/index.js';
+import { loadLayout, parseLayoutText, type Layout } from '../image/index.js';
 import { parseBytes } from '../image/size-spec.js';
 import type { ManifestPackage } from '../manifest/manifest.js';
 import { formatOf } from '../output/formats.js';
@@ -45,8 +46,7 @@ export async function outputRequest(o: OutputOptions, dir: BuildDir, { epoch, di
   if (!o.outputs.types.some((t) => formatOf(t).kind === 'disk')) return { request, diskKey: null };
   const imageSize = diskSize('--image-size', o.disk.imageSize);
   const extraSize = diskSize('--image-extra-size', o.disk.extraSize);
-  const chosen = o.graph.elements.find((e) => e.blockDevice !== null);
-  const layout = unwrap(await loadLayout(o.disk.layout ?? chosen?.blockDevice ?? 'efi'));
+  const layout = unwrap(await chooseLayout(o));
   const image = { name: o.imageName, elements: o.graph.elements };
   const env = hookEnv({ place: 'outside', distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: epoch, dibLib, image });
   request.disk = {
@@ -59,6 +59,25 @@ export async function outputRequest(o: OutputOptions, dir: BuildDir, { epoch, di
     hookEnv: env,
   };
   return { request, diskKey: await diskKeySettings(request.disk, keyEnv(env, dir.hooks, image.elements)) };
+}
+
+/** diskimage-builder's variable naming the block-device config: `file://<path>`, or the YAML itself. */
+export const DIB_BLOCK_DEVICE_CONFIG = 'DIB_BLOCK_DEVICE_CONFIG';
+
+/**
+ * The disk layout, first found of: `--block-device`; DIB_BLOCK_DEVICE_CONFIG
+ * (declared), as disk-image-create takes it over every element's; the layout
+ * of the element providing `block-device`, else of the first element that has
+ * one (imgfactory's `block-device-layout`, or DIB's `block-device-<arch>.yaml`
+ * before its `block-device-default.yaml`); else the built-in `efi`.
+ */
+async function chooseLayout(o: OutputOptions): Promise<Result<Layout>> {
+  if (o.disk.layout) return loadLayout(o.disk.layout);
+  const dib = o.declared[DIB_BLOCK_DEVICE_CONFIG];
+  if (dib) return dib.startsWith('file://') ? loadLayout(path.resolve(dib.slice('file://'.length))) : parseLayoutText(dib, DIB_BLOCK_DEVICE_CONFIG);
+  const provider = o.graph.providedBy.get('block-device');
+  const chosen = o.graph.elements.find((e) => e.name === provider && e.blockDevice !== null) ?? o.graph.elements.find((e) => e.blockDevice !== null);
+  return loadLayout(chosen?.blockDeviceByArch?.[o.distro.arch] ?? chosen?.blockDevice ?? 'efi');
 }
 
 /** A size option in bytes (undefined when not given or empty); a usage failure when it is not a size. */

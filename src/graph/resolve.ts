@@ -36,13 +36,15 @@ export interface ResolveOptions {
   index: ElementIndex;
   /** The chosen distribution; it provides `operating-system`. */
   distro: Distro | null;
+  /** Leave out `base` unless asked for (disk-image-create's -n; DIB's run_functests.sh builds so). */
+  skipBase?: boolean;
 }
 
 export const distroNode = (d: Distro): string => `distro:${d.name}`;
 
 export function resolveImage(names: string[], options: ResolveOptions): Result<ImageGraph> {
   const { index, distro } = options;
-  const requested = names.includes('base') ? [...names] : [...names, 'base'];
+  const requested = names.includes('base') || options.skipBase ? [...names] : [...names, 'base'];
   const providedBy = new Map<string, string>();
   const fromDistro = (name: string): boolean => distro !== null && providedBy.get(name) === distroNode(distro);
   const notes: string[] = [];
@@ -53,33 +55,47 @@ export function resolveImage(names: string[], options: ResolveOptions): Result<I
   const unresolved: string[] = [];
   const queue = [...requested];
 
-  while (queue.length > 0) {
-    const name = queue.shift()!;
-    if (included.has(name)) continue;
-    if (providedBy.has(name) && !(fromDistro(name) && index.elements.has(name))) continue;
-    const element = index.elements.get(name);
-    if (element && fromDistro(name)) notes.push(`${name}: the element ${element.dir} is used, not the distro's virtual name "${name}"`);
-    if (!element) {
-      const broken = index.broken.get(name);
-      if (broken) return fail(broken);
-      const file = index.files.get(name);
-      if (file) return fail({ reason: 'malformed-element', at: { element: name, file }, message: 'is a file, not an element directory' });
-      if (!unresolved.includes(name)) unresolved.push(name);
-      continue;
+  const expand = (): Result<void> => {
+    while (queue.length > 0) {
+      const name = queue.shift()!;
+      if (included.has(name)) continue;
+      if (providedBy.has(name) && !(fromDistro(name) && index.elements.has(name))) continue;
+      const element = index.elements.get(name);
+      if (element && fromDistro(name)) notes.push(`${name}: the element ${element.dir} is used, not the distro's virtual name "${name}"`);
+      if (!element) {
+        const broken = index.broken.get(name);
+        if (broken) return fail(broken);
+        const file = index.files.get(name);
+        if (file) return fail({ reason: 'malformed-element', at: { element: name, file }, message: 'is a file, not an element directory' });
+        if (!unresolved.includes(name)) unresolved.push(name);
+        continue;
+      }
+      for (const { name: p } of element.provides) {
+        const other = providedBy.get(p);
+        if (p === OPERATING_SYSTEM && other !== undefined && fromDistro(p)) {
+          notes.push(`operating-system: provided by the element ${name}, whose hooks make the tree (not the ${distro!.name} bootstrap)`);
+        } else if (other) return fail({ reason: 'duplicate-provides', name: p, providers: [other, name] });
+        if (included.has(p) || requested.includes(p)) return fail({ reason: 'requested-is-provided', name: p, provider: name });
+        providedBy.set(p, name);
+      }
+      included.set(name, element);
+      for (const dep of element.deps) {
+        if (!requiredBy.has(dep.name)) requiredBy.set(dep.name, name);
+        queue.push(dep.name);
+      }
     }
-    for (const { name: p } of element.provides) {
-      const other = providedBy.get(p);
-      if (p === OPERATING_SYSTEM && other !== undefined && fromDistro(p)) {
-        notes.push(`operating-system: provided by the element ${name}, whose hooks make the tree (not the ${distro!.name} bootstrap)`);
-      } else if (other) return fail({ reason: 'duplicate-provides', name: p, providers: [other, name] });
-      if (included.has(p) || requested.includes(p)) return fail({ reason: 'requested-is-provided', name: p, provider: name });
-      providedBy.set(p, name);
-    }
-    included.set(name, element);
-    for (const dep of element.deps) {
-      if (!requiredBy.has(dep.name)) requiredBy.set(dep.name, name);
-      queue.push(dep.name);
-    }
+    return ok(undefined);
+  };
+  const expanded = expand();
+  if (!expanded.ok) return expanded;
+  // diskimage-builder's vm needs the virtual `block-device`; disk-image-create adds block-device-mbr when vm is
+  // named and no block-device-* is (common-functions' _arg_defaults_hack). Here whatever needs it and finds no
+  // provider gets that default, with a note (DIB itself fails on its own test element stable-vm, which needs vm).
+  if (unresolved.includes(BLOCK_DEVICE) && !providedBy.has(BLOCK_DEVICE) && index.elements.has(DEFAULT_BLOCK_DEVICE)) {
+    notes.push(`${BLOCK_DEVICE}: ${requiredBy.get(BLOCK_DEVICE)} needs it and no element of the image provides it: ${DEFAULT_BLOCK_DEVICE} is added, as diskimage-builder adds it for vm (name a block-device-* element to choose another)`);
+    queue.push(DEFAULT_BLOCK_DEVICE);
+    const again = expand();
+    if (!again.ok) return again;
   }
 
   for (const name of unresolved) {
@@ -113,6 +129,11 @@ export function resolveImage(names: string[], options: ResolveOptions): Result<I
     notes,
   });
 }
+
+/** The virtual name of the element that chooses the disk layout (a block-device-* element). */
+export const BLOCK_DEVICE = 'block-device';
+/** What provides it when nothing in the image does: diskimage-builder's default for vm on x86. */
+export const DEFAULT_BLOCK_DEVICE = 'block-device-mbr';
 
 /** The virtual name whose provider makes the base tree. */
 export const OPERATING_SYSTEM = 'operating-system';

@@ -1,5 +1,6 @@
 // Finds and reads a block-device layout: a built-in one by name (`mbr`, `gpt`,
-// `efi`, the YAML files in src/image/layouts/) or any YAML/JSON file by path.
+// `efi`, the YAML files in src/image/layouts/) or any YAML/JSON file by path,
+// in imgfactory's form or diskimage-builder's.
 import { readFile, readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { fail, type Result } from '../failure.js';
 import type { Layout } from './layout.js';
 import { parseLayout } from './layout-parse.js';
+import { dibConfigLayout, isDibConfig } from './dib-block-device.js';
 
 /**
  * The built-in layouts. This module lives in src/image/ (tests) or
@@ -40,7 +42,11 @@ export async function loadLayout(nameOrPath: string): Promise<Result<Layout>> {
   return parseLayoutText(text, source);
 }
 
-/** Parses layout text (YAML, of which JSON is a subset) read from `source`. */
+/**
+ * Parses layout text (YAML, of which JSON is a subset) read from `source`:
+ * an imgfactory layout (a mapping), or diskimage-builder's block-device
+ * config (a list of nodes; dib-block-device.ts).
+ */
 export function parseLayoutText(text: string, source: string): Result<Layout> {
   let doc: unknown;
   try {
@@ -48,5 +54,5 @@ export function parseLayoutText(text: string, source: string): Result<Layout> {
   } catch (e) {
     return fail({ reason: 'bad-layout', file: source, message: `not valid YAML/JSON: ${(e as Error).message}` });
   }
-  return parseLayout(doc, source);
+  return isDibConfig(doc) ? dibConfigLayout(doc, source) : parseLayout(doc, source);
 }

@@ -9,10 +9,14 @@
 
 export const HELPER_DIR = 'imgfactory';
 
-/** Sources every environment.d snippet of the image, in name order (as dib-run-parts does before a hook). */
-const SOURCE_ENVIRONMENT_D = `for env_file in "$TMP_HOOKS_PATH"/environment.d/*; do
+/**
+ * Sources every environment.d snippet of the image, in name order, as
+ * dib-run-parts does before a hook: under `set -eu -o pipefail`, so a snippet
+ * that reads an unset variable or runs a failing command fails the hook there.
+ */
+const SOURCE_ENVIRONMENT_D = `set -eu -o pipefail
+for env_file in "$TMP_HOOKS_PATH"/environment.d/*; do
   [ -f "$env_file" ] || continue
-  set +u
   # shellcheck disable=SC1090
   source "$env_file"
 done

@@ -9,6 +9,7 @@
 import { canonicalJson } from '../cache/canonical-json.js';
 import { sha256Buffer, sha256File } from '../cache/digest.js';
 import type { Element, Hook } from '../elements/element.js';
+import { DIB_BOOTLOADER_ELEMENT } from '../elements/dib-bootloader.js';
 import { chooseInstallTypes, INSTALL_TYPES_ELEMENT } from '../elements/install-types.js';
 import { PHASES, type PhaseName } from '../elements/phases.js';
 import { FailureError } from '../failure.js';
@@ -46,6 +47,11 @@ const REPLACED: Record<string, string> = {
   // Its one hook (extra-data.d/99-enable-install-types) links the chosen types' hooks into install.d for dib-run-parts;
   // here the planner chooses them and plans them as steps, and the links are made before any step runs. Running it as
   // well would only make the same links again, in a step that reads the host and so runs in every build.
+  // Its one hook (finalise.d/50-bootloader) runs grub-install against the image's loop device and grub-mkconfig; imgfactory
+  // writes GRUB into the disk image itself from files (src/image), and the packages the hook installs are finalise.d
+  // package steps (elements/dib-bootloader.ts).
+  [DIB_BOOTLOADER_ELEMENT]:
+    "its finalise.d/50-bootloader (grub-install on a loop device, grub-mkconfig) is replaced by imgfactory's own boot loader install into the disk image; the GRUB packages it installs are installed in finalise.d",
   [INSTALL_TYPES_ELEMENT]: "its hook is done by imgfactory's planner: the hooks of the chosen install types (DIB_INSTALLTYPE_*, DIB_DEFAULT_INSTALLTYPE) are planned as install.d steps and linked into install.d as it links them",
 };
 

@@ -26,10 +26,13 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
     // Install types' hooks likewise: the chosen one's bytes are its step's scriptDigest; the others run nowhere.
     const hookFiles = new Set([...Object.values(e.hooks).flat(), ...e.installTypes.flatMap((t) => t.hooks)].map((h) => path.relative(e.dir, h.path)));
     elementDigest.set(e.name, await digestTree(e.dir, (rel) => hookFiles.has(rel) || README.test(rel)));
-    const [imageVars, otherElements] = await mentions(e.dir, [/IMAGE_NAME|IMAGE_ELEMENT|get_image_element_array|DIB_ARGS|DIB_ENV/, /IMAGE_ELEMENT_YAML|get_image_element_array/]);
+    const [imageVars, otherElements] = await mentions(e.dir, [IMAGE_VARS, /IMAGE_ELEMENT_YAML|get_image_element_array/]);
     if (imageVars) readsImageVars.add(e.name);
     if (otherElements) readsOtherElements.add(e.name);
   }
+  // Every hook sources every element's environment.d, under `set -u`: one that reads IMAGE_NAME (DIB's manifests)
+  // needs it set in every hook, so then every element's hooks get (and are keyed by) the image's variables.
+  if (await anyEnvironmentDMentions(ctx.elements, IMAGE_VARS)) for (const e of ctx.elements) readsImageVars.add(e.name);
   const sharedEnv = sha256Buffer(
     canonicalJson({
       environmentD: await digestTree(path.join(ctx.hooksDir, 'environment.d')),
@@ -39,6 +42,15 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
     }),
   );
   return { elementDigest, sharedEnv, readsImageVars, readsOtherElements };
+}
+
+/** The variables and functions a hook reads the image's make-up through (hook-env.ts `image`). */
+const IMAGE_VARS = /IMAGE_NAME|IMAGE_ELEMENT|get_image_element_array|DIB_ARGS|DIB_ENV/;
+
+/** Whether any element's environment.d file contains `pattern`. */
+async function anyEnvironmentDMentions(elements: readonly Element[], pattern: RegExp): Promise<boolean> {
+  for (const e of elements) for (const file of e.environmentD) if (pattern.test(await readFile(file, 'latin1'))) return true;
+  return false;
 }
 
 /** For each pattern, whether any file under `dir` (symlinks not followed, as `grep -r`) contains it; every file is read once. */

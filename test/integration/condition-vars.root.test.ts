@@ -38,6 +38,7 @@ async function varsFor(name: string, elements: Element[], declared: Record<strin
   const { sandbox } = await chooseSandbox('auto', path.join(dir, 'state'));
   const vars = await conditionVars({
     elements,
+    imageName: name,
     distro,
     declared,
     sourceDateEpoch: null,

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { BIN, imgfactory, type Run } from '../support/imgfactory.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { scratchDir } from '../support/run-dir.js';
+import { boot } from '../support/qemu-boot.js';
 import { scaled } from '../support/slowdown.js';
 
 const DIB = '/usr/lib/python3/dist-packages/diskimage_builder/elements';
@@ -24,8 +25,8 @@ interface Summary {
   cached: number;
 }
 
-async function build(dir: string, images: string[], name: string, env: Record<string, string> = {}): Promise<Run & { summary: Summary }> {
-  const args = ['build', ...images, '-n', name, '-t', 'tar', '--json', '--elements-path', `${DIB_USERS}:${DIB}`, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
+async function build(dir: string, images: string[], name: string, env: Record<string, string> = {}, types = 'tar'): Promise<Run & { summary: Summary }> {
+  const args = ['build', ...images, '-n', name, '-t', types, '--json', '--elements-path', `${DIB_USERS}:${DIB}`, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
   const r = await imgfactory(args, env);
   if (r.exitCode !== 0) throw new Error(`imgfactory ${args.join(' ')} failed (${r.exitCode}):\n${r.stderr.slice(-4000)}`);
   return { ...r, summary: JSON.parse(r.stdout) as Summary };
@@ -91,12 +92,23 @@ describe("diskimage-builder's elements, unchanged", () => {
   );
 
   it(
-    'modprobe, disable-nouveau, journal-to-console, enable-serial-console, select-boot-kernel-initrd, sysctl and svc-map write what DIB writes; `when:` sees environment.d',
+    'vm, bootloader, modprobe, disable-nouveau, journal-to-console, enable-serial-console, select-boot-kernel-initrd, sysctl and svc-map write what DIB writes; `when:` sees environment.d; the qcow2 boots to a login prompt',
     async () => {
       const dir = await scratchDir('dib-common');
       // dib-user (a fixture) maps a service name with svc-map: its two extra-data.d hooks pass the map through the tree's /tmp.
-      const elements = ['debian-minimal', 'modprobe', 'disable-nouveau', 'journal-to-console', 'enable-serial-console', 'select-boot-kernel-initrd', 'sysctl', 'svc-map', 'dib-user'];
-      await build(dir, elements, 'dib-common', { DIB_MODPROBE_BLACKLIST: 'floppy', DIB_PYTHON_VERSION: '3' });
+      // DIB's vm needs the virtual block-device: block-device-mbr comes in, as disk-image-create adds it for vm.
+      const elements = ['debian-minimal', 'vm', 'modprobe', 'disable-nouveau', 'journal-to-console', 'enable-serial-console', 'select-boot-kernel-initrd', 'sysctl', 'svc-map', 'dib-user'];
+      const built = await build(dir, elements, 'dib-common', { DIB_MODPROBE_BLACKLIST: 'floppy', DIB_PYTHON_VERSION: '3' }, 'tar,qcow2');
+      expect(built.stderr).toContain('note: block-device: vm needs it and no element of the image provides it: block-device-mbr is added');
+      // DIB's bootloader hook (grub-install on a loop device) is replaced, with a note; the GRUB it installs is in the tree.
+      expect(built.stderr).toContain(`note: bootloader (${DIB}/bootloader): its finalise.d/50-bootloader (grub-install on a loop device, grub-mkconfig) is replaced by imgfactory's own boot loader install`);
+      expect(built.summary.steps.map((s) => s.id)).toEqual(expect.arrayContaining(['package-installs/finalise.d/01-package-installs', 'vm/finalise.d/50-remove-bogus-udev-links']));
+      expect(built.summary.steps.map((s) => s.id)).not.toContain('bootloader/finalise.d/50-bootloader');
+      // The disk is block-device-mbr's block-device-default.yaml (one MBR partition with the boot flag), booted with BIOS.
+      const manifest = JSON.parse(await readFile(path.join(dir, 'out', 'dib-common.manifest.json'), 'utf8')) as { layout: { name: string; firmware: string } };
+      expect(manifest.layout).toEqual({ name: 'block-device-default', firmware: 'bios' });
+      const booted = await boot(path.join(dir, 'out', 'dib-common.qcow2'), 'bios');
+      expect(booted.ok, booted.log.slice(-3000)).toBe(true);
       const tar = path.join(dir, 'out', 'dib-common.tar');
       const listing = (await execa('tar', ['-tf', tar])).stdout.split('\n');
       expect(listing).toEqual(expect.arrayContaining(['./usr/local/bin/select-boot-kernel-initrd', './usr/local/bin/sysctl-set-value', './usr/local/bin/svc-map']));
@@ -108,6 +120,7 @@ describe("diskimage-builder's elements, unchanged", () => {
       // dib-user's `when: DIB_USER_FLAVOUR = hello` holds through the default its environment.d sets, as in DIB.
       const installed = (JSON.parse(await readFile(path.join(dir, 'out', 'dib-common.manifest.json'), 'utf8')) as { packages: { name: string }[] }).packages.map((p) => p.name);
       expect(installed).toContain('hello');
+      expect(installed).toEqual(expect.arrayContaining(['grub-pc', 'grub-pc-bin', 'linux-image-amd64']));
       expect(installed).not.toContain('cowsay');
       // select-boot-kernel-initrd's copy of DIB's img-functions is gone again (its cleanup.d).
       expect(listing.filter((f) => f.startsWith('./lib/diskimage-builder') || f.startsWith('./usr/lib/diskimage-builder'))).toEqual([]);

@@ -77,4 +77,17 @@ describe('outputRequest', () => {
     expect(request.disk?.hookEnv).toMatchObject({ _LIB: '/usr/lib/python3/dist-packages/diskimage_builder/lib', IMAGE_NAME: 'img', IMAGE_ELEMENT: '', SOURCE_DATE_EPOCH: '1234' });
     expect(request.disk?.sourceDateEpoch).toBe(1234);
   });
+
+  it("takes diskimage-builder's layout: DIB_BLOCK_DEVICE_CONFIG (file:// or the YAML itself) over the block-device element's block-device-default.yaml", async () => {
+    const { loadElement } = await import('../../../src/elements/load-element.js');
+    const mbr = unwrap(await loadElement('block-device-mbr', '/usr/lib/python3/dist-packages/diskimage_builder/elements/block-device-mbr', 'dib'));
+    const graph = { elements: [mbr], providedBy: new Map([['block-device', 'block-device-mbr']]) } as never;
+    const layoutOf = async (declared: Record<string, string>) => (await outputRequest({ ...(await options({ layout: undefined })), graph, declared }, dir, AT)).request.disk?.layout;
+    expect(await layoutOf({})).toMatchObject({ table: 'mbr', source: '/usr/lib/python3/dist-packages/diskimage_builder/elements/block-device-mbr/block-device-default.yaml' });
+    const gpt = '/usr/lib/python3/dist-packages/diskimage_builder/elements/block-device-gpt/block-device-default.yaml';
+    expect(await layoutOf({ DIB_BLOCK_DEVICE_CONFIG: `file://${gpt}` })).toMatchObject({ table: 'gpt', source: gpt });
+    expect(await layoutOf({ DIB_BLOCK_DEVICE_CONFIG: await readFile(gpt, 'utf8') })).toMatchObject({ table: 'gpt', source: 'DIB_BLOCK_DEVICE_CONFIG' });
+    const refused = await outputRequest({ ...(await options({ layout: undefined })), graph, declared: { DIB_BLOCK_DEVICE_CONFIG: '- local_loop: {name: image0}\n- lvm: {name: lvm, base: [root]}\n' } }, dir, AT).catch((e: unknown) => e);
+    expect((refused as FailureError).failure).toMatchObject({ reason: 'bad-layout', file: 'DIB_BLOCK_DEVICE_CONFIG', message: expect.stringContaining('`lvm`: LVM volumes are not supported') });
+  });
 });

@@ -129,5 +129,28 @@ describe('resolveImage', () => {
     });
     expect(names(resolveImage(['app'], { index, distro }))).toContain('lib-a');
   });
-});
 
+  it("gives DIB's vm, which needs the virtual block-device, block-device-mbr when nothing provides it, with a note; a named block-device-* wins", async () => {
+    const { indexElements } = await import('../../../src/elements/element-index.js');
+    const { elementSearchPath } = await import('../../../src/elements/search-path.js');
+    const index = unwrap(await indexElements(elementSearchPath('/usr/lib/python3/dist-packages/diskimage_builder/elements', {})));
+    const distro = await bookworm();
+    const vm = unwrap(resolveImage(['debian-minimal', 'vm'], { index, distro }));
+    expect(vm.providedBy.get('block-device')).toBe('block-device-mbr');
+    expect(vm.elements.map((e) => e.name)).toEqual(expect.arrayContaining(['vm', 'bootloader', 'block-device-mbr']));
+    expect(vm.notes).toContain(
+      'block-device: vm needs it and no element of the image provides it: block-device-mbr is added, as diskimage-builder adds it for vm (name a block-device-* element to choose another)',
+    );
+    const gpt = unwrap(resolveImage(['debian-minimal', 'vm', 'block-device-gpt'], { index, distro }));
+    expect(gpt.providedBy.get('block-device')).toBe('block-device-gpt');
+    expect(gpt.elements.map((e) => e.name)).not.toContain('block-device-mbr');
+    expect(gpt.notes.filter((n) => n.startsWith('block-device:'))).toEqual([]);
+  });
+
+  it('leaves base out when told to, as disk-image-create -n does', async () => {
+    const index = await fixtureIndex(GOOD);
+    const g = unwrap(resolveImage(['lib-c'], { index, distro: await bookworm(), skipBase: true }));
+    expect(g.requested).toEqual(['lib-c']);
+    expect(g.elements.map((e) => e.name)).toEqual(['lib-c']);
+  });
+});

@@ -50,6 +50,22 @@ describe("diskimage-builder's element model", () => {
     expect(plan.notes).toEqual([`package-installs (${path.join(DIB_LIKE, 'package-installs')}): its hooks are replaced by imgfactory's own package steps, which read the same package-installs files`]);
   });
 
+  it("replaces DIB's bootloader hook (grub-install on a loop device) by imgfactory's boot loader install, says so, and installs the GRUB packages it would", async () => {
+    const distro = unwrap(await loadDistro('debian-bookworm'));
+    const dib = '/usr/lib/python3/dist-packages/diskimage_builder/elements';
+    const graph = unwrap(resolveImage(['os-maker', 'bootloader'], { index: await fixtureIndex(DIB_LIKE, dib, REPO), distro }));
+    const planned = (vars: Record<string, string>) => unwrap(planBuild(graph, distro, { vars, skipPhases: ['block-device.d'] }));
+    const plan = planned({ DIB_BLOCK_DEVICE: 'mbr' });
+    expect(plan.steps.filter((s) => s.kind === 'hook' && s.element === 'bootloader')).toEqual([]);
+    expect(plan.notes).toContain(
+      `bootloader (${dib}/bootloader): its finalise.d/50-bootloader (grub-install on a loop device, grub-mkconfig) is replaced by imgfactory's own boot loader install into the disk image; the GRUB packages it installs are installed in finalise.d`,
+    );
+    const grub = (p: typeof plan) => p.steps.find((s) => s.kind === 'packages' && s.phase === 'finalise.d');
+    // As 50-bootloader chooses: by DIB_BLOCK_DEVICE, names through bootloader's pkg-map.
+    expect(grub(plan)).toMatchObject({ id: 'package-installs/finalise.d/01-package-installs', packages: [{ name: 'grub-pc', element: 'bootloader' }] });
+    expect((grub(planned({ DIB_BLOCK_DEVICE: 'efi' })) as { packages: { name: string }[] }).packages.map((p) => p.name)).toEqual(['efibootmgr', 'grub-efi', 'grub-pc-bin']);
+  });
+
   it('maps names through pkg-map as DIB does: an empty mapping skips the package, several words are several packages', async () => {
     const distro = unwrap(await loadDistro('debian-bookworm'));
     const parsed = parsePackageInstalls('grub-efi-amd64:\ncloud-initramfs-growroot:\nvim:\n');
