@@ -129,8 +129,11 @@ async function imageElements(image: string): Promise<string[]> {
   return (JSON.parse(graph.stdout) as { elements: { name: string }[] }).elements.map((e) => e.name);
 }
 
-/** A secret-looking option set to a value, or a URL carrying a password. */
-const SECRET_LINE = /^\s*([\w.-]*(password|secret|_key|token)|swift_hash_path_suffix)\s*=\s*\S|:\/\/[^\s/:@]+:[^\s/@]+@/im;
+/**
+ * A secret-looking option set to a value, or a URL carrying a password. A value computed by a call (Horizon's
+ * `SECRET_KEY = secret_key.generate_or_read_from_file(...)`, which makes the key on the node) is not one.
+ */
+const SECRET_LINE = /^\s*([\w.-]*(password|secret|_key|token)|swift_hash_path_suffix)\s*=\s*(?![\w.]+\()\S|:\/\/[^\s/:@]+:[^\s/@]+@/im;
 
 interface Render {
   exitCode: number;
