@@ -49,12 +49,14 @@ export async function readMetadata(file: string): Promise<Result<Record<string, 
 
 /**
  * The metadata as the node gets it: the file's keys, with os-collect-config
- * told to poll `url` (unless the file names its own request source).
+ * told to poll `url` (unless the file names its own request source), and
+ * the request collector added to a collector list the file gives.
  */
 export function nodeMetadata(metadata: Record<string, unknown>, url: string): Record<string, unknown> {
   const occ = isObject(metadata['os-collect-config']) ? metadata['os-collect-config'] : {};
   if (isObject(occ.request)) return metadata;
-  return { ...metadata, 'os-collect-config': { ...occ, request: { metadata_url: url } } };
+  const collectors = Array.isArray(occ.collectors) && !occ.collectors.includes('request') ? { collectors: [...(occ.collectors as unknown[]), 'request'] } : {};
+  return { ...metadata, 'os-collect-config': { ...occ, ...collectors, request: { metadata_url: url } } };
 }
 
 /** Serves `file` on 127.0.0.1 (a free port) until closed. */

@@ -40,6 +40,12 @@ describe('nodeMetadata', () => {
     });
   });
 
+  it('adds the request collector to a list of collectors the file gives', () => {
+    expect(nodeMetadata({ 'os-collect-config': { collectors: ['ec2', 'local'] } }, 'http://u')).toEqual({
+      'os-collect-config': { collectors: ['ec2', 'local', 'request'], request: { metadata_url: 'http://u' } },
+    });
+  });
+
   it('leaves a request source the file names itself', () => {
     const m = { 'os-collect-config': { request: { metadata_url: 'http://swift/tempurl' } } };
     expect(nodeMetadata(m, 'http://u')).toBe(m);
