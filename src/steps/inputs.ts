@@ -11,6 +11,13 @@ import type { HookEnvOptions } from './hook-env.js';
 import type { InputCache, InputContext, StepInputs } from './kind.js';
 import type { StepCommon } from './step.js';
 
+/**
+ * What a hook that reads other elements' files mentions: DIB's element list, or a directory of the merged hooks tree that
+ * every element adds to and one hook installs whole (tripleo-image-elements' `os-apply-config/` templates and
+ * `os-refresh-config/` scripts, installed by the os-apply-config and os-refresh-config elements).
+ */
+const READS_OTHER_ELEMENTS = /IMAGE_ELEMENT_YAML|get_image_element_array|TMP_HOOKS_PATH\}?"?\/os-(apply|refresh)-config\b/;
+
 /** An element's documentation, left out of its digest. */
 const README = /^README(\.(md|rst|txt))?$/;
 
@@ -26,7 +33,7 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
     // Install types' hooks likewise: the chosen one's bytes are its step's scriptDigest; the others run nowhere.
     const hookFiles = new Set([...Object.values(e.hooks).flat(), ...e.installTypes.flatMap((t) => t.hooks)].map((h) => path.relative(e.dir, h.path)));
     elementDigest.set(e.name, await digestTree(e.dir, (rel) => hookFiles.has(rel) || README.test(rel)));
-    const [imageVars, otherElements] = await mentions(e.dir, [/IMAGE_NAME|IMAGE_ELEMENT|get_image_element_array|DIB_ARGS|DIB_ENV/, /IMAGE_ELEMENT_YAML|get_image_element_array/]);
+    const [imageVars, otherElements] = await mentions(e.dir, [/IMAGE_NAME|IMAGE_ELEMENT|get_image_element_array|DIB_ARGS|DIB_ENV/, READS_OTHER_ELEMENTS]);
     if (imageVars) readsImageVars.add(e.name);
     if (otherElements) readsOtherElements.add(e.name);
   }

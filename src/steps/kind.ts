@@ -53,7 +53,7 @@ export interface InputCache {
   sharedEnv: FileDigest;
   /** Elements whose files mention IMAGE_NAME, IMAGE_ELEMENT or get_image_element_array. */
   readsImageVars: Set<string>;
-  /** Of those, the ones that read other elements' directories (get_image_element_array, IMAGE_ELEMENT_YAML). */
+  /** Elements whose hooks read other elements' files (get_image_element_array, IMAGE_ELEMENT_YAML, the merged os-apply-config/ and os-refresh-config/ directories): keyed by every element. */
   readsOtherElements: Set<string>;
 }
 

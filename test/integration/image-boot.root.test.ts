@@ -3,7 +3,8 @@
 // shares every layer and only assembles again), booted in qemu (TCG, 1 GiB,
 // no network) until the serial console shows `login:`. The efi image boots
 // under SeaBIOS and OVMF, the mbr image under SeaBIOS. Assembly is also
-// checked directly: it leaves the tree untouched and is reproducible.
+// checked directly: it leaves the tree untouched and is reproducible. The
+// boots run side by side, one guest per core (test/support/qemu-boot.ts).
 //
 // Secure Boot and the boot gate: block-device-efi-secureboot (one more
 // package layer on the same chain) boots with OVMF's Microsoft keys and
@@ -16,7 +17,7 @@ import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleImage } from '../../src/image/assemble.js';
 import { hexOf, sha256File } from '../../src/cache/digest.js';
 import { loadLayout } from '../../src/image/layout-load.js';
@@ -26,7 +27,7 @@ import { imgfactory } from '../support/imgfactory.js';
 import { consoleShows, consoleTail } from '../../src/boot/console.js';
 import { manifestBytes } from '../../src/manifest/canonical.js';
 import { readManifest } from '../../src/manifest/read.js';
-import { BOOT_TIMEOUT_S, boot, testFirmwareDir, testQemu } from '../support/qemu-boot.js';
+import { BOOT_TIMEOUT_S, boot, inBootSlot, testFirmwareDir, testQemu } from '../support/qemu-boot.js';
 import { scratchDir } from '../support/run-dir.js';
 import { scaled } from '../support/slowdown.js';
 
@@ -69,6 +70,8 @@ describe('bootable images built by imgfactory', () => {
     figures.push(`${name}: built in ${((Date.now() - t) / 1000).toFixed(1)} s; ${outputs.map((o) => `${o.format} ${(o.size / 2 ** 20).toFixed(1)} MiB`).join(', ')}`);
     return outputs;
   }
+
+  afterAll(() => console.log(`image figures:\n  ${figures.join('\n  ')}`));
 
   beforeAll(async () => {
     dir = await scratchDir('boot');
@@ -143,25 +146,6 @@ describe('bootable images built by imgfactory', () => {
     expect(await fingerprint(tree)).toBe(before);
   }, scaled(600_000));
 
-  it('boots the efi image under SeaBIOS', async () => {
-    const r = await boot(out(efi, 'qcow2').path, 'bios');
-    figures.push(`efi/SeaBIOS: login prompt after ${r.seconds} s`);
-    expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
-  }, scaled(300_000));
-
-  it('boots the efi image under OVMF (UEFI)', async () => {
-    const r = await boot(out(efi, 'qcow2').path, 'uefi');
-    figures.push(`efi/OVMF: login prompt after ${r.seconds} s`);
-    expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
-    expect(r.log).toMatch(/efi: EFI v/);
-  }, scaled(300_000));
-
-  it('boots the mbr image under SeaBIOS', async () => {
-    const r = await boot(out(mbr, 'qcow2').path, 'bios');
-    figures.push(`mbr/SeaBIOS: login prompt after ${r.seconds} s`);
-    expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
-  }, scaled(300_000));
-
   it('laid out the Secure Boot ESP as Debian does, with Secure Boot in the Glance properties', async () => {
     const raw = path.join(dir, 'sb.raw');
     await execa('qemu-img', ['convert', '-O', 'raw', out(sb, 'qcow2').path, raw]);
@@ -178,11 +162,31 @@ describe('bootable images built by imgfactory', () => {
     expect(m.value.manifest.glance.qcow2).toMatchObject({ hw_firmware_type: 'uefi', os_secure_boot: 'required', hw_machine_type: 'q35' });
   });
 
-  it('imgfactory test boots the Secure Boot image with Secure Boot enforced to a login prompt, and records the pass', async () => {
+  // The boots below run side by side, one guest per core (inBootSlot).
+  it.concurrent('boots the efi image under SeaBIOS', async () => {
+    const r = await boot(out(efi, 'qcow2').path, 'bios');
+    figures.push(`efi/SeaBIOS: login prompt after ${r.seconds} s`);
+    expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
+  }, scaled(300_000));
+
+  it.concurrent('boots the efi image under OVMF (UEFI)', async () => {
+    const r = await boot(out(efi, 'qcow2').path, 'uefi');
+    figures.push(`efi/OVMF: login prompt after ${r.seconds} s`);
+    expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
+    expect(r.log).toMatch(/efi: EFI v/);
+  }, scaled(300_000));
+
+  it.concurrent('boots the mbr image under SeaBIOS', async () => {
+    const r = await boot(out(mbr, 'qcow2').path, 'bios');
+    figures.push(`mbr/SeaBIOS: login prompt after ${r.seconds} s`);
+    expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
+  }, scaled(300_000));
+
+  it.concurrent('imgfactory test boots the Secure Boot image with Secure Boot enforced to a login prompt, and records the pass', async () => {
     const manifest = manifestOf(sb);
     // The kernel says Secure Boot is on before the prompt: the firmware enforced it all the way.
     const expectBoth = 'secureboot: Secure boot enabled[\\s\\S]*^\\S+ login: ';
-    const r = await imgfactory(['test', manifest, ...(await testArgs()), '--expect', expectBoth, '--json']);
+    const r = await inBootSlot(async () => imgfactory(['test', manifest, ...(await testArgs()), '--expect', expectBoth, '--json']));
     expect(r.exitCode, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { firmware: string; seconds: number; addendum: { file: string; signature: string } };
     figures.push(`sb/OVMF Secure Boot: login prompt after ${report.seconds} s`);
@@ -203,16 +207,16 @@ describe('bootable images built by imgfactory', () => {
     expect(await readFile(report.addendum.signature, 'utf8')).toMatch(/"v":"imgfactory.sig.v1"/);
   }, scaled(300_000));
 
-  it('the same firmware refuses the efi image, whose GRUB is unsigned', async () => {
+  it.concurrent('the same firmware refuses the efi image, whose GRUB is unsigned', async () => {
     const r = await boot(out(efi, 'qcow2').path, 'secure-boot', /Access Denied|^\S+ login: /m);
     figures.push(`efi/OVMF Secure Boot: refused after ${r.seconds} s`);
     expect(r.log, tail(r.log)).toMatch(/BdsDxe: failed to load Boot\d+ "UEFI Misc Device" .*: Access Denied/);
     expect(consoleShows(r.log)).toBe(false);
   }, scaled(300_000));
 
-  it('imgfactory test fails on an image whose init is broken: exit 1, the console\'s last lines; publish --require-test refuses it', async () => {
+  it.concurrent('imgfactory test fails on an image whose init is broken: exit 1, the console\'s last lines; publish --require-test refuses it', async () => {
     const manifest = manifestOf(broken);
-    const r = await imgfactory(['test', manifest, ...(await testArgs())]);
+    const r = await inBootSlot(async () => imgfactory(['test', manifest, ...(await testArgs())]));
     expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/boot-broken\.qcow2 did not boot to a login prompt \(bios, tcg\): qemu ended after \d+ s/);
     expect(r.stderr).toMatch(/the console's last lines:\n(  \| .*\n)*  \| .*broken-init: no init here/);
@@ -222,6 +226,5 @@ describe('bootable images built by imgfactory', () => {
     const p = await imgfactory(['publish', manifest, '--require-test'], { OS_AUTH_URL: 'http://127.0.0.1:9/v3', OS_AUTH_TYPE: 'v3applicationcredential', OS_APPLICATION_CREDENTIAL_ID: 'x', OS_APPLICATION_CREDENTIAL_SECRET: 'y' });
     expect(p.exitCode, p.stderr).toBe(4);
     expect(p.stderr).toMatch(/refusing to publish .*boot-broken\.manifest\.json: the last test of this manifest failed \(bios/);
-    console.log(`image figures:\n  ${figures.join('\n  ')}`);
   }, scaled(300_000));
 });

@@ -5,6 +5,16 @@
 // keys, machine-id, apt lists and caches, logs, secrets, the build host's
 // address or resolver).
 //
+// Issue 15: the same tree renders node metadata (test/fixtures/metadata) with
+// its own os-apply-config, chrooted into it, into a scratch directory of the
+// tree that is removed afterwards: nova.conf and the Open vSwitch agent point
+// at the controller the metadata names, and a missing required key fails
+// naming it. The undercloud is not built in CI, so its elements' templates
+// and refresh scripts (copied from elements/ as the os-apply-config and
+// os-refresh-config elements install them) are rendered with this tree's
+// os-apply-config. And the tree holds no Fernet keys, database, passwords or
+// secrets in its configuration before first boot.
+//
 // One service image is built: `overcloud-compute` by default (the smallest
 // of the three); IMGFACTORY_TRIPLEO_IMAGE=overcloud-control (or undercloud)
 // builds another; IMGFACTORY_TRIPLEO_CACHE=<dir> builds with that layer cache
@@ -12,12 +22,14 @@
 // take seconds). The element checks below are keyed by element, so the same
 // test inspects whichever image was built.
 import { execa } from 'execa';
-import { access, mkdir, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { access, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cacheWithBase } from '../support/base-cache.js';
+import { FIXTURES } from '../support/fixtures.js';
 import { imgfactory } from '../support/imgfactory.js';
 import { scratchDir } from '../support/run-dir.js';
 import { scaled } from '../support/slowdown.js';
@@ -107,6 +119,59 @@ async function isEnabled(unit: string): Promise<string> {
   return r.stdout.trim();
 }
 
+const ELEMENTS = path.join(import.meta.dirname, '..', '..', 'elements');
+const METADATA = path.join(FIXTURES, 'metadata');
+/** Where the rendering tests work inside the tree (removed after each). */
+const RENDER = 'tmp/imgfactory-render';
+
+/** The elements of an image, in build order (imgfactory graph). */
+async function imageElements(image: string): Promise<string[]> {
+  const graph = await imgfactory(['graph', image, '--format', 'json']);
+  return (JSON.parse(graph.stdout) as { elements: { name: string }[] }).elements.map((e) => e.name);
+}
+
+/** A secret-looking option set to a value, or a URL carrying a password. */
+const SECRET_LINE = /^\s*([\w.-]*(password|secret|_key|token)|swift_hash_path_suffix)\s*=\s*\S|:\/\/[^\s/:@]+:[^\s/@]+@/im;
+
+interface Render {
+  exitCode: number;
+  stderr: string;
+  /** A rendered file's text, by its absolute path on the node. */
+  read(file: string): Promise<string>;
+  stat(file: string): Promise<Stats>;
+}
+
+/**
+ * Runs `os-metadata apply` chrooted into the tree with the given metadata files (merged in order, as
+ * os-collect-config hands them over), writing under RENDER; `env` points it at other templates.
+ */
+async function render(metadata: string[], env: Record<string, string> = {}): Promise<Render> {
+  const work = path.join(tree, RENDER);
+  await mkdir(path.join(work, 'out'), { recursive: true });
+  const inTree = await Promise.all(
+    metadata.map(async (m, i) => {
+      await cp(path.join(METADATA, m), path.join(work, `${i}-${m}`));
+      return `/${RENDER}/${i}-${m}`;
+    }),
+  );
+  const vars = Object.entries({ OS_CONFIG_FILES: inTree.join(':'), ...env }).map(([k, v]) => `${k}=${v}`);
+  const r = await execa('chroot', [tree, 'env', ...vars, 'os-metadata', 'apply', '--output', `/${RENDER}/out`], { reject: false });
+  const out = path.join(work, 'out');
+  return { exitCode: r.exitCode ?? -1, stderr: r.stderr, read: (f) => readFile(path.join(out, f), 'utf8'), stat: (f) => stat(path.join(out, f)) };
+}
+
+/** Removes what rendering left in the tree: its directory and os-apply-config's log. */
+async function cleanRender(): Promise<void> {
+  await rm(path.join(tree, RENDER), { recursive: true, force: true });
+  await rm(path.join(tree, 'var/log/os-apply-config.log'), { force: true });
+}
+
+/** The value of `option` in `[section]` of an ini text. */
+function ini(text: string, section: string, option: string): string | undefined {
+  const body = text.split(/^\[/m).find((s) => s.startsWith(`${section}]`)) ?? '';
+  return new RegExp(`^${option}\\s*=\\s*(.*)$`, 'm').exec(body)?.[1]?.trim();
+}
+
 describe(`TripleO golden image ${IMAGE}`, () => {
   beforeAll(async () => {
     const dir = await scratchDir(`tripleo-${IMAGE}`);
@@ -183,6 +248,24 @@ describe(`TripleO golden image ${IMAGE}`, () => {
     expect(await readFile(path.join(tree, 'usr/libexec/os-collect-config/refresh-and-signal'), 'utf8')).toMatch(/^os-refresh-config \|\| status=\$\?$/m);
     expect(await readFile(path.join(tree, 'etc/systemd/system/os-collect-config.service'), 'utf8')).toContain('ExecStart=/usr/bin/os-collect-config');
     for (const bin of ['os-collect-config', 'os-refresh-config', 'os-apply-config']) expect(await exists(path.join(tree, 'usr/bin', bin))).toBe(true);
+    expect((await stat(path.join(tree, 'usr/local/bin/os-metadata'))).mode & 0o111).not.toBe(0);
+  });
+
+  it("installs every element's templates and refresh scripts (executable), as tripleo-image-elements did", async () => {
+    const missing: string[] = [];
+    for (const e of elements) {
+      for (const [dir, installed] of [['os-apply-config', 'usr/libexec/os-apply-config/templates'], ['os-refresh-config', 'usr/libexec/os-refresh-config']] as const) {
+        const from = path.join(ELEMENTS, e, dir);
+        if (!(await exists(from))) continue;
+        for (const rel of (await execa('find', ['.', '-type', 'f'], { cwd: from })).stdout.split('\n').filter(Boolean)) {
+          const at = path.join(tree, installed, rel);
+          if (!(await exists(at))) missing.push(`${e}: ${path.join(installed, rel)}`);
+          else if (dir === 'os-refresh-config' && ((await stat(at)).mode & 0o111) === 0) missing.push(`${e}: ${rel} not executable`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+    expect(elements.filter((e) => ['nova', 'neutron'].includes(e)).length).toBeGreaterThan(0);
   });
 
   it('carries no host keys, machine-id, apt lists, caches, logs or build-time secrets', async () => {
@@ -324,5 +407,106 @@ describe(`TripleO golden image ${IMAGE}`, () => {
         server.close();
       }
     });
+  });
+
+  it('holds no Fernet or credential keys, no database and no secret in its configuration before first boot', async () => {
+    for (const keys of ['etc/keystone/fernet-keys', 'etc/keystone/credential-keys']) expect(await exists(path.join(tree, keys))).toBe(false);
+    const databases = await execa('find', [path.join(tree, 'var/lib'), '-type', 'f', '(', '-path', '*/var/lib/mysql/*', '-o', '-name', '*.sqlite', '-o', '-name', '*.sqlite3', ')']);
+    expect(databases.stdout).toBe('');
+    const configs = (await execa('find', [path.join(tree, 'etc'), '-type', 'f', '-size', '-1M'])).stdout.split('\n').filter(Boolean);
+    const secrets: string[] = [];
+    for (const file of configs) {
+      const line = SECRET_LINE.exec(await readFile(file, 'latin1'));
+      if (line) secrets.push(`${path.relative(tree, file)}: ${line[0].trim()}`);
+    }
+    expect(secrets).toEqual([]);
+  });
+
+  it('ships templates that name metadata keys, never values', async () => {
+    const templates = path.join(tree, 'usr/libexec/os-apply-config/templates');
+    const files = (await execa('find', [templates, '-type', 'f', '!', '-name', '*.oac'])).stdout.split('\n').filter(Boolean);
+    expect(files.map((f) => path.relative(templates, f))).toEqual(expect.arrayContaining(['etc/nova/nova.conf', 'etc/neutron/neutron.conf']));
+    const valued: string[] = [];
+    for (const file of files) {
+      for (const line of (await readFile(file, 'utf8')).split('\n')) {
+        if (SECRET_LINE.test(line) && !/=\s*\{\{[^}]+\}\}\s*$/.test(line) && !/:\/\/\{\{/.test(line)) valued.push(`${path.relative(templates, file)}: ${line}`);
+      }
+    }
+    expect(valued).toEqual([]);
+  });
+
+  it('renders the metadata into nova.conf and the Open vSwitch agent, pointing them at the controller it names', async () => {
+    try {
+      const r = await render(['overcloud.json', 'compute-node.json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const nova = await r.read('/etc/nova/nova.conf');
+      expect(ini(nova, 'DEFAULT', 'transport_url')).toBe('rabbit://openstack:test-rabbit-password@192.0.2.10:5672/');
+      expect(ini(nova, 'DEFAULT', 'my_ip')).toBe('192.0.2.21');
+      expect(ini(nova, 'glance', 'api_servers')).toBe('http://192.0.2.10:9292');
+      expect(ini(nova, 'keystone_authtoken', 'auth_url')).toBe('http://192.0.2.10:5000/');
+      expect(ini(nova, 'keystone_authtoken', 'password')).toBe('test-nova-password');
+      expect(ini(nova, 'placement', 'auth_url')).toBe('http://192.0.2.10:5000/v3');
+      expect(ini(nova, 'placement', 'password')).toBe('test-placement-password');
+      expect(ini(nova, 'neutron', 'password')).toBe('test-neutron-password');
+      expect(ini(nova, 'vnc', 'novncproxy_base_url')).toBe('http://192.0.2.10:6080/vnc_auto.html');
+      expect(ini(nova, 'database', 'connection')).toBe('mysql+pymysql://nova:test-nova-db@127.0.0.1/nova');
+      expect(((await r.stat('/etc/nova/nova.conf')).mode & 0o777).toString(8)).toBe('640');
+      if (elements.includes('nova-kvm')) {
+        const compute = await r.read('/etc/nova/nova-compute.conf');
+        expect(ini(compute, 'DEFAULT', 'compute_driver')).toBe('libvirt.LibvirtDriver');
+        expect(ini(compute, 'libvirt', 'virt_type')).toBe('qemu');
+      }
+      expect(ini(await r.read('/etc/neutron/neutron.conf'), 'DEFAULT', 'transport_url')).toBe('rabbit://openstack:test-rabbit-password@192.0.2.10:5672/');
+      const ovs = await r.read('/etc/neutron/plugins/ml2/openvswitch_agent.ini');
+      expect(ini(ovs, 'ovs', 'local_ip')).toBe('192.0.2.21');
+      expect(ini(ovs, 'agent', 'tunnel_types')).toBe('vxlan');
+    } finally {
+      await cleanRender();
+    }
+  });
+
+  it('fails before writing anything when a required key is missing, naming the key and the files that need it', async () => {
+    try {
+      const r = await render(['compute-node.json']);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/^os-metadata: required metadata key 'rabbit\.password' is missing \(needed by [^)]*\/etc\/nova\/nova\.conf[^)]*\); see docs\/metadata\.md$/m);
+      expect(r.stderr).toContain("required metadata key 'keystone.host' is missing");
+      expect(await readdir(path.join(tree, RENDER, 'out'))).toEqual([]);
+    } finally {
+      await cleanRender();
+    }
+  });
+
+  it("renders the undercloud's ironic.conf and nova-compute.conf from the same metadata, with this tree's os-apply-config", async () => {
+    // As the os-apply-config and os-refresh-config elements install them: every element's directories, in build order.
+    const templates = path.join(tree, RENDER, 'undercloud/templates');
+    const refresh = path.join(tree, RENDER, 'undercloud/refresh');
+    try {
+      for (const e of await imageElements('undercloud')) {
+        for (const [dir, to] of [['os-apply-config', templates], ['os-refresh-config', refresh]] as const) {
+          if (await exists(path.join(ELEMENTS, e, dir))) await cp(path.join(ELEMENTS, e, dir), to, { recursive: true });
+        }
+      }
+      const r = await render(['overcloud.json'], { OS_CONFIG_APPLIER_TEMPLATES: `/${RENDER}/undercloud/templates`, OS_REFRESH_CONFIG_BASE_DIR: `/${RENDER}/undercloud/refresh` });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const ironic = await r.read('/etc/ironic/ironic.conf');
+      expect(ini(ironic, 'DEFAULT', 'transport_url')).toBe('rabbit://openstack:test-rabbit-password@192.0.2.10:5672/');
+      expect(ini(ironic, 'DEFAULT', 'enabled_hardware_types')).toBe('ipmi');
+      expect(ini(ironic, 'database', 'connection')).toBe('mysql+pymysql://ironic:test-ironic-db@127.0.0.1/ironic');
+      expect(ini(ironic, 'keystone_authtoken', 'www_authenticate_uri')).toBe('http://192.0.2.10:5000/');
+      expect(ini(ironic, 'keystone_authtoken', 'password')).toBe('test-ironic-password');
+      expect(ini(ironic, 'glance', 'username')).toBe('ironic');
+      const compute = await r.read('/etc/nova/nova-compute.conf');
+      expect(ini(compute, 'DEFAULT', 'compute_driver')).toBe('ironic.IronicDriver');
+      expect(ini(compute, 'ironic', 'password')).toBe('test-ironic-password');
+      expect(ini(await r.read('/etc/keystone/keystone.conf'), 'database', 'connection')).toBe('mysql+pymysql://keystone:test-keystone-db@127.0.0.1/keystone');
+      // The undercloud's refresh scripts need keys the compute node does not: without them the check names them.
+      const bare = await render(['compute-node.json'], { OS_CONFIG_APPLIER_TEMPLATES: `/${RENDER}/undercloud/templates`, OS_REFRESH_CONFIG_BASE_DIR: `/${RENDER}/undercloud/refresh` });
+      expect(bare.exitCode).toBe(1);
+      expect(bare.stderr).toContain("required metadata key 'ironic.db' is missing (needed by /etc/ironic/ironic.conf)");
+      expect(bare.stderr).toContain("required metadata key 'admin-password' is missing (needed by /tmp/imgfactory-render/undercloud/refresh/migration.d/10-keystone)");
+    } finally {
+      await cleanRender();
+    }
   });
 });

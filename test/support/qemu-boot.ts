@@ -3,6 +3,7 @@
 // CI runner without KVM would), 1 GiB, no network. The image and the work
 // directory are under the run's scratch directory, which the tree sees.
 import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { BootFirmware } from '../../src/boot/firmware.js';
 import { bootImage } from '../../src/boot/qemu-boot.js';
@@ -39,10 +40,30 @@ export async function testFirmwareDir(): Promise<string> {
   return path.join(await testToolsRoot(), 'usr/share/OVMF');
 }
 
+// TCG keeps one core busy per guest: more guests at once than cores only
+// makes each slower, so concurrent boot tests wait for a slot.
+const SLOTS = availableParallelism();
+let busy = 0;
+const waiting: (() => void)[] = [];
+
+/** Runs `fn` (a boot, or a command that boots) when fewer than one guest per core is running. */
+export async function inBootSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (busy >= SLOTS) await new Promise<void>((resolve) => waiting.push(resolve));
+  else busy++;
+  try {
+    return await fn();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else busy--;
+  }
+}
+
 /** Boots `image` (qcow2) until the console shows `expect` (default the login prompt) or BOOT_TIMEOUT_S is up. */
 export async function boot(image: string, firmware: BootFirmware, expect?: RegExp): Promise<Boot> {
-  const r = unwrap(
-    await bootImage({
+  const workDir = await scratchDir('qemu');
+  const booted = await inBootSlot(async () =>
+    bootImage({
       image,
       format: 'qcow2',
       firmware,
@@ -51,8 +72,9 @@ export async function boot(image: string, firmware: BootFirmware, expect?: RegEx
       qemu: await testQemu(),
       firmwareDir: await testFirmwareDir(),
       accel: 'tcg',
-      workDir: await scratchDir('qemu'),
+      workDir,
     }),
   );
+  const r = unwrap(booted);
   return { ok: r.passed, seconds: r.seconds, log: await readFile(r.consoleLog, 'latin1').catch(() => '') };
 }
