@@ -12,7 +12,8 @@
 // naming it. The undercloud is not built in CI, so its elements' templates
 // and refresh scripts (copied from elements/ as the os-apply-config and
 // os-refresh-config elements install them) are rendered with this tree's
-// os-apply-config. And the tree holds no Fernet keys, database, passwords or
+// os-apply-config, without their .oac files (the undercloud's service groups
+// are not in this tree, so its files' owners are not checked). And the tree holds no Fernet keys, database, passwords or
 // secrets in its configuration before first boot.
 //
 // One service image is built: `overcloud-compute` by default (the smallest
@@ -130,8 +131,11 @@ async function imageElements(image: string): Promise<string[]> {
   return (JSON.parse(graph.stdout) as { elements: { name: string }[] }).elements.map((e) => e.name);
 }
 
-/** A secret-looking option set to a value, or a URL carrying a password. */
-const SECRET_LINE = /^\s*([\w.-]*(password|secret|_key|token)|swift_hash_path_suffix)\s*=\s*\S|:\/\/[^\s/:@]+:[^\s/@]+@/im;
+/**
+ * A secret-looking option set to a value, or a URL carrying a password. A value computed by a call (Horizon's
+ * `SECRET_KEY = secret_key.generate_or_read_from_file(...)`, which makes the key on the node) is not one.
+ */
+const SECRET_LINE = /^\s*([\w.-]*(password|secret|_key|token)|swift_hash_path_suffix)\s*=\s*(?![\w.]+\()\S|:\/\/[^\s/:@]+:[^\s/@]+@/im;
 
 interface Render {
   exitCode: number;
@@ -146,18 +150,25 @@ interface Render {
  * os-collect-config hands them over), writing under RENDER; `env` points it at other templates.
  */
 async function render(metadata: string[], env: Record<string, string> = {}): Promise<Render> {
-  const work = path.join(tree, RENDER);
-  await mkdir(path.join(work, 'out'), { recursive: true });
+  const out = path.join(tree, RENDER, 'out');
+  await mkdir(out, { recursive: true });
+  const r = await osMetadata(['apply', '--output', `/${RENDER}/out`], metadata, env);
+  return { exitCode: r.exitCode ?? -1, stderr: r.stderr, read: (f) => readFile(path.join(out, f), 'utf8'), stat: (f) => stat(path.join(out, f)) };
+}
+
+/** `os-metadata ARGS` chrooted into the tree, given the metadata files (fixture names or JSON values), merged in order. */
+async function osMetadata(args: string[], metadata: (string | object)[], env: Record<string, string> = {}) {
+  await mkdir(path.join(tree, RENDER), { recursive: true });
   const inTree = await Promise.all(
     metadata.map(async (m, i) => {
-      await cp(path.join(METADATA, m), path.join(work, `${i}-${m}`));
-      return `/${RENDER}/${i}-${m}`;
+      const at = `/${RENDER}/metadata-${i}.json`;
+      if (typeof m === 'string') await cp(path.join(METADATA, m), path.join(tree, at));
+      else await writeFile(path.join(tree, at), JSON.stringify(m));
+      return at;
     }),
   );
   const vars = Object.entries({ OS_CONFIG_FILES: inTree.join(':'), ...env }).map(([k, v]) => `${k}=${v}`);
-  const r = await execa('chroot', [tree, 'env', ...vars, 'os-metadata', 'apply', '--output', `/${RENDER}/out`], { reject: false });
-  const out = path.join(work, 'out');
-  return { exitCode: r.exitCode ?? -1, stderr: r.stderr, read: (f) => readFile(path.join(out, f), 'utf8'), stat: (f) => stat(path.join(out, f)) };
+  return execa('chroot', [tree, 'env', ...vars, 'os-metadata', ...args], { reject: false });
 }
 
 /** Removes what rendering left in the tree: its directory and os-apply-config's log. */
@@ -484,7 +495,8 @@ describe(`TripleO golden image ${IMAGE}`, () => {
     try {
       for (const e of await imageElements('undercloud')) {
         for (const [dir, to] of [['os-apply-config', templates], ['os-refresh-config', refresh]] as const) {
-          if (await exists(path.join(ELEMENTS, e, dir))) await cp(path.join(ELEMENTS, e, dir), to, { recursive: true });
+          // Not the .oac files: they name the undercloud services' groups, which this tree does not have.
+          if (await exists(path.join(ELEMENTS, e, dir))) await cp(path.join(ELEMENTS, e, dir), to, { recursive: true, filter: (f) => !f.endsWith('.oac') });
         }
       }
       const r = await render(['overcloud.json'], { OS_CONFIG_APPLIER_TEMPLATES: `/${RENDER}/undercloud/templates`, OS_REFRESH_CONFIG_BASE_DIR: `/${RENDER}/undercloud/refresh` });
@@ -505,6 +517,23 @@ describe(`TripleO golden image ${IMAGE}`, () => {
       expect(bare.exitCode).toBe(1);
       expect(bare.stderr).toContain("required metadata key 'ironic.db' is missing (needed by /etc/ironic/ironic.conf)");
       expect(bare.stderr).toContain("required metadata key 'admin-password' is missing (needed by /tmp/imgfactory-render/undercloud/refresh/migration.d/10-keystone)");
+    } finally {
+      await cleanRender();
+    }
+  });
+
+  it('names the databases to create, with cell0, and tells the bootstrap node from the others', async () => {
+    try {
+      const dbs = await osMetadata(['databases'], ['overcloud.json']);
+      expect(dbs.exitCode, dbs.stderr).toBe(0);
+      expect(dbs.stdout.split('\n')).toEqual(expect.arrayContaining(['keystone keystone test-keystone-db', 'nova nova test-nova-db', 'nova_cell0 nova test-nova-db', 'nova_api nova test-nova-db']));
+      expect((await osMetadata(['is-bootstrap'], ['overcloud.json'])).exitCode).toBe(0);
+      expect((await osMetadata(['is-bootstrap'], ['overcloud.json', { bootstrap_host: { nodeid: 'b', bootstrap_nodeid: 'a' } }])).exitCode).toBe(1);
+      expect((await osMetadata(['is-bootstrap'], ['overcloud.json', { bootstrap_host: { nodeid: 'a', bootstrap_nodeid: 'a' } }])).exitCode).toBe(0);
+      const get = await osMetadata(['get', 'rabbit.username'], ['overcloud.json']);
+      expect(get.stdout).toBe('openstack');
+      const missing = await osMetadata(['get', 'heat.nothing'], ['overcloud.json']);
+      expect([missing.exitCode, missing.stderr]).toEqual([1, "os-metadata: required metadata key 'heat.nothing' is missing; see docs/metadata.md"]);
     } finally {
       await cleanRender();
     }
