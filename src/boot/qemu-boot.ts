@@ -27,10 +27,20 @@ export interface BootOptions {
   format: string;
   firmware: BootFirmware;
   timeoutSeconds: number;
-  /** What the console must show; default the login prompt. */
-  expect?: RegExp;
-  /** A second disk, read-only (a cloud-init seed: seed-drive.ts). */
+  /**
+   * What the console must show; default the login prompt. `null`: nothing
+   * the console shows ends the boot (`imgfactory boot` without --expect runs
+   * until the time is up, qemu ends, or imgfactory is interrupted).
+   */
+  expect?: RegExp | null;
+  /** A second disk, read-only (a cloud-init seed or config drive: seed-drive.ts, config-drive.ts). */
   seedImage?: string;
+  /**
+   * A user-mode network (the guest reaches the host's loopback at 10.0.2.2)
+   * with these TCP ports of the host's loopback forwarded to the guest's.
+   * Without it the guest has no network.
+   */
+  network?: { forwards: PortForward[] };
   /** The qemu program (default qemu-system-x86_64 on the PATH). */
   qemu?: string;
   /** Where OVMF's files are (default /usr/share/OVMF). */
@@ -38,9 +48,19 @@ export interface BootOptions {
   /** Default: kvm when /dev/kvm can be opened, else tcg. */
   accel?: Accel;
   memoryMiB?: number;
+  /** Virtual CPUs (default 1). */
+  cpus?: number;
+  /** Called with what the console printed since the last call (once a second). */
+  onConsole?: (text: string) => void;
   /** Scratch directory for the firmware copies and the console log (made if missing). */
   workDir: string;
   onLog?: LogFn;
+}
+
+/** `127.0.0.1:host` on the host forwarded to `guest` in the guest. */
+export interface PortForward {
+  host: number;
+  guest: number;
 }
 
 export interface BootOutcome {
@@ -89,8 +109,11 @@ async function bootOnce(o: BootOptions, accel: Accel, timeoutSeconds: number, si
   let outcome: BootOutcome['ended'] = 'timeout';
   while (seconds() < timeoutSeconds) {
     await Promise.race([qemu, new Promise((r) => setTimeout(r, 1000))]);
-    text = await readFile(consoleLog, 'latin1').catch(() => '');
-    if (consoleShows(text, o.expect ?? LOGIN_PROMPT)) {
+    const now = await readFile(consoleLog, 'latin1').catch(() => '');
+    if (o.onConsole && now.length > text.length) o.onConsole(now.slice(text.length));
+    text = now;
+    const expect = o.expect === undefined ? LOGIN_PROMPT : o.expect;
+    if (expect && consoleShows(text, expect)) {
       outcome = 'shown';
       break;
     }
@@ -145,10 +168,17 @@ function machineArgs(o: BootOptions, accel: Accel, consoleLog: string): string[]
   return [
     '-machine', row.machine, ...row.args,
     '-accel', accel,
-    '-m', String(o.memoryMiB ?? 1024), '-smp', '1',
-    '-display', 'none', '-monitor', 'none', '-nic', 'none', '-no-user-config', '-snapshot',
+    '-m', String(o.memoryMiB ?? 1024), '-smp', String(o.cpus ?? 1),
+    '-display', 'none', '-monitor', 'none', ...nicArgs(o.network), '-no-user-config', '-snapshot',
     '-drive', `file=${o.image},format=${o.format},if=virtio`,
     ...(o.seedImage ? ['-drive', `file=${o.seedImage},format=raw,if=virtio,readonly=on`] : []),
     '-serial', `file:${consoleLog}`,
   ];
+}
+
+/** qemu's user-mode network with the forwards, bound to the host's loopback only; or none. */
+export function nicArgs(network: BootOptions['network']): string[] {
+  if (!network) return ['-nic', 'none'];
+  const forwards = network.forwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`).join('');
+  return ['-nic', `user,model=virtio-net-pci${forwards}`];
 }

@@ -1,19 +1,15 @@
-// What `imgfactory test` does: find the image (a manifest's disk output,
-// checked against its hashes first, or a bare image file), boot it with the
+// What `imgfactory test` does: find the image (boot-target.ts), boot it with the
 // firmware its layout needs (qemu-boot.ts), and for a manifest record the
 // result in the signed test addendum beside it (manifest/test-addendum.ts).
 // A failed boot is recorded too, then returned as 'boot-failed'.
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
-import type { ManifestOutput } from '../manifest/manifest.js';
-import { manifestDigest, writeTestAddendum, type TestAddendum } from '../manifest/test-addendum.js';
-import { manifestBytes } from '../manifest/canonical.js';
-import { verifyManifest } from '../manifest/verify.js';
-import { formatById, OUTPUT_FORMATS } from '../output/formats.js';
+import { writeTestAddendum, type TestAddendum } from '../manifest/test-addendum.js';
 import type { LogFn } from '../process/run.js';
-import { firmwareFor, type BootFirmware } from './firmware.js';
+import { findBootTarget, type BootTarget } from './boot-target.js';
+import type { BootFirmware } from './firmware.js';
 import { bootImage, qemuVersion, type Accel, type BootOutcome } from './qemu-boot.js';
 import { makeNoCloudSeed } from './seed-drive.js';
 
@@ -45,13 +41,6 @@ export interface TestReport {
   addendum: { file: string; signature: string | null } | null;
 }
 
-interface Target {
-  image: string;
-  qemuFormat: string;
-  firmware: BootFirmware;
-  manifest: { file: string; sha256: string; output: ManifestOutput } | null;
-}
-
 export async function testImage(o: TestOptions): Promise<Result<TestReport>> {
   let expect: RegExp | undefined;
   try {
@@ -59,7 +48,7 @@ export async function testImage(o: TestOptions): Promise<Result<TestReport>> {
   } catch (e) {
     return fail({ reason: 'usage', message: `--expect ${o.expect}: ${(e as Error).message}` });
   }
-  const target = o.target.endsWith('.json') ? await manifestTarget(o) : await imageTarget(o);
+  const target = await findBootTarget(o);
   if (!target.ok) return target;
   const t = target.value;
   const version = await qemuVersion(o.qemu);
@@ -105,7 +94,7 @@ export async function testImage(o: TestOptions): Promise<Result<TestReport>> {
   }
 }
 
-function addendumOf(t: Target, outcome: BootOutcome, o: TestOptions, expected: string, qemu: string): TestAddendum {
+function addendumOf(t: BootTarget, outcome: BootOutcome, o: TestOptions, expected: string, qemu: string): TestAddendum {
   const m = t.manifest!;
   return {
     v: 'imgfactory.test.v1',
@@ -121,39 +110,4 @@ function addendumOf(t: Target, outcome: BootOutcome, o: TestOptions, expected: s
     userData: o.userData !== undefined,
     finishedAt: new Date().toISOString(),
   };
-}
-
-/** A manifest's disk output, its hashes checked: what is tested is what the manifest names. */
-async function manifestTarget(o: TestOptions): Promise<Result<Target>> {
-  const verified = await verifyManifest(o.target);
-  if (!verified.ok) return verified;
-  const { manifest } = verified.value;
-  const disks = manifest.outputs.filter((out) => formatById(out.format)?.qemu);
-  const output = o.format ? disks.find((d) => d.format === o.format) : (disks.find((d) => d.format === 'qcow2') ?? disks[0]);
-  if (!output) {
-    const have = manifest.outputs.map((out) => out.format).join(', ') || 'none';
-    return fail({ reason: 'usage', message: `${o.target} has no ${o.format ?? 'disk'} output to boot (it has: ${have})`, hint: 'build with -t qcow2 or -t raw' });
-  }
-  return ok({
-    image: path.join(path.dirname(o.target), output.name),
-    qemuFormat: formatById(output.format)!.qemu!.format,
-    firmware: o.firmware ?? firmwareFor(manifest.layout?.firmware ?? null),
-    manifest: { file: o.target, sha256: manifestDigest(manifestBytes(manifest)), output },
-  });
-}
-
-/** A bare image file: its format from its extension (the output formats' table). */
-async function imageTarget(o: TestOptions): Promise<Result<Target>> {
-  try {
-    await access(o.target);
-  } catch (e) {
-    return fail({ reason: 'usage', message: `${o.target}: ${(e as Error).message}` });
-  }
-  const ext = path.extname(o.target).slice(1);
-  const row = OUTPUT_FORMATS.find((f) => f.extension === ext && f.qemu);
-  if (!row?.qemu) {
-    const known = OUTPUT_FORMATS.filter((f) => f.qemu).map((f) => `.${f.extension}`).join(', ');
-    return fail({ reason: 'usage', message: `${o.target}: not a manifest (.json) or a disk image (${known})` });
-  }
-  return ok({ image: o.target, qemuFormat: row.qemu.format, firmware: o.firmware ?? 'bios', manifest: null });
 }

@@ -4,6 +4,7 @@
 // 64 not implemented yet (see README.md).
 import yargs, { type Argv } from 'yargs';
 import { EXIT_CODES, exitCodeOf, FailureError, type Failure } from '../failure.js';
+import { bootCommand } from './cmd-boot.js';
 import { buildCommand } from './cmd-build.js';
 import { cacheCommand } from './cmd-cache.js';
 import { elementsCommand } from './cmd-elements.js';
@@ -47,6 +48,7 @@ export async function main(argv: string[], out: Output = consoleOutput()): Promi
     .command(signCommand(run))
     .command(verifyCommand(run))
     .command(testCommand(run))
+    .command(bootCommand(run))
     .command(publishCommand(run))
     .command(pruneCommand(run))
     .demandCommand(1, 'name a command (see --help)')

@@ -12,6 +12,12 @@ export interface VfatOptions {
   file: string;
   bytes: number;
   label?: string;
+  /**
+   * Write the label as given. By default it is upper-cased, as DOS tools
+   * write labels; a reader that compares it exactly (os-collect-config
+   * looks for `config-2`) needs the case kept.
+   */
+  keepLabelCase?: boolean;
   /** 8 hex digits. */
   volumeId: string;
   /** Files to put in: path inside the filesystem (`EFI/BOOT/BOOTX64.EFI`) -> host file. */
@@ -26,7 +32,7 @@ export async function makeVfat(o: VfatOptions): Promise<Result<void>> {
   const args = ['--invariant', '-F', '32', '-S', '512', '-i', o.volumeId];
   // FAT32 needs at least 65525 clusters: one-sector clusters below 512 MiB.
   if (o.bytes < 512 * MIB) args.push('-s', '1');
-  if (o.label) args.push('-n', o.label.toUpperCase());
+  if (o.label) args.push('-n', o.keepLabelCase ? o.label : o.label.toUpperCase());
   args.push('-C', o.file, String(o.bytes / 1024));
   const mk = await run('mkfs.vfat', args, { onLog: o.onLog });
   if (!mk.ok) return mk;

@@ -23,8 +23,10 @@
 // take seconds). The element checks below are keyed by element, so the same
 // test inspects whichever image was built.
 import { execa } from 'execa';
-import { access, cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { access, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cacheWithBase } from '../support/base-cache.js';
@@ -253,7 +255,8 @@ describe(`TripleO golden image ${IMAGE}`, () => {
     expect((await stat(path.join(tree, 'usr/libexec/os-apply-config/templates'))).isDirectory()).toBe(true);
     const applyHook = await stat(path.join(tree, 'usr/libexec/os-refresh-config/configure.d/20-os-apply-config'));
     expect(applyHook.mode & 0o111).not.toBe(0);
-    expect(await readFile(path.join(tree, 'etc/os-collect-config.conf'), 'utf8')).toMatch(/^command = os-refresh-config$/m);
+    expect(await readFile(path.join(tree, 'etc/os-collect-config.conf'), 'utf8')).toMatch(/^command = \/usr\/libexec\/os-collect-config\/refresh-and-signal$/m);
+    expect(await readFile(path.join(tree, 'usr/libexec/os-collect-config/refresh-and-signal'), 'utf8')).toMatch(/^os-refresh-config \|\| status=\$\?$/m);
     expect(await readFile(path.join(tree, 'etc/systemd/system/os-collect-config.service'), 'utf8')).toContain('ExecStart=/usr/bin/os-collect-config');
     for (const bin of ['os-collect-config', 'os-refresh-config', 'os-apply-config']) expect(await exists(path.join(tree, 'usr/bin', bin))).toBe(true);
     expect((await stat(path.join(tree, 'usr/local/bin/os-metadata'))).mode & 0o111).not.toBe(0);
@@ -314,6 +317,107 @@ describe(`TripleO golden image ${IMAGE}`, () => {
     expect(await readFile(path.join(tree, 'etc/passwd'), 'utf8')).toMatch(/^stack:x:\d+:\d+:[^:]*:\/home\/stack:\/bin\/bash$/m);
     expect(await readFile(path.join(tree, 'etc/shadow'), 'utf8')).toMatch(/^stack:!/m);
     expect(await readFile(path.join(tree, 'etc/sudoers.d/stack'), 'utf8')).toBe('stack ALL=(ALL) NOPASSWD:ALL\n');
+  });
+
+  describe('os-collect-config, run in the tree', () => {
+    /** Runs `args` chrooted into the tree; its output. */
+    const inTree = async (args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> =>
+      execa('chroot', [tree, 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...args]);
+    const scratch = (): Promise<string> => mkdtemp(path.join(tree, 'tmp', 'occ-'));
+    const inside = (p: string): string => `/${path.relative(tree, p)}`;
+
+    it('has its configuration rendered from its own template: the same bytes without metadata, Heat\'s collector settings (root only) with', async () => {
+      const dir = await scratch();
+      await writeFile(path.join(dir, 'empty.json'), '{}');
+      await writeFile(
+        path.join(dir, 'heat.json'),
+        JSON.stringify({
+          'os-collect-config': {
+            collectors: ['ec2', 'heat', 'local'],
+            polling_interval: 10,
+            heat: { auth_url: 'http://192.0.2.1:5000/v3', user_id: 'u1', password: 'pw1', project_id: 'p1', stack_id: 'overcloud/1', resource_name: 'Controller' },
+          },
+        }),
+      );
+      const render = (metadata: string, out: string) => inTree(['os-apply-config', '--templates', '/usr/libexec/os-apply-config/templates', '--metadata', inside(path.join(dir, metadata)), '--output', inside(path.join(dir, out))]);
+      await render('empty.json', 'plain');
+      expect(await readFile(path.join(dir, 'plain/etc/os-collect-config.conf'), 'utf8')).toBe(await readFile(path.join(tree, 'etc/os-collect-config.conf'), 'utf8'));
+      expect(await readFile(path.join(tree, 'etc/os-collect-config.conf'), 'utf8')).toMatch(/^collectors = ec2\ncollectors = heat_local\ncollectors = cfn\ncollectors = heat\ncollectors = request\ncollectors = local$/m);
+      await render('heat.json', 'heat');
+      const conf = path.join(dir, 'heat/etc/os-collect-config.conf');
+      expect(await readFile(conf, 'utf8')).toMatch(/^collectors = ec2\ncollectors = heat\ncollectors = local\npolling_interval = 10\n\n\[heat\]\nauth_url = http:\/\/192\.0\.2\.1:5000\/v3\nuser_id = u1\npassword = pw1\nproject_id = p1\nstack_id = overcloud\/1\nresource_name = Controller$/m);
+      expect((await stat(conf)).mode & 0o777).toBe(0o600);
+      expect((await stat(path.join(tree, 'etc/os-collect-config.conf'))).mode & 0o777).toBe(0o600);
+    });
+
+    it('collects the local source (JSON files in /var/lib/os-collect-config/local-data) and hands them to its command', async () => {
+      const dir = await scratch();
+      const local = path.join(tree, 'var/lib/os-collect-config/local-data');
+      expect((await stat(local)).mode & 0o777).toBe(0o700);
+      await writeFile(path.join(local, 'node'), JSON.stringify({ nova: { compute_host: 'c1' } }), { mode: 0o600 });
+      await writeFile(path.join(dir, 'record'), `#!/bin/sh\nfor f in $(echo "$OS_CONFIG_FILES" | tr : ' '); do cat "$f"; done > ${inside(dir)}/collected\n`, { mode: 0o755 });
+      try {
+        await inTree(['os-collect-config', '--one-time', '--command', `${inside(dir)}/record`, 'local']);
+        expect(JSON.parse(await readFile(path.join(dir, 'collected'), 'utf8'))).toEqual({ nova: { compute_host: 'c1' } });
+      } finally {
+        await execa('sh', ['-c', `rm -rf "${local}"/* "${tree}"/var/lib/os-collect-config/*.json*`]);
+      }
+    });
+
+    it('signals Heat as its wait conditions and software deployments expect: once per outcome, never printing a URL', async () => {
+      const dir = await scratch();
+      const got: string[] = [];
+      const server = http.createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          got.push(`${req.method} ${req.url} ${body}`);
+          res.writeHead(200).end();
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const deployment = (id: string, group: string, inputs: Record<string, string>) => ({ id, name: `Deployment-${id}`, group, config: {}, inputs: Object.entries(inputs).map(([name, value]) => ({ name, value })) });
+      await writeFile(
+        path.join(dir, 'metadata.json'),
+        JSON.stringify({
+          'instance-id': 'i-1',
+          'completion-handle': `${base}/handle?Signature=sig-handle`,
+          deployments: [
+            deployment('d1', 'os-apply-config', { deploy_signal_transport: 'TEMP_URL_SIGNAL', deploy_signal_id: `${base}/d1?temp_url_sig=sig-d1` }),
+            deployment('d2', 'Heat::Ungrouped', { deploy_signal_transport: 'CFN_SIGNAL', deploy_signal_id: `${base}/d2?Signature=sig-d2` }),
+            deployment('d3', 'script', { deploy_signal_id: `${base}/d3` }), // a heat-config hook's, not os-collect-config's
+          ],
+        }),
+      );
+      const signal = (status: string) => inTree(['/usr/libexec/os-collect-config/signal-heat', status, `refresh ${status}`], { OS_CONFIG_FILES: inside(path.join(dir, 'metadata.json')), OS_COLLECT_CONFIG_SIGNALLED: inside(path.join(dir, 'signalled')) });
+      try {
+        const first = await signal('SUCCESS');
+        expect(got.sort()).toEqual([
+          'POST /d2?Signature=sig-d2 {"deploy_status_code": 0, "deploy_stdout": "refresh SUCCESS", "deploy_stderr": ""}',
+          'PUT /d1?temp_url_sig=sig-d1 {"deploy_status_code": 0, "deploy_stdout": "refresh SUCCESS", "deploy_stderr": ""}',
+          'PUT /handle?Signature=sig-handle {"Status": "SUCCESS", "Reason": "refresh SUCCESS", "UniqueId": "i-1", "Data": "refresh SUCCESS"}',
+        ]);
+        expect(first.stderr).not.toMatch(/sig-/);
+        got.length = 0;
+        await signal('SUCCESS');
+        expect(got).toEqual([]);
+        await signal('FAILURE');
+        expect(got.sort()).toEqual([
+          'POST /d2?Signature=sig-d2 {"deploy_status_code": 1, "deploy_stdout": "", "deploy_stderr": "refresh FAILURE"}',
+          'PUT /d1?temp_url_sig=sig-d1 {"deploy_status_code": 1, "deploy_stdout": "", "deploy_stderr": "refresh FAILURE"}',
+          'PUT /handle?Signature=sig-handle {"Status": "FAILURE", "Reason": "refresh FAILURE", "UniqueId": "i-1", "Data": "refresh FAILURE"}',
+        ]);
+        got.length = 0;
+        server.close();
+        const unreachable = await execa('chroot', [tree, 'env', `OS_CONFIG_FILES=${inside(path.join(dir, 'metadata.json'))}`, `OS_COLLECT_CONFIG_SIGNALLED=${inside(path.join(dir, 'signalled'))}`, '/usr/libexec/os-collect-config/signal-heat', 'SUCCESS'], { reject: false });
+        expect(unreachable.exitCode).toBe(1);
+        expect(unreachable.stderr).toMatch(/completion-handle not signalled: ConnectionError/);
+        expect(unreachable.stderr).not.toMatch(/sig-/);
+      } finally {
+        server.close();
+      }
+    });
   });
 
   it('holds no Fernet or credential keys, no database and no secret in its configuration before first boot', async () => {

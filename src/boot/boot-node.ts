@@ -1,0 +1,134 @@
+// What `imgfactory boot` does: boot an image as a node that configures
+// itself from the metadata it is handed, as Heat hands it to a TripleO node,
+// with the node's ports on the host's loopback; run until the time is up,
+// qemu ends, the console shows --expect, or imgfactory is interrupted.
+//
+//   --metadata file.json ──► config drive (config-drive.ts): read by
+//          │                 os-collect-config's ec2 collector at first boot
+//          └──────────────► metadata service (metadata-service.ts) on
+//                            127.0.0.1, polled by the request collector:
+//                            edit the file and the running node applies it
+//
+// The image is booted with -snapshot (qemu-boot.ts): nothing the node does
+// reaches the image file. Metadata (passwords) lives only in a scratch
+// directory of mode 0700 that is removed at the end, and is never logged.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fail, ok, type Result } from '../failure.js';
+import type { LogFn } from '../process/run.js';
+import { findBootTarget, type BootTarget } from './boot-target.js';
+import { makeConfigDrive } from './config-drive.js';
+import type { BootFirmware } from './firmware.js';
+import { readMetadata, serveMetadata, nodeMetadata, type MetadataService } from './metadata-service.js';
+import { bootImage, type Accel, type BootOutcome, type PortForward } from './qemu-boot.js';
+
+export interface NodeBootOptions {
+  /** A `<image>.manifest.json`, or a disk image file. */
+  target: string;
+  firmware?: BootFirmware;
+  format?: string;
+  /** The node's metadata file (a JSON object); none: the node boots with no metadata and no network service. */
+  metadata?: string;
+  forwards: PortForward[];
+  memoryMiB: number;
+  cpus: number;
+  /** A regex the console must show; none: run until the time is up, qemu ends or an interruption. */
+  expect?: string;
+  /** Seconds; Infinity: no limit. */
+  timeoutSeconds: number;
+  /** The node's name (cloud-init sets it from the config drive). */
+  hostname: string;
+  accel?: Accel;
+  qemu?: string;
+  firmwareDir?: string;
+  onLog?: LogFn;
+  onConsole?: (text: string) => void;
+  /** Called once the node's qemu is about to start. */
+  onStarting?: (s: NodeStarting) => void;
+}
+
+export interface NodeStarting {
+  image: string;
+  firmware: BootFirmware;
+  /** Where the metadata is served on the host, and the URL the node polls. */
+  metadata: { file: string; hostUrl: string; guestUrl: string } | null;
+}
+
+export interface NodeBootReport {
+  image: string;
+  firmware: BootFirmware;
+  outcome: BootOutcome;
+}
+
+export async function bootNode(o: NodeBootOptions): Promise<Result<NodeBootReport>> {
+  let expect: RegExp | null = null;
+  try {
+    expect = o.expect === undefined ? null : new RegExp(o.expect, 'm');
+  } catch (e) {
+    return fail({ reason: 'usage', message: `--expect ${o.expect}: ${(e as Error).message}` });
+  }
+  const target = await findBootTarget(o);
+  if (!target.ok) return target;
+  const metadata = o.metadata === undefined ? null : await readMetadata(o.metadata);
+  if (metadata && !metadata.ok) return metadata;
+  const work = await mkdtemp(path.join(os.tmpdir(), 'imgfactory-boot-'));
+  let service: MetadataService | null = null;
+  try {
+    let drive: string | undefined;
+    if (o.metadata !== undefined && metadata?.ok) {
+      service = await serveMetadata(o.metadata, o.onLog);
+      const made = await makeConfigDrive({ instanceId: randomUUID(), hostname: o.hostname, metadata: nodeMetadata(metadata.value, service.guestUrl) }, work, o.onLog);
+      if (!made.ok) return made;
+      drive = made.value;
+    }
+    o.onStarting?.({
+      image: target.value.image,
+      firmware: target.value.firmware,
+      metadata: service && o.metadata !== undefined ? { file: o.metadata, hostUrl: `http://127.0.0.1:${service.port}/metadata.json`, guestUrl: service.guestUrl } : null,
+    });
+    return await boot(o, target.value, expect, work, drive);
+  } finally {
+    await service?.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function boot(o: NodeBootOptions, t: BootTarget, expect: RegExp | null, work: string, drive: string | undefined): Promise<Result<NodeBootReport>> {
+  const booted = await bootImage({
+    image: t.image,
+    format: t.qemuFormat,
+    firmware: t.firmware,
+    timeoutSeconds: o.timeoutSeconds,
+    expect,
+    network: { forwards: o.forwards },
+    memoryMiB: o.memoryMiB,
+    cpus: o.cpus,
+    ...(drive ? { seedImage: drive } : {}),
+    ...(o.qemu ? { qemu: o.qemu } : {}),
+    ...(o.firmwareDir ? { firmwareDir: o.firmwareDir } : {}),
+    ...(o.accel ? { accel: o.accel } : {}),
+    ...(o.onConsole ? { onConsole: o.onConsole } : {}),
+    workDir: work,
+    ...(o.onLog ? { onLog: o.onLog } : {}),
+  });
+  if (!booted.ok) return booted;
+  const outcome = booted.value;
+  // Without --expect the time running out is the end asked for; qemu ending is not.
+  const passed = expect ? outcome.passed : outcome.ended === 'timeout';
+  if (!passed) {
+    return fail({
+      reason: 'boot-failed',
+      image: t.image,
+      firmware: t.firmware,
+      accel: outcome.accel,
+      seconds: outcome.seconds,
+      timeoutSeconds: o.timeoutSeconds,
+      ended: outcome.ended === 'shown' ? 'timeout' : outcome.ended,
+      expected: expect ? `/${o.expect}/` : 'qemu to keep running',
+      consoleTail: outcome.consoleTail,
+    });
+  }
+  return ok({ image: t.image, firmware: t.firmware, outcome });
+}
