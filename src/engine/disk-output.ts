@@ -11,7 +11,7 @@ import { canonicalJson } from '../cache/canonical-json.js';
 import { sha256Buffer, sha256File } from '../cache/digest.js';
 import type { Element } from '../elements/element.js';
 import { fail, ok, unwrap, type Result } from '../failure.js';
-import { assembleImage, type ImageOutput, type Layout } from '../image/index.js';
+import { assembleImage, codecId, type ImageOutput, type Layout } from '../image/index.js';
 import type { Compression, ImageFormat } from '../output/formats.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { hookFailed } from '../steps/sandboxed.js';
@@ -47,6 +47,12 @@ export async function diskKeySettings(s: DiskSettings, keyEnv: Record<string, st
     compress: s.compression !== 'none',
     // zlib was the only codec once: its keys hold no codec, so the entries made then still hit.
     ...(s.compression === 'zstd' ? { codec: 'zstd' } : {}),
+    // How the disk is written (image/assemble.ts): 2 since the root filesystem
+    // is made in place in the raw disk and compressed qcow2 is our own writer's,
+    // whose bytes depend on the codec library's version (codecId). Entries
+    // written before are other bytes for the same inputs: they must not hit.
+    assembly: 2,
+    ...(s.compression !== 'none' ? { clusterCodec: codecId(s.compression) } : {}),
     // As typed ('8GiB'), as keys have always held it: existing caches keep hitting.
     imageSize: s.imageSize?.text ?? null,
     extraSize: s.extraSize?.text ?? null,
