@@ -8,6 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from '../cache/canonical-json.js';
+import { clusterSource, type ClusterSource } from '../cache/cluster-sources.js';
 import { sha256Buffer, sha256File } from '../cache/digest.js';
 import type { Element } from '../elements/element.js';
 import { fail, ok, unwrap, type Result } from '../failure.js';
@@ -62,6 +63,12 @@ export async function diskKeySettings(s: DiskSettings, keyEnv: Record<string, st
   };
 }
 
+/** Where the image's last compressed qcow2 is kept for the next build to reuse (cache/cluster-sources.ts); none without a cache or compression. */
+export function qcow2ReuseSource(cacheDir: string | null, name: string, s: DiskSettings | undefined): ClusterSource | undefined {
+  if (!cacheDir || !s || s.compression === 'none') return undefined;
+  return clusterSource(cacheDir, name, codecId(s.compression));
+}
+
 export function blockDeviceHooks(elements: Element[]): DiskSettings['blockDeviceHooks'] {
   return elements
     .flatMap((e) => (e.hooks['block-device.d'] ?? []).map((h) => ({ element: e.name, name: h.name, path: h.path })))
@@ -81,6 +88,8 @@ export interface AssembleDiskOptions {
   logDir: string;
   /** The build's sandbox: it runs the block-device.d hooks. */
   sandbox: Sandbox;
+  /** An earlier qcow2 of the image and its cluster index (cache/cluster-sources.ts), if the build has a cache. */
+  qcow2Reuse?: { qcow2: string; index: string };
   onLine: (line: string) => void;
 }
 
@@ -100,6 +109,7 @@ export async function assembleDisk(o: AssembleDiskOptions): Promise<ImageOutput[
       ...(o.settings.imageSize ? { imageSize: o.settings.imageSize.bytes } : {}),
       ...(o.settings.extraSize ? { extraSize: o.settings.extraSize.bytes } : {}),
       workDir: o.workDir,
+      ...(o.qcow2Reuse ? { qcow2Reuse: o.qcow2Reuse } : {}),
       onLog: (line: string) => {
         log.write(`${line}\n`);
         o.onLine(line);

@@ -67,6 +67,8 @@ export interface AssembleOptions {
   /** Scratch space (needs about twice the image size); a private subdirectory is made and removed. */
   workDir: string;
   onLog?: LogFn;
+  /** An earlier qcow2 of this image and its cluster index (image/qcow2.ts): unchanged clusters are taken from it. */
+  qcow2Reuse?: { qcow2: string; index: string };
   /** Runs at DIB's block-device.d slot: after the raw disk is complete, before conversion. */
   onBlockDevice?: (ctx: BlockDeviceContext) => Promise<Result<void>>;
 }
@@ -79,6 +81,8 @@ export interface ImageOutput {
   size: number;
   /** Bytes the guest sees (the one `qemu-img info` of the file). */
   virtualSize: number;
+  /** A compressed qcow2's cluster index, beside it in the result directory (for the next build's `qcow2Reuse`). */
+  clusterIndex?: string;
 }
 
 export interface LayoutUsed {
@@ -260,13 +264,13 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
   for (const format of o.formats) {
     const file = path.join(o.resultDir, `${o.name}.${formatOf(format).extension}`);
     temps.push(file);
-    const written = await writeFormat(raw, file, format, o.compression ?? 'zstd', log);
+    const written = await writeFormat(raw, file, format, o.compression ?? 'zstd', o.qcow2Reuse, log);
     if (!written.ok) return written;
     const info = await imageInfo(file, format);
     if (!info.ok) return info;
     const size = (await stat(file)).size;
     log(`output: ${file} (${format}, ${size} bytes, virtual ${info.value.virtualSize})`);
-    outputs.push({ path: file, format, size, virtualSize: info.value.virtualSize });
+    outputs.push({ path: file, format, size, virtualSize: info.value.virtualSize, ...(written.value ? { clusterIndex: written.value } : {}) });
   }
 
   return ok({
@@ -289,8 +293,12 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
   });
 }
 
-/** Writes the raw disk as `format` at `file`: raw copied sparse, compressed qcow2 by our writer, the rest by qemu-img. */
-async function writeFormat(raw: string, file: string, format: ImageFormat, compression: Compression, log: LogFn): Promise<Result<void>> {
+/**
+ * Writes the raw disk as `format` at `file`: raw copied sparse, compressed
+ * qcow2 by our writer (taking unchanged clusters from `reuse`; its index is
+ * returned), the rest by qemu-img.
+ */
+async function writeFormat(raw: string, file: string, format: ImageFormat, compression: Compression, reuse: AssembleOptions['qcow2Reuse'], log: LogFn): Promise<Result<string | undefined>> {
   const row = formatOf(format);
   if (row.qemu?.format === 'raw') {
     const cp = await run('cp', ['--sparse=always', raw, file], { onLog: log });
@@ -298,11 +306,13 @@ async function writeFormat(raw: string, file: string, format: ImageFormat, compr
   }
   if (row.compressedBy === 'imgfactory' && compression !== 'none') {
     const started = performance.now();
-    await writeQcow2({ raw, out: file, codec: compression });
-    log(`qcow2: ${compression} clusters compressed on ${defaultThreads()} thread(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    return ok(undefined);
+    const indexOut = `${file}.index`;
+    const w = await writeQcow2({ raw, out: file, codec: compression, indexOut, ...(reuse ? { reuse } : {}) });
+    log(`qcow2: ${compression} clusters compressed on ${defaultThreads()} thread(s) in ${((performance.now() - started) / 1000).toFixed(1)} s; ${w.reused} of ${w.compressed} reused`);
+    return ok(indexOut);
   }
-  return convertImage(raw, file, format, compression, log);
+  const cv = await convertImage(raw, file, format, compression, log);
+  return cv.ok ? ok(undefined) : cv;
 }
 
 /** Option checks that need no work: formats, name, sizes, the tree exists. */

@@ -14,14 +14,21 @@
 //   refcount blocks  one 16-bit count per cluster of the file
 //   refcount table   every refcount block's offset
 //
+// Beside the file the writer can leave an index of its compressed clusters
+// (`indexOut`: a text line naming the codec id, then per cluster its raw
+// sha256, offset and length); a later write given that file and index
+// (`reuse`) takes the clusters that did not change from it instead of
+// compressing them again — same bytes, since the codec id pins the codec's
+// output, and each taken cluster is first decompressed and compared.
+//
 // Zero clusters are left unallocated (they read as zeros, as qemu-img
 // convert leaves them). Invariants `qemu-img check` verifies: every cluster
 // of the file is counted once per reference (a data cluster once for each
 // compressed cluster whose sectors touch it), nothing is leaked, and the
 // COPIED flag is set exactly where the count is 1 (L1 entries and plain
 // data clusters; never compressed ones).
-import { open, stat, type FileHandle } from 'node:fs/promises';
-import { ClusterCompressor, COMPRESSED, PLAIN, defaultThreads, type ClusterCodec, type CompressedBatch } from './cluster-compressor.js';
+import { open, readFile, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { ClusterCompressor, COMPRESSED, INDEX_ENTRY, PLAIN, codecId, defaultThreads, type ClusterCodec, type CompressedBatch, type ReuseSource } from './cluster-compressor.js';
 
 export const CLUSTER_BITS = 16;
 export const CLUSTER_SIZE = 1 << CLUSTER_BITS;
@@ -44,21 +51,44 @@ export interface Qcow2Options {
   codec: ClusterCodec;
   /** Compressing threads (0: on the calling thread); default one per CPU. */
   threads?: number;
+  /** An earlier qcow2 and its index: clusters it holds are taken from it (an index of another codec id is ignored). */
+  reuse?: { qcow2: string; index: string };
+  /** Where to write this file's index (for a later `reuse`). */
+  indexOut?: string;
+}
+
+/** What a write did: clusters stored compressed, and how many of those came from `reuse`. */
+export interface Qcow2Written {
+  compressed: number;
+  reused: number;
+}
+
+const INDEX_MAGIC = 'imgfactory-qcow2-index v1';
+
+/** The index file: its first line names the format and the codec id, then the entries. */
+async function readIndex(file: string, codec: ClusterCodec): Promise<Uint8Array | null> {
+  const bytes = await readFile(file).catch(() => null);
+  if (!bytes) return null;
+  const head = `${INDEX_MAGIC} ${codecId(codec)}\n`;
+  if (bytes.subarray(0, head.length).toString('latin1') !== head) return null;
+  return bytes.subarray(head.length);
 }
 
 /** Where each cluster of the disk went: 0 unallocated, else its L2 entry. */
 type L2Entries = BigUint64Array;
 
 /** Writes `raw` as a compressed qcow2 at `out` (created or truncated). */
-export async function writeQcow2(o: Qcow2Options): Promise<void> {
+export async function writeQcow2(o: Qcow2Options): Promise<Qcow2Written> {
   const size = (await stat(o.raw)).size;
   const clusters = Math.ceil(size / CLUSTER_SIZE);
   const entries: L2Entries = new BigUint64Array(clusters);
   const refcounts = new Refcounts();
   refcounts.add(0); // the header
+  const index = o.reuse ? await readIndex(o.reuse.index, o.codec) : null;
+  const reuse: ReuseSource | null = o.reuse && index ? { file: o.reuse.qcow2, index } : null;
   const input = await open(o.raw, 'r');
   const output = await open(o.out, 'w');
-  const pool = new ClusterCompressor(o.codec, CLUSTER_SIZE, o.threads ?? defaultThreads());
+  const pool = new ClusterCompressor(o.codec, CLUSTER_SIZE, o.threads ?? defaultThreads(), reuse);
   try {
     const data = new DataArea(output, CLUSTER_SIZE, refcounts);
     let cluster = 0;
@@ -76,6 +106,8 @@ export async function writeQcow2(o: Qcow2Options): Promise<void> {
     }
     while (pool.pending > 0) await place(await pool.next());
     await writeMetadata(output, await data.end(), size, o.codec, entries, refcounts);
+    if (o.indexOut) await writeFile(o.indexOut, Buffer.concat([Buffer.from(`${INDEX_MAGIC} ${codecId(o.codec)}\n`, 'latin1'), ...data.index]));
+    return { compressed: data.index.length, reused: data.reused };
   } finally {
     await pool.close();
     await input.close();
@@ -89,6 +121,9 @@ class DataArea {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private flushedTo: number;
+  /** Index entries of the compressed clusters written (sha256, offset, length). */
+  readonly index: Buffer[] = [];
+  reused = 0;
 
   constructor(
     private readonly file: FileHandle,
@@ -100,11 +135,17 @@ class DataArea {
   }
 
   async place(batch: CompressedBatch, first: number, entries: L2Entries): Promise<void> {
+    this.reused += batch.reused;
     let from = 0;
     for (let i = 0; i < batch.kinds.length; i++) {
       const kind = batch.kinds[i];
       if (kind === COMPRESSED) {
         const length = batch.lengths[i]!;
+        const entry = Buffer.alloc(INDEX_ENTRY);
+        batch.hashes.copy(entry, 0, i * 32, i * 32 + 32);
+        entry.writeBigUInt64BE(BigInt(this.at), 32);
+        entry.writeUInt32BE(length, 40);
+        this.index.push(entry);
         entries[first + i] = this.compressed(batch.data.subarray(from, from + length));
         from += length;
       } else if (kind === PLAIN) {

@@ -4,7 +4,7 @@
 // codecs; the bytes do not depend on how many threads compressed them.
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
-import { open, truncate } from 'node:fs/promises';
+import { open, readFile, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hexOf, sha256File } from '../../../src/cache/digest.js';
@@ -72,6 +72,43 @@ describe('writeQcow2', () => {
       sums.add(hexOf(await sha256File(out)));
     }
     expect(sums.size).toBe(1);
+  });
+
+  it('takes unchanged clusters from an earlier file and its index, and writes what it writes without one', async () => {
+    const raw = await rawDisk();
+    const first = `${raw}.first.qcow2`;
+    const w1 = await writeQcow2({ raw, out: first, codec: 'zstd', threads: 2, indexOut: `${first}.index` });
+    expect(w1.reused).toBe(0);
+    // The first cluster's bytes change; in the earlier file, the compressed bytes of
+    // another are damaged, and two index entries point at each other's (valid) bytes.
+    await open(raw, 'r+').then(async (f) => {
+      await f.write(Buffer.from('changed'), 0, 7, 3 * 4096 + 100);
+      await f.close();
+    });
+    const index = await readFile(`${first}.index`);
+    const entries = index.subarray(index.indexOf(10) + 1);
+    const damagedAt = Number(entries.readBigUInt64BE(44 * 8 + 32));
+    await open(first, 'r+').then(async (f) => {
+      await f.write(Buffer.from('garbage!'), 0, 8, damagedAt + 3);
+      await f.close();
+    });
+    const where5 = Buffer.from(entries.subarray(44 * 5 + 32, 44 * 6));
+    entries.subarray(44 * 6 + 32, 44 * 7).copy(entries, 44 * 5 + 32);
+    where5.copy(entries, 44 * 6 + 32);
+    await writeFile(`${first}.index`, index);
+
+    const fresh = `${raw}.fresh.qcow2`;
+    await writeQcow2({ raw, out: fresh, codec: 'zstd', threads: 2 });
+    const again = `${raw}.again.qcow2`;
+    const w2 = await writeQcow2({ raw, out: again, codec: 'zstd', threads: 2, reuse: { qcow2: first, index: `${first}.index` } });
+    expect(hexOf(await sha256File(again))).toBe(hexOf(await sha256File(fresh)));
+    // All but the changed, the damaged and the two misplaced clusters came from the earlier file.
+    expect(w2.reused).toBe(w2.compressed - 4);
+    // An index written for another codec is not used at all.
+    const zlib = `${raw}.zlib.qcow2`;
+    const w3 = await writeQcow2({ raw, out: zlib, codec: 'zlib', threads: 1, reuse: { qcow2: first, index: `${first}.index` } });
+    expect(w3.reused).toBe(0);
+    expect((await qemuCheck(zlib)).exitCode).toBe(0);
   });
 
   it('writes an all-zero disk as an empty image', async () => {
