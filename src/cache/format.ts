@@ -8,6 +8,7 @@
 //   <cache>/locks/                                 per-key build locks
 //   <cache>/trees-v2/<key hex>/                    tree checkpoints (checkpoints.ts)
 //   <cache>/archive-v1/<sha256(suites)>.json       the archive state the last build read (engine/archive-source.ts)
+//   <cache>/qcow2-clusters-v1/<sha256(image, codec)>/  each image's last qcow2 and its cluster index (cluster-sources.ts)
 
 /** Directory of blobs; bump when the blob layout changes. */
 export const CONTENT_DIR = 'content-v2';
@@ -25,6 +26,8 @@ export const LOCKS_DIR = 'locks';
 export const TREES_DIR = 'trees-v2';
 /** The archive state each set of suites was last read in (distro/archive-state.ts ArchiveStateFile), for `--archive-state cached`. */
 export const ARCHIVE_DIR = 'archive-v1';
+/** The last qcow2 each image wrote, with its cluster index, for the next build to take unchanged clusters from (cluster-sources.ts). */
+export const CLUSTERS_DIR = 'qcow2-clusters-v1';
 /** Directories of earlier formats: never read, removed by `cache gc`. */
 export const OBSOLETE_DIRS = ['content-v1', 'index-v1', 'index-v2', 'trees-v1'];
 

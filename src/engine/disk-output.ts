@@ -8,10 +8,11 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from '../cache/canonical-json.js';
+import { clusterSource, type ClusterSource } from '../cache/cluster-sources.js';
 import { sha256Buffer, sha256File } from '../cache/digest.js';
 import type { Element } from '../elements/element.js';
 import { fail, ok, unwrap, type Result } from '../failure.js';
-import { assembleImage, type ImageOutput, type Layout } from '../image/index.js';
+import { assembleImage, codecId, type ImageOutput, type Layout } from '../image/index.js';
 import type { Compression, ImageFormat } from '../output/formats.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { hookFailed } from '../steps/sandboxed.js';
@@ -47,6 +48,12 @@ export async function diskKeySettings(s: DiskSettings, keyEnv: Record<string, st
     compress: s.compression !== 'none',
     // zlib was the only codec once: its keys hold no codec, so the entries made then still hit.
     ...(s.compression === 'zstd' ? { codec: 'zstd' } : {}),
+    // How the disk is written (image/assemble.ts): 2 since the root filesystem
+    // is made in place in the raw disk and compressed qcow2 is our own writer's,
+    // whose bytes depend on the codec library's version (codecId). Entries
+    // written before are other bytes for the same inputs: they must not hit.
+    assembly: 2,
+    ...(s.compression !== 'none' ? { clusterCodec: codecId(s.compression) } : {}),
     // As typed ('8GiB'), as keys have always held it: existing caches keep hitting.
     imageSize: s.imageSize?.text ?? null,
     extraSize: s.extraSize?.text ?? null,
@@ -54,6 +61,12 @@ export async function diskKeySettings(s: DiskSettings, keyEnv: Record<string, st
     blockDeviceHooks: hooks,
     env: s.blockDeviceHooks.length > 0 ? keyEnv : null,
   };
+}
+
+/** Where the image's last compressed qcow2 is kept for the next build to reuse (cache/cluster-sources.ts); none without a cache or compression. */
+export function qcow2ReuseSource(cacheDir: string | null, name: string, s: DiskSettings | undefined): ClusterSource | undefined {
+  if (!cacheDir || !s || s.compression === 'none') return undefined;
+  return clusterSource(cacheDir, name, codecId(s.compression));
 }
 
 export function blockDeviceHooks(elements: Element[]): DiskSettings['blockDeviceHooks'] {
@@ -75,6 +88,8 @@ export interface AssembleDiskOptions {
   logDir: string;
   /** The build's sandbox: it runs the block-device.d hooks. */
   sandbox: Sandbox;
+  /** An earlier qcow2 of the image and its cluster index (cache/cluster-sources.ts), if the build has a cache. */
+  qcow2Reuse?: { qcow2: string; index: string };
   onLine: (line: string) => void;
 }
 
@@ -94,6 +109,7 @@ export async function assembleDisk(o: AssembleDiskOptions): Promise<ImageOutput[
       ...(o.settings.imageSize ? { imageSize: o.settings.imageSize.bytes } : {}),
       ...(o.settings.extraSize ? { extraSize: o.settings.extraSize.bytes } : {}),
       workDir: o.workDir,
+      ...(o.qcow2Reuse ? { qcow2Reuse: o.qcow2Reuse } : {}),
       onLog: (line: string) => {
         log.write(`${line}\n`);
         o.onLine(line);

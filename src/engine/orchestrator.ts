@@ -22,6 +22,7 @@ import { archiveKey, type ArchiveState } from '../distro/archive-state.js';
 import type { Place } from '../elements/phases.js';
 import { FailureError, unwrap, type SpaceRole } from '../failure.js';
 import { outputStem, type ManifestPackage } from '../manifest/manifest.js';
+import { qcow2ReuseSource } from './disk-output.js';
 import { PHASE_ORDER, planBuild, type Plan } from '../plan/plan.js';
 import { hookEnv } from '../steps/hook-env.js';
 import { installTypeLinks, kindOf, type InputContext, type Step, type StepInputs } from '../steps/index.js';
@@ -242,6 +243,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
       workDir: path.join(dir.root, 'assemble'),
       logDir: dir.logs,
       sandbox,
+      clusterSource: qcow2ReuseSource(o.cacheDir, outputContext.name, outputs.request.disk),
     }));
   await ports.afterSteps?.(reports);
   throwIfInterrupted(ports.signal);

@@ -12,6 +12,7 @@ import { canonicalJson } from '../cache/canonical-json.js';
 import { hexOf, type FileDigest, type LayerKey } from '../cache/digest.js';
 import type { EntryKind } from '../cache/entry-descriptor.js';
 import { installedPackagesKey, outputFileKey } from '../cache/keys.js';
+import { keepClusterSource, type ClusterSource } from '../cache/cluster-sources.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
 import { unwrap } from '../failure.js';
 import type { ManifestPackage } from '../manifest/manifest.js';
@@ -128,6 +129,8 @@ export interface WriteContext extends OutputContext {
   logDir: string;
   /** The build's sandbox (block-device.d hooks run in it). */
   sandbox: Sandbox;
+  /** Where the image's last qcow2 and its cluster index are kept (with a cache): read before, replaced after. */
+  clusterSource?: ClusterSource;
 }
 
 export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
@@ -188,9 +191,14 @@ export async function writeOutputs(ctx: WriteContext): Promise<OutputFile[]> {
         workDir: ctx.workDir,
         logDir: ctx.logDir,
         sandbox: ctx.sandbox,
+        ...(ctx.clusterSource ? { qcow2Reuse: ctx.clusterSource } : {}),
         onLine: (line) => ctx.emit({ type: 'log', source: 'image', line }),
       });
-      for (const image of images) await store(await publish(image.path, image.format, image.virtualSize));
+      for (const image of images) {
+        // Linked before publishing: a new link changes the file's ctime, which the placed record (output/placed.ts) holds.
+        if (ctx.clusterSource && image.clusterIndex) await keepClusterSource(ctx.clusterSource, image.path, image.clusterIndex);
+        await store(await publish(image.path, image.format, image.virtualSize));
+      }
     } finally {
       await rm(resultDir, { recursive: true, force: true });
     }

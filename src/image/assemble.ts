@@ -1,11 +1,12 @@
 // Assembles bootable disk images from a finished root tree, from files only
 // (no loop partitions, no device-mapper, no mounts):
 //
-//   tree ──du──► sizes ──► plan (offsets) ──► filesystems in files ──┐
-//     root: mkfs.ext4 -d + debugfs (fstab, grub.cfg)                 │
-//     ESP:  mkfs.vfat + mcopy (BOOTX64.EFI; signed shim + GRUB)      ▼
-//   disk.raw: truncate ─► sfdisk ─► dd filesystems at offsets ─► boot.img + core.img
-//     ─► onBlockDevice hook ─► raw/qcow2/vmdk/vhd files in the caller's result directory
+//   tree ──du──► sizes ──► plan (offsets) ──► disk.raw: truncate ─┐
+//     root: mkfs.ext4 -d + debugfs (fstab, grub.cfg), in place at its offset
+//     ESP:  mkfs.vfat + mcopy (BOOTX64.EFI; signed shim + GRUB) in a file, dd'd in
+//   ─► sfdisk ─► boot.img + core.img ─► onBlockDevice hook
+//   ─► raw/qcow2/vmdk/vhd files in the caller's result directory
+//      (compressed qcow2 by qcow2.ts, clusters compressed in parallel; the rest by qemu-img)
 //
 // The files are returned, never published: the caller puts them in place
 // (src/output/publish.ts).
@@ -27,6 +28,8 @@ import { installBiosBoot, makeCoreImage } from './grub-bios.js';
 import { EFI_BOOT_PATH, makeEfiImage } from './grub-efi.js';
 import { secureBootEspFiles } from './secure-boot-esp.js';
 import { convertImage, imageInfo } from './qemu-img.js';
+import { writeQcow2 } from './qcow2.js';
+import { defaultThreads } from './cluster-compressor.js';
 import { formatOf, IMAGE_FORMATS, type Compression, type ImageFormat } from '../output/formats.js';
 import { run, type LogFn } from '../process/run.js';
 
@@ -64,6 +67,8 @@ export interface AssembleOptions {
   /** Scratch space (needs about twice the image size); a private subdirectory is made and removed. */
   workDir: string;
   onLog?: LogFn;
+  /** An earlier qcow2 of this image and its cluster index (image/qcow2.ts): unchanged clusters are taken from it. */
+  qcow2Reuse?: { qcow2: string; index: string };
   /** Runs at DIB's block-device.d slot: after the raw disk is complete, before conversion. */
   onBlockDevice?: (ctx: BlockDeviceContext) => Promise<Result<void>>;
 }
@@ -76,6 +81,8 @@ export interface ImageOutput {
   size: number;
   /** Bytes the guest sees (the one `qemu-img info` of the file). */
   virtualSize: number;
+  /** A compressed qcow2's cluster index, beside it in the result directory (for the next build's `qcow2Reuse`). */
+  clusterIndex?: string;
 }
 
 export interface LayoutUsed {
@@ -176,7 +183,10 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
     espFiles = { [EFI_BOOT_PATH]: efi.value };
   }
 
-  // Filesystems, each in its own file.
+  // The raw disk; the root filesystem is made in it, the others in files of their own.
+  const raw = path.join(work, 'disk.raw');
+  await writeFile(raw, '');
+  await truncate(raw, plan.diskSize);
   const fstab: FstabEntry[] = plan.partitions
     .filter((p) => p.spec.mountpoint || p.spec.type === 'swap')
     .map((p) => ({ spec: p.spec, uuid: fsUuid(p) }));
@@ -185,7 +195,8 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
     const file = path.join(work, `part${p.number}.fs`);
     if (p.spec === root) {
       const r = await makeExt4({
-        file,
+        file: raw,
+        offset: p.start,
         bytes: p.size,
         treeDir: o.rootDir,
         ...(p.spec.label ? { label: p.spec.label } : {}),
@@ -204,6 +215,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
         onLog: log,
       });
       if (!r.ok) return r;
+      continue;
     } else if (p.spec.filesystem === 'vfat') {
       const r = await makeVfat({
         file,
@@ -225,10 +237,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
     fsFiles.set(p, file);
   }
 
-  // The raw disk: table, filesystems at their offsets, boot loader.
-  const raw = path.join(work, 'disk.raw');
-  await writeFile(raw, '');
-  await truncate(raw, plan.diskSize);
+  // The table, the other filesystems at their offsets, the boot loader.
   const table = await writePartitionTable(raw, layout, plan, ids, log);
   if (!table.ok) return table;
   for (const [p, file] of fsFiles) {
@@ -255,18 +264,13 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
   for (const format of o.formats) {
     const file = path.join(o.resultDir, `${o.name}.${formatOf(format).extension}`);
     temps.push(file);
-    if (formatOf(format).qemu?.format === 'raw') {
-      const cp = await run('cp', ['--sparse=always', raw, file], { onLog: log });
-      if (!cp.ok) return cp;
-    } else {
-      const cv = await convertImage(raw, file, format, o.compression ?? 'zstd', log);
-      if (!cv.ok) return cv;
-    }
+    const written = await writeFormat(raw, file, format, o.compression ?? 'zstd', o.qcow2Reuse, log);
+    if (!written.ok) return written;
     const info = await imageInfo(file, format);
     if (!info.ok) return info;
     const size = (await stat(file)).size;
     log(`output: ${file} (${format}, ${size} bytes, virtual ${info.value.virtualSize})`);
-    outputs.push({ path: file, format, size, virtualSize: info.value.virtualSize });
+    outputs.push({ path: file, format, size, virtualSize: info.value.virtualSize, ...(written.value ? { clusterIndex: written.value } : {}) });
   }
 
   return ok({
@@ -287,6 +291,28 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
       rootFs: { bytes: rootPlaced.size, inodes: sizing.inodes, treeBytes: usage.value.apparentBytes, treeEntries: usage.value.entries },
     },
   });
+}
+
+/**
+ * Writes the raw disk as `format` at `file`: raw copied sparse, compressed
+ * qcow2 by our writer (taking unchanged clusters from `reuse`; its index is
+ * returned), the rest by qemu-img.
+ */
+async function writeFormat(raw: string, file: string, format: ImageFormat, compression: Compression, reuse: AssembleOptions['qcow2Reuse'], log: LogFn): Promise<Result<string | undefined>> {
+  const row = formatOf(format);
+  if (row.qemu?.format === 'raw') {
+    const cp = await run('cp', ['--sparse=always', raw, file], { onLog: log });
+    return cp.ok ? ok(undefined) : cp;
+  }
+  if (row.compressedBy === 'imgfactory' && compression !== 'none') {
+    const started = performance.now();
+    const indexOut = `${file}.index`;
+    const w = await writeQcow2({ raw, out: file, codec: compression, indexOut, ...(reuse ? { reuse } : {}) });
+    log(`qcow2: ${compression} clusters compressed on ${defaultThreads()} thread(s) in ${((performance.now() - started) / 1000).toFixed(1)} s; ${w.reused} of ${w.compressed} reused`);
+    return ok(indexOut);
+  }
+  const cv = await convertImage(raw, file, format, compression, log);
+  return cv.ok ? ok(undefined) : cv;
 }
 
 /** Option checks that need no work: formats, name, sizes, the tree exists. */

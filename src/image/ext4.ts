@@ -3,6 +3,12 @@
 // filesystem with debugfs — the caller's tree is never touched. Finally every
 // inode's atime/ctime is set to SOURCE_DATE_EPOCH: mkfs copies them from the
 // tree, where they depend on when the tree was unpacked and read.
+//
+// With `offset` the filesystem is made in place inside an existing file (the
+// raw disk, at its partition's offset: `mkfs.ext4 -E offset=`, and
+// e2fsprogs' `file?offset=N` for debugfs, dumpe2fs and e2fsck), so the
+// assembled disk needs no copy of it. The file must exist: mke2fs makes
+// other bytes when it creates the file itself.
 import { lstat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
@@ -20,6 +26,8 @@ export interface InjectedFile {
 
 export interface Ext4Options {
   file: string;
+  /** Where in `file` the filesystem starts (bytes); 0 or unset: the file is the filesystem. */
+  offset?: number;
   bytes: number;
   treeDir: string;
   label?: string;
@@ -37,9 +45,13 @@ export interface Ext4Options {
 
 export async function makeExt4(o: Ext4Options): Promise<Result<void>> {
   const env = { E2FSPROGS_FAKE_TIME: String(o.sourceDateEpoch) };
-  const args = ['-q', '-F', '-t', 'ext4', '-b', '4096', '-U', o.uuid, '-E', `hash_seed=${o.hashSeed}`, '-N', String(o.inodes), '-d', o.treeDir];
+  if (o.offset && o.file.includes('?')) return fail({ reason: 'usage', message: `${o.file}: a '?' in the build directory's path cannot be told from e2fsprogs' ?offset= (choose another --build-dir)` });
+  const extended = [`hash_seed=${o.hashSeed}`, ...(o.offset ? [`offset=${o.offset}`] : [])];
+  const args = ['-q', '-F', '-t', 'ext4', '-b', '4096', '-U', o.uuid, '-E', extended.join(','), '-N', String(o.inodes), '-d', o.treeDir];
   if (o.label) args.push('-L', o.label);
   args.push(o.file, `${o.bytes / 1024}k`);
+  // What debugfs, dumpe2fs and e2fsck open: the filesystem inside the file.
+  const fs = o.offset ? `${o.file}?offset=${o.offset}` : o.file;
   const mk = await run(...pausedTool('assembly', 'mkfs.ext4', args), { env, onLog: o.onLog });
   if (!mk.ok) return mk;
 
@@ -72,23 +84,23 @@ export async function makeExt4(o: Ext4Options): Promise<Result<void>> {
     stamp(f.path);
     stamp(path.posix.dirname(f.path));
   }
-  const used = await usedInodes(o.file, o.onLog);
+  const used = await usedInodes(fs, o.onLog);
   if (!used.ok) return used;
   for (const n of used.value) script.push(`sif <${n}> atime ${t}`, `sif <${n}> ctime ${t}`);
 
   const scriptFile = path.join(o.workDir, 'debugfs.cmds');
   await writeFile(scriptFile, script.join('\n') + '\n');
   o.onLog?.(`debugfs: ${o.inject.length} injected file(s), times of ${used.value.length} inodes set to ${o.sourceDateEpoch}`);
-  const dbg = await run('debugfs', ['-w', '-f', scriptFile, o.file], { env });
+  const dbg = await run('debugfs', ['-w', '-f', scriptFile, fs], { env });
   if (!dbg.ok) return dbg;
   // debugfs exits 0 even when a command fails; its errors are the lines that are not echoes of commands.
   const errors = dbg.value.stderr
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.startsWith('debugfs ') && !l.startsWith('debugfs:') && !/^Allocated inode: \d+$/.test(l));
   if (errors.length > 0) {
-    return fail({ reason: 'tool-failed', tool: 'debugfs', args: ['-w', '-f', scriptFile, o.file], exitCode: 0, stderrTail: errors.slice(0, 15) });
+    return fail({ reason: 'tool-failed', tool: 'debugfs', args: ['-w', '-f', scriptFile, fs], exitCode: 0, stderrTail: errors.slice(0, 15) });
   }
-  const fsck = await run('e2fsck', ['-f', '-n', o.file], { env, onLog: o.onLog });
+  const fsck = await run('e2fsck', ['-f', '-n', fs], { env, onLog: o.onLog });
   return fsck.ok ? ok(undefined) : fsck;
 }
 

@@ -3,4 +3,5 @@
 export { assembleImage, type AssembleOptions, type AssembleResult, type ImageOutput, type LayoutUsed, type BlockDeviceContext } from './assemble.js';
 export { loadLayout, parseLayoutText, builtinLayouts, BUILTIN_LAYOUT_DIR } from './layout-load.js';
 export { measureTree, type TreeUsage } from './size.js';
+export { codecId } from './cluster-compressor.js';
 export type { Layout, PartitionSpec, SizeSpec, TableType, PartitionType, FilesystemType, PartitionFlag } from './layout.js';

@@ -50,6 +50,13 @@ export interface OutputFormatRow {
   glance: { diskFormat: string; containerFormat: 'bare' } | null;
   /** Whether the same input gives the same bytes (qemu-img has no option to pin vmdk's CID or VHD/VHDX timestamps and GUIDs). */
   reproducible: boolean;
+  /**
+   * 'imgfactory': compressed files of this format are written by
+   * src/image/qcow2.ts (clusters compressed on every CPU, written in disk
+   * order) instead of `qemu-img convert` with the compressed options, which
+   * compresses on one thread; uncompressed ones are still qemu-img's.
+   */
+  compressedBy?: 'imgfactory';
 }
 
 const noOptions = { compressed: [], uncompressed: [] } as const;
@@ -62,9 +69,12 @@ export const OUTPUT_FORMATS = [
     extension: 'qcow2',
     kind: 'disk',
     // compat 1.1; -c: compressed clusters (zlib unless compression_type says zstd).
+    // Compressed files are written by src/image/qcow2.ts (compressedBy): the
+    // same format, other bytes than qemu-img's.
     qemu: { format: 'qcow2', options: { compressed: ['-o', 'compat=1.1', '-c'], uncompressed: ['-o', 'compat=1.1'], zstd: ['-o', 'compat=1.1,compression_type=zstd', '-c'] } },
     glance: { diskFormat: 'qcow2', containerFormat: 'bare' },
     reproducible: true,
+    compressedBy: 'imgfactory',
   },
   {
     id: 'raw',

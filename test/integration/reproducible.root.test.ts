@@ -1,12 +1,15 @@
-// Bit-for-bit reproducible builds (issue 16): a build from an empty cache and
-// `build --check` (a second build from nothing, in other build and cache
+// Bit-for-bit reproducible builds (issue 16): a build from an empty cache,
+// rebuilt on its warm cache after one changed finalise.d hook (issue 17: the
+// disk images are assembled again, the qcow2 by imgfactory's own writer), and
+// `build --check` of that (a build from nothing, in other build and cache
 // directories) against the run's one archive state (archive-pin.ts) give the
 // same layers and the same raw, qcow2 and tar (the check's comparison is
 // unit-tested in test/unit/engine/rebuild-check.test.ts); when a hook writes
 // the clock into the tree, --check names the step and the file.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { appendFile, cp, readdir, readFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cacheWithBase } from '../support/base-cache.js';
@@ -28,21 +31,41 @@ const dirsIn = (dir: string): string[] => ['--cache-dir', path.join(dir, 'cache'
 
 describe('reproducible builds', () => {
   it(
-    'a cold build of base vm block-device-efi and --check (a second cold build, in other directories) write the same layers, raw, qcow2 and tar',
+    'a rebuild after one changed finalise.d hook on a warm cache writes the layers, raw, qcow2 and tar that --check (a build from nothing, in other directories) writes',
     async () => {
       const [a, c] = [await scratchDir('repro-a'), await scratchDir('repro-c')];
-      const image = ['build', 'base', 'vm', 'block-device-efi', '-t', 'raw,qcow2,tar', '--no-sign'];
-      const first = await imgfactory([...image, ...dirsIn(a)]);
-      expect(first.exitCode, first.stderr).toBe(0);
+      // A copy of the element whose finalise.d hook is edited between the two builds in a.
+      const elements = path.join(a, 'elements');
+      await cp(path.join(ELEMENTS, 'finalise-edit'), path.join(elements, 'finalise-edit'), { recursive: true });
+      const hook = path.join(elements, 'finalise-edit', 'finalise.d', '50-finalise-edit');
+      const image = ['build', 'base', 'vm', 'block-device-efi', 'finalise-edit', '--elements-path', elements, '-t', 'raw,qcow2,tar', '--no-sign'];
+      const cold = await imgfactory([...image, ...dirsIn(a), '--json-file', path.join(a, 'cold.json')]);
+      expect(cold.exitCode, cold.stderr).toBe(0);
+
+      await appendFile(hook, 'echo "finalise-edit: second version" >> /etc/finalise-edit\n');
+      const again = await imgfactory([...image, ...dirsIn(a), '--json-file', path.join(a, 'again.json')]);
+      expect(again.exitCode, again.stderr).toBe(0);
+      // Incremental: every step before the changed hook came from the cache; the disk images were assembled again.
+      const summary = JSON.parse(await readFile(path.join(a, 'again.json'), 'utf8')) as { built: number; cached: number; steps: Array<{ phase: string; status: string }>; outputs: Array<{ format: string; cached: boolean }> };
+      expect(summary.cached).toBeGreaterThan(2);
+      expect(summary.built).toBeGreaterThan(0);
+      expect(summary.steps.filter((s) => s.status === 'built').map((s) => s.phase)).toEqual(Array(summary.built).fill(expect.stringMatching(/^finalise/)));
+      expect(summary.outputs.filter((o) => o.format === 'qcow2').map((o) => o.cached)).toEqual([false]);
       const manifest = JSON.parse(await readFile(path.join(a, 'out', 'base.manifest.json'), 'utf8'));
       // No --source-date-epoch: the archive state's newest Date.
       expect(manifest.sourceDateEpochFrom).toBe('archive');
       expect(manifest.layers).toHaveLength(manifest.layerKeys.length);
+      // The qcow2 imgfactory wrote itself is sound and holds the raw disk.
+      const qcow2 = path.join(a, 'out', 'base.qcow2');
+      const check = await execa('qemu-img', ['check', '-f', 'qcow2', qcow2], { reject: false });
+      expect(check.exitCode, check.stdout + check.stderr).toBe(0);
+      const compare = await execa('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', path.join(a, 'out', 'base.raw'), qcow2], { reject: false });
+      expect(compare.stdout).toContain('Images are identical.');
 
-      // From nothing: an empty cache and build directory of its own under c, compared with a's manifest.
-      const check = await imgfactory([...image, '--check', '--cache-dir', path.join(a, 'cache'), '--build-dir', path.join(c, 'build'), '-o', path.join(a, 'out')]);
-      expect(check.exitCode, check.stderr).toBe(0);
-      expect(check.stderr).toMatch(new RegExp(`reproducible: building again from nothing gave the same 3 outputs and ${manifest.layers.length} layers`));
+      // From nothing: an empty cache and build directory of its own under c, compared with the incremental build's manifest.
+      const fromNothing = await imgfactory([...image, '--check', '--cache-dir', path.join(a, 'cache'), '--build-dir', path.join(c, 'build'), '-o', path.join(a, 'out')]);
+      expect(fromNothing.exitCode, fromNothing.stderr).toBe(0);
+      expect(fromNothing.stderr).toMatch(new RegExp(`reproducible: building again from nothing gave the same 3 outputs and ${manifest.layers.length} layers`));
     },
     LONG,
   );
