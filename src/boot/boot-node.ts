@@ -17,14 +17,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
-import type { LogFn } from '../process/run.js';
-import { findBootTarget, type BootTarget } from './boot-target.js';
+import { bootFailed, findBootTarget, parseExpect, targetBootOptions, type BootTarget, type BootTools } from './boot-target.js';
 import { makeConfigDrive } from './config-drive.js';
 import type { BootFirmware } from './firmware.js';
 import { readMetadata, serveMetadata, nodeMetadata, type MetadataService } from './metadata-service.js';
-import { bootImage, type Accel, type BootOutcome, type PortForward } from './qemu-boot.js';
+import { bootImage, type BootOutcome, type PortForward } from './qemu-boot.js';
 
-export interface NodeBootOptions {
+export interface NodeBootOptions extends BootTools {
   /** A `<image>.manifest.json`, or a disk image file. */
   target: string;
   firmware?: BootFirmware;
@@ -40,10 +39,6 @@ export interface NodeBootOptions {
   timeoutSeconds: number;
   /** The node's name (cloud-init sets it from the config drive). */
   hostname: string;
-  accel?: Accel;
-  qemu?: string;
-  firmwareDir?: string;
-  onLog?: LogFn;
   onConsole?: (text: string) => void;
   /** Called once the node's qemu is about to start. */
   onStarting?: (s: NodeStarting) => void;
@@ -63,12 +58,9 @@ export interface NodeBootReport {
 }
 
 export async function bootNode(o: NodeBootOptions): Promise<Result<NodeBootReport>> {
-  let expect: RegExp | null = null;
-  try {
-    expect = o.expect === undefined ? null : new RegExp(o.expect, 'm');
-  } catch (e) {
-    return fail({ reason: 'usage', message: `--expect ${o.expect}: ${(e as Error).message}` });
-  }
+  const parsed = parseExpect(o.expect);
+  if (!parsed.ok) return parsed;
+  const expect = parsed.value ?? null;
   const target = await findBootTarget(o);
   if (!target.ok) return target;
   const metadata = o.metadata === undefined ? null : await readMetadata(o.metadata);
@@ -97,38 +89,18 @@ export async function bootNode(o: NodeBootOptions): Promise<Result<NodeBootRepor
 
 async function boot(o: NodeBootOptions, t: BootTarget, expect: RegExp | null, work: string, drive: string | undefined): Promise<Result<NodeBootReport>> {
   const booted = await bootImage({
-    image: t.image,
-    format: t.qemuFormat,
-    firmware: t.firmware,
-    timeoutSeconds: o.timeoutSeconds,
+    ...targetBootOptions(t, o, o.timeoutSeconds, work),
     expect,
     network: { forwards: o.forwards },
     memoryMiB: o.memoryMiB,
     cpus: o.cpus,
     ...(drive ? { seedImage: drive } : {}),
-    ...(o.qemu ? { qemu: o.qemu } : {}),
-    ...(o.firmwareDir ? { firmwareDir: o.firmwareDir } : {}),
-    ...(o.accel ? { accel: o.accel } : {}),
     ...(o.onConsole ? { onConsole: o.onConsole } : {}),
-    workDir: work,
-    ...(o.onLog ? { onLog: o.onLog } : {}),
   });
   if (!booted.ok) return booted;
   const outcome = booted.value;
   // Without --expect the time running out is the end asked for; qemu ending is not.
   const passed = expect ? outcome.passed : outcome.ended === 'timeout';
-  if (!passed) {
-    return fail({
-      reason: 'boot-failed',
-      image: t.image,
-      firmware: t.firmware,
-      accel: outcome.accel,
-      seconds: outcome.seconds,
-      timeoutSeconds: o.timeoutSeconds,
-      ended: outcome.ended === 'shown' ? 'timeout' : outcome.ended,
-      expected: expect ? `/${o.expect}/` : 'qemu to keep running',
-      consoleTail: outcome.consoleTail,
-    });
-  }
+  if (!passed) return fail(bootFailed(t, outcome, o.timeoutSeconds, expect ? `/${o.expect}/` : 'qemu to keep running'));
   return ok({ image: t.image, firmware: t.firmware, outcome });
 }

@@ -4,13 +4,15 @@
 // `imgfactory test` (test-image.ts) and `imgfactory boot` (boot-node.ts).
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { fail, ok, type Result } from '../failure.js';
+import { fail, ok, type Failure, type Result } from '../failure.js';
 import type { ManifestOutput } from '../manifest/manifest.js';
 import { manifestDigest } from '../manifest/test-addendum.js';
 import { manifestBytes } from '../manifest/canonical.js';
 import { verifyManifest } from '../manifest/verify.js';
 import { formatById, OUTPUT_FORMATS } from '../output/formats.js';
+import type { LogFn } from '../process/run.js';
 import { firmwareFor, type BootFirmware } from './firmware.js';
+import type { Accel, BootOptions, BootOutcome } from './qemu-boot.js';
 
 export interface BootTarget {
   image: string;
@@ -65,4 +67,51 @@ async function imageTarget(o: TargetChoice): Promise<Result<BootTarget>> {
     return fail({ reason: 'usage', message: `${o.target}: not a manifest (.json) or a disk image (${known})` });
   }
   return ok({ image: o.target, qemuFormat: row.qemu.format, firmware: o.firmware ?? 'bios', manifest: null });
+}
+
+/** `--expect`, compiled (multi-line); undefined when not given. A bad pattern is a usage failure naming it. */
+export function parseExpect(expect: string | undefined): Result<RegExp | undefined> {
+  try {
+    return ok(expect === undefined ? undefined : new RegExp(expect, 'm'));
+  } catch (e) {
+    return fail({ reason: 'usage', message: `--expect ${expect}: ${(e as Error).message}` });
+  }
+}
+
+/** The qemu, firmware and acceleration a command was asked to boot with. */
+export interface BootTools {
+  qemu?: string;
+  firmwareDir?: string;
+  accel?: Accel;
+  onLog?: LogFn;
+}
+
+/** The part of qemu-boot's options every boot of `t` shares: the disk, its firmware, the tools and the scratch directory. */
+export function targetBootOptions(t: BootTarget, tools: BootTools, timeoutSeconds: number, workDir: string): BootOptions {
+  return {
+    image: t.image,
+    format: t.qemuFormat,
+    firmware: t.firmware,
+    timeoutSeconds,
+    ...(tools.qemu ? { qemu: tools.qemu } : {}),
+    ...(tools.firmwareDir ? { firmwareDir: tools.firmwareDir } : {}),
+    ...(tools.accel ? { accel: tools.accel } : {}),
+    workDir,
+    ...(tools.onLog ? { onLog: tools.onLog } : {}),
+  };
+}
+
+/** The failure of a boot of `t` that did not end as asked (`expected` says what was asked). */
+export function bootFailed(t: BootTarget, outcome: BootOutcome, timeoutSeconds: number, expected: string): Failure {
+  return {
+    reason: 'boot-failed',
+    image: t.image,
+    firmware: t.firmware,
+    accel: outcome.accel,
+    seconds: outcome.seconds,
+    timeoutSeconds,
+    ended: outcome.ended === 'shown' ? 'timeout' : outcome.ended,
+    expected,
+    consoleTail: outcome.consoleTail,
+  };
 }

@@ -7,13 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
 import { writeTestAddendum, type TestAddendum } from '../manifest/test-addendum.js';
-import type { LogFn } from '../process/run.js';
-import { findBootTarget, type BootTarget } from './boot-target.js';
+import { bootFailed, findBootTarget, parseExpect, targetBootOptions, type BootTarget, type BootTools } from './boot-target.js';
 import type { BootFirmware } from './firmware.js';
-import { bootImage, qemuVersion, type Accel, type BootOutcome } from './qemu-boot.js';
+import { bootImage, qemuVersion, type BootOutcome } from './qemu-boot.js';
 import { makeNoCloudSeed } from './seed-drive.js';
 
-export interface TestOptions {
+export interface TestOptions extends BootTools {
   /** A `<image>.manifest.json`, or a disk image file. */
   target: string;
   /** Default: from the manifest's layout; BIOS for a bare image. */
@@ -26,10 +25,6 @@ export interface TestOptions {
   format?: string;
   /** Signs the addendum (a key spec); null leaves it unsigned. */
   signKey: string | null;
-  accel?: Accel;
-  qemu?: string;
-  firmwareDir?: string;
-  onLog?: LogFn;
 }
 
 export interface TestReport {
@@ -42,12 +37,9 @@ export interface TestReport {
 }
 
 export async function testImage(o: TestOptions): Promise<Result<TestReport>> {
-  let expect: RegExp | undefined;
-  try {
-    expect = o.expect === undefined ? undefined : new RegExp(o.expect, 'm');
-  } catch (e) {
-    return fail({ reason: 'usage', message: `--expect ${o.expect}: ${(e as Error).message}` });
-  }
+  const parsed = parseExpect(o.expect);
+  if (!parsed.ok) return parsed;
+  const expect = parsed.value;
   const target = await findBootTarget(o);
   if (!target.ok) return target;
   const t = target.value;
@@ -58,36 +50,16 @@ export async function testImage(o: TestOptions): Promise<Result<TestReport>> {
     const seed = o.userData ? await makeNoCloudSeed(o.userData, work, o.onLog) : null;
     if (seed && !seed.ok) return seed;
     const booted = await bootImage({
-      image: t.image,
-      format: t.qemuFormat,
-      firmware: t.firmware,
-      timeoutSeconds: o.timeoutSeconds,
+      ...targetBootOptions(t, o, o.timeoutSeconds, work),
       ...(expect ? { expect } : {}),
       ...(seed ? { seedImage: seed.value } : {}),
-      ...(o.qemu ? { qemu: o.qemu } : {}),
-      ...(o.firmwareDir ? { firmwareDir: o.firmwareDir } : {}),
-      ...(o.accel ? { accel: o.accel } : {}),
-      workDir: work,
-      ...(o.onLog ? { onLog: o.onLog } : {}),
     });
     if (!booted.ok) return booted;
     const outcome = booted.value;
     const expected = o.expect === undefined ? 'a login prompt' : `/${o.expect}/`;
     const addendum = t.manifest ? await writeTestAddendum(t.manifest.file, addendumOf(t, outcome, o, expected, version.value), o.signKey) : null;
     if (addendum && !addendum.ok) return addendum;
-    if (!outcome.passed) {
-      return fail({
-        reason: 'boot-failed',
-        image: t.image,
-        firmware: t.firmware,
-        accel: outcome.accel,
-        seconds: outcome.seconds,
-        timeoutSeconds: o.timeoutSeconds,
-        ended: outcome.ended === 'shown' ? 'timeout' : outcome.ended,
-        expected,
-        consoleTail: outcome.consoleTail,
-      });
-    }
+    if (!outcome.passed) return fail(bootFailed(t, outcome, o.timeoutSeconds, expected));
     return ok({ image: t.image, firmware: t.firmware, outcome, qemu: version.value, addendum: addendum ? addendum.value : null });
   } finally {
     await rm(work, { recursive: true, force: true });
