@@ -25,6 +25,12 @@ export type Failure =
   | { reason: 'host-missing'; what: string; hint: string }
   /** The archive's state (distro/archive-fetch.ts) could not be read at `url`: no answer, an HTTP error, or not a release file. */
   | { reason: 'archive-unreachable'; url: string; message: string }
+  /**
+   * A network step fetched another state of the archive than its key holds
+   * (engine/archive-check.ts): the archive published since that state was
+   * read, or no longer serves it. Its layer was not stored.
+   */
+  | { reason: 'archive-moved'; step: string; from: 'archive' | 'cache' | 'file'; suites: { suite: string; keyed: string; found: string }[] }
   | { reason: 'bootstrap-failed'; distro: string; exitCode: number | null; logTail: string[]; logPath: string }
   | {
       reason: 'hook-failed';
@@ -161,6 +167,7 @@ export function kindOf(failure: Failure): FailureKind {
       return 'integrity';
     case 'host-missing':
     case 'archive-unreachable':
+    case 'archive-moved':
     case 'bootstrap-failed':
     case 'hook-failed':
     case 'host-unreachable':

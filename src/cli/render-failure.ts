@@ -80,6 +80,15 @@ export function renderFailure(f: Failure): Rendered {
         details: ['the keys of the base tree and package steps hold the state of the archive they install from (docs/cache.md)'],
         hint: 'check the mirror (--mirror, --security-mirror, DIB_DISTRIBUTION_MIRROR), or build from what the cache holds without reading the archive: --archive-state cached',
       };
+    case 'archive-moved':
+      return {
+        message: `${f.step} installed from another state of the archive than its key holds; its layer was not stored`,
+        details: f.suites.map((s) => `${s.suite}: keyed with the state of ${s.keyed}, the mirror served the state of ${s.found}`),
+        hint:
+          f.from === 'archive'
+            ? 'the archive published while this build ran: build again (the next build reads the new state)'
+            : `the archive no longer serves the state ${f.from === 'cache' ? 'this cache recorded' : 'the given file holds'}: build from today's with --archive-state live, or install from the archive as it was then with --snapshot <a time it was in that state> (the same state gives the same keys)`,
+      };
     case 'bootstrap-failed':
       return {
         message: `making the ${f.distro} base tree failed (exit ${f.exitCode ?? 'by signal'})`,

@@ -110,3 +110,53 @@ export function stateFileSuites(value: unknown): SuiteState[] | { problem: strin
   }
   return (suites as SuiteState[]).map((s) => ({ suite: s.suite, url: s.url, sha256: s.sha256, date: s.date }));
 }
+
+/** Where apt keeps the lists it fetched, in a tree. */
+export const APT_LISTS_DIR = 'var/lib/apt/lists';
+
+/** Characters apt %-escapes in a list file's name (apt-pkg's URItoFileName), besides spaces, controls and bytes past ASCII. */
+const APT_QUOTED = new Set('\\|{}[]<>"^~_=!@#$%^&*');
+
+/**
+ * The name of the file apt keeps the release file fetched from `url` in,
+ * under APT_LISTS_DIR: the URL without scheme or credentials, apt's reserved
+ * characters %-escaped, every `/` made `_` (apt-pkg's URItoFileName).
+ * `http://deb.debian.org/debian/dists/bookworm/InRelease` is kept in
+ * `deb.debian.org_debian_dists_bookworm_InRelease`.
+ */
+export function aptListName(url: string): string {
+  // As apt parses a sources.list URI: scheme, then `//site` (credentials dropped), then the path, all as written.
+  const m = /^[a-z][a-z0-9+.-]*:(?:\/\/([^/]*))?(.*)$/i.exec(url);
+  const plain = m ? `${(m[1] ?? '').replace(/^.*@/, '')}${m[2]}` : url;
+  let quoted = '';
+  for (const byte of Buffer.from(plain, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    quoted += APT_QUOTED.has(c) || byte <= 0x20 || byte >= 0x7f ? `%${byte.toString(16).padStart(2, '0')}` : c;
+  }
+  return quoted.replace(/\//g, '_');
+}
+
+/** A suite a step installed from in another state than its key holds. */
+export interface MovedSuite {
+  suite: string;
+  /** The `Date:` of the state the key holds. */
+  keyed: string;
+  /** The `Date:` of the release file apt fetched (or a sentence when it has none). */
+  found: string;
+}
+
+/**
+ * The suites whose release file, as apt fetched it into a tree (`fetched`:
+ * list file name -> its bytes, for the files present), is not the one of
+ * `state`. A suite whose file is absent is not judged here.
+ */
+export function movedSuites(state: SuiteState[], fetched: ReadonlyMap<string, Buffer>): MovedSuite[] {
+  const moved: MovedSuite[] = [];
+  for (const s of state) {
+    const bytes = fetched.get(aptListName(s.url));
+    if (!bytes || createHash('sha256').update(bytes).digest('hex') === s.sha256) continue;
+    const date = releaseDate(bytes);
+    moved.push({ suite: s.suite, keyed: s.date, found: 'date' in date ? date.date : `a file of no date (${date.problem})` });
+  }
+  return moved;
+}

@@ -45,6 +45,10 @@ export function mmdebstrapArgs(d: Distro, target: string): string[] {
     `--arch=${d.arch}`,
     `--components=${d.components.join(',')}`,
     '--aptopt=APT::Install-Recommends "false"',
+    // The lists stay in the tree (imgfactory's finalise step removes them): the package steps install from the
+    // state the base tree was keyed with and fetched, not whatever the archive serves when they run, and the
+    // release files apt fetched are checked against that state (engine/archive-check.ts).
+    '--skip=cleanup/apt/lists',
     `--customize-hook=rm -f "$1/etc/resolv.conf" "$1/etc/hostname"`,
     `--customize-hook=printf '%s' '${POLICY_RC_D.replace(/'/g, `'\\''`)}' > "$1/usr/sbin/policy-rc.d" && chmod 755 "$1/usr/sbin/policy-rc.d"`,
   ];

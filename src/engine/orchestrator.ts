@@ -206,7 +206,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
       const t0 = performance.now();
       const done: StepDone = await runOrApply(
         { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
-        { dir, ports, imageName: o.imageName, sourceDateEpoch: epoch.seconds, secrets: o.secrets ?? [], hostWritable, doing, workRole },
+        { dir, ports, imageName: o.imageName, sourceDateEpoch: epoch.seconds, secrets: o.secrets ?? [], hostWritable, doing, workRole, archive },
       ).catch(async (e: unknown) => {
         if (breaks?.onError && e instanceof FailureError && e.failure.reason !== 'interrupted' && !ports.signal?.aborted) await openShell('after-error', step.place, inputs[i]!.runEnv, shell!);
         throw e;

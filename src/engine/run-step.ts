@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import type { LayerEntry } from '../cache/store.js';
+import type { ArchiveState } from '../distro/archive-state.js';
 import { FailureError, type SpaceRole } from '../failure.js';
 import { throwIfInterrupted } from '../process/interrupt.js';
 import { pauseAt } from '../process/test-pause.js';
@@ -18,6 +19,7 @@ import { scriptName } from '../steps/step.js';
 import { formatBytes } from '../util/format.js';
 import { resetStepDirs, type BuildDir } from './build-dir.js';
 import type { StepReport } from './events.js';
+import { checkFetchedState } from './archive-check.js';
 import { applyToTree, fetchLayer, layerKindOf, moveToTree, packStep, storeLayer, unpackedSize } from './layer-io.js';
 import type { Doing } from './doing.js';
 import type { EnginePorts } from './ports.js';
@@ -57,6 +59,8 @@ export interface StepEnv {
   doing: Doing;
   /** What the tree and the overlay are on. */
   workRole: SpaceRole;
+  /** The archive state the network steps are keyed with; null when the build has none. */
+  archive: ArchiveState | null;
 }
 
 /** The report of a step taken from the cache without running it. */
@@ -139,6 +143,7 @@ async function buildStep(job: StepJob, env: StepEnv, keyOf: (layer: FileDigest) 
     signal: ports.signal,
   });
   throwIfInterrupted(ports.signal);
+  if (env.archive && kind.network(step)) await checkFetchedState(step.id, env.archive, dir.step.upper);
   if (hooksBefore) {
     const { removed } = await captureHooksWrites(dir.hooks, hooksBefore, dir.step.upper, dir.tree);
     if (removed.length > 0) ports.emit({ type: 'warning', message: `${step.id} removed ${removed.join(', ')} from $TMP_HOOKS_PATH: a later build that takes this step from the cache will still have them` });

@@ -2,11 +2,13 @@
 // (support/local-archive.ts: a real apt repository on loopback, made from
 // .deb files): publish nothing and the build is a no-op; publish a newer
 // version and the package step's key changes and the build installs it.
+// Pinned to a state the archive has moved on from, a step that must fetch is
+// refused before its layer is stored, and the cache keeps what it held.
 // The archive state is read live here (not the run's pinned one), Debian's
 // suites included: should Debian publish between two builds, the no-op is
 // asserted on the next pair of builds that saw the same Debian state.
 import { execa } from 'execa';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/manifest/manifest.js';
@@ -30,9 +32,9 @@ describe('a build installing from a local archive', () => {
         await archive.publish('imgf-probe', '1', { 'usr/share/imgf-probe/version': '1\n' });
         const dir = await scratchDir('local-archive-build');
         const out = path.join(dir, 'out');
-        const args = ['build', 'base', 'probe', '-t', 'tar', '--json', '--no-sign', '--apt-source', archive.sourceLine, '--archive-state', 'live', '--elements-path', ELEMENTS, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', out];
+        const args = ['build', 'base', 'probe', '-t', 'tar', '--json', '--no-sign', '--apt-source', archive.sourceLine, '--elements-path', ELEMENTS, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', out];
         const build = async (): Promise<{ run: Run; summary: Summary; manifest: Manifest }> => {
-          const run = await imgfactory(args);
+          const run = await imgfactory([...args, '--archive-state', 'live']);
           expect(run.exitCode, run.stderr).toBe(0);
           return { run, summary: JSON.parse(run.stdout) as Summary, manifest: JSON.parse(await readFile(path.join(out, 'base.manifest.json'), 'utf8')) as Manifest };
         };
@@ -58,6 +60,22 @@ describe('a build installing from a local archive', () => {
         expect(packageStep(third.summary).status).toBe('built');
         expect(await probeVersion()).toBe('2');
         expect(third.manifest.packages).toContainEqual({ name: 'imgf-probe', version: '2', arch: 'all' });
+
+        // Pinned to the first build's state, which the archive no longer serves: the network steps that must run
+        // (--refresh) fetch the new state, and are refused before their layers are stored under the old state's keys.
+        const pinned = path.join(dir, 'first.manifest.json');
+        await writeFile(pinned, JSON.stringify(first.manifest));
+        const localDate = (m: Manifest): string => m.archive!.suites.find((s) => s.suite === 'local')!.date;
+        const refused = await imgfactory([...args, '--archive-state', pinned, '--refresh']);
+        expect(refused.exitCode, refused.stderr).toBe(1);
+        expect(refused.stderr).toContain('installed from another state of the archive than its key holds; its layer was not stored');
+        expect(refused.stderr).toContain(`local: keyed with the state of ${localDate(first.manifest)}, the mirror served the state of ${localDate(third.manifest)}`);
+        expect(refused.stderr).toContain('--snapshot');
+        // What the cache holds under the first state is still what it was: the pinned build takes it all from there.
+        const fromCache = await imgfactory([...args, '--archive-state', pinned]);
+        expect(fromCache.exitCode, fromCache.stderr).toBe(0);
+        expect((JSON.parse(fromCache.stdout) as Summary).built).toBe(0);
+        expect(await probeVersion()).toBe('1');
       } finally {
         await archive.stop();
       }

@@ -32,6 +32,15 @@ describe('renderFailure', () => {
     expect(exitCodeOf(f)).toBe(1);
   });
 
+  it('says which step installed from which other state of the archive, with a hint for a live and for a pinned state; a build failure', () => {
+    const f = { reason: 'archive-moved' as const, step: 'base', from: 'file' as const, suites: [{ suite: 'bookworm', keyed: 'Sat, 11 Jul 2026 10:16:37 UTC', found: 'Sun, 12 Jul 2026 08:00:00 UTC' }] };
+    expect(renderFailure(f).message).toBe('base installed from another state of the archive than its key holds; its layer was not stored');
+    expect(renderFailure(f).details).toEqual(['bookworm: keyed with the state of Sat, 11 Jul 2026 10:16:37 UTC, the mirror served the state of Sun, 12 Jul 2026 08:00:00 UTC']);
+    expect(renderFailure(f).hint).toMatch(/--archive-state live.*--snapshot/);
+    expect(renderFailure({ ...f, from: 'archive' }).hint).toMatch(/published while this build ran: build again/);
+    expect(exitCodeOf(f)).toBe(1);
+  });
+
   it('says which clouds a publish failed in, each with its own reason, and which it reached; a publish failure', () => {
     const f = {
       reason: 'clouds-incomplete' as const,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ARCHIVE_STATE_TAG, archiveKey, releaseDate, releaseUrls, stateFileSuites, suitesMismatch, suiteState, type SuiteState } from '../../../src/distro/archive-state.js';
+import { aptListName, ARCHIVE_STATE_TAG, archiveKey, movedSuites, releaseDate, releaseUrls, stateFileSuites, suitesMismatch, suiteState, type SuiteState } from '../../../src/distro/archive-state.js';
 import { FIXTURES } from '../../support/fixtures.js';
 
 const fixture = (name: string): Promise<Buffer> => readFile(path.join(FIXTURES, 'archive', name));
@@ -88,5 +88,38 @@ describe('stateFileSuites', () => {
     expect(stateFileSuites({ schema: 'imgfactory.manifest.v1' })).toEqual({ problem: `neither an archive state file ("v": "${ARCHIVE_STATE_TAG}") nor a manifest with an "archive" field` });
     expect(stateFileSuites(null)).toHaveProperty('problem');
     expect(stateFileSuites({ v: ARCHIVE_STATE_TAG, suites: [{ ...suites[0], sha256: 'abc' }] })).toEqual({ problem: 'suite 1 needs "suite", "url", "date" and a 64-digit hex "sha256"' });
+  });
+});
+
+describe('aptListName', () => {
+  it('names a release file as apt keeps it in /var/lib/apt/lists (as a Debian 12 host has them)', () => {
+    expect(aptListName('http://deb.debian.org/debian/dists/bookworm/InRelease')).toBe('deb.debian.org_debian_dists_bookworm_InRelease');
+    expect(aptListName('http://deb.debian.org/debian-security/dists/bookworm-security/InRelease')).toBe('deb.debian.org_debian-security_dists_bookworm-security_InRelease');
+  });
+
+  it('keeps a port, drops credentials and the scheme, and %-escapes what apt escapes', () => {
+    expect(aptListName('http://127.0.0.1:41234/repo/dists/local/Release')).toBe('127.0.0.1:41234_repo_dists_local_Release');
+    expect(aptListName('https://user:pw@mirror.example/deb_ian/dists/x~1/InRelease')).toBe('mirror.example_deb%5fian_dists_x%7e1_InRelease');
+    expect(aptListName('file:/srv/mirror/dists/bookworm/Release')).toBe('_srv_mirror_dists_bookworm_Release');
+  });
+});
+
+describe('movedSuites', () => {
+  const published = async (): Promise<{ bytes: Buffer; s: SuiteState }> => {
+    const bytes = await fixture('bookworm.InRelease');
+    return { bytes, s: { suite: 'bookworm', url: 'http://deb.debian.org/debian/dists/bookworm/InRelease', sha256: createHash('sha256').update(bytes).digest('hex'), date: DATE } };
+  };
+
+  it('accepts the release file of the keyed state, and a suite apt left no file of', async () => {
+    const { bytes, s } = await published();
+    expect(movedSuites([s], new Map([['deb.debian.org_debian_dists_bookworm_InRelease', bytes]]))).toEqual([]);
+    expect(movedSuites([s], new Map())).toEqual([]);
+  });
+
+  it('names the suite, the keyed date and the date apt fetched when the file is another', async () => {
+    const { s } = await published();
+    const newer = Buffer.from('Origin: Debian\nSuite: stable\nDate: Sun, 12 Jul 2026 08:00:00 UTC\n');
+    expect(movedSuites([s], new Map([['deb.debian.org_debian_dists_bookworm_InRelease', newer]]))).toEqual([{ suite: 'bookworm', keyed: DATE, found: 'Sun, 12 Jul 2026 08:00:00 UTC' }]);
+    expect(movedSuites([s], new Map([['deb.debian.org_debian_dists_bookworm_InRelease', Buffer.from('<html>')]]))[0]!.found).toMatch(/^a file of no date/);
   });
 });

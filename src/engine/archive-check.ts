@@ -1,0 +1,31 @@
+// A network step's key holds the archive state it installs from (cache/keys.ts
+// `archive`), read before it runs: from the archive at the start of the build,
+// from the cache's record, or from a file that pins a pipeline to one state.
+// apt fetches the archive itself, and the archive may have published since.
+// So after the step runs, and before its layer is stored, the release files
+// apt fetched into the tree are checked against the keyed state: a step that
+// installed from another state fails (`archive-moved`), its layer neither
+// stored nor applied, so that no cache entry claims a state it was not built
+// from.
+//
+// Only the files the step wrote (its upper directory) are judged: a step that
+// installed from the lists an earlier step left (a package step after the base
+// tree, which keeps them until finalise) installed from a state already
+// checked when that step ran.
+import { lstat, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { APT_LISTS_DIR, aptListName, movedSuites, type ArchiveState } from '../distro/archive-state.js';
+import { FailureError } from '../failure.js';
+
+export async function checkFetchedState(stepId: string, state: ArchiveState, upperDir: string): Promise<void> {
+  const fetched = new Map<string, Buffer>();
+  for (const s of state.suites) {
+    const name = aptListName(s.url);
+    const file = path.join(upperDir, APT_LISTS_DIR, name);
+    // A whiteout (the step removed the lists) or nothing at all: nothing fetched to judge.
+    if (!(await lstat(file).then((st) => st.isFile(), () => false))) continue;
+    fetched.set(name, await readFile(file));
+  }
+  const moved = movedSuites(state.suites, fetched);
+  if (moved.length > 0) throw new FailureError({ reason: 'archive-moved', step: stepId, from: state.from, suites: moved });
+}
