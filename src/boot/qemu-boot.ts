@@ -15,6 +15,7 @@ import { fail, ok, type Result } from '../failure.js';
 import { interruptedFailure, interruption } from '../process/interrupt.js';
 import { run, type LogFn, type RunOutput } from '../process/run.js';
 import { consoleShows, consoleTail, LOGIN_PROMPT } from './console.js';
+import { requireTool } from '../sandbox/host-tools.js';
 import { DEFAULT_FIRMWARE_DIR, FIRMWARES, type BootFirmware } from './firmware.js';
 
 export const DEFAULT_QEMU = 'qemu-system-x86_64';
@@ -85,6 +86,8 @@ export interface BootOutcome {
  * which then has the whole time limit.
  */
 export async function bootImage(o: BootOptions): Promise<Result<BootOutcome>> {
+  // Booting is not building: scripts/setup installs qemu and OVMF only when asked (--boot).
+  if (o.qemu === undefined) await requireTool(DEFAULT_QEMU, 'qemu-system-x86 ovmf', 'scripts/setup --boot');
   await mkdir(o.workDir, { recursive: true });
   if (o.accel) return bootOnce(o, o.accel, o.timeoutSeconds);
   if (!(await kvmUsable())) return bootOnce(o, 'tcg', o.timeoutSeconds);

@@ -21,11 +21,11 @@ export async function findTool(name: string): Promise<string | undefined> {
   return hit;
 }
 
-/** Like findTool, but a missing tool is a `host-missing` failure naming the Debian package. */
-export async function requireTool(name: string, debianPackage: string): Promise<string> {
+/** Like findTool, but a missing tool is a `host-missing` failure naming the Debian package (and the setup command that installs it). */
+export async function requireTool(name: string, debianPackage: string, setup = 'scripts/setup'): Promise<string> {
   const hit = await findTool(name);
   if (hit === undefined) {
-    throw new FailureError({ reason: 'host-missing', what: name, hint: `apt-get install ${debianPackage} (or run scripts/setup)` });
+    throw new FailureError({ reason: 'host-missing', what: name, hint: `apt-get install ${debianPackage} (or run ${setup})` });
   }
   return hit;
 }
