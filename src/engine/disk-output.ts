@@ -4,6 +4,7 @@
 // tree, run by the build's sandbox on a read-only view of the tree).
 // Everything that changes the image's bytes beyond the tree is in
 // `diskKeySettings`, which goes into the outputs' cache keys.
+import { DEFAULT_KERNEL_ARGS } from '../image/grub-config.js';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -53,6 +54,8 @@ export async function diskKeySettings(s: DiskSettings, keyEnv: Record<string, st
     // whose bytes depend on the codec library's version (codecId). Entries
     // written before are other bytes for the same inputs: they must not hit.
     assembly: 2,
+    // The kernel command line grub.cfg is written with: imgfactory's code, not an input the user gives.
+    kernelArgs: DEFAULT_KERNEL_ARGS,
     ...(s.compression !== 'none' ? { clusterCodec: codecId(s.compression) } : {}),
     // As typed ('8GiB'), as keys have always held it: existing caches keep hitting.
     imageSize: s.imageSize?.text ?? null,

@@ -4,8 +4,13 @@
 // /initrd.img, on the serial console and the screen).
 import type { Uuid } from './seed.js';
 
-/** Kernel command line DIB images boot with; the last console= becomes /dev/console. */
-export const DEFAULT_KERNEL_ARGS = 'console=ttyS0,115200 console=tty0';
+/**
+ * Kernel command line DIB images boot with (its bootloader element's
+ * GRUB_CMDLINE_LINUX_DEFAULT). The last console= becomes /dev/console: the
+ * serial port, so what services write to the console (os-collect-config's
+ * runs of os-refresh-config) is in the console log a cloud keeps.
+ */
+export const DEFAULT_KERNEL_ARGS = 'console=tty0 console=ttyS0,115200 no_timer_check';
 
 /** Embedded config: after it runs, GRUB's normal mode reads $prefix/grub.cfg. */
 export function earlyConfig(rootUuid: Uuid): string {
