@@ -184,18 +184,28 @@ rm -f /var/lib/dbus/machine-id
  * diskimage-builder's hooks run as a user and call sudo for what needs root;
  * imgfactory's hooks already run as root. This stands in for sudo where the
  * tree (a minbase tree has none) or the host has none: it is last on PATH.
+ *
+ * Real sudo resets the environment unless told -E, and Debian's sudoers keeps
+ * no TMPDIR: a root.d hook's \`sudo chroot $TARGET_ROOT apt-get ...\` runs
+ * maintainer scripts without the hook's TMPDIR, a host path that does not
+ * exist in the chroot (ca-certificates' postinst mktemp fails on it). The
+ * stand-in drops TMPDIR as sudo does; the rest of the environment it keeps,
+ * as the hooks written for imgfactory expect.
  */
 export const SUDO_STAND_IN = `#!/bin/bash
 # imgfactory: a stand-in for sudo; hooks already run as root.
+preserve=
 while [ $# -gt 0 ]; do
   case "$1" in
-    -E|-H|-n|-S|-k|--preserve-env|--preserve-env=*) shift ;;
+    -E|--preserve-env|--preserve-env=*) preserve=1; shift ;;
+    -H|-n|-S|-k) shift ;;
     -u) [ "\${2:-}" = root ] || { echo "imgfactory's sudo stand-in runs commands as root only (asked for \${2:-nobody})" >&2; exit 1; }; shift 2 ;;
     --) shift; break ;;
     -*) echo "imgfactory's sudo stand-in does not know the option $1" >&2; exit 1 ;;
     *) break ;;
   esac
 done
+[ -n "$preserve" ] || unset TMPDIR
 exec "$@"
 `;
 

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RUN_HOOK } from '../../../src/steps/helper-scripts.js';
+import { RUN_HOOK, SUDO_STAND_IN } from '../../../src/steps/helper-scripts.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 /** A hooks tree with these environment.d snippets and install.d/10-show (prints $SHOWN), run through run-hook. */
@@ -34,5 +34,21 @@ describe('run-hook', () => {
     const pipeline = await runHook({ '10-pipe': 'false | true\nexport SHOWN=after\n' });
     expect(pipeline.exitCode).not.toBe(0);
     expect(pipeline.stdout).toBe('');
+  });
+});
+
+describe("the sudo stand-in", () => {
+  async function sudo(args: string[]): Promise<string> {
+    const dir = await scratchDir('sudo');
+    await writeFile(path.join(dir, 'sudo'), SUDO_STAND_IN);
+    const r = await execa('bash', [path.join(dir, 'sudo'), ...args, 'sh', '-c', 'echo "tmpdir=${TMPDIR-unset} kept=${KEPT-unset}"'], { env: { PATH: '/usr/bin:/bin', TMPDIR: '/host/scratch/tmp', KEPT: 'yes' }, extendEnv: false });
+    return r.stdout;
+  }
+
+  it("drops TMPDIR as sudo's env_reset does, so a chroot's maintainer scripts do not see the host's scratch path; -E keeps it", async () => {
+    expect(await sudo([])).toBe('tmpdir=unset kept=yes');
+    expect(await sudo(['-u', 'root'])).toBe('tmpdir=unset kept=yes');
+    expect(await sudo(['-E'])).toBe('tmpdir=/host/scratch/tmp kept=yes');
+    expect(await sudo(['--preserve-env=http_proxy'])).toBe('tmpdir=/host/scratch/tmp kept=yes');
   });
 });
