@@ -231,6 +231,26 @@ describe(`TripleO golden image ${IMAGE}`, () => {
     expect(states.filter((s) => !/ (enabled|static|alias)$/.test(s))).toEqual([]);
   });
 
+  it('starts the services its refresh scripts restart only once the metadata is applied (no start on package defaults at first boot)', async () => {
+    const refresh = path.join(tree, 'usr/libexec/os-refresh-config');
+    const scripts = (await execa('find', [refresh, '-type', 'f'])).stdout.split('\n').filter(Boolean);
+    const restarted = new Set<string>();
+    for (const script of scripts) {
+      for (const m of (await readFile(script, 'utf8')).matchAll(/os-metadata restart-if-changed (.*?) --/g)) {
+        for (const unit of m[1]!.split(/\s+/)) restarted.add(unit.replace(/"/g, ''));
+      }
+    }
+    expect(restarted.size).toBeGreaterThan(0);
+    const ungated: string[] = [];
+    for (const unit of restarted) {
+      const dropIn = path.join(tree, 'etc/systemd/system', `${unit}.d`, '10-os-metadata-applied.conf');
+      const text = (await exists(dropIn)) ? await readFile(dropIn, 'utf8') : '';
+      if (!/^ConditionPathExists=\/var\/lib\/os-metadata\/applied$/m.test(text)) ungated.push(unit);
+    }
+    expect(ungated).toEqual([]);
+    expect(await exists(path.join(tree, 'var/lib/os-metadata/applied'))).toBe(false);
+  });
+
   it('keeps the debconf answers that configure nothing', async () => {
     const values = await debconfValues(tree);
     const wrong: string[] = [];
@@ -260,6 +280,23 @@ describe(`TripleO golden image ${IMAGE}`, () => {
     expect(await readFile(path.join(tree, 'etc/systemd/system/os-collect-config.service'), 'utf8')).toContain('ExecStart=/usr/bin/os-collect-config');
     for (const bin of ['os-collect-config', 'os-refresh-config', 'os-apply-config']) expect(await exists(path.join(tree, 'usr/bin', bin))).toBe(true);
     expect((await stat(path.join(tree, 'usr/local/bin/os-metadata'))).mode & 0o111).not.toBe(0);
+  });
+
+  it("runs every element's schema migrations and Keystone's bootstrap before any service restarts, in the phase order of this tree's os-refresh-config", async () => {
+    // Debian's os-refresh-config runs migration.d last, after post-configure.d has restarted the services.
+    const phases = (await execa('chroot', [tree, 'os-refresh-config', '--print-phases'])).stdout.trim().split('\t');
+    expect(phases).toContain('post-configure');
+    const migrating: string[] = [];
+    for (const element of await readdir(ELEMENTS)) {
+      const refresh = path.join(ELEMENTS, element, 'os-refresh-config');
+      if (!(await exists(refresh))) continue;
+      for (const script of (await execa('find', [refresh, '-type', 'f'])).stdout.split('\n').filter(Boolean)) {
+        if (/db[_ ]sync|keystone-manage bootstrap/.test(await readFile(script, 'utf8'))) migrating.push(path.relative(ELEMENTS, script));
+      }
+    }
+    expect(migrating.length).toBeGreaterThan(0);
+    const late = migrating.filter((s) => phases.indexOf(path.basename(path.dirname(s)).replace(/\.d$/, '')) >= phases.indexOf('post-configure'));
+    expect(late).toEqual([]);
   });
 
   it("installs every element's templates and refresh scripts (executable), as tripleo-image-elements did", async () => {
@@ -471,6 +508,7 @@ describe(`TripleO golden image ${IMAGE}`, () => {
       const ovs = await r.read('/etc/neutron/plugins/ml2/openvswitch_agent.ini');
       expect(ini(ovs, 'ovs', 'local_ip')).toBe('192.0.2.21');
       expect(ini(ovs, 'agent', 'tunnel_types')).toBe('vxlan');
+      expect((await r.stat('/var/lib/os-metadata/applied')).isFile()).toBe(true);
     } finally {
       await cleanRender();
     }
@@ -516,7 +554,7 @@ describe(`TripleO golden image ${IMAGE}`, () => {
       const bare = await render(['compute-node.json'], { OS_CONFIG_APPLIER_TEMPLATES: `/${RENDER}/undercloud/templates`, OS_REFRESH_CONFIG_BASE_DIR: `/${RENDER}/undercloud/refresh` });
       expect(bare.exitCode).toBe(1);
       expect(bare.stderr).toContain("required metadata key 'ironic.db' is missing (needed by /etc/ironic/ironic.conf)");
-      expect(bare.stderr).toContain("required metadata key 'admin-password' is missing (needed by /tmp/imgfactory-render/undercloud/refresh/migration.d/10-keystone)");
+      expect(bare.stderr).toContain("required metadata key 'admin-password' is missing (needed by /tmp/imgfactory-render/undercloud/refresh/configure.d/50-keystone)");
     } finally {
       await cleanRender();
     }
