@@ -139,9 +139,9 @@ export function aptListName(url: string): string {
 /** A suite a step installed from in another state than its key holds. */
 export interface MovedSuite {
   suite: string;
-  /** The `Date:` of the state the key holds. */
+  /** The `Date:` of the state the key holds (and its digest, when the two dates are the same). */
   keyed: string;
-  /** The `Date:` of the release file apt fetched (or a sentence when it has none). */
+  /** The `Date:` of the release file apt fetched (or a sentence when it has none; and its digest, when the two dates are the same). */
   found: string;
 }
 
@@ -154,9 +154,13 @@ export function movedSuites(state: SuiteState[], fetched: ReadonlyMap<string, Bu
   const moved: MovedSuite[] = [];
   for (const s of state) {
     const bytes = fetched.get(aptListName(s.url));
-    if (!bytes || createHash('sha256').update(bytes).digest('hex') === s.sha256) continue;
+    const digest = bytes && createHash('sha256').update(bytes).digest('hex');
+    if (!bytes || digest === s.sha256) continue;
     const date = releaseDate(bytes);
-    moved.push({ suite: s.suite, keyed: s.date, found: 'date' in date ? date.date : `a file of no date (${date.problem})` });
+    const found = 'date' in date ? date.date : `a file of no date (${date.problem})`;
+    // Two files of one date (a mirror re-signed, or a state file edited by hand) differ only by their digests.
+    const same = found === s.date;
+    moved.push({ suite: s.suite, keyed: same ? `${s.date} (sha256 ${s.sha256})` : s.date, found: same ? `${found} (sha256 ${digest})` : found });
   }
   return moved;
 }

@@ -3,7 +3,9 @@
 // so these tests pass whatever Debian publishes meanwhile: the builds that
 // read the archive live assert nothing that a publication would change, and
 // the "archive moved" build is handed a state that differs from the run's
-// (one suite's digest changed) instead of waiting for Debian.
+// (one suite's digest changed) instead of waiting for Debian: the mirror
+// serves the run's state, so that build is refused (engine/archive-check.ts).
+// The build that succeeds from a newer state is local-archive's.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,7 +31,7 @@ const manifestOf = async (out: string): Promise<Manifest> => JSON.parse(await re
 
 describe('builds keyed with the archive state', () => {
   it(
-    'the network steps are cached while the archive state is the same and built again when it moved',
+    'the network steps are cached while the archive state is the same; keyed with a state the mirror does not serve, they miss the cache and are refused before anything is stored',
     async () => {
       const r = await runner('archive-moved', true);
       // The run's state: the shared base cache was built with it, so the base tree is a hit.
@@ -37,16 +39,21 @@ describe('builds keyed with the archive state', () => {
       expect(statuses(first)['distro/debian-bookworm']).toBe('cached');
       expect(ran(first)).toEqual(ALL);
       expect(ran(await ok(buildArgs(r)))).toEqual([]);
+      const before = await readFile(path.join(r.out, 'count-a.manifest.json'), 'utf8');
 
+      // A state that differs from the run's in one suite's digest: another key, so the base tree is built again;
+      // apt fetches what the mirror serves (the run's state), which is not the keyed one, so the layer is refused.
       const pinned = JSON.parse(await readFile(await pinnedArchiveState(), 'utf8')) as ArchiveStateFile;
       const moved = path.join(r.dir, 'published.json');
       const security = pinned.suites.findIndex((s) => s.suite === 'bookworm-security');
       await writeFile(moved, JSON.stringify({ ...pinned, suites: pinned.suites.map((s, i) => (i === security ? { ...s, sha256: 'f'.repeat(64) } : s)) }));
-      const published = await ok(buildArgs(r, 'build-moved'), { IMGFACTORY_ARCHIVE_STATE: moved });
-      expect(statuses(published)['distro/debian-bookworm']).toBe('built');
-      expect(ran(published)).toEqual(ALL);
-      expect(published.stderr).toContain(`archive state: from ${moved}`);
-      expect((await manifestOf(r.out)).archive?.suites[security]?.sha256).toBe('f'.repeat(64));
+      const refused = await imgfactory(buildArgs(r, 'build-moved'), { IMGFACTORY_ARCHIVE_STATE: moved });
+      expect(refused.exitCode, refused.stderr).toBe(1);
+      expect(refused.stderr).toContain(`archive state: from ${moved}`);
+      expect(refused.stderr).toContain('distro/debian-bookworm running');
+      expect(refused.stderr).toContain('distro/debian-bookworm installed from another state of the archive than its key holds; its layer was not stored');
+      expect(refused.stderr).toContain(`(sha256 ${'f'.repeat(64)}), the mirror served the state of`);
+      expect(await readFile(path.join(r.out, 'count-a.manifest.json'), 'utf8')).toBe(before);
 
       // Back to the run's state: its layers are all still there.
       const back = await ok(buildArgs(r));

@@ -122,4 +122,11 @@ describe('movedSuites', () => {
     expect(movedSuites([s], new Map([['deb.debian.org_debian_dists_bookworm_InRelease', newer]]))).toEqual([{ suite: 'bookworm', keyed: DATE, found: 'Sun, 12 Jul 2026 08:00:00 UTC' }]);
     expect(movedSuites([s], new Map([['deb.debian.org_debian_dists_bookworm_InRelease', Buffer.from('<html>')]]))[0]!.found).toMatch(/^a file of no date/);
   });
+
+  it('names both digests when the two files carry the same date', async () => {
+    const { bytes, s } = await published();
+    const keyed = { ...s, sha256: 'f'.repeat(64) };
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    expect(movedSuites([keyed], new Map([['deb.debian.org_debian_dists_bookworm_InRelease', bytes]]))).toEqual([{ suite: 'bookworm', keyed: `${DATE} (sha256 ${'f'.repeat(64)})`, found: `${DATE} (sha256 ${digest})` }]);
+  });
 });
