@@ -2,12 +2,17 @@
 // python3-diskimage-builder installs them in: debian-minimal is the
 // operating system (its root.d runs debootstrap), DIB's base, dpkg,
 // package-installs, pkg-map, manifests and friends run with DIB's runtime,
-// and a group of common elements that need nothing beyond that runtime
-// write exactly DIB's files. Each build is a cached build like any other.
+// and the common elements that need nothing beyond that runtime write
+// exactly DIB's files. Each build is a cached build like any other.
+//
+// Two images: debian-minimal alone, and debian-minimal with every common
+// element (one debootstrap and one package install for all of them, not one
+// per group); the last two tests each read what their elements made in the
+// second.
 import { execa } from 'execa';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, imgfactory, type Run } from '../support/imgfactory.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { scratchDir } from '../support/run-dir.js';
@@ -39,7 +44,52 @@ async function extract(tar: string, dir: string, members: string[]): Promise<str
   return dir;
 }
 
+/** The common elements, in one image on debian-minimal. */
+const COMMON = [
+  'debian-minimal',
+  // vm needs the virtual block-device: block-device-mbr comes in, as disk-image-create adds it for vm.
+  'vm',
+  'modprobe',
+  'disable-nouveau',
+  'journal-to-console',
+  'enable-serial-console',
+  'select-boot-kernel-initrd',
+  'sysctl',
+  'svc-map',
+  // A fixture that maps a service name with svc-map: its two extra-data.d hooks pass the map through the tree's /tmp.
+  'dib-user',
+  'cloud-init',
+  'cloud-init-datasources',
+  'devuser',
+  'growroot',
+  'dhcp-all-interfaces',
+  'install-static',
+  'openssh-server',
+  'runtime-ssh-host-keys',
+  'install-types',
+  'dib-init-system',
+  'cache-url',
+  'source-repositories',
+  'pkg-map',
+  'package-installs',
+  'manifests',
+];
+
+/** The common image's directory, its variables (each element's knobs), its build and its tar's listing. */
+let common: { dir: string; env: Record<string, string>; built: Run & { summary: Summary }; tar: string; listing: string[] };
+
 describe("diskimage-builder's elements, unchanged", () => {
+  beforeAll(async () => {
+    const dir = await scratchDir('dib-common');
+    // devuser's extra-data.d copies the host file DIB_DEV_USER_AUTHORIZED_KEYS names into $TMP_HOOKS_PATH for its install.d.
+    const keys = path.join(dir, 'authorized_keys');
+    await writeFile(keys, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBench devuser@imgfactory-test\n');
+    const env = { DIB_MODPROBE_BLACKLIST: 'floppy', DIB_PYTHON_VERSION: '3', DIB_CLOUD_INIT_DATASOURCES: 'ConfigDrive', DIB_DEV_USER_AUTHORIZED_KEYS: keys };
+    const built = await build(dir, COMMON, 'dib-common', env, 'tar,qcow2');
+    const tar = path.join(dir, 'out', 'dib-common.tar');
+    common = { dir, env, built, tar, listing: (await execa('tar', ['-tf', tar])).stdout.split('\n') };
+  }, LONG);
+
   it(
     'debian-minimal alone makes the tree with its own root.d, installs what DIB installs, rebuilds as a no-op, and stops at break= for a shell',
     async () => {
@@ -94,11 +144,7 @@ describe("diskimage-builder's elements, unchanged", () => {
   it(
     'vm, bootloader, modprobe, disable-nouveau, journal-to-console, enable-serial-console, select-boot-kernel-initrd, sysctl and svc-map write what DIB writes; `when:` sees environment.d; the qcow2 boots to a login prompt',
     async () => {
-      const dir = await scratchDir('dib-common');
-      // dib-user (a fixture) maps a service name with svc-map: its two extra-data.d hooks pass the map through the tree's /tmp.
-      // DIB's vm needs the virtual block-device: block-device-mbr comes in, as disk-image-create adds it for vm.
-      const elements = ['debian-minimal', 'vm', 'modprobe', 'disable-nouveau', 'journal-to-console', 'enable-serial-console', 'select-boot-kernel-initrd', 'sysctl', 'svc-map', 'dib-user'];
-      const built = await build(dir, elements, 'dib-common', { DIB_MODPROBE_BLACKLIST: 'floppy', DIB_PYTHON_VERSION: '3' }, 'tar,qcow2');
+      const { dir, built, tar, listing } = common;
       expect(built.stderr).toContain('note: block-device: vm needs it and no element of the image provides it: block-device-mbr is added');
       // DIB's bootloader hook (grub-install on a loop device) is replaced, with a note; the GRUB it installs is in the tree.
       expect(built.stderr).toContain(`note: bootloader (${DIB}/bootloader): its finalise.d/50-bootloader (grub-install on a loop device, grub-mkconfig) is replaced by imgfactory's own boot loader install`);
@@ -109,8 +155,6 @@ describe("diskimage-builder's elements, unchanged", () => {
       expect(manifest.layout).toEqual({ name: 'block-device-default', firmware: 'bios' });
       const booted = await boot(path.join(dir, 'out', 'dib-common.qcow2'), 'bios');
       expect(booted.ok, booted.log.slice(-3000)).toBe(true);
-      const tar = path.join(dir, 'out', 'dib-common.tar');
-      const listing = (await execa('tar', ['-tf', tar])).stdout.split('\n');
       expect(listing).toEqual(expect.arrayContaining(['./usr/local/bin/select-boot-kernel-initrd', './usr/local/bin/sysctl-set-value', './usr/local/bin/svc-map']));
       // What hooks left in /tmp went from step to step, and is gone from the image, as in DIB.
       expect(listing.filter((f) => f.startsWith('./tmp/') && f !== './tmp/')).toEqual([]);
@@ -136,14 +180,7 @@ describe("diskimage-builder's elements, unchanged", () => {
   it(
     'cloud-init, cloud-init-datasources, devuser, growroot, dhcp-all-interfaces, install-static, openssh-server, runtime-ssh-host-keys, install-types, cache-url and source-repositories do what DIB does; a repository on a host out of reach is named',
     async () => {
-      const dir = await scratchDir('dib-common2');
-      const elements = ['debian-minimal', 'cloud-init', 'cloud-init-datasources', 'devuser', 'growroot', 'dhcp-all-interfaces', 'install-static', 'openssh-server', 'runtime-ssh-host-keys', 'install-types', 'dib-init-system', 'cache-url', 'source-repositories', 'pkg-map', 'package-installs', 'manifests'];
-      // devuser's extra-data.d copies the host file DIB_DEV_USER_AUTHORIZED_KEYS names into $TMP_HOOKS_PATH for its install.d.
-      const keys = path.join(dir, 'authorized_keys');
-      await writeFile(keys, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBench devuser@imgfactory-test\n');
-      await build(dir, elements, 'dib-common2', { DIB_CLOUD_INIT_DATASOURCES: 'ConfigDrive', DIB_DEV_USER_AUTHORIZED_KEYS: keys });
-      const tar = path.join(dir, 'out', 'dib-common2.tar');
-      const listing = (await execa('tar', ['-tf', tar])).stdout.split('\n');
+      const { dir, env, tar, listing } = common;
       for (const f of [
         './usr/bin/cloud-init',
         // dib-init-system put the elements' units in place, and their post-install.d enabled them.
@@ -160,16 +197,16 @@ describe("diskimage-builder's elements, unchanged", () => {
       }
       // runtime-ssh-host-keys' cleanup.d removed the host keys openssh-server's install made.
       expect(listing.filter((f) => f.startsWith('./etc/ssh/ssh_host_'))).toEqual([]);
-      const tree = await extract(tar, path.join(dir, 'tree'), ['./etc/passwd', './etc/cloud/cloud.cfg.d/91-dib-cloud-init-datasources.cfg', './usr/local/sbin/growroot', './home/devuser/.ssh/authorized_keys']);
-      expect(await readFile(path.join(tree, 'home/devuser/.ssh/authorized_keys'), 'utf8')).toBe(await readFile(keys, 'utf8'));
+      const tree = await extract(tar, path.join(dir, 'cloud'), ['./etc/passwd', './etc/cloud/cloud.cfg.d/91-dib-cloud-init-datasources.cfg', './usr/local/sbin/growroot', './home/devuser/.ssh/authorized_keys']);
+      expect(await readFile(path.join(tree, 'home/devuser/.ssh/authorized_keys'), 'utf8')).toBe(await readFile(env.DIB_DEV_USER_AUTHORIZED_KEYS!, 'utf8'));
       expect(await readFile(path.join(tree, 'etc/passwd'), 'utf8')).toMatch(/^devuser:x:1000:1000::\/home\/devuser:/m);
       expect(await readFile(path.join(tree, 'etc/cloud/cloud.cfg.d/91-dib-cloud-init-datasources.cfg'), 'utf8')).toBe('datasource_list: [  ConfigDrive, None ]\n');
       expect(await readFile(path.join(tree, 'usr/local/sbin/growroot'))).toEqual(await readFile(path.join(DIB, 'growroot/static/usr/local/sbin/growroot')));
 
       // needs-glean (a fixture) declares a git repository as simple-init declares glean's, on a host
       // that never resolves: DIB's source-repositories cannot clone it, and the build says why.
-      const args = ['build', ...elements, 'needs-glean', '-n', 'needs-glean', '-t', 'tar', '--elements-path', `${DIB_USERS}:${DIB}`, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
-      const offline = await imgfactory(args, { DIB_CLOUD_INIT_DATASOURCES: 'ConfigDrive' });
+      const args = ['build', ...COMMON, 'needs-glean', '-n', 'needs-glean', '-t', 'tar', '--elements-path', `${DIB_USERS}:${DIB}`, '--cache-dir', path.join(dir, 'cache'), '--build-dir', path.join(dir, 'build'), '-o', path.join(dir, 'out')];
+      const offline = await imgfactory(args, env);
       expect(offline.exitCode).toBe(1);
       expect(offline.stderr).toContain(
         'error: hook source-repositories/extra-data.d/98-source-repositories needs https://glean.invalid/opendev/glean/, and this build environment cannot reach glean.invalid',
