@@ -6,8 +6,9 @@
 // it. So the state is read once per run, the first time an integration file
 // starts, into the run directory, and every imgfactory the tests start builds
 // against that file (IMGFACTORY_ARCHIVE_STATE=<file>) unless a test says
-// otherwise (the archive-state tests do, to read the archive live).
-import { access, rename, writeFile } from 'node:fs/promises';
+// otherwise (the archive-state tests do, to read the archive live). Files
+// running side by side read it once between them (run-once.ts).
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readArchiveState } from '../../src/distro/archive-fetch.js';
 import { ARCHIVE_STATE_TAG, type ArchiveStateFile } from '../../src/distro/archive-state.js';
@@ -16,15 +17,17 @@ import { applyOverrides, archiveSuites, overridesFromEnv } from '../../src/distr
 import { unwrap } from '../../src/failure.js';
 import { tempPathFor } from '../../src/util/atomic-write.js';
 import { runDir } from './run-dir.js';
+import { onceInRun } from './run-once.js';
 
 /** The run's archive state file (the default distro, the mirrors the environment names), read from the archive on first use. */
 export async function pinnedArchiveState(): Promise<string> {
   const file = path.join(runDir(), 'archive-state.json');
-  if (await access(file).then(() => true, () => false)) return file;
-  const distro = applyOverrides(unwrap(await loadDistro(DEFAULT_DISTRO)), overridesFromEnv(process.env));
-  const state: ArchiveStateFile = { v: ARCHIVE_STATE_TAG, suites: await readArchiveState(archiveSuites(distro)) };
-  const tmp = tempPathFor(file);
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  await rename(tmp, file);
+  await onceInRun('archive-state', async () => {
+    const distro = applyOverrides(unwrap(await loadDistro(DEFAULT_DISTRO)), overridesFromEnv(process.env));
+    const state: ArchiveStateFile = { v: ARCHIVE_STATE_TAG, suites: await readArchiveState(archiveSuites(distro)) };
+    const tmp = tempPathFor(file);
+    await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
+    await rename(tmp, file);
+  });
   return file;
 }

@@ -1,24 +1,24 @@
 // A real minimal Debian root tree (mmdebstrap minbase, bookworm), built at most
-// once per test run and shared read-only by every integration test. Tests that
-// change a tree copy it first with copyDebianTree().
+// once per test run (run-once.ts) and shared read-only by every integration
+// test. Tests that change a tree copy it first with copyDebianTree().
 import { execa } from 'execa';
-import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { runDir } from './run-dir.js';
+import { onceInRun } from './run-once.js';
 
 const MIRROR = process.env.DIB_DISTRIBUTION_MIRROR ?? 'http://deb.debian.org/debian';
 
 /** Path of the shared tree; builds it on first use in this run. Do not modify it. */
 export async function debianTree(): Promise<string> {
   const dir = path.join(runDir(), 'debian-minbase');
-  const done = path.join(runDir(), 'debian-minbase.complete');
-  if (await exists(done)) return dir;
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(path.dirname(dir), { recursive: true });
-  await execa('mmdebstrap', ['--variant=minbase', '--mode=root', '--include=libcap2-bin', 'bookworm', dir, MIRROR], {
-    env: { SOURCE_DATE_EPOCH: '1700000000' },
+  await onceInRun('debian-minbase', async () => {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(path.dirname(dir), { recursive: true });
+    await execa('mmdebstrap', ['--variant=minbase', '--mode=root', '--include=libcap2-bin', 'bookworm', dir, MIRROR], {
+      env: { SOURCE_DATE_EPOCH: '1700000000' },
+    });
   });
-  await writeFile(done, '');
   return dir;
 }
 
@@ -29,11 +29,3 @@ export async function copyDebianTree(dest: string): Promise<string> {
   return dest;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -9,6 +9,7 @@ import type { BootFirmware } from '../../src/boot/firmware.js';
 import { bootImage } from '../../src/boot/qemu-boot.js';
 import { unwrap } from '../../src/failure.js';
 import { runDir, scratchDir } from './run-dir.js';
+import { onceInRun } from './run-once.js';
 import { scaled } from './slowdown.js';
 import { TEST_TOOLS, testToolsRoot } from './test-tools.js';
 
@@ -28,8 +29,10 @@ let wrapper: Promise<string> | undefined;
 export function testQemu(): Promise<string> {
   wrapper ??= (async () => {
     const file = path.join(runDir(), 'qemu-in-test-tools');
-    await writeFile(file, `#!/bin/sh\nexec "${TEST_TOOLS}" run --bind "${runDir()}" -- qemu-system-x86_64 "$@"\n`);
-    await chmod(file, 0o755);
+    await onceInRun('qemu-in-test-tools', async () => {
+      await writeFile(file, `#!/bin/sh\nexec "${TEST_TOOLS}" run --bind "${runDir()}" -- qemu-system-x86_64 "$@"\n`);
+      await chmod(file, 0o755);
+    });
     return file;
   })();
   return wrapper;

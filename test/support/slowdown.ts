@@ -62,10 +62,19 @@ export async function calibrate(dir: string): Promise<Calibration> {
   return { ms: Math.round(ms), loadPerCpu: Math.round(loadPerCpu * 100) / 100, factor: Math.round(factor * 100) / 100 };
 }
 
-/** This run's factor (1 when no calibration ran, e.g. a test file run on its own without the global setup). */
+/**
+ * This run's factor (1 when no calibration ran, e.g. a test file run on its
+ * own without the global setup), times the number of test files that share
+ * the machine with this one (IMGFACTORY_TEST_FILES_AT_ONCE, set by
+ * vitest.config.ts for the integration files that run side by side): the
+ * calibration ran before they started competing for the cores.
+ */
 export function slowdown(): number {
-  const f = Number(process.env.IMGFACTORY_TEST_SLOWDOWN);
-  return Number.isFinite(f) && f >= 1 ? f : 1;
+  const positive = (v: string | undefined): number => {
+    const n = Number(v);
+    return Number.isFinite(n) && n >= 1 ? n : 1;
+  };
+  return positive(process.env.IMGFACTORY_TEST_SLOWDOWN) * positive(process.env.IMGFACTORY_TEST_FILES_AT_ONCE);
 }
 
 /** A time limit written for the reference machine, stretched for this one. */

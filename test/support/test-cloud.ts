@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withRunLock } from './run-once.js';
 import { scaled } from './slowdown.js';
 
 export const TEST_CLOUD = fileURLToPath(new URL('../../scripts/test-cloud', import.meta.url));
@@ -21,15 +22,18 @@ const startedMark = (runDir: string): string => path.join(runDir, 'test-cloud-st
 
 /** Starts the cloud if needed; returns the OS_* variables of the demo (or admin) project. */
 export async function testCloud(who: 'demo' | 'admin' = 'demo'): Promise<Record<string, string>> {
-  const running = (await execa(TEST_CLOUD, ['status'], { reject: false })).exitCode === 0;
-  // Even when it runs: `start` restarts Glance when this checkout's config for it differs (a cloud started by an older script).
-  const wait = String(Math.round(scaled(60_000) / 1000));
-  await execa(TEST_CLOUD, ['start'], { stdio: ['ignore', 'ignore', 'inherit'], env: { IMGFACTORY_TEST_CLOUD_WAIT: wait } });
-  if (!running) {
-    const runDir = process.env.IMGFACTORY_TEST_RUN_DIR;
-    if (runDir) await writeFile(startedMark(runDir), '');
-    else startedHere = true;
-  }
+  // One file of the run starts it while another that wants it waits (run-once.ts).
+  await withRunLock('test-cloud', async () => {
+    const running = (await execa(TEST_CLOUD, ['status'], { reject: false })).exitCode === 0;
+    // Even when it runs: `start` restarts Glance when this checkout's config for it differs (a cloud started by an older script).
+    const wait = String(Math.round(scaled(60_000) / 1000));
+    await execa(TEST_CLOUD, ['start'], { stdio: ['ignore', 'ignore', 'inherit'], env: { IMGFACTORY_TEST_CLOUD_WAIT: wait } });
+    if (!running) {
+      const runDir = process.env.IMGFACTORY_TEST_RUN_DIR;
+      if (runDir) await writeFile(startedMark(runDir), '');
+      else startedHere = true;
+    }
+  });
   const text = (await execa(TEST_CLOUD, ['env', who])).stdout;
   const env: Record<string, string> = {};
   for (const m of text.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]!] = m[2]!;
