@@ -25,6 +25,7 @@
 import { execa } from 'execa';
 import { access, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { cpus } from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -149,7 +150,7 @@ interface Render {
  * Runs `os-metadata apply` chrooted into the tree with the given metadata files (merged in order, as
  * os-collect-config hands them over), writing under RENDER; `env` points it at other templates.
  */
-async function render(metadata: string[], env: Record<string, string> = {}): Promise<Render> {
+async function render(metadata: (string | object)[], env: Record<string, string> = {}): Promise<Render> {
   const out = path.join(tree, RENDER, 'out');
   await mkdir(out, { recursive: true });
   const r = await osMetadata(['apply', '--output', `/${RENDER}/out`], metadata, env);
@@ -498,6 +499,8 @@ describe(`TripleO golden image ${IMAGE}`, () => {
       expect(ini(nova, 'neutron', 'password')).toBe('test-neutron-password');
       expect(ini(nova, 'vnc', 'novncproxy_base_url')).toBe('http://192.0.2.10:6080/vnc_auto.html');
       expect(ini(nova, 'database', 'connection')).toBe('mysql+pymysql://nova:test-nova-db@127.0.0.1/nova');
+      // `workers`, unset in the metadata: the node's CPU count, at most 8 (os-metadata's node facts).
+      expect(ini(nova, 'conductor', 'workers')).toBe(String(Math.min(cpus().length, 8)));
       expect(((await r.stat('/etc/nova/nova.conf')).mode & 0o777).toString(8)).toBe('640');
       if (elements.includes('nova-kvm')) {
         const compute = await r.read('/etc/nova/nova-compute.conf');
@@ -509,6 +512,32 @@ describe(`TripleO golden image ${IMAGE}`, () => {
       expect(ini(ovs, 'ovs', 'local_ip')).toBe('192.0.2.21');
       expect(ini(ovs, 'agent', 'tunnel_types')).toBe('vxlan');
       expect((await r.stat('/var/lib/os-metadata/applied')).isFile()).toBe(true);
+    } finally {
+      await cleanRender();
+    }
+  });
+
+  it('sets every API and worker pool to `workers` from the metadata, a uWSGI ini in place (rewritten only when that changes it)', async () => {
+    try {
+      const r = await render(['overcloud.json', 'compute-node.json', { workers: 1 }]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const nova = await r.read('/etc/nova/nova.conf');
+      expect([ini(nova, 'conductor', 'workers'), ini(nova, 'scheduler', 'workers')]).toEqual(['1', '1']);
+      expect(ini(await r.read('/etc/neutron/neutron.conf'), 'DEFAULT', 'rpc_workers')).toBe('1');
+      // A package's uWSGI ini (Debian's start 8 processes): only its processes line changes.
+      const ini8 = path.join(tree, RENDER, 'api-uwsgi.ini');
+      const debian = '[uwsgi]\nmaster = true\nprocesses = 8\nthreads = 32\n';
+      await writeFile(ini8, debian, { mode: 0o644 });
+      const set = await osMetadata(['uwsgi-processes', `/${RENDER}/api-uwsgi.ini`], ['overcloud.json', { workers: 1 }]);
+      expect(set.exitCode, set.stderr).toBe(0);
+      expect(await readFile(ini8, 'utf8')).toBe(debian.replace('processes = 8', 'processes = 1'));
+      expect((await stat(ini8)).mode & 0o777).toBe(0o644);
+      const inode = (await stat(ini8)).ino;
+      await osMetadata(['uwsgi-processes', `/${RENDER}/api-uwsgi.ini`], ['overcloud.json', { workers: 1 }]);
+      expect((await stat(ini8)).ino).toBe(inode);
+      const bad = await osMetadata(['uwsgi-processes', `/${RENDER}/api-uwsgi.ini`], ['overcloud.json', { workers: 'many' }]);
+      expect(bad.exitCode).toBe(1);
+      expect(bad.stderr).toContain('os-metadata: workers must be a whole number of at least 1, not "many"');
     } finally {
       await cleanRender();
     }
