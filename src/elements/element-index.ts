@@ -9,6 +9,10 @@ import path from 'node:path';
 import { fail, ok, type Failure, type Result } from '../failure.js';
 import type { Element, ElementWarning } from './element.js';
 import { loadElement, printableName } from './load-element.js';
+import { mapLimit } from '../util/map-limit.js';
+
+/** Elements loaded at once: each may run a shell; more would not be faster on a few cores. */
+const LOAD_AT_ONCE = 8;
 
 export interface ElementIndex {
   searchPath: string[];
@@ -60,8 +64,10 @@ export async function indexElements(searchPath: string[]): Promise<Result<Elemen
     }
   }
   for (const name of taken) files.delete(name);
-  // Loading is I/O bound (a dozen stats and reads an element): all at once.
-  const loaded = await Promise.all(winners.map((w) => loadElement(w.name, w.dir, w.origin)));
+  // Loading is I/O bound (a dozen stats and reads an element), but it starts
+  // a `bash -n` per environment.d file: a few elements at a time, not DIB's
+  // hundred and more at once.
+  const loaded = await mapLimit(winners, LOAD_AT_ONCE, (w) => loadElement(w.name, w.dir, w.origin));
   winners.forEach((w, i) => {
     const r = loaded[i]!;
     if (r.ok) elements.set(w.name, r.value);

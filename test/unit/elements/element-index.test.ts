@@ -45,3 +45,21 @@ describe('indexElements', () => {
     ]);
   });
 });
+
+describe('indexElements on many elements', () => {
+  it("checks the environment.d files of DIB's elements a few shells at a time, not one shell per element at once", async () => {
+    // Each environment.d file is checked with `bash -n`; all of DIB's elements at once meant dozens of shells on
+    // a 2-core host, and more listeners on imgfactory's one interruption signal than Node allows without a warning.
+    const warnings: Error[] = [];
+    const listen = (w: Error) => warnings.push(w);
+    process.on('warning', listen);
+    try {
+      const index = unwrap(await indexElements(['/usr/lib/python3/dist-packages/diskimage_builder/elements']));
+      expect(index.elements.size).toBeGreaterThan(100);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listen);
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message)).toEqual([]);
+  });
+});
