@@ -75,6 +75,15 @@ export interface StepKeyFields {
    * are none (keys made before the field existed stay valid).
    */
   volatile?: string[] | null;
+  /**
+   * Set instead of `volatile` when the step's change held nothing that any of
+   * these paths matches: every volatile path of every element on the search
+   * path, sorted. Its layer is then the same whatever volatile paths an image
+   * declares, so images made of other elements (the controller and the
+   * compute node) share it. The list itself is keyed: on a search path with
+   * another element, a path could be volatile that this change did hold.
+   */
+  volatileFree?: string[] | null;
 }
 
 /** The cache key of a step's layer. Throws (TypeError) on malformed fields: a programming error. */
@@ -101,6 +110,10 @@ export function layerKey(f: StepKeyFields): LayerKey {
   if (f.hostResult !== null && f.hostResult !== undefined) hashed.hostResult = f.hostResult;
   if (f.archive !== null && f.archive !== undefined) hashed.archive = f.archive.map((s) => ({ suite: s.suite, sha256: s.sha256 }));
   if (f.volatile && f.volatile.length > 0) hashed.volatile = f.volatile;
+  if (f.volatileFree && f.volatileFree.length > 0) {
+    if (f.volatile && f.volatile.length > 0) throw new TypeError('volatile and volatileFree exclude each other: a layer is keyed by the paths removed from it, or as holding none');
+    hashed.volatileFree = f.volatileFree;
+  }
   if (f.secrets && f.secrets.length > 0) hashed.secrets = f.secrets.map((s) => ({ id: s.id, exported: s.exported }));
   return hashKey(hashed);
 }

@@ -9,7 +9,10 @@
 //   var/lib/mysql/*
 //
 // engine/reproducible-layer.ts removes what they match from every step's
-// change; the element makes the state at first boot instead.
+// change; the element makes the state at first boot instead. A step whose
+// change none of the search path's volatile paths matches is keyed without
+// the image's (cache/keys.ts volatileFree), so images share it.
+import type { Element } from './element.js';
 
 /** Why `pattern` cannot be a volatile path, or null. */
 export function volatilePathProblem(pattern: string): string | null {
@@ -27,4 +30,9 @@ export function volatileMatcher(pattern: string): { dir: string; matches: (name:
   const last = parts.pop()!;
   const re = new RegExp(`^${last.split('*').map((s) => s.replace(/[.+^$()|]/g, '\\$&')).join('.*')}$`);
   return { dir: parts.join('/'), matches: (name) => re.test(name) };
+}
+
+/** The elements' volatile paths, sorted, each once. */
+export function volatileUnion(elements: Iterable<Element>): string[] {
+  return [...new Set([...elements].flatMap((e) => e.volatilePaths))].sort();
 }

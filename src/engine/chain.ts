@@ -20,6 +20,7 @@ import type { FileDigest, LayerKey } from '../cache/digest.js';
 import { layerKey } from '../cache/keys.js';
 import { hasCheckpoint, pruneCheckpoints, restoreCheckpoint, saveCheckpoint } from '../cache/checkpoints.js';
 import type { KnownDigests } from '../cache/tree-record.js';
+import type { WantedKind } from '../cache/entry-descriptor.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
 import type { Step, StepInputs } from '../steps/index.js';
 import { layerKindOf } from './layer-io.js';
@@ -27,15 +28,47 @@ import { layerKindOf } from './layer-io.js';
 const CHECKPOINT_EVERY = 32 * 2 ** 20;
 const KEEP_PER_IMAGE = 4;
 
-/** One step the cache holds: its key and its entry. */
+/** One step the cache holds: the key it was found under, its entry, and both its keys (a damaged entry's rebuild chooses again). */
 export interface ChainLink {
   key: LayerKey;
   entry: LayerEntry;
+  keys: StepKeys;
 }
 
-/** The chain link after `parent`: the key of a step given its inputs and the previous link (null for the first step). */
-export function nextKey(inputs: StepInputs, parent: { key: LayerKey; layer: FileDigest } | null): LayerKey {
-  return layerKey({ ...inputs, parent: parent?.key ?? null, parentLayer: parent?.layer ?? null });
+/**
+ * The keys a step's layer may be stored under, after `parent` (null for the
+ * first step). `free`: its change held none of the search path's volatile
+ * paths (keys.ts volatileFree), so images with other elements share it; it is
+ * looked up first. `image`: keyed by the image's own volatile paths. `free` is
+ * null when the search path declares none (then `image` is the only key).
+ */
+export interface StepKeys {
+  free: LayerKey | null;
+  image: LayerKey;
+}
+
+export function stepKeys(inputs: StepInputs, parent: { key: LayerKey; layer: FileDigest } | null): StepKeys {
+  const chain = { parent: parent?.key ?? null, parentLayer: parent?.layer ?? null };
+  const scope = inputs.volatileScope ?? [];
+  return {
+    free: scope.length > 0 ? layerKey({ ...inputs, ...chain, volatile: null, volatileFree: scope }) : null,
+    image: layerKey({ ...inputs, ...chain, volatileFree: null }),
+  };
+}
+
+/** The key a layer just made is stored under: `free` only when its change held none of the search path's volatile paths. */
+export function keyFor(keys: StepKeys, heldVolatile: boolean): LayerKey {
+  return !heldVolatile && keys.free !== null ? keys.free : keys.image;
+}
+
+/** The first of the step's keys the store holds an entry of `kind` for, and that entry. */
+export async function lookupStep(store: LayerStore, keys: StepKeys, kind: WantedKind): Promise<ChainLink | null> {
+  for (const key of [keys.free, keys.image]) {
+    if (key === null) continue;
+    const entry = await store.lookup(key, kind);
+    if (entry) return { key, entry, keys };
+  }
+  return null;
 }
 
 /**
@@ -58,10 +91,9 @@ export async function walkChain(
     const step = steps[i]!;
     if (!usable(step)) break;
     const last = chain.at(-1);
-    const key = nextKey(inputs[i]!, last ? { key: last.key, layer: last.entry.metadata.digest } : parent);
-    const entry = await store.lookup(key, layerKindOf(step));
-    if (!entry) break;
-    chain.push({ key, entry });
+    const link = await lookupStep(store, stepKeys(inputs[i]!, last ? { key: last.key, layer: last.entry.metadata.digest } : parent), layerKindOf(step));
+    if (!link) break;
+    chain.push(link);
   }
   return chain;
 }

@@ -33,7 +33,7 @@ import { prepareInputs } from '../steps/inputs.js';
 import { throwIfInterrupted } from '../process/interrupt.js';
 import { createBuildDir, recoverBuilds, removeBuildDir, type BuildDir } from './build-dir.js';
 import { Doing, explainFailure, type Places } from './doing.js';
-import { Checkpointer, nextKey, restoreDeepest, walkChain, type ChainLink } from './chain.js';
+import { Checkpointer, keyFor, restoreDeepest, stepKeys, walkChain, type ChainLink } from './chain.js';
 import { openShell, placeBreaks, type BreakRequest } from './break-points.js';
 import { conditionVars } from './condition-vars.js';
 import { emitManifest, type EmittedManifest } from './emit-manifest.js';
@@ -42,7 +42,7 @@ import { linkInstallTypes, makeHooksTree } from './hooks-tree.js';
 import { manifestRequest, outputRequest, type OutputOptions } from './output-request.js';
 import { cachedOutputs, cachedPackages, treePackages, writeOutputs, type OutputFile, type OutputRequest } from './outputs.js';
 import type { EnginePorts } from './ports.js';
-import { cachedReport, runOrApply, type StepDone } from './run-step.js';
+import { cachedReport, runOrApply, type StepDone, type StepJob } from './run-step.js';
 import { chooseScratch, type ScratchMode } from './scratch-fs.js';
 import { buildEpoch } from './reproducible-layer.js';
 
@@ -139,6 +139,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
     sourceDateEpoch: epoch.seconds,
     dibLib,
     secrets: secretRefs(o.secrets ?? []),
+    volatileScope: o.graph.volatileScope,
   };
   const icache = await prepareInputs(ictx);
   const inputs: StepInputs[] = [];
@@ -201,11 +202,11 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
       const link = links[i - linksFrom];
       const readsHost = kindOf(step).readsHost(step);
       const before = parent;
-      const key: LayerKey | ((layer: FileDigest) => LayerKey) = readsHost ? (layer: FileDigest) => nextKey({ ...inputs[i]!, hostResult: layer }, before) : (link?.key ?? nextKey(inputs[i]!, parent));
+      const key: StepJob['key'] = readsHost ? (made) => keyFor(stepKeys({ ...inputs[i]!, hostResult: made.layer }, before), made.heldVolatile) : (link?.keys ?? stepKeys(inputs[i]!, parent));
       await shellsAt(i);
       const t0 = performance.now();
       const done: StepDone = await runOrApply(
-        { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link?.entry ?? null, useCached: usable(step) },
+        { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link ?? null, useCached: usable(step) },
         { dir, ports, imageName: o.imageName, sourceDateEpoch: epoch.seconds, secrets: o.secrets ?? [], hostWritable, doing, workRole, archive },
       ).catch(async (e: unknown) => {
         if (breaks?.onError && e instanceof FailureError && e.failure.reason !== 'interrupted' && !ports.signal?.aborted) await openShell('after-error', step.place, inputs[i]!.runEnv, shell!);

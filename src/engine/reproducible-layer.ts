@@ -62,14 +62,25 @@ const VOLATILE: readonly Volatile[] = [
  * Normalises the change in `dir` (a step's upper dir over `lower`, or with
  * `lower` null a whole tree): removes what the elements' `volatile` paths
  * match, and settles its mtimes: clamped to `epoch`, or with `everyMtime`
- * all set to it.
+ * all set to it. Says whether the change held anything the `scope` paths (the
+ * search path's) or the `volatile` ones match: a change that held none is the
+ * same layer whatever paths an image declares volatile (cache/keys.ts
+ * volatileFree).
  */
-export async function makeReproducible(dir: string, lower: string | null, epoch: number, o: { everyMtime?: boolean; volatile?: readonly string[] } = {}): Promise<void> {
+export async function makeReproducible(
+  dir: string,
+  lower: string | null,
+  epoch: number,
+  o: { everyMtime?: boolean; volatile?: readonly string[]; scope?: readonly string[] } = {},
+): Promise<{ heldVolatile: boolean }> {
   for (const v of VOLATILE) await normalise(dir, lower, v);
-  for (const pattern of o.volatile ?? []) await removeMatching(dir, lower, pattern);
+  let heldVolatile = false;
+  for (const pattern of new Set([...(o.scope ?? []), ...(o.volatile ?? [])])) heldVolatile = (await matching(dir, pattern)).length > 0 || heldVolatile;
+  for (const pattern of o.volatile ?? []) for (const rel of await matching(dir, pattern)) await removeFromChange(dir, lower, rel);
   await dropStalePyc(dir, lower, epoch);
   const clamp = o.everyMtime ? [] : ['-newermt', `@${epoch}`];
   await mustRun('find', [dir, ...clamp, '-exec', 'touch', '-h', '-d', `@${epoch}`, '{}', '+']);
+  return { heldVolatile };
 }
 
 async function normalise(dir: string, lower: string | null, v: Volatile): Promise<void> {
@@ -85,15 +96,16 @@ async function normalise(dir: string, lower: string | null, v: Volatile): Promis
   }
 }
 
-/** Removes from the change what an element's volatile path matches (elements/volatile-paths.ts). */
-async function removeMatching(dir: string, lower: string | null, pattern: string): Promise<void> {
+/** What in the change an element's volatile path matches (elements/volatile-paths.ts), whiteouts left out: they remove, they hold nothing. */
+async function matching(dir: string, pattern: string): Promise<string[]> {
   const { dir: parent, matches } = volatileMatcher(pattern);
   const names = await readdir(path.join(dir, parent)).catch(() => [] as string[]);
+  const found: string[] = [];
   for (const name of names.filter(matches)) {
     const st = await lstat(path.join(dir, parent, name));
-    // A whiteout already removes it.
-    if (!(st.isCharacterDevice() && st.rdev === 0)) await removeFromChange(dir, lower, path.join(parent, name));
+    if (!(st.isCharacterDevice() && st.rdev === 0)) found.push(path.join(parent, name));
   }
+  return found;
 }
 
 /** Removes `rel` from the change; over a tree that has it, leaves overlayfs's whiteout, as a step's own `rm` would. */

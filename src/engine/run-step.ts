@@ -21,6 +21,7 @@ import { resetStepDirs, type BuildDir } from './build-dir.js';
 import type { StepReport } from './events.js';
 import { checkFetchedState } from './archive-check.js';
 import { applyToTree, fetchLayer, layerKindOf, moveToTree, packStep, storeLayer, unpackedSize } from './layer-io.js';
+import { keyFor, lookupStep, type ChainLink, type StepKeys } from './chain.js';
 import type { Doing } from './doing.js';
 import type { EnginePorts } from './ports.js';
 import { makeReproducible } from './reproducible-layer.js';
@@ -37,13 +38,19 @@ export interface StepJob {
   step: Step;
   index: number;
   total: number;
-  /** Its key; for a step that reads the host, how its key follows from the layer it made (it runs every time). */
-  key: LayerKey | ((layer: FileDigest) => LayerKey);
+  /** Its keys (chain.ts stepKeys); for a step that reads the host, how its key follows from the layer it made (it runs every time). */
+  key: StepKeys | ((made: MadeLayer) => LayerKey);
   inputs: StepInputs;
   /** The cache entry the chain walk found for it, if any. */
-  entry: LayerEntry | null;
+  entry: ChainLink | null;
   /** Whether it may come from the cache (not a network step under --refresh). */
   useCached: boolean;
+}
+
+/** A layer just made: its digest, and whether the step's change held a path the search path's volatile paths match (before they were removed). */
+export interface MadeLayer {
+  layer: FileDigest;
+  heldVolatile: boolean;
 }
 
 export interface StepEnv {
@@ -87,37 +94,38 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
 
   const { key } = job;
   // A step that reads the host runs every time: its key is known once its layer is.
-  if (typeof key !== 'string') return buildStep(job, env, key);
+  if (typeof key === 'function') return buildStep(job, env, key);
   if (job.useCached) {
-    const entry = job.entry ?? (await store!.lookup(key, layerKindOf(step)));
-    if (entry) {
+    const link = job.entry ?? (await lookupStep(store!, key, layerKindOf(step)));
+    if (link) {
       ports.emit({ type: 'step-start', index, total, step, cached: true });
-      const done = await applyCached(key, entry);
+      const done = await applyCached(link.key, link.entry);
       if (done) return done;
     }
   }
   const buildIt = async (): Promise<StepDone> => {
     if (job.useCached) {
-      const again = await store!.lookup(key, layerKindOf(step));
+      const again = await lookupStep(store!, key, layerKindOf(step));
       if (again) {
-        const done = await applyCached(key, again);
+        const done = await applyCached(again.key, again.entry);
         if (done) return done;
       }
     }
-    return buildStep(job, env, () => key);
+    return buildStep(job, env, (made) => keyFor(key, made.heldVolatile));
   };
   throwIfInterrupted(ports.signal);
-  return store ? store.withKeyLock(key, buildIt) : buildIt();
+  // Locked by the key images share: two builds of it, whichever images they make, run it once.
+  return store ? store.withKeyLock(key.free ?? key.image, buildIt) : buildIt();
 }
 
 /**
  * Runs the step, packs its change, moves it onto the tree and stores it
- * under `keyOf(its layer)`. An outside step's writes into the hooks tree go
+ * under `keyOf(the layer made)`. An outside step's writes into the hooks tree go
  * into its layer (hooks-writes.ts); the change is made reproducible
  * (reproducible-layer.ts) before it is packed, so that its layer, and with
  * it every key after it, is a function of what the step wrote.
  */
-async function buildStep(job: StepJob, env: StepEnv, keyOf: (layer: FileDigest) => LayerKey): Promise<StepDone> {
+async function buildStep(job: StepJob, env: StepEnv, keyOf: (made: MadeLayer) => LayerKey): Promise<StepDone> {
   const { step, index, total } = job;
   const { dir, ports } = env;
   const store = ports.store;
@@ -149,7 +157,11 @@ async function buildStep(job: StepJob, env: StepEnv, keyOf: (layer: FileDigest) 
     if (removed.length > 0) ports.emit({ type: 'warning', message: `${step.id} removed ${removed.join(', ')} from $TMP_HOOKS_PATH: a later build that takes this step from the cache will still have them` });
   }
   // The base step's upper dir is a whole tree, over nothing.
-  await makeReproducible(dir.step.upper, kind.layer === 'tree' ? null : dir.tree, env.sourceDateEpoch, { everyMtime: kind.readsHost(step), volatile: job.inputs.volatile ?? [] });
+  const { heldVolatile } = await makeReproducible(dir.step.upper, kind.layer === 'tree' ? null : dir.tree, env.sourceDateEpoch, {
+    everyMtime: kind.readsHost(step),
+    volatile: job.inputs.volatile ?? [],
+    scope: job.inputs.volatileScope ?? [],
+  });
   ports.emit({ type: 'activity', source: step.id, text: 'packing the layer' });
   env.doing.now({ what: `packing the layer of ${step.id}`, writesTo: [env.workRole] });
   const timing = stopwatch();
@@ -170,7 +182,7 @@ async function buildStep(job: StepJob, env: StepEnv, keyOf: (layer: FileDigest) 
   await moveToTree(layer, dir.tree);
   timing.lap('moved onto the tree');
   throwIfInterrupted(ports.signal);
-  const key = keyOf(layer.digest);
+  const key = keyOf({ layer: layer.digest, heldVolatile });
   if (store) {
     env.doing.now({ what: `storing the layer of ${step.id}`, writesTo: ['cache'], estimate: async () => layer.size });
     await storeLayer(store, key, layerKindOf(step), layer, { image: env.imageName, step: step.id });

@@ -12,6 +12,7 @@
 import type { Distro } from '../distro/distro.js';
 import type { Element } from '../elements/element.js';
 import type { ElementIndex } from '../elements/element-index.js';
+import { volatileUnion } from '../elements/volatile-paths.js';
 import { fail, ok, type Result } from '../failure.js';
 import { nearMisses } from './near-miss.js';
 import { orderGraph } from './order.js';
@@ -30,6 +31,8 @@ export interface ImageGraph {
   distro: Distro | null;
   /** What an element took over from the distro, for a person to read. */
   notes: string[];
+  /** Every volatile path of every element on the search path, sorted (cache/keys.ts volatileFree). */
+  volatileScope: string[];
 }
 
 export interface ResolveOptions {
@@ -127,6 +130,7 @@ export function resolveImage(names: string[], options: ResolveOptions): Result<I
     cycles,
     distro,
     notes,
+    volatileScope: volatileUnion(index.elements.values()),
   });
 }
 

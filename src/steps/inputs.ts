@@ -6,6 +6,7 @@ import path from 'node:path';
 import { canonicalJson } from '../cache/canonical-json.js';
 import { digestTree, sha256Buffer, sha256File, type FileDigest } from '../cache/digest.js';
 import type { Element } from '../elements/element.js';
+import { volatileUnion } from '../elements/volatile-paths.js';
 import { HELPER_DIR } from './helper-scripts.js';
 import type { HookEnvOptions } from './hook-env.js';
 import type { InputCache, InputContext, StepInputs } from './kind.js';
@@ -72,7 +73,7 @@ async function mentions(dir: string, patterns: RegExp[]): Promise<boolean[]> {
   return found;
 }
 
-type CommonFields = Pick<StepInputs, 'phase' | 'script' | 'distro' | 'release' | 'arch' | 'sourceDateEpoch' | 'volatile'>;
+type CommonFields = Pick<StepInputs, 'phase' | 'script' | 'distro' | 'release' | 'arch' | 'sourceDateEpoch' | 'volatile' | 'volatileScope'>;
 
 /** The key fields every step has: where it sits and what it is built for. */
 export function commonInputs(step: StepCommon, ctx: InputContext): CommonFields {
@@ -84,12 +85,13 @@ export function commonInputs(step: StepCommon, ctx: InputContext): CommonFields 
     arch: ctx.distro.arch,
     sourceDateEpoch: ctx.sourceDateEpoch,
     volatile: volatilePaths(ctx.elements),
+    volatileScope: ctx.volatileScope.length > 0 ? [...ctx.volatileScope] : null,
   };
 }
 
-/** Every element's volatile paths, sorted, each once; null when there are none. */
+/** The image's volatile paths (volatileUnion of its elements); null when there are none. */
 function volatilePaths(elements: readonly Element[]): string[] | null {
-  const all = [...new Set(elements.flatMap((e) => e.volatilePaths))].sort();
+  const all = volatileUnion(elements);
   return all.length > 0 ? all : null;
 }
 

@@ -30,6 +30,8 @@ export interface PlanContext {
 export type StepInputs = Omit<StepKeyFields, 'parent' | 'parentLayer'> & {
   /** The environment the step runs with (keyed as `env`, host paths blanked). */
   runEnv: Record<string, string>;
+  /** Every volatile path on the search path (ImageGraph.volatileScope): a change none of them matches is keyed as `volatileFree` (engine/chain.ts). */
+  volatileScope: string[] | null;
 };
 
 /** The build's inputs, the same for every step. */
@@ -44,6 +46,8 @@ export interface InputContext {
   dibLib: string | null;
   /** The build's secrets without their values: hook steps are offered them, and keyed by their ids. */
   secrets: readonly SecretRef[];
+  /** Every volatile path of every element on the search path (ImageGraph.volatileScope). */
+  volatileScope: readonly string[];
 }
 
 /** Precomputed once per build (inputs.ts): digests of elements and of the shared hook environment. */

@@ -79,6 +79,7 @@ describe('layerKey', () => {
     ['hostResult', sha256Buffer('the layer a hook made from the host')],
     ['archive', ARCHIVE],
     ['volatile', ['etc/ssh/ssh_host_*']],
+    ['volatileFree', ['etc/ssh/ssh_host_*']],
   ];
   it.each(mutations)('changes when %s becomes %j', (field, value) => {
     expect(layerKey({ ...fixture(), [field]: value })).not.toBe(layerKey(fixture()));
@@ -94,6 +95,13 @@ describe('layerKey', () => {
     expect(layerKey({ ...fixture(), volatile: null })).toBe(layerKey(fixture()));
     expect(layerKey({ ...fixture(), volatile: [] })).toBe(layerKey(fixture()));
     expect(layerKey({ ...fixture(), volatile: ['var/lib/mysql/*'] })).not.toBe(layerKey({ ...fixture(), volatile: ['etc/ssh/ssh_host_*'] }));
+  });
+
+  it('keys a layer that held no volatile path apart from one the same paths were removed from, and refuses both at once', () => {
+    expect(layerKey({ ...fixture(), volatileFree: [] })).toBe(layerKey(fixture()));
+    expect(layerKey({ ...fixture(), volatileFree: ['var/lib/mysql/*'] })).toBe('sha256:7bce4fe17569d2e6118bf4d873895153c6de1943dd90870ae5962f3d5839aa5e');
+    expect(layerKey({ ...fixture(), volatileFree: ['var/lib/mysql/*'] })).not.toBe(layerKey({ ...fixture(), volatile: ['var/lib/mysql/*'] }));
+    expect(() => layerKey({ ...fixture(), volatile: ['var/lib/mysql/*'], volatileFree: ['var/lib/mysql/*'] })).toThrow(TypeError);
   });
 
   it('gives the same key as before hostResult existed when it is not set', () => {

@@ -251,4 +251,32 @@ describe('orchestrate', () => {
     const tar = (await execa('tar', ['-xOf', path.join(h.out, 'count-a.tar'), './var/lib/fake/extra-data.d_15-host'])).stdout;
     expect(tar).toBe('extra-data.d 15-host read from another host file');
   });
+
+  it("images with other volatile paths share the steps whose change held none of the search path's, and key apart the one that held one", async () => {
+    const h = await harness('orch-volatile');
+    // On the search path, in the second image only: an element declaring what count-a's install.d hook writes volatile.
+    await mkdir(path.join(h.elements, 'keeps-state'));
+    await writeFile(path.join(h.elements, 'keeps-state', 'volatile-paths'), 'var/lib/fake/install.d_20-*\n');
+    const plain = await build(h);
+    const distro = unwrap(await loadDistro('debian-bookworm'));
+    const graph = unwrap(resolveImage(['count-a', 'keeps-state'], { index: await fixtureIndex(h.elements, REPO_ELEMENTS), distro }));
+    const other = new FakeSandbox();
+    const withState = await build(h, { graph, imageName: 'with-state' }, other);
+
+    const at = plain.outcome.steps.findIndex((st) => st.id === 'count-a/install.d/20-count-a');
+    expect(h.boots).toBe(1);
+    expect(other.runs).toEqual(HOOKS.slice(HOOKS.indexOf('install.d 20-count-a')));
+    expect(statuses(withState.outcome).slice(0, at)).toEqual(plain.outcome.steps.slice(0, at).map((st) => `${st.id} cached`));
+    expect(withState.outcome.steps.slice(0, at).map((st) => st.key)).toEqual(plain.outcome.steps.slice(0, at).map((st) => st.key));
+    expect(withState.outcome.steps[at]!.key).not.toBe(plain.outcome.steps[at]!.key);
+    expect(await tarList(path.join(h.out, 'count-a.tar'))).toContain('./var/lib/fake/install.d_20-count-a');
+    expect(await tarList(path.join(h.out, 'with-state.tar'))).not.toContain('./var/lib/fake/install.d_20-count-a');
+
+    // Neither image took the other's layer of that step: each builds again as a no-op.
+    for (const [over, before] of [[{}, plain], [{ graph, imageName: 'with-state' }, withState]] as const) {
+      const again = await build(h, over, new FakeSandbox());
+      expect(again.sandboxAsked).toBe(false);
+      expect(again.outcome.steps.map((st) => st.key)).toEqual(before.outcome.steps.map((st) => st.key));
+    }
+  });
 });

@@ -32,7 +32,7 @@ async function inputsOf(template: string) {
   const distro = unwrap(await loadDistro('debian-bookworm'));
   const hooksDir = await scratchDir('hooks');
   await makeHooksTree(elements, hooksDir);
-  return prepareInputs({ distro, elements, imageName: 'img', hooksDir, declared: {}, sourceDateEpoch: null, dibLib: null, secrets: [] });
+  return prepareInputs({ distro, elements, imageName: 'img', hooksDir, declared: {}, sourceDateEpoch: null, dibLib: null, secrets: [], volatileScope: [] });
 }
 
 describe('key inputs shared by a build', () => {
