@@ -145,6 +145,13 @@ export interface HookEnvOptions {
   dibLib?: string | null;
 }
 
+/**
+ * The image as a hook of an element that does not read it sees it, when an environment.d snippet does (steps/inputs.ts):
+ * set, since the snippet runs under `set -u` in every hook, but not the image's own, so that its key does not depend on
+ * it. `image` is disk-image-create's name when -o is not given.
+ */
+export const UNNAMED_IMAGE = { name: 'image', elements: [] } as const satisfies HookEnvOptions['image'];
+
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The complete environment of one hook (the sandbox adds TARGET_ROOT and TMP_MOUNT_PATH outside). */

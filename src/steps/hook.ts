@@ -14,7 +14,7 @@ import { chooseInstallTypes, INSTALL_TYPES_ELEMENT } from '../elements/install-t
 import { PHASES, type PhaseName } from '../elements/phases.js';
 import { FailureError } from '../failure.js';
 import { secretRefs } from '../secrets/secret.js';
-import { hookEnv, keyEnv } from './hook-env.js';
+import { hookEnv, keyEnv, UNNAMED_IMAGE } from './hook-env.js';
 import { readsOnlyItsInputs } from './keyed-extra-data.js';
 import { commonInputs, envOptions, helperDigest } from './inputs.js';
 import type { Step } from './index.js';
@@ -123,7 +123,7 @@ export const hook: StepKind<HookStep> = {
   owner: (step) => step.element,
   async inputs(step, ctx, cache) {
     const elements = ctx.elements.map((e) => ({ name: e.name, dir: e.dir }));
-    const image = cache.readsImageVars.has(step.element) ? { name: ctx.imageName, elements } : undefined;
+    const image = cache.readsImageVars.has(step.element) ? { name: ctx.imageName, elements } : cache.imageVarsInEnvironmentD ? UNNAMED_IMAGE : undefined;
     const runEnv = hookEnv({ ...envOptions(step, ctx), ...(image ? { image } : {}) });
     const own = cache.elementDigest.get(step.element)!;
     return {

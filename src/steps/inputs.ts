@@ -38,9 +38,14 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
     if (imageVars) readsImageVars.add(e.name);
     if (otherElements) readsOtherElements.add(e.name);
   }
-  // Every hook sources every element's environment.d, under `set -u`: one that reads IMAGE_NAME (DIB's manifests)
-  // needs it set in every hook, so then every element's hooks get (and are keyed by) the image's variables.
-  if (await anyEnvironmentDMentions(ctx.elements, IMAGE_VARS)) for (const e of ctx.elements) readsImageVars.add(e.name);
+  // Every hook sources every element's environment.d, under `set -u`: one that reads IMAGE_NAME (DIB's manifests) needs
+  // it set in every hook. The elements whose files name what such a snippet sets get the image's variables (and are keyed
+  // by them); the others get DIB's default name (hook-env.ts UNNAMED_IMAGE), so renaming an image rebuilds only them.
+  const derived = await derivedFromImageVars(ctx.elements);
+  if (derived && derived.length > 0) {
+    const reads = new RegExp(`\\b(${derived.join('|')})\\b`);
+    for (const e of ctx.elements) if (!readsImageVars.has(e.name) && (await mentions(e.dir, [reads]))[0]) readsImageVars.add(e.name);
+  }
   const sharedEnv = sha256Buffer(
     canonicalJson({
       environmentD: await digestTree(path.join(ctx.hooksDir, 'environment.d')),
@@ -49,16 +54,41 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
       ...(ctx.dibLib ? { dibLib: await digestTree(ctx.dibLib, (rel) => rel.startsWith('__pycache__')) } : {}),
     }),
   );
-  return { elementDigest, sharedEnv, readsImageVars, readsOtherElements };
+  return { elementDigest, sharedEnv, readsImageVars, readsOtherElements, imageVarsInEnvironmentD: derived !== null };
 }
 
 /** The variables and functions a hook reads the image's make-up through (hook-env.ts `image`). */
 const IMAGE_VARS = /IMAGE_NAME|IMAGE_ELEMENT|get_image_element_array|DIB_ARGS|DIB_ENV/;
 
-/** Whether any element's environment.d file contains `pattern`. */
-async function anyEnvironmentDMentions(elements: readonly Element[], pattern: RegExp): Promise<boolean> {
-  for (const e of elements) for (const file of e.environmentD) if (pattern.test(await readFile(file, 'latin1'))) return true;
-  return false;
+/**
+ * What environment.d makes from the image's variables (IMAGE_VARS): a variable or function assigned or defined on a
+ * line that reads them or what was made from them, to a fixed point; a line that reads them without assigning (an
+ * `if` on IMAGE_NAME may choose any export below it) counts everything its snippet sets. DIB's manifests sets
+ * DIB_MANIFEST_SAVE_DIR from IMAGE_NAME, and DIB_MANIFEST_IMAGE_DIR not. Null when no snippet reads them.
+ */
+async function derivedFromImageVars(elements: readonly Element[]): Promise<string[] | null> {
+  const files = await Promise.all(elements.flatMap((e) => e.environmentD).map(async (f) => (await readFile(f, 'latin1')).split('\n')));
+  if (!files.some((lines) => lines.some((l) => IMAGE_VARS.test(l)))) return null;
+  const derived = new Set<string>();
+  const readsAny = (line: string): boolean => IMAGE_VARS.test(line) || [...derived].some((n) => new RegExp(`\\b${n}\\b`).test(line));
+  for (let grew = true; grew; ) {
+    const before = derived.size;
+    for (const lines of files) {
+      for (const line of lines.filter((l) => !/^\s*#/.test(l) && readsAny(l))) {
+        const name = assignedName(line);
+        if (name) derived.add(name);
+        else for (const l of lines) if (assignedName(l)) derived.add(assignedName(l)!);
+      }
+    }
+    grew = derived.size > before;
+  }
+  return [...derived].sort();
+}
+
+/** `NAME=`, `export NAME=`, `NAME()` or `function NAME` at a line's start (after indentation): what the line sets or defines. */
+function assignedName(line: string): string | null {
+  const m = /^\s*(?:(?:export|declare(?:\s+-[a-zA-Z]+)*|readonly|local)\s+)?(?:([A-Za-z_][A-Za-z0-9_]*)(?:=|\s*\(\))|function\s+([A-Za-z_][A-Za-z0-9_]*))/.exec(line);
+  return m ? (m[1] ?? m[2]!) : null;
 }
 
 /** For each pattern, whether any file under `dir` (symlinks not followed, as `grep -r`) contains it; every file is read once. */

@@ -55,8 +55,10 @@ export interface InputCache {
   elementDigest: Map<string, FileDigest>;
   /** environment.d snippets and bin/ tools of the merged hooks tree, and DIB's lib: every hook sees them. */
   sharedEnv: FileDigest;
-  /** Elements whose files mention IMAGE_NAME, IMAGE_ELEMENT or get_image_element_array. */
+  /** Elements whose files mention IMAGE_NAME, IMAGE_ELEMENT or get_image_element_array, or what an environment.d snippet sets from them. */
   readsImageVars: Set<string>;
+  /** Whether an environment.d snippet reads the image's variables: then every other element's hooks get DIB's default (hook-env.ts UNNAMED_IMAGE). */
+  imageVarsInEnvironmentD: boolean;
   /** Elements whose hooks read other elements' files (get_image_element_array, IMAGE_ELEMENT_YAML, the merged os-apply-config/ and os-refresh-config/ directories): keyed by every element. */
   readsOtherElements: Set<string>;
 }

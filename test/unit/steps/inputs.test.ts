@@ -11,7 +11,9 @@ import { loadDistro } from '../../../src/distro/load-distro.js';
 import { loadElement } from '../../../src/elements/load-element.js';
 import { makeHooksTree } from '../../../src/engine/hooks-tree.js';
 import { unwrap } from '../../../src/failure.js';
+import { hook, type HookStep } from '../../../src/steps/hook.js';
 import { prepareInputs } from '../../../src/steps/inputs.js';
+import type { InputContext } from '../../../src/steps/kind.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 const REPO = path.join(import.meta.dirname, '..', '..', '..', 'elements');
@@ -35,11 +37,71 @@ async function inputsOf(template: string) {
   return prepareInputs({ distro, elements, imageName: 'img', hooksDir, declared: {}, sourceDateEpoch: null, dibLib: null, secrets: [], volatileScope: [] });
 }
 
+const DIB_ELEMENTS = '/usr/lib/python3/dist-packages/diskimage_builder/elements';
+
+/** An element with one install.d hook and, if given, one environment.d snippet. */
+async function elementWith(name: string, hookText: string, environmentD?: string) {
+  const dir = path.join(await scratchDir('element'), name);
+  await mkdir(path.join(dir, 'install.d'), { recursive: true });
+  await writeFile(path.join(dir, 'install.d', `50-${name}`), `#!/bin/bash\n${hookText}\n`, { mode: 0o755 });
+  if (environmentD !== undefined) {
+    await mkdir(path.join(dir, 'environment.d'));
+    await writeFile(path.join(dir, 'environment.d', `10-${name}`), environmentD);
+  }
+  return unwrap(await loadElement(name, dir, path.dirname(dir)));
+}
+
+/** Each element's install.d hook step key fields (env included) in an image named `imageName`. */
+async function hookEnvs(elements: Awaited<ReturnType<typeof elementWith>>[], imageName: string) {
+  const distro = unwrap(await loadDistro('debian-bookworm'));
+  const hooksDir = await scratchDir('hooks');
+  await makeHooksTree(elements, hooksDir);
+  const ctx: InputContext = { distro, elements, imageName, hooksDir, declared: {}, sourceDateEpoch: null, dibLib: null, secrets: [], volatileScope: [] };
+  const cache = await prepareInputs(ctx);
+  const out = new Map<string, Record<string, string>>();
+  for (const e of elements) {
+    for (const h of e.hooks['install.d'] ?? []) {
+      const step: HookStep = { kind: 'hook', id: `${e.name}/install.d/${h.name}`, phase: 'install.d', place: 'inside', element: e.name, hook: h, installType: null };
+      out.set(e.name, (await hook.inputs(step, ctx, cache)).env);
+    }
+  }
+  return { cache, env: out };
+}
+
 describe('key inputs shared by a build', () => {
   it('keys the hooks that install the merged os-apply-config/ and os-refresh-config/ directories by every element', async () => {
     const cache = await inputsOf('[DEFAULT]\nhost = {{service.host}}\n');
     expect([...cache.readsOtherElements].sort()).toEqual(['os-apply-config', 'os-refresh-config']);
     const edited = await inputsOf('[DEFAULT]\nhost = {{service.host}}\ndebug = true\n');
     expect(edited.elementDigest.get('service')).not.toBe(cache.elementDigest.get('service'));
+  });
+
+  it("gives the image's name only to the hooks that read it or what environment.d makes of it (DIB's manifests), DIB's default name to the rest", async () => {
+    const elements = [
+      unwrap(await loadElement('manifests', path.join(DIB_ELEMENTS, 'manifests'), DIB_ELEMENTS)),
+      // DIB's dpkg names its manifest after IMAGE_NAME.
+      unwrap(await loadElement('dpkg', path.join(DIB_ELEMENTS, 'dpkg'), DIB_ELEMENTS)),
+      await elementWith('chain', 'echo hi', 'export MADE=${IMAGE_NAME}-x\nexport CHAINED="$MADE/y"\nexport FIXED=1\n'),
+      await elementWith('reads-chained', 'echo "$CHAINED"'),
+      await elementWith('chosen', 'echo hi', 'if [ "${IMAGE_ELEMENT:-}" = z ]; then\n  export CHOSEN=1\nfi\n'),
+      await elementWith('reads-chosen', 'echo "$CHOSEN"'),
+      // FIXED, and manifests' DIB_MANIFEST_IMAGE_DIR, are not made from the image's variables.
+      await elementWith('plain', 'echo "$FIXED $DIB_MANIFEST_IMAGE_DIR"'),
+    ];
+    const a = await hookEnvs(elements, 'controller');
+    const b = await hookEnvs(elements, 'renamed');
+    expect([...a.cache.readsImageVars].sort()).toEqual(['chain', 'chosen', 'dpkg', 'manifests', 'reads-chained', 'reads-chosen']);
+    expect(a.cache.imageVarsInEnvironmentD).toBe(true);
+    // The hooks of the others see an image name (environment.d runs under `set -u`), the same whatever the image is called.
+    expect(a.env.get('plain')!.IMAGE_NAME).toBe('image');
+    expect(a.env.get('plain')).toEqual(b.env.get('plain'));
+    expect(a.env.get('reads-chained')!.IMAGE_NAME).toBe('controller');
+    expect(a.env.get('reads-chained')).not.toEqual(b.env.get('reads-chained'));
+  });
+
+  it('gives no hook an image name when no environment.d reads one', async () => {
+    const { cache, env } = await hookEnvs([await elementWith('plain', 'echo hi', 'export FIXED=1\n')], 'controller');
+    expect(cache.imageVarsInEnvironmentD).toBe(false);
+    expect(env.get('plain')!.IMAGE_NAME).toBeUndefined();
   });
 });
