@@ -11,7 +11,9 @@
 //
 // DIB's install-types chooses at extra-data.d too (99-enable-install-types),
 // from the DIB_INSTALLTYPE_* and DIB_DEFAULT_INSTALLTYPE that hook sees: so
-// with install-types in the image, those names are read back as well.
+// with install-types in the image, those names are read back as well. So are,
+// with DIB's bootloader in it, the variables its hook writes the boot loader's
+// settings from (elements/dib-bootloader.ts): imgfactory writes grub.cfg with them.
 //
 // Keys: the decision's outcome, the package list, is in each package step's
 // key (steps/packages.ts), so whatever environment.d decided is keyed through
@@ -19,6 +21,7 @@
 import path from 'node:path';
 import type { Distro } from '../distro/distro.js';
 import type { Element } from '../elements/element.js';
+import { DIB_BOOTLOADER_VARS, isDibBootloader } from '../elements/dib-bootloader.js';
 import { INSTALL_TYPES_ELEMENT, installTypeVarNames } from '../elements/install-types.js';
 import { FailureError } from '../failure.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
@@ -26,10 +29,11 @@ import { ENVIRONMENT_VAR_MARK, HELPER_DIR } from '../steps/helper-scripts.js';
 import { hookEnv } from '../steps/hook-env.js';
 import { hookFailed } from '../steps/sandboxed.js';
 
-/** The variables the elements' package-installs conditions and install types read, sorted; none when nothing is decided by a variable. */
+/** The variables the elements' package-installs conditions, install types and DIB's bootloader read, sorted; none when nothing is decided by a variable. */
 export function conditionNames(elements: Element[]): string[] {
   const installTypes = elements.some((e) => e.name === INSTALL_TYPES_ELEMENT) ? installTypeVarNames(elements) : [];
   const names = new Set<string>(installTypes);
+  if (elements.some((e) => isDibBootloader(e.name, e.hooks))) for (const v of DIB_BOOTLOADER_VARS) names.add(v);
   for (const element of elements) {
     for (const pkg of element.packages) {
       for (const c of pkg.when) names.add(c.variable);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { canonicalJson } from '../cache/canonical-json.js';
 import { clusterSource, type ClusterSource } from '../cache/cluster-sources.js';
 import { sha256Buffer, sha256File } from '../cache/digest.js';
+import type { BootSettings } from '../elements/dib-bootloader.js';
 import type { Element } from '../elements/element.js';
 import { fail, ok, unwrap, type Result } from '../failure.js';
 import { assembleImage, codecId, type ImageOutput, type Layout } from '../image/index.js';
@@ -32,6 +33,8 @@ export interface DiskSettings {
   blockDeviceHooks: { element: string; name: string; path: string }[];
   /** The environment block-device.d hooks run with (before IMAGE_BLOCK_DEVICE and TARGET_ROOT). */
   hookEnv: Record<string, string>;
+  /** grub.cfg's kernel command line and timeout when DIB's bootloader element chose them; else imgfactory's (image/grub-config.ts). */
+  boot?: BootSettings;
 }
 
 /** A size option: the bytes it means, and the text as typed (which the cache key has always hashed). */
@@ -54,8 +57,10 @@ export async function diskKeySettings(s: DiskSettings, keyEnv: Record<string, st
     // whose bytes depend on the codec library's version (codecId). Entries
     // written before are other bytes for the same inputs: they must not hit.
     assembly: 2,
-    // The kernel command line grub.cfg is written with: imgfactory's code, not an input the user gives.
-    kernelArgs: DEFAULT_KERNEL_ARGS,
+    // The kernel command line grub.cfg is written with: imgfactory's, or what DIB's bootloader element's variables make.
+    kernelArgs: s.boot?.kernelArgs ?? DEFAULT_KERNEL_ARGS,
+    // Its menu's timeout, when DIB's bootloader element set it (imgfactory's own is fixed; keys without it stay as they were).
+    ...(s.boot ? { grubTimeout: s.boot.timeout } : {}),
     ...(s.compression !== 'none' ? { clusterCodec: codecId(s.compression) } : {}),
     // As typed ('8GiB'), as keys have always held it: existing caches keep hitting.
     imageSize: s.imageSize?.text ?? null,
@@ -111,6 +116,7 @@ export async function assembleDisk(o: AssembleDiskOptions): Promise<ImageOutput[
       compression: o.settings.compression,
       ...(o.settings.imageSize ? { imageSize: o.settings.imageSize.bytes } : {}),
       ...(o.settings.extraSize ? { extraSize: o.settings.extraSize.bytes } : {}),
+      ...(o.settings.boot ? { kernelArgs: o.settings.boot.kernelArgs, grubTimeout: o.settings.boot.timeout } : {}),
       workDir: o.workDir,
       ...(o.qcow2Reuse ? { qcow2Reuse: o.qcow2Reuse } : {}),
       onLog: (line: string) => {

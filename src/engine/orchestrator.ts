@@ -144,7 +144,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
   const icache = await prepareInputs(ictx);
   const inputs: StepInputs[] = [];
   for (const step of plan.steps) inputs.push(withArchive(step, await kindOf(step).inputs(step, ictx, icache), archive));
-  const outputs = await outputRequest(o, dir, { epoch: epoch.seconds, dibLib });
+  const outputs = await outputRequest(o, dir, { epoch: epoch.seconds, dibLib, vars });
   const usable = (step: Step): boolean => store !== null && !(o.refresh && kindOf(step).network(step)) && !kindOf(step).readsHost(step);
   const chain = store ? await walkChain(plan.steps, inputs, store, usable) : [];
 

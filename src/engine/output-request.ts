@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { ArchiveState } from '../distro/archive-state.js';
 import type { EpochOrigin } from './reproducible-layer.js';
 import type { Distro } from '../distro/distro.js';
+import { dibBootloaderBoot, isDibBootloader } from '../elements/dib-bootloader.js';
 import { FailureError, unwrap, type Result } from '../failure.js';
 import type { ImageGraph } from '../graph/resolve.js';
 import { loadLayout, parseLayoutText, type Layout } from '../image/index.js';
@@ -41,7 +42,11 @@ export interface OutputOptions {
  * `epoch`: the build's SOURCE_DATE_EPOCH (reproducible-layer.ts buildEpoch), for every time the disk image holds;
  * `dibLib`: DIB's shell libraries, `$_LIB` for block-device.d hooks as for every other hook.
  */
-export async function outputRequest(o: OutputOptions, dir: BuildDir, { epoch, dibLib }: { epoch: number; dibLib: string | null }): Promise<{ request: OutputRequest; diskKey: unknown }> {
+export async function outputRequest(
+  o: OutputOptions,
+  dir: BuildDir,
+  { epoch, dibLib, vars }: { epoch: number; dibLib: string | null; vars: Record<string, string> },
+): Promise<{ request: OutputRequest; diskKey: unknown }> {
   const request: OutputRequest = { ...o.outputs };
   if (!o.outputs.types.some((t) => formatOf(t).kind === 'disk')) return { request, diskKey: null };
   const imageSize = diskSize('--image-size', o.disk.imageSize);
@@ -57,6 +62,8 @@ export async function outputRequest(o: OutputOptions, dir: BuildDir, { epoch, di
     sourceDateEpoch: epoch,
     blockDeviceHooks: blockDeviceHooks(o.graph.elements),
     hookEnv: env,
+    // DIB's bootloader in the image: grub.cfg as its hook would have had grub-mkconfig write it (elements/dib-bootloader.ts).
+    ...(o.graph.elements.some((e) => isDibBootloader(e.name, e.hooks)) ? { boot: dibBootloaderBoot(vars, o.distro.arch) } : {}),
   };
   return { request, diskKey: await diskKeySettings(request.disk, keyEnv(env, dir.hooks, image.elements)) };
 }

@@ -64,6 +64,8 @@ export interface AssembleOptions {
   headroomPercent?: number;
   /** Kernel command line after root=... ro. */
   kernelArgs?: string;
+  /** Seconds GRUB's menu waits (grub-config.ts's default when not given). */
+  grubTimeout?: number;
   /** Scratch space (needs about twice the image size); a private subdirectory is made and removed. */
   workDir: string;
   onLog?: LogFn;
@@ -208,7 +210,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
         inject: [
           { path: '/etc/fstab', content: renderFstab(fstab), mode: 0o644 },
           ...(boot.bios || boot.efi
-            ? [{ path: '/boot/grub/grub.cfg', content: grubCfg({ rootUuid, ...(root.label ? { rootLabel: root.label } : {}), ...(o.kernelArgs ? { kernelArgs: o.kernelArgs } : {}) }), mode: 0o644 }]
+            ? [{ path: '/boot/grub/grub.cfg', content: grubCfg({ rootUuid, ...(root.label ? { rootLabel: root.label } : {}), ...(o.kernelArgs ? { kernelArgs: o.kernelArgs } : {}), ...(o.grubTimeout !== undefined ? { timeout: o.grubTimeout } : {}) }), mode: 0o644 }]
             : []),
         ],
         workDir: work,

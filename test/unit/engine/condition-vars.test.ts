@@ -16,4 +16,12 @@ describe('conditionNames', () => {
     expect(conditionNames([typed, installTypes])).toEqual(['DIB_DEFAULT_INSTALLTYPE', 'DIB_INSTALLTYPE_typed']);
     expect(conditionNames([installTypes])).toEqual([]);
   });
+
+  it("asks for the variables DIB's bootloader writes the boot loader's settings from, with it in the image", async () => {
+    const dib = '/usr/lib/python3/dist-packages/diskimage_builder/elements';
+    const bootloader = unwrap(await loadElement('bootloader', path.join(dib, 'bootloader'), dib));
+    expect(conditionNames([bootloader])).toEqual(['DIB_BLOCK_DEVICE', 'DIB_BOOTLOADER_DEFAULT_CMDLINE', 'DIB_BOOTLOADER_SERIAL_CONSOLE', 'DIB_GRUB_TIMEOUT']);
+    // An element of that name without 50-bootloader is not DIB's.
+    expect(conditionNames([{ ...bootloader, hooks: {}, packages: [] }])).toEqual([]);
+  });
 });

@@ -25,7 +25,7 @@ async function options(disk: Partial<OutputOptions['disk']>, types: OutputOption
 const dir = { hooks: '/nonexistent/hooks' } as BuildDir;
 
 /** The epoch and no DIB libraries: what these tests do not look at. */
-const AT = { epoch: 1700000000, dibLib: null };
+const AT = { epoch: 1700000000, dibLib: null, vars: {} };
 
 describe('outputRequest', () => {
   it('parses the size options once, into bytes, keeping the text for the key', async () => {
@@ -73,7 +73,7 @@ describe('outputRequest', () => {
   });
 
   it('gives block-device.d hooks the environment every other hook has: $_LIB, IMAGE_NAME, IMAGE_ELEMENT, the epoch', async () => {
-    const { request } = await outputRequest(await options({}), dir, { epoch: 1234, dibLib: '/usr/lib/python3/dist-packages/diskimage_builder/lib' });
+    const { request } = await outputRequest(await options({}), dir, { epoch: 1234, dibLib: '/usr/lib/python3/dist-packages/diskimage_builder/lib', vars: {} });
     expect(request.disk?.hookEnv).toMatchObject({ _LIB: '/usr/lib/python3/dist-packages/diskimage_builder/lib', IMAGE_NAME: 'img', IMAGE_ELEMENT: '', SOURCE_DATE_EPOCH: '1234' });
     expect(request.disk?.sourceDateEpoch).toBe(1234);
   });
@@ -89,5 +89,26 @@ describe('outputRequest', () => {
     expect(await layoutOf({ DIB_BLOCK_DEVICE_CONFIG: await readFile(gpt, 'utf8') })).toMatchObject({ table: 'gpt', source: 'DIB_BLOCK_DEVICE_CONFIG' });
     const refused = await outputRequest({ ...(await options({ layout: undefined })), graph, declared: { DIB_BLOCK_DEVICE_CONFIG: '- local_loop: {name: image0}\n- lvm: {name: lvm, base: [root]}\n' } }, dir, AT).catch((e: unknown) => e);
     expect((refused as FailureError).failure).toMatchObject({ reason: 'bad-layout', file: 'DIB_BLOCK_DEVICE_CONFIG', message: expect.stringContaining('`lvm`: LVM volumes are not supported') });
+  });
+
+  it("writes grub.cfg as DIB's bootloader element would have: its kernel command line and timeout from its variables, keyed", async () => {
+    const { loadElement } = await import('../../../src/elements/load-element.js');
+    const bootloader = unwrap(await loadElement('bootloader', '/usr/lib/python3/dist-packages/diskimage_builder/elements/bootloader', 'dib'));
+    const graph = { elements: [bootloader], providedBy: new Map() } as never;
+    const withVars = async (vars: Record<string, string>) => outputRequest({ ...(await options({})), graph }, dir, { ...AT, vars });
+    // What its environment.d sets when nothing is declared (read back by condition-vars.ts).
+    const dib = await withVars({ DIB_BOOTLOADER_DEFAULT_CMDLINE: 'nofb nomodeset gfxpayload=text', DIB_BOOTLOADER_SERIAL_CONSOLE: '' });
+    expect(dib.request.disk?.boot).toEqual({ kernelArgs: 'console=tty0 console=ttyS0,115200 no_timer_check nofb nomodeset gfxpayload=text', timeout: 5 });
+    const serial = await withVars({ DIB_BOOTLOADER_DEFAULT_CMDLINE: '', DIB_BOOTLOADER_SERIAL_CONSOLE: 'ttyS1,9600', DIB_GRUB_TIMEOUT: '0' });
+    expect(serial.request.disk?.boot).toEqual({ kernelArgs: 'console=tty0 console=ttyS1,9600 no_timer_check', timeout: 0 });
+    expect(serial.diskKey).not.toEqual(dib.diskKey);
+    expect(dib.diskKey).toMatchObject({ kernelArgs: 'console=tty0 console=ttyS0,115200 no_timer_check nofb nomodeset gfxpayload=text', grubTimeout: 5 });
+    // Without DIB's bootloader: imgfactory's own, keyed as before.
+    const own = await outputRequest(await options({}), dir, AT);
+    expect(own.request.disk?.boot).toBeUndefined();
+    expect(own.diskKey).toMatchObject({ kernelArgs: 'console=tty0 console=ttyS0,115200 no_timer_check' });
+    expect(own.diskKey).not.toHaveProperty('grubTimeout');
+    const bad = await withVars({ DIB_GRUB_TIMEOUT: 'soon' }).catch((e: unknown) => e);
+    expect((bad as FailureError).failure).toMatchObject({ reason: 'usage', message: 'DIB_GRUB_TIMEOUT=soon: not a whole number of seconds' });
   });
 });
