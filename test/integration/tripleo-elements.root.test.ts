@@ -538,6 +538,12 @@ describe(`TripleO golden image ${IMAGE}`, () => {
       const bad = await osMetadata(['uwsgi-processes', `/${RENDER}/api-uwsgi.ini`], ['overcloud.json', { workers: 'many' }]);
       expect(bad.exitCode).toBe(1);
       expect(bad.stderr).toContain('os-metadata: workers must be a whole number of at least 1, not "many"');
+      // `check` (and so `apply`) refuses it before anything is rendered: "workers = many" in nova.conf would fail nova at start.
+      await rm(path.join(tree, RENDER, 'out'), { recursive: true, force: true });
+      const refused = await render(['overcloud.json', 'compute-node.json', { workers: 'many' }]);
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toContain('os-metadata: workers must be a whole number of at least 1, not "many"; see docs/metadata.md');
+      await expect(refused.stat('/etc/nova/nova.conf')).rejects.toThrow(/ENOENT/);
     } finally {
       await cleanRender();
     }
