@@ -41,7 +41,7 @@ export interface StepJob {
   /** Its keys (chain.ts stepKeys); for a step that reads the host, how its key follows from the layer it made (it runs every time). */
   key: StepKeys | ((made: MadeLayer) => LayerKey);
   inputs: StepInputs;
-  /** The cache entry the chain walk found for it, if any. */
+  /** What the chain walk found for it (its entry and the key it was found under), if any. */
   entry: ChainLink | null;
   /** Whether it may come from the cache (not a network step under --refresh). */
   useCached: boolean;
