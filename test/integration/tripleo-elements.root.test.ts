@@ -402,6 +402,32 @@ describe(`TripleO golden image ${IMAGE}`, () => {
       }
     });
 
+    it('refreshes again only when what the node would apply changed: a new source saying the same (the request collector at first boot) is no change', async () => {
+      const dir = await scratch();
+      await mkdir(path.join(dir, 'bin'));
+      // os-refresh-config's stand-in records each run and exits with the status the test gives.
+      await writeFile(path.join(dir, 'bin', 'os-refresh-config'), `#!/bin/sh\necho run >> ${inside(dir)}/runs\nexit "$(cat ${inside(dir)}/status 2>/dev/null || echo 0)"\n`, { mode: 0o755 });
+      const metadata = { 'instance-id': 'i-1', keystone: { host: '192.0.2.10' } };
+      await writeFile(path.join(dir, 'ec2.json'), JSON.stringify(metadata));
+      await writeFile(path.join(dir, 'request.json'), JSON.stringify(metadata));
+      const refresh = (files: string[]) =>
+        execa('chroot', [tree, 'env', `PATH=${inside(dir)}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, `OS_CONFIG_FILES=${files.map((f) => inside(path.join(dir, f))).join(':')}`, `OS_METADATA_STATE=${inside(dir)}/state`, `OS_COLLECT_CONFIG_SIGNALLED=${inside(dir)}/signalled`, '/usr/libexec/os-collect-config/refresh-and-signal'], { reject: false });
+      const runs = async (): Promise<number> => (await readFile(path.join(dir, 'runs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+      expect((await refresh(['ec2.json'])).exitCode).toBe(0);
+      expect(await runs()).toBe(1);
+      const same = await refresh(['ec2.json', 'request.json']);
+      expect(same.exitCode).toBe(0);
+      expect(same.stdout).toContain('the metadata to apply is what the last successful refresh applied; not refreshing again');
+      expect(await runs()).toBe(1);
+      // A changed value is applied; a refresh that failed is tried again with the same metadata.
+      await writeFile(path.join(dir, 'request.json'), JSON.stringify({ ...metadata, keystone: { host: '192.0.2.11' } }));
+      await writeFile(path.join(dir, 'status'), '3');
+      expect((await refresh(['ec2.json', 'request.json'])).exitCode).toBe(3);
+      await rm(path.join(dir, 'status'));
+      expect((await refresh(['ec2.json', 'request.json'])).exitCode).toBe(0);
+      expect(await runs()).toBe(3);
+    });
+
     it('signals Heat as its wait conditions and software deployments expect: once per outcome, never printing a URL', async () => {
       const dir = await scratch();
       const got: string[] = [];
