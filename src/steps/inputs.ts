@@ -26,6 +26,12 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
   const elementDigest = new Map<string, FileDigest>();
   const readsImageVars = new Set<string>();
   const readsOtherElements = new Set<string>();
+  // Every hook sources every element's environment.d, under `set -u`: one that reads IMAGE_NAME (DIB's manifests) needs
+  // it set in every hook. The elements whose files name it, or what such a snippet makes of it, get the image's variables
+  // (and are keyed by them); the others get DIB's default name (hook-env.ts UNNAMED_IMAGE), so renaming an image rebuilds
+  // only them.
+  const derived = await derivedFromImageVars(ctx.elements);
+  const readsImage = derived && derived.length > 0 ? new RegExp(`${IMAGE_VARS.source}|\\b(${derived.join('|')})\\b`) : IMAGE_VARS;
   for (const e of ctx.elements) {
     // The element's files minus its hook scripts (each hook's own bytes are its
     // scriptDigest, so editing one hook re-runs that hook, not its siblings)
@@ -34,17 +40,9 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
     // Install types' hooks likewise: the chosen one's bytes are its step's scriptDigest; the others run nowhere.
     const hookFiles = new Set([...Object.values(e.hooks).flat(), ...e.installTypes.flatMap((t) => t.hooks)].map((h) => path.relative(e.dir, h.path)));
     elementDigest.set(e.name, await digestTree(e.dir, (rel) => hookFiles.has(rel) || README.test(rel)));
-    const [imageVars, otherElements] = await mentions(e.dir, [IMAGE_VARS, READS_OTHER_ELEMENTS]);
+    const [imageVars, otherElements] = await mentions(e.dir, [readsImage, READS_OTHER_ELEMENTS]);
     if (imageVars) readsImageVars.add(e.name);
     if (otherElements) readsOtherElements.add(e.name);
-  }
-  // Every hook sources every element's environment.d, under `set -u`: one that reads IMAGE_NAME (DIB's manifests) needs
-  // it set in every hook. The elements whose files name what such a snippet sets get the image's variables (and are keyed
-  // by them); the others get DIB's default name (hook-env.ts UNNAMED_IMAGE), so renaming an image rebuilds only them.
-  const derived = await derivedFromImageVars(ctx.elements);
-  if (derived && derived.length > 0) {
-    const reads = new RegExp(`\\b(${derived.join('|')})\\b`);
-    for (const e of ctx.elements) if (!readsImageVars.has(e.name) && (await mentions(e.dir, [reads]))[0]) readsImageVars.add(e.name);
   }
   const sharedEnv = sha256Buffer(
     canonicalJson({
