@@ -49,6 +49,7 @@ export const NS_INIT_SOURCE = String.raw`
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const path = require('node:path');
 const spec = JSON.parse(fs.readFileSync(process.argv[1], 'utf8'));
 const report = (status) => {
   try {
@@ -68,9 +69,10 @@ try {
   life.on('error', () => process.kill(0, 'SIGKILL'));
   life.unref();
 } catch (e) {}
-const mount = (args, what) => {
+// gone: when the mount failed, whether its target has left the namespace since (then there is nothing to do).
+const mount = (args, what, gone) => {
   const r = spawnSync(spec.mountBin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (r.status === 0) return;
+  if (r.status === 0 || (gone !== undefined && gone())) return;
   const why = r.error ? r.error.message : String(r.stderr || '').trim();
   report({ setupError: what + ': mount ' + args.join(' ') + ' failed' + (why ? ': ' + why : '') });
   process.exit(125);
@@ -93,11 +95,19 @@ if (spec.secrets !== null) {
   mount(['-o', 'remount,ro', spec.secrets.dir], 'making the secrets read-only');
 }
 if (spec.hostView !== null) {
+  // The status file's directory first, so that a failure below can still be recorded.
+  const statusDir = path.dirname(spec.statusFile);
+  const writable = (dir) => {
+    mount(['--rbind', dir, dir], 'binding ' + dir + ' writable');
+    mount(['-o', 'remount,bind,rw', dir], 'binding ' + dir + ' writable');
+  };
+  writable(statusDir);
   // mountinfo: id parent major:minor root mount-point options ... - type source super-options
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l !== '').map((line) => {
+  const mountInfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l !== '').map((line) => {
     const f = line.split(' ');
     return { id: f[0], parent: f[1], at: f[4].replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))), ro: f[5].split(',').includes('ro') };
   });
+  const mounts = mountInfo();
   const byId = new Map(mounts.map((m) => [m.id, m]));
   const under = (p, dir) => p === dir || p.startsWith(dir === '/' ? '/' : dir + '/');
   const lineage = (m) => {
@@ -110,14 +120,15 @@ if (spec.hostView !== null) {
     const ids = lineage(m);
     return mounts.some((n) => !ids.has(n.id) && ids.has(n.parent) && under(m.at, n.at));
   };
+  // A mount can leave this namespace after the list was read: the host removing its mount point detaches
+  // every copy of it (another build ending beside this one). What has gone needs no read-only remount.
+  const left = (m) => () => !mountInfo().some((n) => n.id === m.id);
+  const keep = [...spec.hostView.keep, statusDir];
   for (const m of mounts) {
-    if (m.ro || spec.hostView.keep.some((k) => under(m.at, k)) || hidden(m)) continue;
-    mount(['-o', 'remount,bind,ro', m.at], 'making the host read-only');
+    if (m.ro || keep.some((k) => under(m.at, k)) || hidden(m)) continue;
+    mount(['-o', 'remount,bind,ro', m.at], 'making the host read-only', left(m));
   }
-  for (const dir of spec.hostView.writable) {
-    mount(['--rbind', dir, dir], 'binding ' + dir + ' writable');
-    mount(['-o', 'remount,bind,rw', dir], 'binding ' + dir + ' writable');
-  }
+  for (const dir of spec.hostView.writable) if (dir !== statusDir) writable(dir);
 }
 const cmd = spec.root === null ? spec.argv : [spec.chrootBin, spec.root, ...spec.argv];
 const child = spawn(cmd[0], cmd.slice(1), { env, cwd: spec.cwd, stdio: ['ignore', 'inherit', 'inherit'] });
