@@ -125,7 +125,7 @@ export const hook: StepKind<HookStep> = {
     const elements = ctx.elements.map((e) => ({ name: e.name, dir: e.dir }));
     const image = cache.readsImageVars.has(step.element) ? { name: ctx.imageName, elements } : cache.imageVarsInEnvironmentD ? UNNAMED_IMAGE : undefined;
     const runEnv = hookEnv({ ...envOptions(step, ctx), ...(image ? { image } : {}) });
-    const own = cache.elementDigest.get(step.element)!;
+    const own = cache.ownDigest.get(step.element)!;
     return {
       ...commonInputs(step, ctx),
       // An install type's hook: its own file (not the link's name), and `script` (its id) names its directory. What chose it

@@ -22,8 +22,19 @@ const READS_OTHER_ELEMENTS = /IMAGE_ELEMENT_YAML|get_image_element_array|TMP_HOO
 /** An element's documentation, left out of its digest. */
 const README = /^README(\.(md|rst|txt))?$/;
 
+/** The directories of an element that the os-apply-config and os-refresh-config elements' hooks install whole (READS_OTHER_ELEMENTS). */
+const MERGED_DIR = /^os-(apply|refresh)-config(\/|$)/;
+
+/**
+ * A hook that may read its element's MERGED_DIR: one naming it as a path (`$TMP_HOOKS_PATH/os-apply-config`,
+ * `$(dirname $0)/../os-refresh-config`), or reading the merged hooks tree wholesale (`$TMP_HOOKS_PATH` or `..` not followed
+ * by `/name`). A comment that names the tool ("configured through os-apply-config") is not a path.
+ */
+const READS_MERGED_DIR = /\/os-(apply|refresh)-config\b|\/\.\.(?!\/[\w.-])|TMP_HOOKS_PATH\}?"?(?!\/[\w.-])/;
+
 export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
   const elementDigest = new Map<string, FileDigest>();
+  const ownDigest = new Map<string, FileDigest>();
   const readsImageVars = new Set<string>();
   const readsOtherElements = new Set<string>();
   // Every hook sources every element's environment.d, under `set -u`: one that reads IMAGE_NAME (DIB's manifests) needs
@@ -39,10 +50,17 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
     // ten-minute package install).
     // Install types' hooks likewise: the chosen one's bytes are its step's scriptDigest; the others run nowhere.
     const hookFiles = new Set([...Object.values(e.hooks).flat(), ...e.installTypes.flatMap((t) => t.hooks)].map((h) => path.relative(e.dir, h.path)));
-    elementDigest.set(e.name, await digestTree(e.dir, (rel) => hookFiles.has(rel) || README.test(rel)));
-    const [imageVars, otherElements] = await mentions(e.dir, [readsImage, READS_OTHER_ELEMENTS]);
+    const skip = (rel: string): boolean => hookFiles.has(rel) || README.test(rel);
+    const full = await digestTree(e.dir, skip);
+    elementDigest.set(e.name, full);
+    const [imageVars, otherElements, mergedDir] = await mentions(e.dir, [readsImage, READS_OTHER_ELEMENTS, [READS_MERGED_DIR, (rel) => !MERGED_DIR.test(rel)]]);
     if (imageVars) readsImageVars.add(e.name);
     if (otherElements) readsOtherElements.add(e.name);
+    // Its templates and refresh scripts are the inputs of the hooks that install them (keyed by every element's `full`),
+    // not of its own hooks unless they may read them: editing keystone.conf's template must not re-run keystone's
+    // pre-install.d hook, and with it every step after it (the whole package install).
+    const hasMergedDir = (await readdir(e.dir)).some((name) => MERGED_DIR.test(name));
+    ownDigest.set(e.name, !hasMergedDir || otherElements || mergedDir ? full : await digestTree(e.dir, (rel) => skip(rel) || MERGED_DIR.test(rel)));
   }
   const sharedEnv = sha256Buffer(
     canonicalJson({
@@ -52,7 +70,7 @@ export async function prepareInputs(ctx: InputContext): Promise<InputCache> {
       ...(ctx.dibLib ? { dibLib: await digestTree(ctx.dibLib, (rel) => rel.startsWith('__pycache__')) } : {}),
     }),
   );
-  return { elementDigest, sharedEnv, readsImageVars, readsOtherElements, imageVarsInEnvironmentD: derived !== null };
+  return { elementDigest, ownDigest, sharedEnv, readsImageVars, readsOtherElements, imageVarsInEnvironmentD: derived !== null };
 }
 
 /** The variables and functions a hook reads the image's make-up through (hook-env.ts `image`). */
@@ -89,13 +107,17 @@ function assignedName(line: string): string | null {
   return m ? (m[1] ?? m[2]!) : null;
 }
 
-/** For each pattern, whether any file under `dir` (symlinks not followed, as `grep -r`) contains it; every file is read once. */
-async function mentions(dir: string, patterns: RegExp[]): Promise<boolean[]> {
+/**
+ * For each pattern, whether any file under `dir` (symlinks not followed, as `grep -r`) contains it; every file is read
+ * once. A pattern given with a filter is looked for only in the files (paths relative to `dir`) the filter takes.
+ */
+async function mentions(dir: string, patterns: (RegExp | [RegExp, (rel: string) => boolean])[]): Promise<boolean[]> {
   const found = patterns.map(() => false);
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
-    const text = await readFile(path.join(entry.parentPath, entry.name), 'latin1');
-    patterns.forEach((p, i) => (found[i] ||= p.test(text)));
+    const file = path.join(entry.parentPath, entry.name);
+    const text = await readFile(file, 'latin1');
+    patterns.forEach((p, i) => (found[i] ||= p instanceof RegExp ? p.test(text) : p[1](path.relative(dir, file)) && p[0].test(text)));
     if (found.every(Boolean)) break;
   }
   return found;

@@ -52,7 +52,10 @@ export interface InputContext {
 
 /** Precomputed once per build (inputs.ts): digests of elements and of the shared hook environment. */
 export interface InputCache {
+  /** Each element's files but its hooks and README: what a hook that reads other elements' files is keyed by. */
   elementDigest: Map<string, FileDigest>;
+  /** What an element's own hooks are keyed by: elementDigest, less its os-apply-config/ and os-refresh-config/ unless its files name them (inputs.ts). */
+  ownDigest: Map<string, FileDigest>;
   /** environment.d snippets and bin/ tools of the merged hooks tree, and DIB's lib: every hook sees them. */
   sharedEnv: FileDigest;
   /** Elements whose files mention IMAGE_NAME, IMAGE_ELEMENT or get_image_element_array, or what an environment.d snippet sets from them. */

@@ -39,8 +39,8 @@ async function inputsOf(template: string) {
 
 const DIB_ELEMENTS = '/usr/lib/python3/dist-packages/diskimage_builder/elements';
 
-/** An element with one install.d hook and, if given, one environment.d snippet. */
-async function elementWith(name: string, hookText: string, environmentD?: string) {
+/** An element with one install.d hook and, if given, one environment.d snippet and one os-apply-config template. */
+async function elementWith(name: string, hookText: string, environmentD?: string, template?: string) {
   const dir = path.join(await scratchDir('element'), name);
   await mkdir(path.join(dir, 'install.d'), { recursive: true });
   await writeFile(path.join(dir, 'install.d', `50-${name}`), `#!/bin/bash\n${hookText}\n`, { mode: 0o755 });
@@ -48,10 +48,14 @@ async function elementWith(name: string, hookText: string, environmentD?: string
     await mkdir(path.join(dir, 'environment.d'));
     await writeFile(path.join(dir, 'environment.d', `10-${name}`), environmentD);
   }
+  if (template !== undefined) {
+    await mkdir(path.join(dir, 'os-apply-config', 'etc'), { recursive: true });
+    await writeFile(path.join(dir, 'os-apply-config', 'etc', `${name}.conf`), template);
+  }
   return unwrap(await loadElement(name, dir, path.dirname(dir)));
 }
 
-/** Each element's install.d hook step key fields (env included) in an image named `imageName`. */
+/** Each element's install.d hook step key fields in an image named `imageName`: its env, and its element digest by element. */
 async function hookEnvs(elements: Awaited<ReturnType<typeof elementWith>>[], imageName: string) {
   const distro = unwrap(await loadDistro('debian-bookworm'));
   const hooksDir = await scratchDir('hooks');
@@ -59,13 +63,16 @@ async function hookEnvs(elements: Awaited<ReturnType<typeof elementWith>>[], ima
   const ctx: InputContext = { distro, elements, imageName, hooksDir, declared: {}, sourceDateEpoch: null, dibLib: null, secrets: [], volatileScope: [] };
   const cache = await prepareInputs(ctx);
   const out = new Map<string, Record<string, string>>();
+  const digest = new Map<string, unknown>();
   for (const e of elements) {
     for (const h of e.hooks['install.d'] ?? []) {
       const step: HookStep = { kind: 'hook', id: `${e.name}/install.d/${h.name}`, phase: 'install.d', place: 'inside', element: e.name, hook: h, installType: null };
-      out.set(e.name, (await hook.inputs(step, ctx, cache)).env);
+      const inputs = await hook.inputs(step, ctx, cache);
+      out.set(e.name, inputs.env);
+      digest.set(e.name, inputs.elementDigest);
     }
   }
-  return { cache, env: out };
+  return { cache, env: out, digest };
 }
 
 describe('key inputs shared by a build', () => {
@@ -74,6 +81,30 @@ describe('key inputs shared by a build', () => {
     expect([...cache.readsOtherElements].sort()).toEqual(['os-apply-config', 'os-refresh-config']);
     const edited = await inputsOf('[DEFAULT]\nhost = {{service.host}}\ndebug = true\n');
     expect(edited.elementDigest.get('service')).not.toBe(cache.elementDigest.get('service'));
+  });
+
+  it("keys an element's own hooks by its os-apply-config/ templates only when they may read them", async () => {
+    const image = async (template: string) =>
+      hookEnvs(
+        [
+          unwrap(await loadElement('os-apply-config', path.join(REPO, 'os-apply-config'), REPO)),
+          // Like keystone's debconf hook: it names the tool in a comment, and reads no template.
+          await elementWith('service', '# configured at boot through os-apply-config\ndebconf-set-selections </dev/null', undefined, template),
+          await elementWith('named', 'install -m 0644 "$TMP_HOOKS_PATH/os-apply-config/etc/named.conf" /etc/', undefined, template),
+          await elementWith('relative', 'cat "$(dirname $0)/../os-apply-config/etc/relative.conf"', undefined, template),
+          await elementWith('wholesale', 'cp -a "$(dirname "$0")/.." /tmp/all', undefined, template),
+          await elementWith('tree', 'find "$TMP_HOOKS_PATH" -type f', undefined, template),
+          await elementWith('static', 'install -m 0644 "$TMP_HOOKS_PATH/static/etc/x" /etc/', undefined, template),
+        ],
+        'img',
+      );
+    const a = await image('[DEFAULT]\ndebug = false\n');
+    const b = await image('[DEFAULT]\ndebug = true\n');
+    const changed = ['service', 'named', 'relative', 'wholesale', 'tree', 'static'].filter((e) => a.digest.get(e) !== b.digest.get(e));
+    expect(changed).toEqual(['named', 'relative', 'wholesale', 'tree']);
+    // The hook that installs every element's templates is keyed by them all.
+    expect(a.cache.elementDigest.get('service')).not.toBe(b.cache.elementDigest.get('service'));
+    expect(a.cache.readsOtherElements.has('os-apply-config')).toBe(true);
   });
 
   it("gives the image's name only to the hooks that read it or what environment.d makes of it (DIB's manifests), DIB's default name to the rest", async () => {
