@@ -77,6 +77,8 @@ export type Failure =
   | { reason: 'tool-failed'; tool: string; args: string[]; exitCode: number | null; signal?: string; stderrTail: string[] }
   | { reason: 'image-too-small'; what: string; needed: number; available: number }
   | { reason: 'tree-missing'; what: string; hint: string }
+  /** A file in the image's tree that imgfactory reads (not runs) says something it cannot read (image/grub-defaults.ts). */
+  | { reason: 'tree-config'; file: string; line: number; message: string; hint: string }
   | { reason: 'lock-timeout'; what: string; holder: string; waitedMs: number }
   | { reason: 'remote-cache'; ref: string; message: string; status?: number }
   | { reason: 'manifest-invalid'; file: string; field: string; message: string }
@@ -151,6 +153,7 @@ export function kindOf(failure: Failure): FailureKind {
     case 'bad-layout':
     case 'image-too-small':
     case 'tree-missing':
+    case 'tree-config':
     case 'bad-key':
     case 'cloud-config':
     case 'signing-incomplete':

@@ -155,6 +155,8 @@ export function renderFailure(f: Failure): Rendered {
       };
     case 'tree-missing':
       return { message: `${f.what} is missing from the image's root tree`, details: [], hint: f.hint };
+    case 'tree-config':
+      return { message: `${f.file}, line ${f.line}, in the image's root tree: ${f.message}`, details: [], hint: f.hint };
     case 'manifest-invalid':
       return { message: `manifest ${f.file}: ${f.field}: ${f.message}`, details: [], hint: 'see docs/manifest.md for the schema' };
     case 'verify-failed':

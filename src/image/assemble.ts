@@ -22,7 +22,8 @@ import { writePartitionTable } from './partition-table.js';
 import { makeExt4 } from './ext4.js';
 import { makeSwap, makeVfat } from './esp.js';
 import { renderFstab, vfatUuid, type FstabEntry } from './fstab.js';
-import { earlyConfig, grubCfg } from './grub-config.js';
+import { DEFAULT_KERNEL_ARGS, earlyConfig, grubCfg } from './grub-config.js';
+import { treeKernelArgs } from './grub-defaults.js';
 import { grubDir } from './grub-modules.js';
 import { installBiosBoot, makeCoreImage } from './grub-bios.js';
 import { EFI_BOOT_PATH, makeEfiImage } from './grub-efi.js';
@@ -165,6 +166,10 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
       }
     }
   }
+  // As grub-mkconfig: the tree's GRUB_CMDLINE_LINUX, then the image's own arguments (its GRUB_CMDLINE_LINUX_DEFAULT).
+  const fromTree = boot.bios || boot.efi ? await treeKernelArgs(o.rootDir) : ok('');
+  if (!fromTree.ok) return fromTree;
+  const kernelArgs = [fromTree.value, o.kernelArgs ?? DEFAULT_KERNEL_ARGS].filter((a) => a !== '').join(' ');
   if (boot.bios) {
     const dir = await grubDir(o.rootDir, 'i386-pc');
     if (!dir.ok) return dir;
@@ -210,7 +215,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
         inject: [
           { path: '/etc/fstab', content: renderFstab(fstab), mode: 0o644 },
           ...(boot.bios || boot.efi
-            ? [{ path: '/boot/grub/grub.cfg', content: grubCfg({ rootUuid, ...(root.label ? { rootLabel: root.label } : {}), ...(o.kernelArgs ? { kernelArgs: o.kernelArgs } : {}), ...(o.grubTimeout !== undefined ? { timeout: o.grubTimeout } : {}) }), mode: 0o644 }]
+            ? [{ path: '/boot/grub/grub.cfg', content: grubCfg({ rootUuid, ...(root.label ? { rootLabel: root.label } : {}), kernelArgs, ...(o.grubTimeout !== undefined ? { timeout: o.grubTimeout } : {}) }), mode: 0o644 }]
             : []),
         ],
         workDir: work,

@@ -1,6 +1,6 @@
 // The proof that imgfactory's disk images boot: `imgfactory build base vm
 // block-device-efi -t qcow2,raw` and the same with block-device-mbr (which
-// shares every layer and only assembles again), booted in qemu (TCG, 1 GiB,
+// shares every layer but the efi image's grub-args hook), booted in qemu (TCG, 1 GiB,
 // no network) until the serial console shows `login:`. The efi image boots
 // under SeaBIOS and OVMF, the mbr image under SeaBIOS. Assembly is also
 // checked directly: it leaves the tree untouched and is reproducible. The
@@ -76,7 +76,7 @@ describe('bootable images built by imgfactory', () => {
   beforeAll(async () => {
     dir = await scratchDir('boot');
     await cacheWithBase(path.join(dir, 'cache'));
-    efi = await build('boot-efi', 'block-device-efi', 'qcow2,raw,tar', ['bd-marker', '--elements-path', DISK_ELEMENTS]);
+    efi = await build('boot-efi', 'block-device-efi', 'qcow2,raw,tar', ['bd-marker', 'grub-args', '--elements-path', DISK_ELEMENTS]);
     mbr = await build('boot-mbr', 'block-device-mbr', 'qcow2');
     sb = await build('boot-sb', 'block-device-efi-secureboot', 'qcow2');
     broken = await build('boot-broken', 'block-device-mbr', 'qcow2', ['broken-init', '--elements-path', DISK_ELEMENTS]);
@@ -174,6 +174,8 @@ describe('bootable images built by imgfactory', () => {
     figures.push(`efi/OVMF: login prompt after ${r.seconds} s`);
     expect(r.ok, `no login prompt within ${BOOT_TIMEOUT_S} s; console:\n${tail(r.log)}`).toBe(true);
     expect(r.log).toMatch(/efi: EFI v/);
+    // grub-args' grub.d snippet reached the kernel (image/grub-defaults.ts), before the image's own arguments.
+    expect(r.log).toMatch(/Kernel command line: .* ro imgfactory\.grub_d=1 console=tty0 /);
   }, scaled(300_000));
 
   it.concurrent('boots the mbr image under SeaBIOS', async () => {

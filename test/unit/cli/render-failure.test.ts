@@ -12,6 +12,12 @@ describe('renderFailure', () => {
     expect(r.hint).toBe('raise --image-size or --image-extra-size');
   });
 
+  it("names the tree's file and line it cannot read, and is the user's to fix (exit 2)", () => {
+    const f = { reason: 'tree-config' as const, file: '/etc/default/grub.d/50-site.cfg', line: 3, message: 'cannot read GRUB_CMDLINE_LINUX here: it runs a command', hint: 'assign it plainly' };
+    expect(renderFailure(f).message).toBe("/etc/default/grub.d/50-site.cfg, line 3, in the image's root tree: cannot read GRUB_CMDLINE_LINUX here: it runs a command");
+    expect(exitCodeOf(f)).toBe(exitCodeOf({ reason: 'tree-missing', what: 'x', hint: 'y' }));
+  });
+
   it('says which filesystem is full, what the build keeps there, what it was doing and what it needed', () => {
     const r = renderFailure({ reason: 'no-space', mountPoint: '/srv/small', role: 'cache', free: 12_288, during: 'storing the layer of a/install.d/10-a', needed: 104_857_600 });
     expect(r.message).toBe('no space left on /srv/small (the cache, 12.0 KiB free) while storing the layer of a/install.d/10-a; needed about 100 MiB');
