@@ -25,6 +25,14 @@ import { ENTRY_TAG } from './format.js';
  */
 export type EntryKind = `layer/${string}` | `output/${string}`;
 
+/**
+ * The record of which volatile paths a step's change held (engine/chain.ts):
+ * not a layer, but it names the key a layer of the chain is stored under,
+ * so it travels with the chain. Its blob is the JSON list of paths, which
+ * its metadata (`matched`) also carries.
+ */
+export const VOLATILE_RECORD_KIND: EntryKind = 'layer/volatile-record';
+
 /** What a lookup accepts: one kind, or (cache administration: push, pull, ls) any. */
 export type WantedKind = EntryKind | 'any';
 

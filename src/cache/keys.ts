@@ -84,6 +84,21 @@ export interface StepKeyFields {
    * another element, a path could be volatile that this change did hold.
    */
   volatileFree?: string[] | null;
+  /**
+   * Set when the step's change held something: the search path's volatile
+   * paths that matched it, sorted, with `volatile` the image's paths among
+   * them (none, maybe). Only those can have removed anything, so the layer
+   * is the same for every image whose list agrees on them: the controller
+   * and the compute node share the package step that makes ssh host keys,
+   * though the controller's list has mariadb's and rabbitmq's paths too.
+   */
+  volatileHeld?: string[] | null;
+  /**
+   * The key of the record (engine/chain.ts) that says which of the search
+   * path's volatile paths (`volatileFree`) a step's change held, so that a
+   * lookup can make the `volatileHeld` key before running the step.
+   */
+  volatileRecord?: boolean;
 }
 
 /** The cache key of a step's layer. Throws (TypeError) on malformed fields: a programming error. */
@@ -114,6 +129,12 @@ export function layerKey(f: StepKeyFields): LayerKey {
     if (f.volatile && f.volatile.length > 0) throw new TypeError('volatile and volatileFree exclude each other: a layer is keyed by the paths removed from it, or as holding none');
     hashed.volatileFree = f.volatileFree;
   }
+  if (f.volatileHeld && f.volatileHeld.length > 0) {
+    if (f.volatileFree && f.volatileFree.length > 0) throw new TypeError('volatileHeld and volatileFree exclude each other: a change held volatile paths or none');
+    if (f.volatile?.some((p) => !f.volatileHeld!.includes(p))) throw new TypeError('volatile must be among volatileHeld: a path that matched nothing removed nothing');
+    hashed.volatileHeld = f.volatileHeld;
+  }
+  if (f.volatileRecord) hashed.volatileRecord = true;
   if (f.secrets && f.secrets.length > 0) hashed.secrets = f.secrets.map((s) => ({ id: s.id, exported: s.exported }));
   return hashKey(hashed);
 }

@@ -7,6 +7,7 @@
 // what it sends.
 import type { Argv, CommandModule } from 'yargs';
 import type { LayerKey } from '../cache/digest.js';
+import { VOLATILE_RECORD_KIND } from '../cache/entry-descriptor.js';
 import { openRemoteCache, type RemoteCache } from '../cache/remote/remote-cache.js';
 import { LocalLayerStore } from '../cache/store-local.js';
 import { EXIT_CODES, FailureError, type Failure } from '../failure.js';
@@ -59,7 +60,7 @@ export function cachePushCommand(run: Run): CommandModule<object, RemoteArgs> {
       const local = new LocalLayerStore(a.cacheDir);
       const entries = (await local.list()).filter((e) => e.metadata.image === a.image).sort((x, y) => x.time - y.time);
       if (entries.length === 0) throw new FailureError({ reason: 'usage', message: `no cache entries of image "${a.image}" in ${a.cacheDir}`, hint: 'see `imgfactory cache ls`' });
-      const layers = entries.filter((e) => e.kind.startsWith('layer/'));
+      const layers = entries.filter((e) => e.kind.startsWith('layer/') && e.kind !== VOLATILE_RECORD_KIND);
       const finalKey = (layers[layers.length - 1] ?? entries[entries.length - 1]!).key as LayerKey;
       const remote = await open(a, true);
       const pushed = await remote.push(a.image, entries.map((e) => e.key as LayerKey), local, finalKey);

@@ -20,7 +20,7 @@ import type { FileDigest, LayerKey } from '../cache/digest.js';
 import { layerKey } from '../cache/keys.js';
 import { hasCheckpoint, pruneCheckpoints, restoreCheckpoint, saveCheckpoint } from '../cache/checkpoints.js';
 import type { KnownDigests } from '../cache/tree-record.js';
-import type { WantedKind } from '../cache/entry-descriptor.js';
+import { VOLATILE_RECORD_KIND, type WantedKind } from '../cache/entry-descriptor.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
 import type { Step, StepInputs } from '../steps/index.js';
 import { layerKindOf } from './layer-io.js';
@@ -39,36 +39,69 @@ export interface ChainLink {
  * The keys a step's layer may be stored under, after `parent` (null for the
  * first step). `free`: its change held none of the search path's volatile
  * paths (keys.ts volatileFree), so images with other elements share it; it is
- * looked up first. `image`: keyed by the image's own volatile paths. `free` is
- * null when the search path declares none (then `image` is the only key).
+ * looked up first. When the change did hold some, its layer is keyed by those
+ * paths and the image's among them (`held`, keys.ts volatileHeld), and the
+ * paths are written to a record under `record`, so that the next build, of
+ * whichever image, can make that key before it runs the step. `record` is
+ * null when the search path declares no volatile path (no change holds one).
  */
 export interface StepKeys {
-  free: LayerKey | null;
-  image: LayerKey;
+  free: LayerKey;
+  record: LayerKey | null;
+  /** The key of the layer whose change held `matched` (sorted, of the search path's or the image's); null when they are not a non-empty list of those (a damaged record). */
+  held(matched: readonly string[]): LayerKey | null;
 }
 
 export function stepKeys(inputs: StepInputs, parent: { key: LayerKey; layer: FileDigest } | null): StepKeys {
   const chain = { parent: parent?.key ?? null, parentLayer: parent?.layer ?? null };
   const scope = inputs.volatileScope ?? [];
+  const image = inputs.volatile ?? [];
+  // The image's paths are the search path's, but a key must not hang on that.
+  const known = new Set([...scope, ...image]);
   return {
-    free: scope.length > 0 ? layerKey({ ...inputs, ...chain, volatile: null, volatileFree: scope }) : null,
-    image: layerKey({ ...inputs, ...chain, volatileFree: null }),
+    free: layerKey({ ...inputs, ...chain, volatile: null, volatileFree: scope }),
+    record: known.size > 0 ? layerKey({ ...inputs, ...chain, volatile: null, volatileFree: scope, volatileRecord: true }) : null,
+    held(matched) {
+      const sorted = [...new Set(matched)].sort();
+      if (sorted.length === 0 || sorted.length !== matched.length || sorted.some((p, i) => p !== matched[i] || !known.has(p))) return null;
+      return layerKey({ ...inputs, ...chain, volatileFree: null, volatileHeld: sorted, volatile: image.filter((p) => sorted.includes(p)) });
+    },
   };
 }
 
-/** The key a layer just made is stored under: `free` only when its change held none of the search path's volatile paths. */
-export function keyFor(keys: StepKeys, heldVolatile: boolean): LayerKey {
-  return !heldVolatile && keys.free !== null ? keys.free : keys.image;
+/** The key a layer just made is stored under, and the record to write beside it (chain.ts StepKeys). */
+export function keyFor(keys: StepKeys, heldVolatile: readonly string[]): { key: LayerKey; record: { key: LayerKey; matched: string[] } | null } {
+  if (heldVolatile.length === 0) return { key: keys.free, record: null };
+  const key = keys.held(heldVolatile);
+  if (key === null || keys.record === null) throw new Error(`a change held volatile paths neither the search path nor the image declares: ${heldVolatile.join(', ')}`);
+  return { key, record: { key: keys.record, matched: [...heldVolatile] } };
 }
 
-/** The first of the step's keys the store holds an entry of `kind` for, and that entry. */
+/** The paths a volatile record names, or null when it is not a list of strings. */
+function recordedPaths(entry: LayerEntry): string[] | null {
+  const matched = entry.metadata.matched;
+  return Array.isArray(matched) && matched.every((p) => typeof p === 'string') ? (matched as string[]) : null;
+}
+
+/**
+ * The first of the step's keys the store holds an entry of `kind` for, and
+ * that entry: `free`, else the key its volatile record names.
+ */
 export async function lookupStep(store: LayerStore, keys: StepKeys, kind: WantedKind): Promise<ChainLink | null> {
-  for (const key of [keys.free, keys.image]) {
-    if (key === null) continue;
-    const entry = await store.lookup(key, kind);
-    if (entry) return { key, entry, keys };
-  }
-  return null;
+  const free = await store.lookup(keys.free, kind);
+  if (free) return { key: keys.free, entry: free, keys };
+  if (keys.record === null) return null;
+  const record = await store.lookup(keys.record, VOLATILE_RECORD_KIND);
+  const matched = record ? recordedPaths(record) : null;
+  const key = matched ? keys.held(matched) : null;
+  if (key === null) return null;
+  const entry = await store.lookup(key, kind);
+  return entry ? { key, entry, keys } : null;
+}
+
+/** Writes the record of which volatile paths a step's change held (after its layer is stored: a record never names a key before it has an entry). */
+export async function storeVolatileRecord(store: LayerStore, record: { key: LayerKey; matched: string[] }, metadata: { image: string; step: string }): Promise<void> {
+  await store.putLayer(record.key, VOLATILE_RECORD_KIND, Buffer.from(JSON.stringify(record.matched)), { ...metadata, mediaType: 'application/json', matched: record.matched });
 }
 
 /**

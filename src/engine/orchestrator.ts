@@ -202,7 +202,8 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
       const link = links[i - linksFrom];
       const readsHost = kindOf(step).readsHost(step);
       const before = parent;
-      const key: StepJob['key'] = readsHost ? (made) => keyFor(stepKeys({ ...inputs[i]!, hostResult: made.layer }, before), made.heldVolatile) : (link?.keys ?? stepKeys(inputs[i]!, parent));
+      // A step that reads the host is keyed by its layer once it has run (it runs every time), so nothing looks it up by a volatile record.
+      const key: StepJob['key'] = readsHost ? (made) => ({ key: keyFor(stepKeys({ ...inputs[i]!, hostResult: made.layer }, before), made.heldVolatile).key, record: null }) : (link?.keys ?? stepKeys(inputs[i]!, parent));
       await shellsAt(i);
       const t0 = performance.now();
       const done: StepDone = await runOrApply(

@@ -62,25 +62,26 @@ const VOLATILE: readonly Volatile[] = [
  * Normalises the change in `dir` (a step's upper dir over `lower`, or with
  * `lower` null a whole tree): removes what the elements' `volatile` paths
  * match, and settles its mtimes: clamped to `epoch`, or with `everyMtime`
- * all set to it. Says whether the change held anything the `scope` paths (the
- * search path's) or the `volatile` ones match: a change that held none is the
- * same layer whatever paths an image declares volatile (cache/keys.ts
- * volatileFree).
+ * all set to it. Says which of the `scope` paths (the search path's) and
+ * the `volatile` ones matched anything in the change, sorted: a change
+ * that held none is the same layer whatever paths an image declares
+ * volatile (cache/keys.ts volatileFree), one that held some is the same for
+ * every image that removes the same ones among them (volatileHeld).
  */
 export async function makeReproducible(
   dir: string,
   lower: string | null,
   epoch: number,
   o: { everyMtime?: boolean; volatile?: readonly string[]; scope?: readonly string[] } = {},
-): Promise<{ heldVolatile: boolean }> {
+): Promise<{ heldVolatile: string[] }> {
   for (const v of VOLATILE) await normalise(dir, lower, v);
-  let heldVolatile = false;
-  for (const pattern of new Set([...(o.scope ?? []), ...(o.volatile ?? [])])) heldVolatile = (await matching(dir, pattern)).length > 0 || heldVolatile;
+  const heldVolatile: string[] = [];
+  for (const pattern of new Set([...(o.scope ?? []), ...(o.volatile ?? [])])) if ((await matching(dir, pattern)).length > 0) heldVolatile.push(pattern);
   for (const pattern of o.volatile ?? []) for (const rel of await matching(dir, pattern)) await removeFromChange(dir, lower, rel);
   await dropStalePyc(dir, lower, epoch);
   const clamp = o.everyMtime ? [] : ['-newermt', `@${epoch}`];
   await mustRun('find', [dir, ...clamp, '-exec', 'touch', '-h', '-d', `@${epoch}`, '{}', '+']);
-  return { heldVolatile };
+  return { heldVolatile: heldVolatile.sort() };
 }
 
 async function normalise(dir: string, lower: string | null, v: Volatile): Promise<void> {

@@ -21,7 +21,7 @@ import { resetStepDirs, type BuildDir } from './build-dir.js';
 import type { StepReport } from './events.js';
 import { checkFetchedState } from './archive-check.js';
 import { applyToTree, fetchLayer, layerKindOf, moveToTree, packStep, storeLayer, unpackedSize } from './layer-io.js';
-import { keyFor, lookupStep, type ChainLink, type StepKeys } from './chain.js';
+import { keyFor, lookupStep, storeVolatileRecord, type ChainLink, type StepKeys } from './chain.js';
 import type { Doing } from './doing.js';
 import type { EnginePorts } from './ports.js';
 import { makeReproducible } from './reproducible-layer.js';
@@ -39,7 +39,7 @@ export interface StepJob {
   index: number;
   total: number;
   /** Its keys (chain.ts stepKeys); for a step that reads the host, how its key follows from the layer it made (it runs every time). */
-  key: StepKeys | ((made: MadeLayer) => LayerKey);
+  key: StepKeys | KeyOf;
   inputs: StepInputs;
   /** What the chain walk found for it (its entry and the key it was found under), if any. */
   entry: ChainLink | null;
@@ -47,11 +47,14 @@ export interface StepJob {
   useCached: boolean;
 }
 
-/** A layer just made: its digest, and whether the step's change held a path the search path's volatile paths match (before they were removed). */
+/** A layer just made: its digest, and the search path's volatile paths its change held (before they were removed), sorted. */
 export interface MadeLayer {
   layer: FileDigest;
-  heldVolatile: boolean;
+  heldVolatile: string[];
 }
+
+/** Where a layer just made is stored (chain.ts keyFor). */
+type KeyOf = (made: MadeLayer) => ReturnType<typeof keyFor>;
 
 export interface StepEnv {
   dir: BuildDir;
@@ -115,17 +118,17 @@ export async function runOrApply(job: StepJob, env: StepEnv): Promise<StepDone> 
   };
   throwIfInterrupted(ports.signal);
   // Locked by the key images share: two builds of it, whichever images they make, run it once.
-  return store ? store.withKeyLock(key.free ?? key.image, buildIt) : buildIt();
+  return store ? store.withKeyLock(key.free, buildIt) : buildIt();
 }
 
 /**
  * Runs the step, packs its change, moves it onto the tree and stores it
- * under `keyOf(the layer made)`. An outside step's writes into the hooks tree go
+ * under `keyOf(the layer made)` (and its volatile record beside it). An outside step's writes into the hooks tree go
  * into its layer (hooks-writes.ts); the change is made reproducible
  * (reproducible-layer.ts) before it is packed, so that its layer, and with
  * it every key after it, is a function of what the step wrote.
  */
-async function buildStep(job: StepJob, env: StepEnv, keyOf: (made: MadeLayer) => LayerKey): Promise<StepDone> {
+async function buildStep(job: StepJob, env: StepEnv, keyOf: KeyOf): Promise<StepDone> {
   const { step, index, total } = job;
   const { dir, ports } = env;
   const store = ports.store;
@@ -182,10 +185,11 @@ async function buildStep(job: StepJob, env: StepEnv, keyOf: (made: MadeLayer) =>
   await moveToTree(layer, dir.tree);
   timing.lap('moved onto the tree');
   throwIfInterrupted(ports.signal);
-  const key = keyOf({ layer: layer.digest, heldVolatile });
+  const { key, record } = keyOf({ layer: layer.digest, heldVolatile });
   if (store) {
     env.doing.now({ what: `storing the layer of ${step.id}`, writesTo: ['cache'], estimate: async () => layer.size });
     await storeLayer(store, key, layerKindOf(step), layer, { image: env.imageName, step: step.id });
+    if (record) await storeVolatileRecord(store, record, { image: env.imageName, step: step.id });
     timing.lap('stored');
   }
   timing.sayIfSlow(ports.emit, step.id);

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { FailureError, type Failure, type Result } from '../../failure.js';
 import type { LayerKey } from '../digest.js';
 import type { BlobSource } from '../content-write.js';
-import { bindingProblem, describeEntry, type EntryKind, type WantedKind } from '../entry-descriptor.js';
+import { bindingProblem, describeEntry, VOLATILE_RECORD_KIND, type EntryKind, type WantedKind } from '../entry-descriptor.js';
 import { LocalLayerStore } from '../store-local.js';
 import type { LayerEntry, LayerMetadataInput } from '../store.js';
 import type { EntrySigner, EntryTrust } from './entry-trust.js';
@@ -158,7 +158,8 @@ export class CachingLayerStore extends LocalLayerStore {
       if (this.settings.mode === 'max') keys.push(key);
       else {
         const entry = await super.lookup(key, 'any');
-        if (entry?.kind.startsWith('output/')) keys.push(key);
+        // Outputs, and the records that name a chain step's key (engine/chain.ts): without its record, another runner cannot find that step.
+        if (entry && (entry.kind.startsWith('output/') || entry.kind === VOLATILE_RECORD_KIND)) keys.push(key);
       }
     }
     keys = [...new Set(keys)];

@@ -80,6 +80,8 @@ describe('layerKey', () => {
     ['archive', ARCHIVE],
     ['volatile', ['etc/ssh/ssh_host_*']],
     ['volatileFree', ['etc/ssh/ssh_host_*']],
+    ['volatileHeld', ['etc/ssh/ssh_host_*']],
+    ['volatileRecord', true],
   ];
   it.each(mutations)('changes when %s becomes %j', (field, value) => {
     expect(layerKey({ ...fixture(), [field]: value })).not.toBe(layerKey(fixture()));
@@ -102,6 +104,20 @@ describe('layerKey', () => {
     expect(layerKey({ ...fixture(), volatileFree: ['var/lib/mysql/*'] })).toBe('sha256:7bce4fe17569d2e6118bf4d873895153c6de1943dd90870ae5962f3d5839aa5e');
     expect(layerKey({ ...fixture(), volatileFree: ['var/lib/mysql/*'] })).not.toBe(layerKey({ ...fixture(), volatile: ['var/lib/mysql/*'] }));
     expect(() => layerKey({ ...fixture(), volatile: ['var/lib/mysql/*'], volatileFree: ['var/lib/mysql/*'] })).toThrow(TypeError);
+  });
+
+  it('keys a layer by the volatile paths its change held and the image removed, and refuses what cannot be', () => {
+    const held = { ...fixture(), volatileHeld: ['etc/ssh/ssh_host_*'] };
+    expect(layerKey({ ...held, volatile: ['etc/ssh/ssh_host_*'] })).toBe('sha256:04354626a21c7d9ef416cdfc73ea78fe8872d0c803bdaf01c42e9e099eede4bd');
+    expect(layerKey({ ...held, volatileHeld: [] })).toBe(layerKey(fixture()));
+    // Held but kept (the image does not declare it) is another layer than held and removed.
+    expect(layerKey(held)).not.toBe(layerKey({ ...held, volatile: ['etc/ssh/ssh_host_*'] }));
+    // Paths the image declares that matched nothing are not in the key: that is what lets images share it.
+    expect(layerKey({ ...fixture(), volatileHeld: ['etc/ssh/ssh_host_*', 'var/lib/mysql/*'], volatile: ['etc/ssh/ssh_host_*'] })).not.toBe(layerKey({ ...held, volatile: ['etc/ssh/ssh_host_*'] }));
+    expect(() => layerKey({ ...held, volatile: ['var/lib/mysql/*'] })).toThrow(TypeError);
+    expect(() => layerKey({ ...held, volatileFree: ['etc/ssh/ssh_host_*'] })).toThrow(TypeError);
+    expect(layerKey({ ...fixture(), volatileFree: ['etc/ssh/ssh_host_*'], volatileRecord: true })).toBe('sha256:1ffb6d9937e14886c56ed63e59c766e31c77ca4fbbf81c11513f03d12d48c644');
+    expect(layerKey({ ...fixture(), volatileRecord: false })).toBe(layerKey(fixture()));
   });
 
   it('gives the same key as before hostResult existed when it is not set', () => {

@@ -8,6 +8,7 @@ import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { VOLATILE_RECORD_KIND } from '../../../src/cache/entry-descriptor.js';
 import { LocalLayerStore } from '../../../src/cache/store-local.js';
 import { loadDistro } from '../../../src/distro/load-distro.js';
 import type { ArchiveState, SuiteState } from '../../../src/distro/archive-state.js';
@@ -278,5 +279,31 @@ describe('orchestrate', () => {
       expect(again.sandboxAsked).toBe(false);
       expect(again.outcome.steps.map((st) => st.key)).toEqual(before.outcome.steps.map((st) => st.key));
     }
+  });
+
+  it('images whose volatile lists agree on the paths a change held share that step, and the steps after it', async () => {
+    const h = await harness('orch-volatile-held');
+    await mkdir(path.join(h.elements, 'keeps-state'));
+    await writeFile(path.join(h.elements, 'keeps-state', 'volatile-paths'), 'var/lib/fake/install.d_20-*\n');
+    // The second image declares one more volatile path, which nothing in count-a's steps matches (mariadb's, beside ssh's).
+    await mkdir(path.join(h.elements, 'more-state'));
+    await writeFile(path.join(h.elements, 'more-state', 'volatile-paths'), 'var/lib/elsewhere/*\n');
+    const distro = unwrap(await loadDistro('debian-bookworm'));
+    const index = await fixtureIndex(h.elements, REPO_ELEMENTS);
+    const first = await build(h, { graph: unwrap(resolveImage(['count-a', 'keeps-state'], { index, distro })), imageName: 'first' });
+    const other = new FakeSandbox();
+    const second = await build(h, { graph: unwrap(resolveImage(['count-a', 'keeps-state', 'more-state'], { index, distro })), imageName: 'second' }, other);
+
+    expect(other.runs).toEqual([]);
+    expect(second.outcome.steps.map((st) => st.key)).toEqual(first.outcome.steps.map((st) => st.key));
+    for (const image of ['first', 'second']) expect(await tarList(path.join(h.out, `${image}.tar`))).not.toContain('./var/lib/fake/install.d_20-count-a');
+
+    // A record damaged in the cache names no key: the step is built again, never taken from another key.
+    const store = new LocalLayerStore(h.cacheDir);
+    const record = (await store.list()).find((e) => e.kind === VOLATILE_RECORD_KIND)!;
+    await store.putLayer(record.key, VOLATILE_RECORD_KIND, Buffer.from('[]'), { image: 'first', step: String(record.metadata.step), matched: ['var/lib/elsewhere/*'] });
+    const third = new FakeSandbox();
+    await build(h, { graph: unwrap(resolveImage(['count-a', 'keeps-state', 'more-state'], { index, distro })), imageName: 'second' }, third);
+    expect(third.runs[0]).toBe('install.d 20-count-a');
   });
 });
