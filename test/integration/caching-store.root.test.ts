@@ -2,12 +2,14 @@
 // fall back to remote caches (real docker-registry and OCI layout). A remote
 // hit lands in the local store; a registry that is down is one warning and
 // local misses (or a failure with --cache-required); a damaged remote blob is
-// a warning and a miss; push sends the chain (min) or every used key (max).
+// a warning and a miss; push sends the chain, outputs and volatile records
+// (min) or every used key (max).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VOLATILE_RECORD_KIND } from '../../src/cache/entry-descriptor.js';
 import { openCachingStore, type RemoteCacheSettings } from '../../src/cache/remote/caching-store.js';
 import { openRemoteCache } from '../../src/cache/remote/remote-cache.js';
 import { LocalLayerStore } from '../../src/cache/store-local.js';
@@ -102,7 +104,7 @@ describe('CachingLayerStore', () => {
     expect((await buffer(await store.openLayer((await store.lookup(key('only2'), 'layer/hook'))!))).toString()).toBe('from the second');
   });
 
-  it('push: mode=min sends the chain and the outputs, mode=max everything the build used', async () => {
+  it('push: mode=min sends the chain, the outputs and the volatile records, mode=max everything the build used', async () => {
     for (const mode of ['min', 'max'] as const) {
       const to = `oci:${await scratchDir('oci')}`;
       const store = await openCachingStore(await scratchDir('cs'), 'img', settings({ cacheTo: to, mode }), () => undefined);
@@ -110,13 +112,15 @@ describe('CachingLayerStore', () => {
       await store.putLayer(key('c2'), 'layer/hook', Buffer.from('2'), { image: 'img', step: 'a/install.d/2' });
       await store.putLayer(key('side'), 'layer/hook', Buffer.from('s'), { image: 'img', step: 'a/install.d/old' });
       await store.putLayer(key('out'), 'output/tar', Buffer.from('tar'), { image: 'img', step: 'output/tar' });
+      // Names the key c2 is stored under (engine/chain.ts): another runner needs it to find c2.
+      await store.putLayer(key('rec'), VOLATILE_RECORD_KIND, Buffer.from('["etc/ssh/ssh_host_*"]'), { image: 'img', step: 'a/install.d/2', matched: ['etc/ssh/ssh_host_*'] });
       const report = await store.push('img', [key('c1'), key('c2')]);
-      expect(report?.entries).toBe(mode === 'min' ? 3 : 4);
+      expect(report?.entries).toBe(mode === 'min' ? 4 : 5);
       const reader = await openRemoteCache(to, { image: 'img' });
       if (!reader.ok) throw new Error('open');
       const listed = await reader.value.entriesOf('img');
       const keys = listed.ok ? listed.value.entries.map((e) => e.key).sort() : [];
-      expect(keys).toEqual((mode === 'min' ? [key('c1'), key('c2'), key('out')] : [key('c1'), key('c2'), key('side'), key('out')]).sort());
+      expect(keys).toEqual((mode === 'min' ? [key('c1'), key('c2'), key('out'), key('rec')] : [key('c1'), key('c2'), key('side'), key('out'), key('rec')]).sort());
     }
   });
 });
