@@ -69,19 +69,19 @@ export interface StepKeyFields {
    */
   archive?: { suite: string; sha256: string }[] | null;
   /**
-   * The image's volatile paths (elements' `volatile-paths`), sorted: they are
-   * removed from every step's layer, so a step whose bytes did not change
-   * still writes another layer when they change. Null or empty when there
-   * are none (keys made before the field existed stay valid).
+   * The image's volatile paths (elements' `volatile-paths`) that were removed
+   * from the step's change, sorted: with `volatileHeld`, those among the
+   * paths the change held. Null or empty when none were (keys made before
+   * the field existed stay valid).
    */
   volatile?: string[] | null;
   /**
-   * Set instead of `volatile` when the step's change held nothing that any of
-   * these paths matches: every volatile path of every element on the search
-   * path, sorted. Its layer is then the same whatever volatile paths an image
-   * declares, so images made of other elements (the controller and the
-   * compute node) share it. The list itself is keyed: on a search path with
-   * another element, a path could be volatile that this change did hold.
+   * Set when the step's change held nothing that any of these paths matches:
+   * every volatile path of every element on the search path, sorted. Its
+   * layer is then the same whatever volatile paths an image declares, so
+   * images made of other elements (the controller and the compute node)
+   * share it. The list itself is keyed: on a search path with another
+   * element, a path could be volatile that this change did hold.
    */
   volatileFree?: string[] | null;
   /**
@@ -93,6 +93,12 @@ export interface StepKeyFields {
    * though the controller's list has mariadb's and rabbitmq's paths too.
    */
   volatileHeld?: string[] | null;
+  /**
+   * With `volatileHeld`: every volatile path on the search path, sorted, the
+   * change was tested against. A build on a search path without one of them
+   * could not tell whether its change held that one too.
+   */
+  volatileTested?: string[] | null;
   /**
    * The key of the record (engine/chain.ts) that says which of the search
    * path's volatile paths (`volatileFree`) a step's change held, so that a
@@ -133,6 +139,9 @@ export function layerKey(f: StepKeyFields): LayerKey {
     if (f.volatileFree && f.volatileFree.length > 0) throw new TypeError('volatileHeld and volatileFree exclude each other: a change held volatile paths or none');
     if (f.volatile?.some((p) => !f.volatileHeld!.includes(p))) throw new TypeError('volatile must be among volatileHeld: a path that matched nothing removed nothing');
     hashed.volatileHeld = f.volatileHeld;
+    if (f.volatileTested && f.volatileTested.length > 0) hashed.volatileTested = f.volatileTested;
+  } else if (f.volatileTested && f.volatileTested.length > 0) {
+    throw new TypeError('volatileTested goes with volatileHeld: it is the list a held change was tested against');
   }
   if (f.volatileRecord) hashed.volatileRecord = true;
   if (f.secrets && f.secrets.length > 0) hashed.secrets = f.secrets.map((s) => ({ id: s.id, exported: s.exported }));

@@ -10,6 +10,7 @@ import type { LayerKey } from '../cache/digest.js';
 import { VOLATILE_RECORD_KIND } from '../cache/entry-descriptor.js';
 import { openRemoteCache, type RemoteCache } from '../cache/remote/remote-cache.js';
 import { LocalLayerStore } from '../cache/store-local.js';
+import type { LayerEntry } from '../cache/store.js';
 import { EXIT_CODES, FailureError, type Failure } from '../failure.js';
 import { formatBytes } from '../util/format.js';
 import type { Handler } from './main.js';
@@ -51,6 +52,16 @@ async function open(a: RemoteArgs, push: boolean): Promise<RemoteCache> {
   return r.value;
 }
 
+/**
+ * What `cache push <image>` sends, oldest first: the entries the image
+ * stored, and the volatile records its layers are found by (engine/chain.ts),
+ * whichever image wrote a record last.
+ */
+export function entriesOfImage(all: LayerEntry[], image: string): LayerEntry[] {
+  const named = new Set(all.filter((e) => e.metadata.image === image).map((e) => e.metadata.volatileRecord));
+  return all.filter((e) => e.metadata.image === image || (e.kind === VOLATILE_RECORD_KIND && named.has(e.key))).sort((x, y) => x.time - y.time);
+}
+
 export function cachePushCommand(run: Run): CommandModule<object, RemoteArgs> {
   return {
     command: 'push <image> <ref>',
@@ -58,7 +69,7 @@ export function cachePushCommand(run: Run): CommandModule<object, RemoteArgs> {
     builder: ((y: Argv) => remoteOptions(y).option('sign-key', { type: 'string', describe: 'sign every entry pushed with this private key (a PEM file, or env:NAME; or IMGFACTORY_CACHE_SIGN_KEY)' })) as never,
     handler: run<RemoteArgs>(async (a, out) => {
       const local = new LocalLayerStore(a.cacheDir);
-      const entries = (await local.list()).filter((e) => e.metadata.image === a.image).sort((x, y) => x.time - y.time);
+      const entries = entriesOfImage(await local.list(), a.image);
       if (entries.length === 0) throw new FailureError({ reason: 'usage', message: `no cache entries of image "${a.image}" in ${a.cacheDir}`, hint: 'see `imgfactory cache ls`' });
       const layers = entries.filter((e) => e.kind.startsWith('layer/') && e.kind !== VOLATILE_RECORD_KIND);
       const finalKey = (layers[layers.length - 1] ?? entries[entries.length - 1]!).key as LayerKey;

@@ -11,7 +11,9 @@
 // engine/reproducible-layer.ts removes what they match from every step's
 // change; the element makes the state at first boot instead. A step whose
 // change none of the search path's volatile paths matches is keyed without
-// the image's (cache/keys.ts volatileFree), so images share it.
+// the image's (cache/keys.ts volatileFree), so images share it; one whose
+// change some matched is keyed by those and the image's among them
+// (volatileHeld), so images that agree on them share it.
 import type { Element } from './element.js';
 
 /** Why `pattern` cannot be a volatile path, or null. */

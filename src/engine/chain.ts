@@ -28,7 +28,7 @@ import { layerKindOf } from './layer-io.js';
 const CHECKPOINT_EVERY = 32 * 2 ** 20;
 const KEEP_PER_IMAGE = 4;
 
-/** One step the cache holds: the key it was found under, its entry, and both its keys (a damaged entry's rebuild chooses again). */
+/** One step the cache holds: the key it was found under, its entry, and all its keys (a damaged entry's rebuild chooses again). */
 export interface ChainLink {
   key: LayerKey;
   entry: LayerEntry;
@@ -64,7 +64,7 @@ export function stepKeys(inputs: StepInputs, parent: { key: LayerKey; layer: Fil
     held(matched) {
       const sorted = [...new Set(matched)].sort();
       if (sorted.length === 0 || sorted.length !== matched.length || sorted.some((p, i) => p !== matched[i] || !known.has(p))) return null;
-      return layerKey({ ...inputs, ...chain, volatileFree: null, volatileHeld: sorted, volatile: image.filter((p) => sorted.includes(p)) });
+      return layerKey({ ...inputs, ...chain, volatileFree: null, volatileHeld: sorted, volatileTested: scope, volatile: image.filter((p) => sorted.includes(p)) });
     },
   };
 }

@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { hexOf, type FileDigest } from '../cache/digest.js';
+import { hexOf, type FileDigest, type LayerKey } from '../cache/digest.js';
 import type { EntryKind } from '../cache/entry-descriptor.js';
 import { applyLayer } from '../cache/layer-apply.js';
 import { mergeLayer } from '../cache/layer-merge.js';
@@ -92,7 +92,7 @@ export async function fetchLayer(store: LayerStore, entry: LayerEntry, spoolDir:
 }
 
 /** Stores the spooled blob, which is moved into a local cache: call it after moveToTree, which may apply the blob. */
-export async function storeLayer(store: LayerStore, key: LayerEntry['key'], kind: EntryKind, layer: PackedLayer, metadata: { image: string; step: string }): Promise<LayerEntry> {
+export async function storeLayer(store: LayerStore, key: LayerEntry['key'], kind: EntryKind, layer: PackedLayer, metadata: { image: string; step: string; volatileRecord?: LayerKey }): Promise<LayerEntry> {
   const blob = { path: layer.file, size: layer.size, sha256: hexOf(layer.digest), owned: true };
   return store.putLayer(key, kind, blob, { ...metadata, mediaType: LAYER_MEDIA_TYPE, diffId: layer.pack.diffId, unpackedSize: layer.pack.uncompressedSize });
 }

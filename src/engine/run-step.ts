@@ -188,7 +188,8 @@ async function buildStep(job: StepJob, env: StepEnv, keyOf: KeyOf): Promise<Step
   const { key, record } = keyOf({ layer: layer.digest, heldVolatile });
   if (store) {
     env.doing.now({ what: `storing the layer of ${step.id}`, writesTo: ['cache'], estimate: async () => layer.size });
-    await storeLayer(store, key, layerKindOf(step), layer, { image: env.imageName, step: step.id });
+    // A layer keyed by a volatile record names it, so that `cache push` of any image that uses the layer sends the record too.
+    await storeLayer(store, key, layerKindOf(step), layer, { image: env.imageName, step: step.id, ...(record ? { volatileRecord: record.key } : {}) });
     if (record) await storeVolatileRecord(store, record, { image: env.imageName, step: step.id });
     timing.lap('stored');
   }

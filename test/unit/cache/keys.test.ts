@@ -83,6 +83,11 @@ describe('layerKey', () => {
     ['volatileHeld', ['etc/ssh/ssh_host_*']],
     ['volatileRecord', true],
   ];
+  it('changes a held key when the list it was tested against changes, and refuses that list alone', () => {
+    const held = { ...fixture(), volatileHeld: ['etc/ssh/ssh_host_*'], volatile: ['etc/ssh/ssh_host_*'] };
+    expect(layerKey({ ...held, volatileTested: ['etc/ssh/ssh_host_*', 'var/lib/mysql/*'] })).not.toBe(layerKey({ ...held, volatileTested: ['etc/ssh/ssh_host_*'] }));
+    expect(() => layerKey({ ...fixture(), volatileTested: ['etc/ssh/ssh_host_*'] })).toThrow(TypeError);
+  });
   it.each(mutations)('changes when %s becomes %j', (field, value) => {
     expect(layerKey({ ...fixture(), [field]: value })).not.toBe(layerKey(fixture()));
   });
