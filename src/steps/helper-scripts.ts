@@ -169,9 +169,11 @@ export const FINALISE_TREE = `#!/bin/bash
 # emptied here, as diskimage-builder's finalise_base does (hooks pass files
 # through it until then); /run and mount points never reach a layer
 # (src/cache/layer-exclude.ts). The merged hooks tree is mounted in /tmp
-# (TMP_HOOKS_PATH): it stays.
+# (TMP_HOOKS_PATH): it stays. Logs in root's home go too, as there; files
+# under /var/log are emptied in every layer (src/engine/reproducible-layer.ts).
 set -eu
 find /tmp -mindepth 1 -maxdepth 1 ! -path "$TMP_HOOKS_PATH" -exec rm -rf {} +
+if [ -d /root ]; then find /root -name '*.log' -type f -delete; fi
 rm -f /usr/sbin/policy-rc.d
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin

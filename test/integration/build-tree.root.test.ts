@@ -124,6 +124,8 @@ describe.each(['chroot', 'container'])('a root tree built in the %s sandbox', (s
       const dpkg = await execa('chroot', [tree, 'dpkg-query', '-W', '-f=${Status}', 'hello']);
       expect(dpkg.stdout).toBe('install ok installed');
       expect(existsSync(path.join(tree, 'tmp/rec-a-scratch'))).toBe(false);
+      expect(existsSync(path.join(tree, 'root/work/build.log'))).toBe(false);
+      expect(await readFile(path.join(tree, 'root/work/notes.txt'), 'utf8')).toBe('kept\n');
       expect(existsSync(path.join(tree, 'usr/sbin/policy-rc.d'))).toBe(false);
       expect(existsSync(path.join(tree, 'etc/resolv.conf'))).toBe(false);
       expect(existsSync(path.join(tree, 'tmp/in_target.d'))).toBe(false);
