@@ -77,6 +77,7 @@ export async function makeReproducible(
   for (const v of VOLATILE) await normalise(dir, lower, v);
   const heldVolatile: string[] = [];
   for (const pattern of new Set([...(o.scope ?? []), ...(o.volatile ?? [])])) if ((await matching(dir, pattern)).length > 0) heldVolatile.push(pattern);
+  // Matched again as they are removed: a pattern inside a directory another pattern removed finds nothing left to remove.
   for (const pattern of o.volatile ?? []) for (const rel of await matching(dir, pattern)) await removeFromChange(dir, lower, rel);
   await dropStalePyc(dir, lower, epoch);
   const clamp = o.everyMtime ? [] : ['-newermt', `@${epoch}`];
