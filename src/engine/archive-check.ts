@@ -8,10 +8,14 @@
 // stored nor applied, so that no cache entry claims a state it was not built
 // from.
 //
-// Only the files the step wrote (its upper directory) are judged: a step that
-// installed from the lists an earlier step left (a package step after the base
-// tree, which keeps them until finalise) installed from a state already
-// checked when that step ran.
+// Every step is checked, not only the network ones: a hook that runs
+// `apt-get update` itself (DIB's elements do, in install.d) fetches the
+// archive as it is then, and its key holds the archive state only through
+// its parents'. Only the files the step wrote (its upper directory) are
+// judged: a step that installed from the lists an earlier step left (a
+// package step after the base tree, which keeps them until finalise)
+// installed from a state already checked when that step ran; an `apt-get
+// update` that found the same state wrote the same bytes.
 import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { APT_LISTS_DIR, aptListName, movedSuites, type ArchiveState } from '../distro/archive-state.js';

@@ -154,7 +154,7 @@ async function buildStep(job: StepJob, env: StepEnv, keyOf: KeyOf): Promise<Step
     signal: ports.signal,
   });
   throwIfInterrupted(ports.signal);
-  if (env.archive && kind.network(step)) await checkFetchedState(step.id, env.archive, dir.step.upper);
+  if (env.archive) await checkFetchedState(step.id, env.archive, dir.step.upper);
   if (hooksBefore) {
     const { removed } = await captureHooksWrites(dir.hooks, hooksBefore, dir.step.upper, dir.tree);
     if (removed.length > 0) ports.emit({ type: 'warning', message: `${step.id} removed ${removed.join(', ')} from $TMP_HOOKS_PATH: a later build that takes this step from the cache will still have them` });

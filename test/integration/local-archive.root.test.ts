@@ -3,7 +3,8 @@
 // .deb files): publish nothing and the build is a no-op; publish a newer
 // version and the package step's key changes and the build installs it.
 // Pinned to a state the archive has moved on from, a step that must fetch is
-// refused before its layer is stored, and the cache keeps what it held.
+// refused before its layer is stored, and the cache keeps what it held; so
+// is a hook that runs `apt-get update` itself.
 // The archive state is read live here (not the run's pinned one), Debian's
 // suites included: should Debian publish between two builds, the no-op is
 // asserted on the next pair of builds that saw the same Debian state.
@@ -76,6 +77,18 @@ describe('a build installing from a local archive', () => {
         expect(fromCache.exitCode, fromCache.stderr).toBe(0);
         expect((JSON.parse(fromCache.stdout) as Summary).built).toBe(0);
         expect(await probeVersion()).toBe('1');
+
+        // A hook that runs `apt-get update` itself is no network step: its key holds the state through its parents'.
+        // Built from today's state it fetches the same release files and is stored; pinned to the first state, it
+        // fetches the state the archive serves now, and is refused like the network steps.
+        const withFetch = [...args.slice(0, 3), 'fetch-lists', ...args.slice(3)];
+        const fetched = await imgfactory([...withFetch, '--archive-state', 'live']);
+        expect(fetched.exitCode, fetched.stderr).toBe(0);
+        expect((JSON.parse(fetched.stdout) as Summary).steps.find((st) => st.id === 'fetch-lists/install.d/50-apt-update')?.status).toBe('built');
+        const fetchedPinned = await imgfactory([...withFetch, '--archive-state', pinned]);
+        expect(fetchedPinned.exitCode, fetchedPinned.stderr).toBe(1);
+        expect(fetchedPinned.stderr).toContain('fetch-lists/install.d/50-apt-update installed from another state of the archive than its key holds; its layer was not stored');
+        expect(fetchedPinned.stderr).toContain(`local: keyed with the state of ${localDate(first.manifest)}, the mirror served the state of ${localDate(third.manifest)}`);
       } finally {
         await archive.stop();
       }
