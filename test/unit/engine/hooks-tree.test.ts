@@ -1,6 +1,9 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { chmod, lstat, mkdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { walkTree } from '../../../src/cache/digest.js';
+import { FailureError } from '../../../src/failure.js';
 import type { Element } from '../../../src/elements/element.js';
 import { makeHooksTree } from '../../../src/engine/hooks-tree.js';
 import { scratchDir } from '../../support/run-dir.js';
@@ -23,5 +26,64 @@ describe('makeHooksTree', () => {
     expect(await readFile(path.join(dest, 'environment.d', '10-set-distro.bash'), 'utf8')).toBe('export DIB_RELEASE=stable\n');
     expect(await readFile(path.join(dest, 'environment.d', '10-debian-minimal.bash'), 'utf8')).toContain('DIB_RELEASE');
     expect(await readFile(path.join(dest, 'README.rst'), 'utf8')).toBe('outer\n');
+  });
+
+  it('copies as cp -a --no-preserve=ownership does, element after element: modes, times, symlinks unfollowed, later files winning', async () => {
+    const dir = await scratchDir('hooks-tree-cp');
+    const a = path.join(dir, 'a');
+    const b = path.join(dir, 'b');
+    await mkdir(path.join(a, 'install.d'), { recursive: true });
+    await mkdir(path.join(b, 'install.d'), { recursive: true });
+    await mkdir(path.join(a, 'static', 'etc'), { recursive: true });
+    await writeFile(path.join(a, 'install.d', '10-a'), '#!/bin/sh\necho a\n');
+    await chmod(path.join(a, 'install.d', '10-a'), 0o750);
+    await writeFile(path.join(a, 'static', 'etc', 'motd'), 'from a\n');
+    await chmod(path.join(a, 'static'), 0o700);
+    await utimes(path.join(a, 'static', 'etc', 'motd'), 1_000_000, 1_000_000);
+    await writeFile(path.join(dir, 'outside'), 'not to be written\n');
+    // a's link points outside; b ships a file of the same name: the link is replaced, not written through.
+    await symlink(path.join(dir, 'outside'), path.join(a, 'install.d', '20-shared'));
+    await symlink('../static/etc/motd', path.join(a, 'install.d', 'motd-link'));
+    await writeFile(path.join(b, 'install.d', '20-shared'), 'from b\n');
+    await chmod(path.join(b, 'install.d', '20-shared'), 0o755);
+    await writeFile(path.join(b, 'install.d', '10-\u00e9l\u00e9ment'), 'non-ascii name\n');
+
+    const ours = path.join(dir, 'ours');
+    await makeHooksTree([element('a', a), element('b', b)], ours);
+    const theirs = path.join(dir, 'theirs');
+    await mkdir(theirs);
+    for (const e of [a, b]) await execa('cp', ['-a', '--remove-destination', '--no-preserve=ownership', `${e}/.`, theirs]);
+
+    // The helpers and the directories every hooks tree has are not cp's doing.
+    const entries = async (root: string): Promise<{ entry: unknown; mtimeMs: number }[]> => {
+      const out: { entry: unknown; mtimeMs: number }[] = [];
+      for await (const entry of walkTree(root)) if (!entry.path.startsWith('imgfactory') && !['bin', 'environment.d'].includes(entry.path)) out.push({ entry, mtimeMs: (await lstat(path.join(root, entry.path))).mtimeMs });
+      return out;
+    };
+    const [mine, cps] = [await entries(ours), await entries(theirs)];
+    expect(mine.map((e) => e.entry)).toEqual(cps.map((e) => e.entry));
+    mine.forEach((e, i) => expect(Math.abs(e.mtimeMs - cps[i]!.mtimeMs), JSON.stringify(e.entry)).toBeLessThan(0.01));
+    expect(await readFile(path.join(ours, 'install.d', '20-shared'), 'utf8')).toBe('from b\n');
+    expect(await readFile(path.join(dir, 'outside'), 'utf8')).toBe('not to be written\n');
+    expect(await readlink(path.join(ours, 'install.d', 'motd-link'))).toBe('../static/etc/motd');
+    expect((await lstat(path.join(ours, 'static'))).mode & 0o7777).toBe(0o700);
+  });
+
+  it('refuses a file where an earlier element has a directory, and a fifo, naming the element and the file', async () => {
+    const dir = await scratchDir('hooks-tree-refuse');
+    const a = path.join(dir, 'a');
+    const b = path.join(dir, 'b');
+    await mkdir(path.join(a, 'static'), { recursive: true });
+    await mkdir(b);
+    await writeFile(path.join(b, 'static'), 'a file\n');
+    const err = await makeHooksTree([element('a', a), element('b', b)], path.join(dir, 'hooks1')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FailureError);
+    expect((err as FailureError).failure).toMatchObject({ reason: 'malformed-element', at: { element: 'b', file: path.join(b, 'static') } });
+
+    const c = path.join(dir, 'c');
+    await mkdir(c);
+    await execa('mkfifo', [path.join(c, 'pipe')]);
+    const fifo = await makeHooksTree([element('c', c)], path.join(dir, 'hooks2')).catch((e: unknown) => e);
+    expect((fifo as FailureError).failure).toMatchObject({ reason: 'malformed-element', at: { element: 'c', file: path.join(c, 'pipe') } });
   });
 });
