@@ -11,17 +11,27 @@
 //     install.d/40-glean -> simple-init-source-install/40-glean
 //                               a chosen install type's hook (linkInstallTypes)
 //     imgfactory/run-hook       imgfactory's helpers (helper-scripts.ts)
-import { chmod, copyFile, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Element } from '../elements/element.js';
 import { FailureError } from '../failure.js';
 import { HELPER_DIR, HELPERS } from '../steps/helper-scripts.js';
+import { copyOver } from '../util/copy-over.js';
+
+/** The hooks tree's directories imgfactory writes into: its helpers, and install.d (linkInstallTypes). */
+const WRITTEN_DIRS = [HELPER_DIR, 'install.d'];
 
 export async function makeHooksTree(elements: Element[], dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   // Element by element, in order, so later elements win. An element may sit inside another's directory (DIB's
   // debian-minimal/test-elements/stable-vm, put on the path as run_functests.sh does): it is copied twice.
-  for (const e of elements) await copyInto(Buffer.from(e.dir), Buffer.from(dest), { element: e.name, dir: e.dir });
+  // A later element's file replaces an earlier one's (util/copy-over.ts: never written through its link).
+  for (const e of elements) {
+    const refuse = (rel: string, problem: string): FailureError => new FailureError({ reason: 'malformed-element', at: { element: e.name, file: path.join(e.dir, rel) }, message: `${rel} ${problem}` });
+    // imgfactory writes into these: as links they would take its writes elsewhere (onto the host).
+    for (const name of WRITTEN_DIRS) if ((await lstat(path.join(e.dir, name)).catch(() => null))?.isSymbolicLink()) throw refuse(name, 'is a symlink: imgfactory writes into this directory of the hooks tree');
+    await copyOver(e.dir, dest, (rel, problem) => refuse(rel, `${problem} (what an element before it in the build order put there)`));
+  }
   // Always present, so every build digests and sources them the same way.
   for (const d of ['environment.d', 'bin']) await mkdir(path.join(dest, d), { recursive: true });
   const helpers = path.join(dest, HELPER_DIR);
@@ -47,50 +57,5 @@ export async function linkInstallTypes(dest: string, links: readonly { name: str
     const at = path.join(dest, 'install.d', name);
     await rm(at, { force: true });
     await symlink(`${dir}/${name}`, at);
-  }
-}
-
-const SLASH = Buffer.from('/');
-const join = (dir: Buffer, name: Buffer): Buffer => Buffer.concat([dir, SLASH, name]);
-
-/**
- * Copies the contents of `src` into `dest` as `cp -a --no-preserve=ownership
- * src/. dest` does, in this process (a cp per element cost ~20 ms each: a
- * second of the controller's no-op build): files with their mode and times
- * (to the microsecond: Node sets no finer ones; no key holds them),
- * symlinks as they are, directories merged into what is there. Names are
- * bytes, as cp takes them. A file or link already at a path (an earlier
- * element's) is removed first, so nothing is written through a link an
- * earlier element left. A directory where the element has a file, or the
- * other way round, and a file that is none of file, directory or symlink
- * (a fifo, a device) are refused, naming the element and the path.
- */
-async function copyInto(src: Buffer, dest: Buffer, from: { element: string; dir: string }, rel = ''): Promise<void> {
-  const refuse = (name: string, message: string): FailureError => new FailureError({ reason: 'malformed-element', at: { element: from.element, file: path.join(from.dir, rel, name) }, message });
-  for (const raw of await readdir(src, { encoding: 'buffer' })) {
-    const name = raw.toString();
-    const source = join(src, raw);
-    const target = join(dest, raw);
-    const st = await lstat(source);
-    const there = await lstat(target).catch(() => null);
-    if (st.isDirectory()) {
-      if (there && !there.isDirectory()) throw refuse(name, 'is a directory where an element before it in the build order has a file of that name');
-      if (!there) await mkdir(target);
-      await copyInto(source, target, from, path.join(rel, name));
-      await chmod(target, st.mode & 0o7777);
-      await utimes(target, st.atimeMs / 1000, st.mtimeMs / 1000);
-      continue;
-    }
-    if (there?.isDirectory()) throw refuse(name, 'is a file where an element before it in the build order has a directory of that name');
-    if (!st.isFile() && !st.isSymbolicLink()) throw refuse(name, 'is neither a file, a directory nor a symlink: an element ships only those');
-    if (there) await unlink(target);
-    if (st.isSymbolicLink()) {
-      await symlink(await readlink(source, { encoding: 'buffer' }), target);
-      await lutimes(target, st.atimeMs / 1000, st.mtimeMs / 1000);
-    } else {
-      await copyFile(source, target);
-      await chmod(target, st.mode & 0o7777);
-      await utimes(target, st.atimeMs / 1000, st.mtimeMs / 1000);
-    }
   }
 }

@@ -24,7 +24,9 @@
 // is in the hooks tree with the same bytes, mode and link target.
 import { copyFile, chmod, lstat, mkdir, readdir, readlink, rm, symlink, stat, chown, utimes } from 'node:fs/promises';
 import path from 'node:path';
+import { FailureError } from '../failure.js';
 import { mustRun } from '../process/run.js';
+import { copyOver } from '../util/copy-over.js';
 import { IN_TARGET_HOOKS } from './hook-env.js';
 
 /** The hooks tree's place in the root tree, relative to its root. */
@@ -79,7 +81,8 @@ export async function syncHooksFromTree(tree: string, hooksDir: string): Promise
   const st = await stat(held).catch(() => null);
   if (!st?.isDirectory()) return;
   if ((await readdir(held)).length === 0) return;
-  await mustRun('cp', ['-a', '--no-preserve=ownership', `${held}/.`, hooksDir]);
+  // What a layer carries here was written by a hook, or came from another runner's cache: never written through a link.
+  await copyOver(held, hooksDir, (rel, problem) => new FailureError({ reason: 'io', what: `copying ${path.join(IN_TARGET_HOOKS, rel)} from the tree into the hooks tree`, message: `it ${problem}` }));
 }
 
 /**

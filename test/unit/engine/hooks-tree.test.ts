@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { chmod, lstat, mkdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { walkTree } from '../../../src/cache/digest.js';
@@ -85,5 +85,17 @@ describe('makeHooksTree', () => {
     await execa('mkfifo', [path.join(c, 'pipe')]);
     const fifo = await makeHooksTree([element('c', c)], path.join(dir, 'hooks2')).catch((e: unknown) => e);
     expect((fifo as FailureError).failure).toMatchObject({ reason: 'malformed-element', at: { element: 'c', file: path.join(c, 'pipe') } });
+  });
+
+  it('refuses an element whose helpers or install.d directory is a symlink: imgfactory writes there', async () => {
+    const dir = await scratchDir('hooks-tree-written');
+    const host = path.join(dir, 'host-dir');
+    await mkdir(host);
+    const a = path.join(dir, 'a');
+    await mkdir(a);
+    await symlink(host, path.join(a, 'imgfactory'));
+    const err = await makeHooksTree([element('a', a)], path.join(dir, 'hooks')).catch((e: unknown) => e);
+    expect((err as FailureError).failure).toMatchObject({ reason: 'malformed-element', at: { element: 'a', file: path.join(a, 'imgfactory') } });
+    expect(await readdir(host)).toEqual([]);
   });
 });

@@ -58,4 +58,17 @@ describe('what an outside hook writes into the hooks tree', () => {
     expect(await readFile(path.join(hooks, 'install.d', '50-use'), 'utf8')).toContain('changed');
     expect(await readFile(path.join(hooks, 'static-file'), 'utf8')).toBe('static\n');
   });
+
+  it('replaces a link in the hooks tree instead of writing through it (an element or another runner\'s layer may have put it there)', async () => {
+    const { hooks, tree } = await setup();
+    const outside = path.join(path.dirname(hooks), 'host-file');
+    await writeFile(outside, 'host\n');
+    await symlink(outside, path.join(hooks, 'install.d', '60-link'));
+    await mkdir(path.join(tree, 'tmp', 'in_target.d', 'install.d'), { recursive: true });
+    await writeFile(path.join(tree, 'tmp', 'in_target.d', 'install.d', '60-link'), 'from the layer\n');
+    await syncHooksFromTree(tree, hooks);
+    expect(await readFile(outside, 'utf8')).toBe('host\n');
+    expect((await lstat(path.join(hooks, 'install.d', '60-link'))).isFile()).toBe(true);
+    expect(await readFile(path.join(hooks, 'install.d', '60-link'), 'utf8')).toBe('from the layer\n');
+  });
 });
