@@ -18,9 +18,6 @@ import { FailureError } from '../failure.js';
 import { HELPER_DIR, HELPERS } from '../steps/helper-scripts.js';
 import { copyOver } from '../util/copy-over.js';
 
-/** The hooks tree's directories imgfactory writes into: its helpers, and install.d (linkInstallTypes). */
-const WRITTEN_DIRS = [HELPER_DIR, 'install.d'];
-
 export async function makeHooksTree(elements: Element[], dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   // Element by element, in order, so later elements win. An element may sit inside another's directory (DIB's
@@ -28,8 +25,9 @@ export async function makeHooksTree(elements: Element[], dest: string): Promise<
   // A later element's file replaces an earlier one's (util/copy-over.ts: never written through its link).
   for (const e of elements) {
     const refuse = (rel: string, problem: string): FailureError => new FailureError({ reason: 'malformed-element', at: { element: e.name, file: path.join(e.dir, rel) }, message: `${rel} ${problem}` });
-    // imgfactory writes into these: as links they would take its writes elsewhere (onto the host).
-    for (const name of WRITTEN_DIRS) if ((await lstat(path.join(e.dir, name)).catch(() => null))?.isSymbolicLink()) throw refuse(name, 'is a symlink: imgfactory writes into this directory of the hooks tree');
+    // imgfactory writes into these after the copy: an element's link there would take its writes elsewhere (onto the host).
+    if (await lstat(path.join(e.dir, HELPER_DIR)).catch(() => null)) throw refuse(HELPER_DIR, "is imgfactory's: its helpers go there in the hooks tree");
+    if ((await lstat(path.join(e.dir, 'install.d')).catch(() => null))?.isSymbolicLink()) throw refuse('install.d', 'is a symlink: imgfactory links the chosen install types there');
     await copyOver(e.dir, dest, (rel, problem) => refuse(rel, `${problem} (what an element before it in the build order put there)`));
   }
   // Always present, so every build digests and sources them the same way.

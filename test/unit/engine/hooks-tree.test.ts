@@ -87,7 +87,7 @@ describe('makeHooksTree', () => {
     expect((fifo as FailureError).failure).toMatchObject({ reason: 'malformed-element', at: { element: 'c', file: path.join(c, 'pipe') } });
   });
 
-  it('refuses an element whose helpers or install.d directory is a symlink: imgfactory writes there', async () => {
+  it('refuses an element shipping imgfactory/ (the helpers\' place) or install.d as a symlink: imgfactory writes there', async () => {
     const dir = await scratchDir('hooks-tree-written');
     const host = path.join(dir, 'host-dir');
     await mkdir(host);
@@ -96,6 +96,17 @@ describe('makeHooksTree', () => {
     await symlink(host, path.join(a, 'imgfactory'));
     const err = await makeHooksTree([element('a', a)], path.join(dir, 'hooks')).catch((e: unknown) => e);
     expect((err as FailureError).failure).toMatchObject({ reason: 'malformed-element', at: { element: 'a', file: path.join(a, 'imgfactory') } });
+    // A real directory of that name, holding a link where a helper goes, is refused too.
+    const b = path.join(dir, 'b');
+    await mkdir(path.join(b, 'imgfactory'), { recursive: true });
+    await symlink(path.join(host, 'run-hook'), path.join(b, 'imgfactory', 'run-hook'));
+    const inside = await makeHooksTree([element('b', b)], path.join(dir, 'hooks-b')).catch((e: unknown) => e);
+    expect((inside as FailureError).failure).toMatchObject({ reason: 'malformed-element', at: { element: 'b', file: path.join(b, 'imgfactory') } });
+    const c = path.join(dir, 'c');
+    await mkdir(c);
+    await symlink(host, path.join(c, 'install.d'));
+    const linked = await makeHooksTree([element('c', c)], path.join(dir, 'hooks-c')).catch((e: unknown) => e);
+    expect((linked as FailureError).failure).toMatchObject({ reason: 'malformed-element', at: { element: 'c', file: path.join(c, 'install.d') } });
     expect(await readdir(host)).toEqual([]);
   });
 });
