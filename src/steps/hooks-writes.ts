@@ -68,10 +68,12 @@ export async function captureHooksWrites(hooksDir: string, before: Listing, uppe
     .sort();
   const removed = [...before.keys()].filter((rel) => !after.has(rel));
   if (carried.length === 0) return { carried, removed };
-  await ensureDirLike(path.join(upper, 'tmp'), path.join(tree, 'tmp'), 0o1777);
-  const base = path.join(upper, IN_TREE);
-  await ensureDirLike(base, path.join(tree, IN_TREE), 0o755);
-  for (const rel of carried) await copyEntry(path.join(hooksDir, rel), path.join(base, rel));
+  await ensureDirLike(upper, 'tmp', path.join(tree, 'tmp'), 0o1777);
+  await ensureDirLike(upper, IN_TREE, path.join(tree, IN_TREE), 0o755);
+  for (const rel of carried) {
+    for (let at = path.dirname(rel); at !== '.'; at = path.dirname(at)) await notALink(upper, path.join(IN_TREE, at));
+    await copyEntry(path.join(hooksDir, rel), path.join(upper, IN_TREE, rel));
+  }
   return { carried, removed };
 }
 
@@ -92,14 +94,30 @@ export async function syncHooksFromTree(tree: string, hooksDir: string): Promise
  */
 export async function dropHeldHooks(tree: string, upper: string): Promise<void> {
   if (!(await lstat(path.join(tree, IN_TREE)).catch(() => null))) return;
-  await ensureDirLike(path.join(upper, 'tmp'), path.join(tree, 'tmp'), 0o1777);
+  await ensureDirLike(upper, 'tmp', path.join(tree, 'tmp'), 0o1777);
   await rm(path.join(upper, IN_TREE), { recursive: true, force: true });
   await mustRun('mknod', [path.join(upper, IN_TREE), 'c', '0', '0']);
 }
 
-async function ensureDirLike(dir: string, like: string, mode: number): Promise<void> {
-  if (await stat(dir).catch(() => null)) return;
-  await mkdir(dir, { recursive: true });
+/**
+ * The upper dir is what the step wrote into the tree, and a hook outside the
+ * tree writes it through $TARGET_ROOT: a link it left there (`tmp -> /etc`)
+ * must not take imgfactory's own writes, made as root on the host, anywhere.
+ * Throws when `rel` in `upper` is there and is not a directory.
+ */
+async function notALink(upper: string, rel: string): Promise<boolean> {
+  const st = await lstat(path.join(upper, rel)).catch(() => null);
+  if (st && !st.isDirectory()) {
+    throw new FailureError({ reason: 'io', what: `carrying the writes into $TMP_HOOKS_PATH into the step's layer`, message: `the step left /${rel} in the tree as a ${st.isSymbolicLink() ? 'symlink' : 'file'}, where they go: not followed` });
+  }
+  return st !== null;
+}
+
+/** `rel` in `upper` as a directory (never through a link: notALink), made with the attributes of `like` (else `mode`) when missing. */
+async function ensureDirLike(upper: string, rel: string, like: string, mode: number): Promise<void> {
+  if (await notALink(upper, rel)) return;
+  const dir = path.join(upper, rel);
+  await mkdir(dir);
   const model = await lstat(like).catch(() => null);
   if (model?.isDirectory()) {
     await chown(dir, model.uid, model.gid);
@@ -108,10 +126,13 @@ async function ensureDirLike(dir: string, like: string, mode: number): Promise<v
   } else await chmod(dir, mode);
 }
 
+/** Copies one entry of the hooks tree to `to`, whose parents are no links (captureHooksWrites); what was at `to` is replaced, never written through. */
 async function copyEntry(from: string, to: string): Promise<void> {
   const st = await lstat(from);
   await mkdir(path.dirname(to), { recursive: true });
-    if (st.isDirectory()) {
+  const there = await lstat(to).catch(() => null);
+  if (there && !(there.isDirectory() && st.isDirectory())) await rm(to, { recursive: true });
+  if (st.isDirectory()) {
     await mkdir(to, { recursive: true });
     await chmod(to, st.mode & 0o7777);
   } else if (st.isSymbolicLink()) {

@@ -3,7 +3,7 @@
 // in, where they ran and what variables they saw. Runs against both sandboxes.
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cacheWithBase } from '../support/base-cache.js';
@@ -171,6 +171,23 @@ describe('package and hook errors', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/install\.d\/10-rec-a is shipped by both "rec-a" and "dup-hook"/);
   });
+});
+
+describe('a hook outside the tree that makes the tree\'s /tmp a link to a host directory', () => {
+  it(
+    'is refused where imgfactory would carry its $TMP_HOOKS_PATH write through that link; the host directory stays empty',
+    async () => {
+      const ws = await workspace('tmp-link');
+      const host = path.join(ws.dir, 'host-dir');
+      await mkdir(host);
+      const r = await imgfactory(['build', 'tmp-link', ...ws.args], { DIB_ESCAPE_DIR: host });
+      expect(r.exitCode, r.stderr).not.toBe(0);
+      expect(r.stderr).toContain('the step left /tmp in the tree as a symlink');
+      expect(await readdir(host)).toEqual([]);
+      expect(await mountsUnder(ws.dir)).toEqual([]);
+    },
+    LONG,
+  );
 });
 
 describe('a hook that reads the host (DIB extra-data.d: devuser, local-config)', () => {

@@ -1,6 +1,7 @@
-import { lstat, mkdir, readFile, readlink, rm, symlink, writeFile, chmod } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FailureError } from '../../../src/failure.js';
 import { captureHooksWrites, listHooks, syncHooksFromTree } from '../../../src/steps/hooks-writes.js';
 import { scratchDir } from '../../support/run-dir.js';
 
@@ -38,6 +39,43 @@ describe('what an outside hook writes into the hooks tree', () => {
     expect(await readFile(path.join(held, 'install.d', '50-use'), 'utf8')).toContain('changed');
     expect(await readlink(path.join(held, 'new', 'link'))).toBe('../static-file');
     expect((await lstat(path.join(upper, 'tmp'))).mode & 0o7777).toBe(0o1777);
+  });
+
+  it('never follows a link the hook left in the tree where they are carried: refused, or replaced', async () => {
+    // $TARGET_ROOT/tmp made a link to a host directory: refused, naming it, and nothing written there.
+    const { hooks, tree, upper } = await setup();
+    const host = path.join(path.dirname(upper), 'host-dir');
+    await mkdir(host);
+    await symlink(host, path.join(upper, 'tmp'));
+    const before = await listHooks(hooks);
+    await writeFile(path.join(hooks, 'mirror_info.sh'), 'export X=1\n');
+    const err = await captureHooksWrites(hooks, before, upper, tree).catch((e: unknown) => e);
+    expect((err as FailureError).failure).toMatchObject({ reason: 'io', message: expect.stringContaining('left /tmp in the tree as a symlink') });
+    expect(await readdir(host)).toEqual([]);
+
+    // A link deeper down, on the way to a carried file: the same.
+    const second = await setup();
+    const host2 = path.join(path.dirname(second.upper), 'host-dir');
+    await mkdir(host2);
+    await mkdir(path.join(second.upper, 'tmp', 'in_target.d'), { recursive: true });
+    await symlink(host2, path.join(second.upper, 'tmp', 'in_target.d', 'install.d'));
+    const before2 = await listHooks(second.hooks);
+    await writeFile(path.join(second.hooks, 'install.d', '60-new'), '#!/bin/bash\n');
+    const err2 = await captureHooksWrites(second.hooks, before2, second.upper, second.tree).catch((e: unknown) => e);
+    expect((err2 as FailureError).failure).toMatchObject({ reason: 'io', message: expect.stringContaining('left /tmp/in_target.d/install.d in the tree as a symlink') });
+    expect(await readdir(host2)).toEqual([]);
+
+    // A link where the carried file goes: replaced by the file, its target untouched.
+    const third = await setup();
+    const hostFile = path.join(path.dirname(third.upper), 'host-file');
+    await writeFile(hostFile, 'host\n');
+    await mkdir(path.join(third.upper, 'tmp', 'in_target.d'), { recursive: true });
+    await symlink(hostFile, path.join(third.upper, 'tmp', 'in_target.d', 'mirror_info.sh'));
+    const before3 = await listHooks(third.hooks);
+    await writeFile(path.join(third.hooks, 'mirror_info.sh'), 'export X=1\n');
+    await captureHooksWrites(third.hooks, before3, third.upper, third.tree);
+    expect(await readFile(hostFile, 'utf8')).toBe('host\n');
+    expect(await readFile(path.join(third.upper, 'tmp', 'in_target.d', 'mirror_info.sh'), 'utf8')).toBe('export X=1\n');
   });
 
   it('leaves the upper dir alone when the hooks tree was not written', async () => {
