@@ -85,8 +85,26 @@ export async function makeReproducible(
   return { heldVolatile: heldVolatile.sort() };
 }
 
+/**
+ * `relDir` in the change `dir` when it and every directory on the way are
+ * directories there; null when one is missing or is not one. The change is
+ * changed here as root on the host, and a step may have left a link on the
+ * way (`/var` made a link to `/` is, from the host, the host's root): a link
+ * is never followed, and what lies past it is not in the change.
+ */
+async function dirInChange(dir: string, relDir: string): Promise<string | null> {
+  let at = dir;
+  for (const part of relDir.split('/').filter((p) => p !== '' && p !== '.')) {
+    at = path.join(at, part);
+    if (!(await lstat(at).catch(() => null))?.isDirectory()) return null;
+  }
+  return at;
+}
+
 async function normalise(dir: string, lower: string | null, v: Volatile): Promise<void> {
-  const at = path.join(dir, v.path);
+  const parent = await dirInChange(dir, path.dirname(v.path));
+  if (parent === null) return;
+  const at = path.join(parent, path.basename(v.path));
   const st = await lstat(at).catch(() => null);
   if (!st) return;
   if (v.becomes === 'files emptied') {
@@ -101,10 +119,11 @@ async function normalise(dir: string, lower: string | null, v: Volatile): Promis
 /** What in the change an element's volatile path matches (elements/volatile-paths.ts), whiteouts left out: they remove, they hold nothing. */
 async function matching(dir: string, pattern: string): Promise<string[]> {
   const { dir: parent, matches } = volatileMatcher(pattern);
-  const names = await readdir(path.join(dir, parent)).catch(() => [] as string[]);
+  const at = await dirInChange(dir, parent);
+  const names = at === null ? [] : await readdir(at);
   const found: string[] = [];
   for (const name of names.filter(matches)) {
-    const st = await lstat(path.join(dir, parent, name));
+    const st = await lstat(path.join(at!, name));
     if (!(st.isCharacterDevice() && st.rdev === 0)) found.push(path.join(parent, name));
   }
   return found;

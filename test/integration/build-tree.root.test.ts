@@ -190,6 +190,22 @@ describe('a hook outside the tree that makes the tree\'s /tmp a link to a host d
   );
 });
 
+describe('a hook inside the tree that makes /var a link to a host path', () => {
+  it(
+    'leaves that host path as it was: the step\'s change is normalised without following the link',
+    async () => {
+      const ws = await workspace('var-link');
+      const host = path.join(ws.dir, 'host-var');
+      await mkdir(path.join(host, 'log'), { recursive: true });
+      await writeFile(path.join(host, 'log', 'syslog'), 'host log\n');
+      await imgfactory(['build', 'var-link', ...ws.args], { DIB_ESCAPE_DIR: host });
+      expect(await readFile(path.join(host, 'log', 'syslog'), 'utf8')).toBe('host log\n');
+      expect(await mountsUnder(ws.dir)).toEqual([]);
+    },
+    LONG,
+  );
+});
+
 describe('a hook that reads the host (DIB extra-data.d: devuser, local-config)', () => {
   it(
     'runs in every build, is keyed by what it wrote, and its $TMP_HOOKS_PATH files reach later hooks from the cache too',

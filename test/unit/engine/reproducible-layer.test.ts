@@ -107,6 +107,26 @@ describe("elements' volatile paths", () => {
   });
 });
 
+describe('a change that holds a link where a directory was (a step made /var or /etc a link to /)', () => {
+  it('is not followed: what the link reaches (from here, the host) is neither emptied nor removed', async () => {
+    const { upper, tree } = await change();
+    const host = path.join(path.dirname(upper), 'host');
+    for (const d of ['log', 'ssh', 'cache/ldconfig']) await mkdir(path.join(host, d), { recursive: true });
+    await writeFile(path.join(host, 'log', 'syslog'), 'host log\n');
+    await writeFile(path.join(host, 'machine-id'), 'host id\n');
+    await writeFile(path.join(host, 'ssh', 'ssh_host_ed25519_key'), 'host key\n');
+    await writeFile(path.join(host, 'cache/ldconfig/aux-cache'), 'host cache\n');
+    await execa('rm', ['-rf', path.join(upper, 'var'), path.join(upper, 'etc')]);
+    await symlink(host, path.join(upper, 'var'));
+    await symlink(host, path.join(upper, 'etc'));
+    expect(await makeReproducible(upper, tree, EPOCH, { volatile: ['etc/ssh/ssh_host_*'] })).toEqual({ heldVolatile: [] });
+    expect(await readFile(path.join(host, 'log', 'syslog'), 'utf8')).toBe('host log\n');
+    expect(await readFile(path.join(host, 'machine-id'), 'utf8')).toBe('host id\n');
+    expect(await readFile(path.join(host, 'ssh', 'ssh_host_ed25519_key'), 'utf8')).toBe('host key\n');
+    expect(await readFile(path.join(host, 'cache/ldconfig/aux-cache'), 'utf8')).toBe('host cache\n');
+  });
+});
+
 describe('whether the change held a volatile path (cache/keys.ts volatileFree)', () => {
   it('names none when none of the search path\'s paths matches anything in the change', async () => {
     const { upper, tree } = await change();
