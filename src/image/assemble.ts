@@ -10,9 +10,10 @@
 //
 // The files are returned, never published: the caller puts them in place
 // (src/output/publish.ts).
-import { mkdir, mkdtemp, rm, stat, truncate, writeFile, access, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, truncate, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
+import { fileInTree } from '../util/tree-path.js';
 import { ALIGN, MIB, SECTOR, bootTargets, rootPartition, type Layout } from './layout.js';
 import { diskSizeFor, planDisk, type DiskPlan, type PlacedPartition } from './partition-plan.js';
 import { measureTree, rootFsSize, DEFAULT_HEADROOM_PERCENT } from './size.js';
@@ -159,9 +160,7 @@ async function assembleIn(o: AssembleOptions, work: string, temps: string[], ima
   let espFiles: Record<string, string> = {};
   if (boot.bios || boot.efi) {
     for (const f of ['vmlinuz', 'initrd.img']) {
-      try {
-        await access(path.join(o.rootDir, f));
-      } catch {
+      if ((await fileInTree(o.rootDir, `/${f}`)) === null) {
         return fail({ reason: 'tree-missing', what: `/${f} in the root tree`, hint: 'install a kernel and initramfs (the vm element does) so /vmlinuz and /initrd.img exist' });
       }
     }

@@ -15,8 +15,8 @@
 // other line that names the variable is an error naming the file and line,
 // never a silent miss. Pure but for reading the files.
 import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
+import { dirInTree, fileInTree } from '../util/tree-path.js';
 
 const VAR = 'GRUB_CMDLINE_LINUX';
 /** The variable named, but not GRUB_CMDLINE_LINUX_DEFAULT (or any longer name). */
@@ -29,7 +29,8 @@ const HINT = `imgfactory writes grub.cfg without running these files: assign ${V
 /** The files grub-mkconfig sources, relative to the tree, in its order. */
 async function defaultsFiles(rootDir: string): Promise<string[]> {
   const dir = 'etc/default/grub.d';
-  const cfgs = await readdir(path.join(rootDir, dir)).catch(() => [] as string[]);
+  const at = await dirInTree(rootDir, `/${dir}`);
+  const cfgs = at === null ? [] : await readdir(at);
   return ['etc/default/grub', ...cfgs.filter((n) => n.endsWith('.cfg')).sort().map((n) => `${dir}/${n}`)];
 }
 
@@ -37,7 +38,8 @@ async function defaultsFiles(rootDir: string): Promise<string[]> {
 export async function treeKernelArgs(rootDir: string): Promise<Result<string>> {
   let value = '';
   for (const file of await defaultsFiles(rootDir)) {
-    const text = await readFile(path.join(rootDir, file), 'latin1').catch(() => null);
+    const at = await fileInTree(rootDir, `/${file}`);
+    const text = at === null ? null : await readFile(at, 'latin1');
     if (text === null) continue;
     const lines = text.split('\n');
     // An assignment inside a condition or a loop may or may not happen: such a file is refused, not guessed at.

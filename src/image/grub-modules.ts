@@ -2,9 +2,8 @@
 // (grub-pc-bin for i386-pc, grub-efi-amd64-bin for x86_64-efi), never the
 // host's, so the boot loader matches what the image's element installed. The
 // host only lends its grub-mkimage (grub-common), which reads them with -d.
-import { access } from 'node:fs/promises';
-import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
+import { dirInTree, fileInTree } from '../util/tree-path.js';
 
 export type GrubPlatform = 'i386-pc' | 'x86_64-efi';
 
@@ -22,20 +21,18 @@ export const MODULES: Record<GrubPlatform, string[]> = {
   ],
 };
 
-/** The tree's module directory for a platform, or 'tree-missing' naming the package to install. */
+/** The tree's module directory for a platform (found through the tree's own links: util/tree-path.ts), or 'tree-missing' naming the package to install. */
 export async function grubDir(rootDir: string, platform: GrubPlatform): Promise<Result<string>> {
-  const dir = path.join(rootDir, 'usr/lib/grub', platform);
+  const inside = `/usr/lib/grub/${platform}`;
+  const missing = (what: string): Result<string> =>
+    fail({
+      reason: 'tree-missing',
+      what: `${what} in the root tree`,
+      hint: `install ${PACKAGE[platform]} in the image (the vm element does), or use a layout without ${platform === 'i386-pc' ? 'BIOS boot' : 'an ESP'}`,
+    });
+  const dir = await dirInTree(rootDir, inside);
+  if (dir === null) return missing(inside);
   const needed = platform === 'i386-pc' ? ['moddep.lst', 'boot.img', 'kernel.img'] : ['moddep.lst', 'kernel.img'];
-  for (const f of needed) {
-    try {
-      await access(path.join(dir, f));
-    } catch {
-      return fail({
-        reason: 'tree-missing',
-        what: `${path.join('/usr/lib/grub', platform, f)} in the root tree`,
-        hint: `install ${PACKAGE[platform]} in the image (the vm element does), or use a layout without ${platform === 'i386-pc' ? 'BIOS boot' : 'an ESP'}`,
-      });
-    }
-  }
+  for (const f of needed) if ((await fileInTree(rootDir, `${inside}/${f}`)) === null) return missing(`${inside}/${f}`);
   return ok(dir);
 }

@@ -16,9 +16,10 @@
 // unsigned modules under Secure Boot), so every command the configs use
 // (search, configfile, linux, serial, ...) is one Debian built into it.
 // The kernel it boots is the tree's own, which Debian signs too.
-import { access, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
+import { fileInTree } from '../util/tree-path.js';
 import { espConfig } from './grub-config.js';
 import type { Uuid } from './seed.js';
 
@@ -41,10 +42,8 @@ export const VENDOR_DIR = 'EFI/debian';
 export async function secureBootEspFiles(rootDir: string, rootUuid: Uuid, workDir: string): Promise<Result<Record<string, string>>> {
   const from: Record<keyof typeof SIGNED, string> = { shim: '', fallback: '', mokManager: '', grub: '' };
   for (const [role, { file, pkg }] of Object.entries(SIGNED) as [keyof typeof SIGNED, (typeof SIGNED)[keyof typeof SIGNED]][]) {
-    const host = path.join(rootDir, file);
-    try {
-      await access(host);
-    } catch {
+    const host = await fileInTree(rootDir, `/${file}`);
+    if (host === null) {
       return fail({ reason: 'tree-missing', what: `/${file} in the root tree`, hint: `a secureBoot layout boots Debian's signed binaries: install ${pkg} (the block-device-efi-secureboot element does)` });
     }
     from[role] = host;

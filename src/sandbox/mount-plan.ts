@@ -17,7 +17,7 @@ import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
 import { buildShadowLayer, type ShadowEntry } from './shadow-layer.js';
-import { resolveInTree } from './tree-path.js';
+import { resolveInTree } from '../util/tree-path.js';
 import type { Secret } from '../secrets/secret.js';
 import { IN_TREE_SECRETS, scratchLayout, type HostRun, type ReadOnlyRun, type StepRun } from './step.js';
 

@@ -3,7 +3,7 @@
 // builder's bootloader lines appended adds nothing; site elements' plain
 // assignments and appends are read in grub-mkconfig's order; what only
 // running the file could tell is refused, naming the file and the line.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { treeKernelArgs } from '../../../src/image/grub-defaults.js';
@@ -57,6 +57,16 @@ describe('treeKernelArgs', () => {
       'etc/default/grub.d/40-other.cfg': 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT ignored"\n',
     });
     expect(await treeKernelArgs(root)).toEqual({ ok: true, value: 'net.ifnames=0 a=$1 b=2 x="y z"' });
+  });
+
+  it("reads the tree's files through the tree's links, absolute ones too (never the host's files)", async () => {
+    const root = await treeWith({
+      'etc/default/grub.site': 'GRUB_CMDLINE_LINUX="from-the-tree"\n',
+      'etc/grub-site.d/10-a.cfg': 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX and-its-dir"\n',
+    });
+    await symlink('/etc/default/grub.site', path.join(root, 'etc/default/grub'));
+    await symlink('/etc/grub-site.d', path.join(root, 'etc/default/grub.d'));
+    expect(await treeKernelArgs(root)).toEqual({ ok: true, value: 'from-the-tree and-its-dir' });
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bootCsv, secureBootEspFiles } from '../../../src/image/secure-boot-esp.js';
@@ -39,6 +39,16 @@ describe('secureBootEspFiles', () => {
       `search --no-floppy --fs-uuid --set=root ${UUID}\nset prefix=($root)/boot/grub\nconfigfile $prefix/grub.cfg\n`,
     );
     expect(await readFile(r.value['EFI/debian/BOOTX64.CSV']!)).toEqual(bootCsv('shimx64.efi', 'debian'));
+  });
+
+  it("takes a signed binary through the tree's own links, an absolute one too (never the host's file)", async () => {
+    const { root, work } = await tree(SIGNED[0]);
+    await writeFile(path.join(root, 'usr/lib/shim/shimx64.efi.signed.latest'), 'signed shim, latest');
+    await symlink('/usr/lib/shim/shimx64.efi.signed.latest', path.join(root, SIGNED[0]!));
+    const r = await secureBootEspFiles(root, UUID, work);
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+    expect(path.relative(root, r.value['EFI/BOOT/BOOTX64.EFI']!)).toBe('usr/lib/shim/shimx64.efi.signed.latest');
+    expect(await readFile(r.value['EFI/BOOT/BOOTX64.EFI']!, 'utf8')).toBe('signed shim, latest');
   });
 
   it('names the package to install when a signed binary is missing', async () => {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveInTree } from '../../../src/sandbox/tree-path.js';
+import { resolveInTree } from '../../../src/util/tree-path.js';
 
 describe('resolveInTree', () => {
   let root: string;

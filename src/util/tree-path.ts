@@ -1,6 +1,10 @@
 // Resolving a path inside a root tree the way a chroot would see it: symlinks
 // in the tree are followed relative to the tree's root, never the host's, so a
-// mount target such as /etc/resolv.conf -> ../run/x can never escape the tree.
+// mount target such as /etc/resolv.conf -> ../run/x can never escape the tree,
+// and a file imgfactory reads from the tree on the host (the kernel, GRUB's
+// modules, the signed shim, /etc/default/grub) is the tree's even when a link
+// on the way is absolute (which, joined onto the tree's path and followed by
+// the host, would be the host's file).
 import { lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -46,4 +50,16 @@ export async function resolveInTree(root: string, inside: string, followLast: bo
 
 function splitPath(p: string): string[] {
   return p.split('/').filter((c) => c !== '' && c !== '.');
+}
+
+/** The host path of `inside` in the tree when it is (after the tree's links) a regular file; null otherwise. */
+export async function fileInTree(root: string, inside: string): Promise<string | null> {
+  const r = await resolveInTree(root, inside, true);
+  return r.type === 'file' ? path.join(root, r.rel) : null;
+}
+
+/** The host path of `inside` in the tree when it is (after the tree's links) a directory; null otherwise. */
+export async function dirInTree(root: string, inside: string): Promise<string | null> {
+  const r = await resolveInTree(root, inside, true);
+  return r.type === 'dir' ? path.join(root, r.rel) : null;
 }
