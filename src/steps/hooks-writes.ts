@@ -22,11 +22,12 @@
 // the image.
 // Invariant: after syncHooksFromTree, every file under <tree>/tmp/in_target.d
 // is in the hooks tree with the same bytes, mode and link target.
-import { copyFile, chmod, lstat, mkdir, readdir, readlink, rm, symlink, stat, chown, utimes } from 'node:fs/promises';
+import { copyFile, chmod, lstat, mkdir, readdir, readlink, rm, symlink, chown, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { FailureError } from '../failure.js';
 import { mustRun } from '../process/run.js';
 import { copyOver } from '../util/copy-over.js';
+import { dirInTree } from '../util/tree-path.js';
 import { IN_TARGET_HOOKS } from './hook-env.js';
 
 /** The hooks tree's place in the root tree, relative to its root. */
@@ -79,10 +80,9 @@ export async function captureHooksWrites(hooksDir: string, before: Listing, uppe
 
 /** Copies what the tree holds under tmp/in_target.d over `hooksDir`. */
 export async function syncHooksFromTree(tree: string, hooksDir: string): Promise<void> {
-  const held = path.join(tree, IN_TREE);
-  const st = await stat(held).catch(() => null);
-  if (!st?.isDirectory()) return;
-  if ((await readdir(held)).length === 0) return;
+  // Found as a hook in the tree finds it: through the tree's own links, never the host's (util/tree-path.ts).
+  const held = await dirInTree(tree, IN_TARGET_HOOKS);
+  if (held === null || (await readdir(held)).length === 0) return;
   // What a layer carries here was written by a hook, or came from another runner's cache: never written through a link.
   await copyOver(held, hooksDir, (rel, problem) => new FailureError({ reason: 'io', what: `copying ${path.join(IN_TARGET_HOOKS, rel)} from the tree into the hooks tree`, message: `it ${problem}` }));
 }

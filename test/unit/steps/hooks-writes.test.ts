@@ -109,4 +109,14 @@ describe('what an outside hook writes into the hooks tree', () => {
     expect((await lstat(path.join(hooks, 'install.d', '60-link'))).isFile()).toBe(true);
     expect(await readFile(path.join(hooks, 'install.d', '60-link'), 'utf8')).toBe('from the layer\n');
   });
+
+  it("is found through the tree's own links: a tree whose /tmp is an absolute link is read where a hook inside sees it", async () => {
+    const { hooks, tree } = await setup();
+    await rm(path.join(tree, 'tmp'), { recursive: true });
+    await mkdir(path.join(tree, 'var', 'tmp', 'in_target.d'), { recursive: true });
+    await symlink('/var/tmp', path.join(tree, 'tmp'));
+    await writeFile(path.join(tree, 'var', 'tmp', 'in_target.d', 'mirror_info.sh'), 'export X=2\n');
+    await syncHooksFromTree(tree, hooks);
+    expect(await readFile(path.join(hooks, 'mirror_info.sh'), 'utf8')).toBe('export X=2\n');
+  });
 });
