@@ -30,6 +30,7 @@ import path from 'node:path';
 import { archiveDate, type ArchiveState } from '../distro/archive-state.js';
 import { volatileMatcher } from '../elements/volatile-paths.js';
 import { mustRun } from '../process/run.js';
+import { dirIn } from '../util/dir-in.js';
 
 /** The epoch when neither the user nor an archive state gives one: any fixed time would do (2023-11-14). */
 export const DEFAULT_EPOCH = 1700000000;
@@ -85,20 +86,10 @@ export async function makeReproducible(
   return { heldVolatile: heldVolatile.sort() };
 }
 
-/**
- * `relDir` in the change `dir` when it and every directory on the way are
- * directories there; null when one is missing or is not one. The change is
- * changed here as root on the host, and a step may have left a link on the
- * way (`/var` made a link to `/` is, from the host, the host's root): a link
- * is never followed, and what lies past it is not in the change.
- */
+/** `relDir` in the change `dir`, never through a link the step left (util/dir-in.ts); null when it is not a directory there. */
 async function dirInChange(dir: string, relDir: string): Promise<string | null> {
-  let at = dir;
-  for (const part of relDir.split('/').filter((p) => p !== '' && p !== '.')) {
-    at = path.join(at, part);
-    if (!(await lstat(at).catch(() => null))?.isDirectory()) return null;
-  }
-  return at;
+  const found = await dirIn(dir, relDir);
+  return 'at' in found ? found.at : null;
 }
 
 async function normalise(dir: string, lower: string | null, v: Volatile): Promise<void> {
@@ -120,10 +111,10 @@ async function normalise(dir: string, lower: string | null, v: Volatile): Promis
 async function matching(dir: string, pattern: string): Promise<string[]> {
   const { dir: parent, matches } = volatileMatcher(pattern);
   const at = await dirInChange(dir, parent);
-  const names = at === null ? [] : await readdir(at);
+  if (at === null) return [];
   const found: string[] = [];
-  for (const name of names.filter(matches)) {
-    const st = await lstat(path.join(at!, name));
+  for (const name of (await readdir(at)).filter(matches)) {
+    const st = await lstat(path.join(at, name));
     if (!(st.isCharacterDevice() && st.rdev === 0)) found.push(path.join(parent, name));
   }
   return found;

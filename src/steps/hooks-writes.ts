@@ -27,6 +27,7 @@ import path from 'node:path';
 import { FailureError } from '../failure.js';
 import { mustRun } from '../process/run.js';
 import { copyOver } from '../util/copy-over.js';
+import { dirIn } from '../util/dir-in.js';
 import { dirInTree } from '../util/tree-path.js';
 import { IN_TARGET_HOOKS } from './hook-env.js';
 
@@ -72,7 +73,7 @@ export async function captureHooksWrites(hooksDir: string, before: Listing, uppe
   await ensureDirLike(upper, 'tmp', path.join(tree, 'tmp'), 0o1777);
   await ensureDirLike(upper, IN_TREE, path.join(tree, IN_TREE), 0o755);
   for (const rel of carried) {
-    for (let at = path.dirname(rel); at !== '.'; at = path.dirname(at)) await notALink(upper, path.join(IN_TREE, at));
+    await notALink(upper, path.join(IN_TREE, path.dirname(rel)));
     await copyEntry(path.join(hooksDir, rel), path.join(upper, IN_TREE, rel));
   }
   return { carried, removed };
@@ -102,15 +103,16 @@ export async function dropHeldHooks(tree: string, upper: string): Promise<void> 
 /**
  * The upper dir is what the step wrote into the tree, and a hook outside the
  * tree writes it through $TARGET_ROOT: a link it left there (`tmp -> /etc`)
- * must not take imgfactory's own writes, made as root on the host, anywhere.
- * Throws when `rel` in `upper` is there and is not a directory.
+ * must not take imgfactory's own writes, made as root on the host, anywhere
+ * (util/dir-in.ts). Throws naming the first path on the way to `rel` that
+ * is there and is not a directory; says whether `rel` itself is there.
  */
 async function notALink(upper: string, rel: string): Promise<boolean> {
-  const st = await lstat(path.join(upper, rel)).catch(() => null);
-  if (st && !st.isDirectory()) {
-    throw new FailureError({ reason: 'io', what: `carrying the writes into $TMP_HOOKS_PATH into the step's layer`, message: `the step left /${rel} in the tree as a ${st.isSymbolicLink() ? 'symlink' : 'file'}, where they go: not followed` });
+  const found = await dirIn(upper, rel);
+  if ('blocked' in found) {
+    throw new FailureError({ reason: 'io', what: `carrying the writes into $TMP_HOOKS_PATH into the step's layer`, message: `the step left /${found.blocked} in the tree as a ${found.link ? 'symlink' : 'file'}, where they go: not followed` });
   }
-  return st !== null;
+  return 'at' in found;
 }
 
 /** `rel` in `upper` as a directory (never through a link: notALink), made with the attributes of `like` (else `mode`) when missing. */
