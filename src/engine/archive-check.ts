@@ -16,18 +16,22 @@
 // package step after the base tree, which keeps them until finalise)
 // installed from a state already checked when that step ran; an `apt-get
 // update` that found the same state wrote the same bytes.
-import { lstat, readFile } from 'node:fs/promises';
-import path from 'node:path';
+//
+// The upper dir is read on the host, through the step's own links only
+// (`fileInTree`): a step that made `/var` a link to an absolute path has its
+// lists where that link points in the tree, not in the host's `/var`.
+import { readFile } from 'node:fs/promises';
 import { APT_LISTS_DIR, aptListName, movedSuites, type ArchiveState } from '../distro/archive-state.js';
 import { FailureError } from '../failure.js';
+import { fileInTree } from '../util/tree-path.js';
 
 export async function checkFetchedState(stepId: string, state: ArchiveState, upperDir: string): Promise<void> {
   const fetched = new Map<string, Buffer>();
   for (const s of state.suites) {
     const name = aptListName(s.url);
-    const file = path.join(upperDir, APT_LISTS_DIR, name);
+    const file = await fileInTree(upperDir, `/${APT_LISTS_DIR}/${name}`);
     // A whiteout (the step removed the lists) or nothing at all: nothing fetched to judge.
-    if (!(await lstat(file).then((st) => st.isFile(), () => false))) continue;
+    if (file === null) continue;
     fetched.set(name, await readFile(file));
   }
   const moved = movedSuites(state.suites, fetched);
