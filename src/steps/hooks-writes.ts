@@ -70,8 +70,8 @@ export async function captureHooksWrites(hooksDir: string, before: Listing, uppe
     .sort();
   const removed = [...before.keys()].filter((rel) => !after.has(rel));
   if (carried.length === 0) return { carried, removed };
-  await ensureDirLike(upper, 'tmp', path.join(tree, 'tmp'), 0o1777);
-  await ensureDirLike(upper, IN_TREE, path.join(tree, IN_TREE), 0o755);
+  await ensureDirLike(upper, 'tmp', tree, 0o1777);
+  await ensureDirLike(upper, IN_TREE, tree, 0o755);
   for (const rel of carried) {
     await notALink(upper, path.join(IN_TREE, path.dirname(rel)));
     await copyEntry(path.join(hooksDir, rel), path.join(upper, IN_TREE, rel));
@@ -94,8 +94,8 @@ export async function syncHooksFromTree(tree: string, hooksDir: string): Promise
  * the hooks tree being mounted over it there.
  */
 export async function dropHeldHooks(tree: string, upper: string): Promise<void> {
-  if (!(await lstat(path.join(tree, IN_TREE)).catch(() => null))) return;
-  await ensureDirLike(upper, 'tmp', path.join(tree, 'tmp'), 0o1777);
+  if (!('at' in (await dirIn(tree, IN_TREE)))) return;
+  await ensureDirLike(upper, 'tmp', tree, 0o1777);
   await rm(path.join(upper, IN_TREE), { recursive: true, force: true });
   await mustRun('mknod', [path.join(upper, IN_TREE), 'c', '0', '0']);
 }
@@ -115,13 +115,19 @@ async function notALink(upper: string, rel: string): Promise<boolean> {
   return 'at' in found;
 }
 
-/** `rel` in `upper` as a directory (never through a link: notALink), made with the attributes of `like` (else `mode`) when missing. */
-async function ensureDirLike(upper: string, rel: string, like: string, mode: number): Promise<void> {
+/**
+ * `rel` in `upper` as a directory (never through a link: notALink), made when
+ * missing with the attributes `rel` has in `tree` (else `mode`), read without
+ * following a link there: a tree whose /tmp is an absolute link would give
+ * the host's directory's owner and mode.
+ */
+async function ensureDirLike(upper: string, rel: string, tree: string, mode: number): Promise<void> {
   if (await notALink(upper, rel)) return;
   const dir = path.join(upper, rel);
   await mkdir(dir);
-  const model = await lstat(like).catch(() => null);
-  if (model?.isDirectory()) {
+  const inTree = await dirIn(tree, rel);
+  const model = 'at' in inTree ? await lstat(inTree.at) : null;
+  if (model) {
     await chown(dir, model.uid, model.gid);
     await chmod(dir, model.mode & 0o7777);
     await utimes(dir, model.atime, model.mtime);

@@ -2,7 +2,7 @@ import { lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile, chmo
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FailureError } from '../../../src/failure.js';
-import { captureHooksWrites, listHooks, syncHooksFromTree } from '../../../src/steps/hooks-writes.js';
+import { captureHooksWrites, dropHeldHooks, listHooks, syncHooksFromTree } from '../../../src/steps/hooks-writes.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 /** A hooks tree with one hook and one static file, a tree with a sticky /tmp, an empty upper dir. */
@@ -118,5 +118,25 @@ describe('what an outside hook writes into the hooks tree', () => {
     await writeFile(path.join(tree, 'var', 'tmp', 'in_target.d', 'mirror_info.sh'), 'export X=2\n');
     await syncHooksFromTree(tree, hooks);
     expect(await readFile(path.join(hooks, 'mirror_info.sh'), 'utf8')).toBe('export X=2\n');
+  });
+
+  it("takes no attribute from the host's files: a tree whose /tmp is an absolute link is not followed from the host", async () => {
+    // /tmp in the tree names, from the host, a host directory whose
+    // in_target.d has its own mode: neither it nor its presence may reach the layer.
+    const { hooks, tree, upper } = await setup();
+    const host = path.join(path.dirname(hooks), 'host-tmp');
+    await mkdir(path.join(host, 'in_target.d'), { recursive: true });
+    await chmod(path.join(host, 'in_target.d'), 0o700);
+    await rm(path.join(tree, 'tmp'), { recursive: true });
+    await symlink(host, path.join(tree, 'tmp'));
+    const before = await listHooks(hooks);
+    await writeFile(path.join(hooks, 'written'), 'x');
+    await captureHooksWrites(hooks, before, upper, tree);
+    expect((await lstat(path.join(upper, 'tmp', 'in_target.d'))).mode & 0o7777).toBe(0o755);
+    const second = await setup();
+    await rm(path.join(second.tree, 'tmp'), { recursive: true });
+    await symlink(host, path.join(second.tree, 'tmp'));
+    await dropHeldHooks(second.tree, second.upper);
+    expect(await readdir(second.upper)).toEqual([]);
   });
 });
