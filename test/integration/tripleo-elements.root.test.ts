@@ -62,7 +62,7 @@ const EXPECT: Record<string, { packages: string[]; units: string[] }> = {
   openvswitch: { packages: ['openvswitch-switch'], units: ['openvswitch-switch.service'] },
   heat: { packages: ['heat-api', 'heat-api-cfn', 'heat-engine'], units: ['heat-api.service', 'heat-api-cfn.service', 'heat-engine.service'] },
   'cinder-api': { packages: ['cinder-api', 'cinder-scheduler'], units: ['cinder-api.service', 'cinder-scheduler.service'] },
-  'cinder-tgt': { packages: ['cinder-volume', 'tgt'], units: ['cinder-volume.service', 'tgt.service'] },
+  'cinder-tgt': { packages: ['cinder-volume', 'tgt', 'lvm2'], units: ['cinder-volume.service', 'tgt.service', 'cinder-volume-group.service'] },
   'swift-proxy': { packages: ['swift-proxy'], units: ['swift-proxy.service'] },
   'swift-storage': { packages: ['swift-account', 'swift-container', 'swift-object'], units: ['swift-account.service', 'swift-container.service', 'swift-object.service'] },
   horizon: { packages: ['openstack-dashboard', 'openstack-dashboard-apache'], units: ['apache2.service'] },
