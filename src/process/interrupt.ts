@@ -11,10 +11,18 @@
 //
 // Commands that never call catchInterrupts() keep Node's default: the
 // process dies of the signal.
+//
+// The reader of the command's output going away (`imgfactory boot --console
+// | head`, a CI log collector that died) is the same for a command that
+// catches interrupts: its clean-up runs, and it exits 141 (128 + SIGPIPE) as
+// a filter killed by SIGPIPE would, instead of leaving its mounts, its
+// temporary files (a booted node's metadata, with its passwords) and a qemu
+// behind (cli/output.ts).
 import { FailureError, signalExitCode, type Failure } from '../failure.js';
 
-export type InterruptSignal = 'SIGINT' | 'SIGTERM';
+export type InterruptSignal = 'SIGINT' | 'SIGTERM' | 'SIGPIPE';
 const SIGNALS: readonly InterruptSignal[] = ['SIGINT', 'SIGTERM'];
+
 
 const controller = new AbortController();
 
@@ -66,4 +74,14 @@ export function catchInterrupts(onForced?: (signal: InterruptSignal) => void): (
   };
   installed = release;
   return release;
+}
+
+/**
+ * The reader of the output went away: interrupts the command as SIGPIPE when
+ * it catches interrupts (true: it cleans up and exits itself), else false.
+ */
+export function interruptOnClosedPipe(): boolean {
+  if (!installed) return false;
+  if (!interruption.aborted) controller.abort('SIGPIPE');
+  return true;
 }

@@ -1,10 +1,13 @@
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
+import { chmod, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import { captureOutput } from '../../support/capture-output.js';
 import { BAD, GOOD } from '../../support/fixtures.js';
+import { scratchDir } from '../../support/run-dir.js';
 import { inTestTools } from '../../support/test-tools.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/imgfactory.js', import.meta.url));
@@ -108,6 +111,29 @@ describe('imgfactory CLI', () => {
       expect(stderr, args.join(' ')).not.toContain('EPIPE');
       expect(code, args.join(' ')).toBe(0);
     }
+  });
+
+  it('cleans up a booted node when the reader of its console goes away (boot --console | head): qemu stopped, no temporary files, 141', async () => {
+    // A stand-in qemu writing console lines until it is stopped, recording its pid.
+    const dir = await scratchDir('closed-pipe');
+    const qemu = path.join(dir, 'qemu');
+    await writeFile(qemu, ['#!/bin/bash', `echo $$ > ${dir}/qemu.pid`, 'for a; do case "$a" in file:*) console=${a#file:};; esac; done', 'while :; do echo "console line" >> "$console"; sleep 0.2; done', ''].join('\n'));
+    await chmod(qemu, 0o755);
+    await writeFile(path.join(dir, 'node.qcow2'), '');
+    await writeFile(path.join(dir, 'node.json'), '{"admin-password": "secret"}');
+    const tmp = path.join(dir, 'tmp');
+    await execa('mkdir', [tmp]);
+    const args = ['boot', path.join(dir, 'node.qcow2'), '--metadata', path.join(dir, 'node.json'), '--qemu', qemu, '--accel', 'tcg', '--timeout', '60', '--console'];
+    const child = spawn('node', [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toContain('interrupted by SIGPIPE while booting');
+    expect(code).toBe(141);
+    expect(await readdir(tmp)).toEqual([]);
+    const pid = Number(await execa('cat', [path.join(dir, 'qemu.pid')]).then((r) => r.stdout));
+    expect(() => process.kill(pid, 0)).toThrow();
   });
 });
 
