@@ -23,7 +23,6 @@ import { FailureError, signalExitCode, type Failure } from '../failure.js';
 export type InterruptSignal = 'SIGINT' | 'SIGTERM' | 'SIGPIPE';
 const SIGNALS: readonly InterruptSignal[] = ['SIGINT', 'SIGTERM'];
 
-
 const controller = new AbortController();
 
 /** Aborted, with the signal's name as its reason, when the process is interrupted (only while caught). */
