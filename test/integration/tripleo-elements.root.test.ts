@@ -422,7 +422,12 @@ describe(`TripleO golden image ${IMAGE}`, () => {
       // A changed value is applied; a refresh that failed is tried again with the same metadata.
       await writeFile(path.join(dir, 'request.json'), JSON.stringify({ ...metadata, keystone: { host: '192.0.2.11' } }));
       await writeFile(path.join(dir, 'status'), '3');
-      expect((await refresh(['ec2.json', 'request.json'])).exitCode).toBe(3);
+      // A failed refresh says how full the root filesystem is and which units are not up (systemd's stand-in names one).
+      await writeFile(path.join(dir, 'bin', 'systemctl'), '#!/bin/sh\necho "keystone.service loaded activating start OpenStack Keystone"\n', { mode: 0o755 });
+      const failed = await refresh(['ec2.json', 'request.json']);
+      expect(failed.exitCode).toBe(3);
+      expect(failed.stdout).toMatch(/^refresh-and-signal: root filesystem \S+, \S+ free \(\d+% used\)$/m);
+      expect(failed.stdout).toContain('refresh-and-signal: units failed or not up yet: keystone.service (activating/start)');
       await rm(path.join(dir, 'status'));
       expect((await refresh(['ec2.json', 'request.json'])).exitCode).toBe(0);
       expect(await runs()).toBe(3);
