@@ -10,13 +10,19 @@
 //                            edit the file and the running node applies it
 //
 // The image is booted with -snapshot (qemu-boot.ts): nothing the node does
-// reaches the image file. Metadata (passwords) lives only in a scratch
+// reaches the image file. With `diskGiB` the node's disk is larger than the
+// image, as a flavor's root disk is (a qcow2 overlay over the image in the
+// scratch directory): a golden image's root filesystem is sized to its tree,
+// and cloud-init grows it into the disk at first boot. A controller booted on
+// the image's own size filled its root with its databases. Metadata (passwords) lives only in a scratch
 // directory of mode 0700 that is removed at the end, and is never logged.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
+import { imageInfo } from '../image/qemu-img.js';
+import { run } from '../process/run.js';
 import { bootFailed, findBootTarget, parseExpect, targetBootOptions, type BootTarget, type BootTools } from './boot-target.js';
 import { makeConfigDrive } from './config-drive.js';
 import type { BootFirmware } from './firmware.js';
@@ -39,6 +45,8 @@ export interface NodeBootOptions extends BootTools {
   timeoutSeconds: number;
   /** The node's name (cloud-init sets it from the config drive). */
   hostname: string;
+  /** The node's disk in GiB (at least the image's size); unset or 0: the image's own size. */
+  diskGiB?: number;
   onConsole?: (text: string) => void;
   /** Called once the node's qemu is about to start. */
   onStarting?: (s: NodeStarting) => void;
@@ -88,8 +96,11 @@ export async function bootNode(o: NodeBootOptions): Promise<Result<NodeBootRepor
 }
 
 async function boot(o: NodeBootOptions, t: BootTarget, expect: RegExp | null, work: string, drive: string | undefined): Promise<Result<NodeBootReport>> {
+  const disk = o.diskGiB ? await nodeDisk(t, o.diskGiB, work) : ok({ image: t.image, format: t.qemuFormat });
+  if (!disk.ok) return disk;
   const booted = await bootImage({
     ...targetBootOptions(t, o, o.timeoutSeconds, work),
+    ...disk.value,
     expect,
     network: { forwards: o.forwards },
     memoryMiB: o.memoryMiB,
@@ -103,4 +114,14 @@ async function boot(o: NodeBootOptions, t: BootTarget, expect: RegExp | null, wo
   const passed = expect ? outcome.passed : outcome.ended === 'timeout';
   if (!passed) return fail(bootFailed(t, outcome, o.timeoutSeconds, expect ? `/${o.expect}/` : 'qemu to keep running'));
   return ok({ image: t.image, firmware: t.firmware, outcome });
+}
+
+/** A qcow2 overlay over the image, of `gib` GiB or the image's own size if that is larger: the node's disk. */
+async function nodeDisk(t: BootTarget, gib: number, work: string): Promise<Result<{ image: string; format: string }>> {
+  const info = await imageInfo(t.image);
+  if (!info.ok) return info;
+  const overlay = path.join(work, 'node-disk.qcow2');
+  const bytes = Math.max(gib * 2 ** 30, info.value.virtualSize);
+  const made = await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', t.qemuFormat, '-b', path.resolve(t.image), overlay, String(bytes)]);
+  return made.ok ? ok({ image: overlay, format: 'qcow2' }) : made;
 }

@@ -23,6 +23,7 @@ interface BootArgs {
   forward: string[];
   memory: number;
   cpus: number;
+  disk: number;
   hostname?: string;
   expect?: string;
   timeout?: number;
@@ -46,6 +47,7 @@ export function bootCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>):
         .option('forward', { type: 'string', array: true, default: [], describe: '[HOST_PORT:]GUEST_PORT: forward 127.0.0.1:HOST_PORT to the node (repeatable)' })
         .option('memory', { type: 'number', default: 4096, describe: 'guest memory in MiB' })
         .option('cpus', { type: 'number', default: 2, describe: 'guest CPUs' })
+        .option('disk', { type: 'number', default: 20, describe: 'the node\'s disk in GiB, as a flavor gives it (at least the image\'s size; 0: the image\'s size): cloud-init grows the root filesystem into it at first boot; writes stay out of the image' })
         .option('hostname', { type: 'string', describe: 'the node\'s name (default: the image\'s file name)' })
         .option('expect', { type: 'string', describe: 'stop (exit 0) once the console shows this regular expression; exit 1 if it does not in --timeout' })
         .option('timeout', { type: 'number', describe: `seconds to run (default: until Ctrl-C; ${DEFAULT_EXPECT_TIMEOUT_S} with --expect)` })
@@ -60,6 +62,7 @@ export function bootCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>):
       for (const [name, v] of [['--memory', a.memory], ['--cpus', a.cpus]] as const) {
         if (!(Number.isInteger(v) && v > 0)) throw new FailureError({ reason: 'usage', message: `${name} must be a positive whole number, got ${v}` });
       }
+      if (!(Number.isInteger(a.disk) && a.disk >= 0)) throw new FailureError({ reason: 'usage', message: `--disk must be a whole number of GiB (0: the image's size), got ${a.disk}` });
       if (a.timeout !== undefined && !(a.timeout > 0)) throw new FailureError({ reason: 'usage', message: `--timeout must be a positive number of seconds, got ${a.timeout}` });
       const forwards = parseForwards(a.forward);
       const timeoutSeconds = a.timeout ?? (a.expect !== undefined ? DEFAULT_EXPECT_TIMEOUT_S : Infinity);
@@ -69,6 +72,7 @@ export function bootCommand(run: <A>(h: Handler<A>) => (a: A) => Promise<void>):
         forwards,
         memoryMiB: a.memory,
         cpus: a.cpus,
+        diskGiB: a.disk,
         timeoutSeconds,
         hostname: a.hostname ?? defaultHostname(a.target),
         ...(a.metadata !== undefined ? { metadata: a.metadata } : {}),

@@ -1,6 +1,7 @@
 // What `imgfactory boot` hands qemu and when it ends, with a stand-in qemu
 // (a shell script that writes its arguments, and what the guest's collector
 // would fetch from the metadata service, to the serial console file).
+import { execa } from 'execa';
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -60,6 +61,24 @@ describe('bootNode', () => {
     const gone = await bootNode(options(await setup('echo "qemu-system-x86_64: Could not set up host forwarding rule" >&2; exit 1')));
     expect(!gone.ok && gone.error).toMatchObject({ reason: 'boot-failed', ended: 'qemu-exited', expected: 'qemu to keep running' });
     expect(!gone.ok && gone.error.reason === 'boot-failed' && gone.error.consoleTail.join('\n')).toContain('Could not set up host forwarding rule');
+  });
+
+  it('gives the node a disk of the size asked for over the image (a flavor\'s root disk), never smaller than the image, never written through', async () => {
+    // The stand-in prints the virtual size and backing file of the disk it was handed.
+    const tail = [
+      'disk=$(printf "%s\\n" "$@" | sed -n "s/^file=\\([^,]*\\),format=qcow2,if=virtio$/\\1/p")',
+      'qemu-img info --output=json "$disk" | python3 -c "import json,sys; j=json.load(sys.stdin); print(\'disk:\', j[\'virtual-size\'], j[\'backing-filename\'])" >> "$console"',
+      'exec sleep 30',
+    ].join('\n');
+    for (const [imageSize, gib, expected] of [['64M', 1, 2 ** 30], ['2G', 1, 2 * 2 ** 30]] as const) {
+      const s = await setup(tail);
+      await execa('qemu-img', ['create', '-q', '-f', 'qcow2', s.image, imageSize]);
+      const seen: string[] = [];
+      const r = await bootNode(options(s, { diskGiB: gib, expect: 'disk: ', timeoutSeconds: 20, onConsole: (t) => seen.push(t) }));
+      if (!r.ok) throw new Error(JSON.stringify(r.error));
+      expect(seen.join('')).toMatch(new RegExp(`^disk: ${expected} ${s.image}$`, 'm'));
+      expect(seen.join('')).toContain('-snapshot');
+    }
   });
 
   it('refuses metadata that is not a JSON object before booting anything', async () => {

@@ -123,7 +123,7 @@ describe('imgfactory CLI', () => {
     await writeFile(path.join(dir, 'node.json'), '{"admin-password": "secret"}');
     const tmp = path.join(dir, 'tmp');
     await execa('mkdir', [tmp]);
-    const args = ['boot', path.join(dir, 'node.qcow2'), '--metadata', path.join(dir, 'node.json'), '--qemu', qemu, '--accel', 'tcg', '--timeout', '60', '--console'];
+    const args = ['boot', path.join(dir, 'node.qcow2'), '--metadata', path.join(dir, 'node.json'), '--qemu', qemu, '--accel', 'tcg', '--timeout', '60', '--disk', '0', '--console'];
     const child = spawn('node', [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
