@@ -68,7 +68,7 @@ export interface BootOutcome {
   passed: boolean;
   /**
    * Why it ended: the console showed what was expected, the time ran out,
-   * qemu ended by itself, or (trying KVM) the guest stayed silent.
+   * qemu ended by itself, or (trying KVM) the guest's kernel stayed silent.
    */
   ended: 'shown' | 'timeout' | 'qemu-exited' | 'silent';
   seconds: number;
@@ -81,8 +81,8 @@ export interface BootOutcome {
 /**
  * Boots `o.image`; a failure only when qemu cannot be started at all or
  * imgfactory is interrupted. Without `o.accel`, KVM is tried when /dev/kvm
- * opens; a KVM that runs no guest (qemu ends, or the console stays silent
- * for KVM_SILENCE_S, as under some nested hypervisors) gives way to TCG,
+ * opens; a KVM that runs no guest (qemu ends, or the kernel prints nothing
+ * within KVM_SILENCE_S, as under some nested hypervisors) gives way to TCG,
  * which then has the whole time limit.
  */
 export async function bootImage(o: BootOptions): Promise<Result<BootOutcome>> {
@@ -97,8 +97,19 @@ export async function bootImage(o: BootOptions): Promise<Result<BootOutcome>> {
   return bootOnce(o, 'tcg', o.timeoutSeconds);
 }
 
-/** Seconds a KVM boot may leave the console empty before KVM is taken for unusable. */
+/** Seconds a KVM boot may go without the kernel printing before KVM is taken for unusable. */
 const KVM_SILENCE_S = 45;
+
+/**
+ * Whether the console shows the kernel running (its banner or a timestamped
+ * line): what a working accelerator shows within seconds. GRUB's menu is not
+ * enough: on hosts where /dev/kvm opens but KVM cannot run the guest, GRUB
+ * draws its menu and the kernel never prints (a controller's boot waited
+ * there for its whole time limit).
+ */
+export function kernelStarted(console: string): boolean {
+  return /Linux version \d|^\[\s*\d+\.\d+\] /m.test(console);
+}
 
 async function bootOnce(o: BootOptions, accel: Accel, timeoutSeconds: number, silenceSeconds?: number): Promise<Result<BootOutcome>> {
   const consoleLog = path.join(o.workDir, `console-${accel}.log`);
@@ -120,7 +131,7 @@ async function bootOnce(o: BootOptions, accel: Accel, timeoutSeconds: number, si
       outcome = 'shown';
       break;
     }
-    if (silenceSeconds !== undefined && text.trim() === '' && (ended !== null || seconds() >= silenceSeconds)) {
+    if (silenceSeconds !== undefined && !kernelStarted(text) && (ended !== null || seconds() >= silenceSeconds)) {
       outcome = 'silent';
       break;
     }

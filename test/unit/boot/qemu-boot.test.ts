@@ -5,7 +5,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bootImage, qemuVersion, type BootOptions } from '../../../src/boot/qemu-boot.js';
+import { bootImage, kernelStarted, qemuVersion, type BootOptions } from '../../../src/boot/qemu-boot.js';
 import { scratchDir } from '../../support/run-dir.js';
 
 /** A stand-in qemu running `body` with $console set to the file after `-serial file:`. */
@@ -50,5 +50,13 @@ describe('bootImage', () => {
     expect(r.ok && r.value.consoleTail.join('\n')).toMatch(/nonexistent\/qemu-system-x86_64: not found/);
     const v = await qemuVersion('/nonexistent/qemu-system-x86_64');
     expect(!v.ok && v.error).toMatchObject({ reason: 'tool-failed', tool: '/nonexistent/qemu-system-x86_64' });
+  });
+
+  it('takes KVM for working once the kernel prints, not when only GRUB did (a KVM that hangs after GRUB falls back to TCG)', () => {
+    const grub = "\x1b[5;3H*Linux\x1b[22;1H   The highlighted entry will be executed automatically in 0s.\x1b[H\x1b[J  Booting `Linux'\r\n";
+    expect(kernelStarted('')).toBe(false);
+    expect(kernelStarted(grub)).toBe(false);
+    expect(kernelStarted(`${grub}[    0.000000] Linux version 6.1.0-41-amd64 (debian-kernel@lists.debian.org)\n`)).toBe(true);
+    expect(kernelStarted(`${grub}[    1.234567] virtio_blk virtio1: [vda] 41943040 512-byte logical blocks\n`)).toBe(true);
   });
 });
