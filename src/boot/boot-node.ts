@@ -13,9 +13,10 @@
 // reaches the image file. With `diskGiB` the node's disk is larger than the
 // image, as a flavor's root disk is (a qcow2 overlay over the image in the
 // scratch directory): a golden image's root filesystem is sized to its tree,
-// and cloud-init grows it into the disk at first boot. A controller booted on
-// the image's own size filled its root with its databases. Metadata (passwords) lives only in a scratch
-// directory of mode 0700 that is removed at the end, and is never logged.
+// and cloud-init grows it into the disk at first boot (a controller's root
+// had about 300 MB free for its databases). Metadata (passwords) lives only
+// in a scratch directory of mode 0700 that is removed at the end, and is
+// never logged.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
