@@ -22,8 +22,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fail, ok, type Result } from '../failure.js';
-import { imageInfo } from '../image/qemu-img.js';
-import { run } from '../process/run.js';
+import { imageInfo, overlayImage } from '../image/qemu-img.js';
 import { bootFailed, findBootTarget, parseExpect, targetBootOptions, type BootTarget, type BootTools } from './boot-target.js';
 import { makeConfigDrive } from './config-drive.js';
 import type { BootFirmware } from './firmware.js';
@@ -123,6 +122,6 @@ async function nodeDisk(t: BootTarget, gib: number, work: string): Promise<Resul
   if (!info.ok) return info;
   const overlay = path.join(work, 'node-disk.qcow2');
   const bytes = Math.max(gib * 2 ** 30, info.value.virtualSize);
-  const made = await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', t.qemuFormat, '-b', path.resolve(t.image), overlay, String(bytes)]);
+  const made = await overlayImage(path.resolve(t.image), t.qemuFormat, overlay, bytes);
   return made.ok ? ok({ image: overlay, format: 'qcow2' }) : made;
 }

@@ -1,6 +1,7 @@
 // qemu-img, the writer of every disk format but raw: `qemu-img convert` from
 // the assembled raw disk with the options the format's row gives
-// (src/output/formats.ts), and `qemu-img info` to read back what was written.
+// (src/output/formats.ts), `qemu-img info` to read back what was written, and
+// `qemu-img create -b` for the overlay a booted node writes to.
 import { fail, ok, type Result } from '../failure.js';
 import { formatOf, type Compression, type ImageFormat } from '../output/formats.js';
 import { run, type LogFn } from '../process/run.js';
@@ -46,4 +47,10 @@ export async function sameContent(a: string, aFormat: ImageFormat, b: string, bF
   if (!r.ok) return r;
   if (r.value.exitCode === 0 || r.value.exitCode === 1) return ok(r.value.exitCode === 0);
   return fail({ reason: 'tool-failed', tool: 'qemu-img', args: ['compare', a, b], exitCode: r.value.exitCode, stderrTail: r.value.stderr.trim().split('\n').slice(-5) });
+}
+
+/** A qcow2 file at `out` whose reads fall through to `backing` (never written), of `bytes` virtual size. */
+export async function overlayImage(backing: string, backingQemuFormat: string, out: string, bytes: number): Promise<Result<void>> {
+  const r = await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', backingQemuFormat, '-b', backing, out, String(bytes)]);
+  return r.ok ? ok(undefined) : r;
 }
