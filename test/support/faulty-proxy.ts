@@ -1,6 +1,7 @@
-// An HTTP proxy in front of a test registry (or Glance) that breaks chosen
-// requests: it cuts the connection in the middle of a request body, answers
-// 503, or passes the body on slowly (`slow`: 64 KiB every 100 ms, counting
+// An HTTP proxy in front of a test registry (or Glance, or Keystone) that
+// breaks chosen requests: it cuts the connection in the middle of a request
+// body, answers 503, passes the request on and cuts the connection instead of
+// answering (`lost`: the server acted, the client never hears), or passes the body on slowly (`slow`: 64 KiB every 100 ms, counting
 // the bytes in `bodyBytes`, so a test can kill the client mid-upload), so
 // tests can watch uploads resume, requests retry and interrupted uploads
 // leak against the real server behind it. Headers (Host included) pass through unchanged, so the
@@ -8,7 +9,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 
-export type Fault = 'cut' | 'unavailable' | 'slow' | null;
+export type Fault = 'cut' | 'unavailable' | 'lost' | 'slow' | null;
 
 export interface FaultyProxy {
   host: string;
@@ -19,7 +20,12 @@ export interface FaultyProxy {
   stop(): Promise<void>;
 }
 
-export async function startFaultyProxy(target: { port: number }, fault: (method: string, path: string, n: number) => Fault): Promise<FaultyProxy> {
+/** `listen`: where the proxy listens (default 127.0.0.1 at a free port), for a client that insists on a port. */
+export async function startFaultyProxy(
+  target: { port: number },
+  fault: (method: string, path: string, n: number) => Fault,
+  listen: { host: string; port: number } = { host: '127.0.0.1', port: 0 },
+): Promise<FaultyProxy> {
   const seen: string[] = [];
   const counter = { bodyBytes: 0 };
   const sockets = new Set<net.Socket>();
@@ -42,6 +48,11 @@ export async function startFaultyProxy(target: { port: number }, fault: (method:
       return;
     }
     const upstream = http.request({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      if (f === 'lost') {
+        up.resume();
+        up.on('end', () => req.socket.destroy());
+        return;
+      }
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
@@ -68,10 +79,10 @@ export async function startFaultyProxy(target: { port: number }, fault: (method:
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(listen.port, listen.host, r));
   const port = (server.address() as net.AddressInfo).port;
   return {
-    host: `127.0.0.1:${port}`,
+    host: `${listen.host}:${port}`,
     seen,
     get bodyBytes() {
       return counter.bodyBytes;
