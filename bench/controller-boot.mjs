@@ -3,7 +3,9 @@
 // --metadata` (config drive + the file served on the host's loopback) — and
 // checked from the host with only the metadata's credentials: a Keystone
 // token, Glance's images, Nova's and Neutron's API roots and Neutron's
-// networks, Heat's stacks. Then the admin password is changed in the
+// networks, Heat's stacks. Then a 1 GiB volume is made through Cinder's API
+// (cinder-volume's LVM group on the loop device the node made from its
+// metadata) and deleted again. Then the admin password is changed in the
 // metadata file while the node runs, and the node must apply it: the new
 // password gets a token, the old one no longer does.
 //
@@ -50,7 +52,9 @@ const cli = path.join(root, 'bin/imgfactory.js');
 const TIMEOUT_S = Number(opt.timeout);
 const CHANGE_TIMEOUT_S = Number(opt['change-timeout']);
 /** The APIs checked, on the same port on the host's loopback as on the node. */
-const PORTS = { keystone: 5000, glance: 9292, nova: 8774, neutron: 9696, heat: 8004 };
+const PORTS = { keystone: 5000, glance: 9292, nova: 8774, neutron: 9696, heat: 8004, cinder: 8776 };
+/** How long a new volume may take to become available, seconds. */
+const VOLUME_TIMEOUT_S = 900;
 const START = '<!-- controller-boot:start (written by bench/controller-boot.mjs) -->';
 const END = '<!-- controller-boot:end -->';
 const FIRST_PASSWORD = 'bench-admin-one';
@@ -118,7 +122,11 @@ try {
   const up = await until(async () => allApis(FIRST_PASSWORD), 'all APIs answer', TIMEOUT_S);
   result.steps.allApis = up;
   if (up.ok) {
-    // 5. The password changes in the metadata; the node applies it.
+    // 5. A volume through Cinder, on the node's own volume group, once cinder-volume reports to the scheduler.
+    const volumeService = await until(async () => cinderVolumeUp(FIRST_PASSWORD), 'cinder-volume up', sinceBoot() + VOLUME_TIMEOUT_S);
+    result.steps.volume = volumeService.ok ? await volumeRoundTrip(FIRST_PASSWORD) : { ...volumeService, detail: `cinder-volume never up: ${volumeService.detail}` };
+    note(`cinder volume: ${result.steps.volume.ok ? `available ${result.steps.volume.seconds} s after the request` : 'no'}: ${result.steps.volume.detail}`);
+    // 6. The password changes in the metadata; the node applies it.
     await writeFile(metadataFile, JSON.stringify(metadataFor(SECOND_PASSWORD), null, 2), { mode: 0o600 });
     const changedAt = sinceBoot();
     note('admin password changed in the metadata');
@@ -141,8 +149,8 @@ result.bootStderrTail = bootStderr.trim().split('\n').slice(-10);
 await mkdir(path.join(root, 'bench/results'), { recursive: true });
 await writeFile(path.join(root, 'bench/results/controller-boot.json'), JSON.stringify(result, null, 2));
 await writeSection(path.join(root, 'bench/RESULTS.md'), START, END, report(result));
-console.log(JSON.stringify({ allApis: result.steps.allApis, passwordChange: result.steps.passwordChange }, null, 2));
-process.exit(result.steps.passwordChange?.ok ? 0 : 1);
+console.log(JSON.stringify({ allApis: result.steps.allApis, volume: result.steps.volume, passwordChange: result.steps.passwordChange }, null, 2));
+process.exit(result.steps.passwordChange?.ok && result.steps.volume?.ok ? 0 : 1);
 
 /** Polls `check` every 10 s until it says ok, the boot ends, or `deadline` (seconds from the boot's start: a build before it does not count). */
 async function until(check, what, deadline) {
@@ -157,14 +165,53 @@ async function until(check, what, deadline) {
   return { ok: false, seconds: null, detail: `${nodeEnded !== null ? `imgfactory boot ended (exit ${nodeEnded})` : `not by ${deadline} s after starting qemu`}; last: ${last}` };
 }
 
+/** `method p` on the API at `port` with token `t`; a 4xx or 5xx throws, naming it. */
+async function api(t, name, port, p, method = 'GET', body = undefined) {
+  const r = await fetch(`http://127.0.0.1:${port}${p}`, {
+    method,
+    headers: { 'X-Auth-Token': t.token, Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (r.status >= 400) throw new Error(`${name} ${method} ${p}: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
+  return r.json().catch(() => ({}));
+}
+
+/** cinder-volume as Cinder's service list has it: ok once one is enabled and up. */
+async function cinderVolumeUp(password) {
+  const t = await token(password);
+  if (!t.ok) return t;
+  const { services = [] } = await api(t, 'cinder', PORTS.cinder, `/v3/${t.projectId}/os-services?binary=cinder-volume`);
+  const up = services.filter((x) => x.state === 'up' && x.status === 'enabled');
+  return { ok: up.length > 0, detail: services.map((x) => `${x.host} ${x.status} ${x.state}`).join(', ') || 'no cinder-volume service yet' };
+}
+
+/** Makes a 1 GiB volume, waits until Cinder says available (or error), deletes it. Seconds from the request. */
+async function volumeRoundTrip(password) {
+  try {
+    const t = await token(password);
+    if (!t.ok) return { ok: false, seconds: null, detail: t.detail };
+    const base = `/v3/${t.projectId}/volumes`;
+    const asked = Date.now();
+    const { volume } = await api(t, 'cinder', PORTS.cinder, base, 'POST', { volume: { size: 1, name: 'controller-boot-bench' } });
+    let status = volume.status;
+    while (!['available', 'error'].includes(status) && Date.now() - asked < VOLUME_TIMEOUT_S * 1000) {
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      status = (await api(t, 'cinder', PORTS.cinder, `${base}/${volume.id}`)).volume.status;
+    }
+    const seconds = Math.round((Date.now() - asked) / 1000);
+    const { volume: seen } = await api(t, 'cinder', PORTS.cinder, `${base}/${volume.id}`);
+    await api(t, 'cinder', PORTS.cinder, `${base}/${volume.id}`, 'DELETE').catch(() => undefined);
+    return { ok: status === 'available', seconds, detail: `volume ${volume.id}: ${status}, ${seen.size} GiB on ${seen['os-vol-host-attr:host'] ?? '?'}` };
+  } catch (e) {
+    return { ok: false, seconds: null, detail: String(e.message ?? e) };
+  }
+}
+
 async function allApis(password) {
   const t = await token(password);
   if (!t.ok) return t;
-  const get = async (name, port, p) => {
-    const r = await fetch(`http://127.0.0.1:${port}${p}`, { headers: { 'X-Auth-Token': t.token, Accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
-    if (r.status >= 400) throw new Error(`${name} ${p}: HTTP ${r.status}`);
-    return r.json().catch(() => ({}));
-  };
+  const get = (name, port, p) => api(t, name, port, p);
   const images = await get('glance', PORTS.glance, '/v2/images');
   const nova = await get('nova', PORTS.nova, '/');
   const neutronRoot = await get('neutron', PORTS.neutron, '/');
@@ -208,10 +255,11 @@ function report(r) {
     '| step | result |',
     '| --- | --- |',
     `| all APIs answer (Keystone token, Glance images, Nova and Neutron roots, Neutron networks, Heat stacks) | ${fmt(s.allApis)} |`,
+    `| a 1 GiB Cinder volume (LVM group on the node's loop device) becomes available | ${s.volume ? (s.volume.ok ? `${s.volume.seconds} s after the request (${s.volume.detail})` : `no: ${s.volume.detail}`) : 'not reached'} |`,
     `| admin password changed in the metadata: new works, old refused | ${s.passwordChange ? (s.passwordChange.ok ? `${s.passwordChange.seconds} s after the change` : `no: ${s.passwordChange.detail}`) : 'not reached'} |`,
     `| completion signals received | ${r.signals.length ? r.signals.map((x) => `${x.at} s ${x.body?.Status ?? '?'}`).join(', ') : 'none'} |`,
     '',
-    ...(s.passwordChange?.ok ? [] : ['Where the node stopped (the last lines of its console):', '', '```', ...r.consoleTail.slice(-40), '```', '']),
+    ...(s.passwordChange?.ok && s.volume?.ok ? [] : ['Where the node stopped (the last lines of its console):', '', '```', ...r.consoleTail.slice(-40), '```', '']),
     END,
   ].join('\n');
 }
