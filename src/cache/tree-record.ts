@@ -119,7 +119,7 @@ function comparedStat(line: RecordLine): string {
 }
 
 /** The `known` key of a file: its inode, size and mtime. */
-const digestId = (ino: unknown, size: unknown, mtimeNs: unknown): string => `${String(ino)} ${String(size)} ${String(mtimeNs)}`;
+export const digestId = (ino: unknown, size: unknown, mtimeNs: unknown): string => `${String(ino)} ${String(size)} ${String(mtimeNs)}`;
 
 interface Walked {
   rel: string;
@@ -139,7 +139,8 @@ function walk(root: string): Walked[] {
   return out;
 }
 
-function statPart(st: BigIntStats): string {
+/** An entry's stat part as a record line has it (mode uid:gid size mtime). */
+export function statPart(st: BigIntStats): string {
   return `${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size} ${st.mtimeNs}`;
 }
 
@@ -147,10 +148,15 @@ async function contentOf(w: Walked, known: KnownDigests): Promise<string> {
   if (w.st.isSymbolicLink()) return readlinkSync(w.abs);
   if (w.st.isCharacterDevice() || w.st.isBlockDevice()) return String(w.st.rdev);
   if (!w.st.isFile()) return '';
-  const id = digestId(w.st.ino, w.st.size, w.st.mtimeNs);
+  return fileSha256(w.abs, w.st, known);
+}
+
+/** A regular file's sha256 (hex): from `known` when its inode, size and mtime are there, else read (and added). */
+export async function fileSha256(abs: string, st: BigIntStats, known: KnownDigests): Promise<string> {
+  const id = digestId(st.ino, st.size, st.mtimeNs);
   let digest = known.get(id);
   if (digest === undefined) {
-    digest = w.st.size <= SYNC_READ_MAX ? sha256Small(w.abs) : (await sha256File(w.abs)).slice('sha256:'.length);
+    digest = st.size <= SYNC_READ_MAX ? sha256Small(abs) : (await sha256File(abs)).slice('sha256:'.length);
     known.set(id, digest);
   }
   return digest;

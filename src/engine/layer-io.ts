@@ -11,6 +11,7 @@ import { hexOf, type FileDigest, type LayerKey } from '../cache/digest.js';
 import type { EntryKind } from '../cache/entry-descriptor.js';
 import { applyLayer } from '../cache/layer-apply.js';
 import { mergeLayer } from '../cache/layer-merge.js';
+import type { SharedFiles } from '../cache/shared-files.js';
 import { packWalked, type PackResult } from '../cache/layer-pack.js';
 import { walkLayer, type WalkResult } from '../cache/layer-walk.js';
 import { LocalLayerStore } from '../cache/store-local.js';
@@ -53,10 +54,15 @@ export async function packStep(
   return { file, digest: pack.digest, size: pack.size, pack, sourceDir, walked };
 }
 
-/** Puts a layer just packed onto the tree: its files are moved there, or, across filesystems, the blob is applied. */
-export async function moveToTree(layer: PackedLayer, tree: string): Promise<void> {
-  if (await sameFilesystem(layer.sourceDir, tree)) unwrap(await mergeLayer(layer.walked, layer.sourceDir, tree));
-  else await applyToTree(layer.file, tree);
+/**
+ * Puts a layer just packed onto the tree: its files are moved there (those a
+ * checkpoint already holds linked from it instead, given `shared`), or,
+ * across filesystems, the blob is applied. Returns the files and bytes linked.
+ */
+export async function moveToTree(layer: PackedLayer, tree: string, shared?: SharedFiles): Promise<{ files: number; bytes: number }> {
+  if (await sameFilesystem(layer.sourceDir, tree)) return unwrap(await mergeLayer(layer.walked, layer.sourceDir, tree, shared)).shared;
+  await applyToTree(layer.file, tree);
+  return { files: 0, bytes: 0 };
 }
 
 export async function applyToTree(blobFile: string, tree: string): Promise<void> {

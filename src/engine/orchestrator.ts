@@ -33,6 +33,7 @@ import { prepareInputs } from '../steps/inputs.js';
 import { throwIfInterrupted } from '../process/interrupt.js';
 import { createBuildDir, recoverBuilds, removeBuildDir, type BuildDir } from './build-dir.js';
 import { Doing, explainFailure, type Places } from './doing.js';
+import { SharedFiles } from '../cache/shared-files.js';
 import { Checkpointer, keyFor, restoreDeepest, stepKeys, walkChain, type ChainLink } from './chain.js';
 import { openShell, placeBreaks, type BreakRequest } from './break-points.js';
 import { conditionVars } from './condition-vars.js';
@@ -169,6 +170,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
     for (const b of breaks?.at.get(i) ?? []) await openShell(b.name, b.place, env(b.place), shell!);
   };
   const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length, known) : null;
+  const shared = o.cacheDir && store ? new SharedFiles(o.cacheDir, known) : undefined;
   const hostWritable = outsideWritable(o.declared, o.hostWritable);
   // As disk-image-create does for DIB_IMAGE_CACHE: a directory hooks may fill must exist to be bound writable.
   for (const d of hostWritable) await mkdir(d, { recursive: true });
@@ -208,7 +210,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
       const t0 = performance.now();
       const done: StepDone = await runOrApply(
         { step, index: i, total: plan.steps.length, key, inputs: inputs[i]!, entry: link ?? null, useCached: usable(step) },
-        { dir, ports, imageName: o.imageName, sourceDateEpoch: epoch.seconds, secrets: o.secrets ?? [], hostWritable, doing, workRole, archive },
+        { dir, ports, imageName: o.imageName, sourceDateEpoch: epoch.seconds, secrets: o.secrets ?? [], hostWritable, doing, workRole, archive, ...(shared ? { shared } : {}) },
       ).catch(async (e: unknown) => {
         if (breaks?.onError && e instanceof FailureError && e.failure.reason !== 'interrupted' && !ports.signal?.aborted) await openShell('after-error', step.place, inputs[i]!.runEnv, shell!);
         throw e;

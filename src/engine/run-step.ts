@@ -20,6 +20,7 @@ import { formatBytes } from '../util/format.js';
 import { resetStepDirs, type BuildDir } from './build-dir.js';
 import type { StepReport } from './events.js';
 import { checkFetchedState } from './archive-check.js';
+import type { SharedFiles } from '../cache/shared-files.js';
 import { applyToTree, fetchLayer, layerKindOf, moveToTree, packStep, storeLayer, unpackedSize } from './layer-io.js';
 import { keyFor, lookupStep, storeVolatileRecord, type ChainLink, type StepKeys } from './chain.js';
 import type { Doing } from './doing.js';
@@ -71,6 +72,8 @@ export interface StepEnv {
   workRole: SpaceRole;
   /** The archive state the network steps are keyed with; null when the build has none. */
   archive: ArchiveState | null;
+  /** The checkpoints' files a built step's files may be linked from (shared-files.ts); none without checkpoints. */
+  shared?: SharedFiles;
 }
 
 /** The report of a step taken from the cache without running it. */
@@ -182,8 +185,8 @@ async function buildStep(job: StepJob, env: StepEnv, keyOf: KeyOf): Promise<Step
   timing.lap(`packed ${layer.pack.entries} entries, ${formatBytes(layer.pack.uncompressedSize)} -> ${formatBytes(layer.size)},`);
   await pauseAt('pack');
   env.doing.now({ what: `moving the layer of ${step.id} onto the tree`, writesTo: [env.workRole] });
-  await moveToTree(layer, dir.tree);
-  timing.lap('moved onto the tree');
+  const linked = await moveToTree(layer, dir.tree, env.shared);
+  timing.lap(linked.files > 0 ? `moved onto the tree, ${linked.files} files (${formatBytes(linked.bytes)}) linked from tree checkpoints,` : 'moved onto the tree');
   throwIfInterrupted(ports.signal);
   const { key, record } = keyOf({ layer: layer.digest, heldVolatile });
   if (store) {

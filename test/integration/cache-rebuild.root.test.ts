@@ -2,7 +2,7 @@
 // time they really run (a cached step prints nothing), so these tests see
 // exactly what a rebuild re-executed.
 import { execa } from 'execa';
-import { appendFile, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listCheckpoints } from '../../src/cache/checkpoints.js';
@@ -120,6 +120,45 @@ describe('rebuilds redo only what changed', () => {
       expect(applied.stderr).not.toMatch(/tree checkpoint/);
       expect(ran(applied)).toEqual([]);
       expect((await readFile(tar)).equals(fromCheckpoint)).toBe(true);
+    },
+    LONG,
+  );
+
+  it(
+    'a step built again after an earlier change links the files a tree checkpoint holds, and the output is the bytes applying its layers makes',
+    async () => {
+      const ws = await workspace('shared-files');
+      // 24 MiB the step writes the same every time (its mtime clamped to the build's epoch): enough for the layer to share.
+      await appendFile(path.join(ws.elements, 'count-a', 'install.d', '20-count-a'), 'head -c 24M /dev/zero | tr "\\0" x > /var/lib/count/big\n');
+      await build(ws);
+      const ino = (c: { dir: string }, rel: string) => stat(path.join(c.dir, 'tree', rel)).then((st) => st.ino, () => null);
+      // The checkpoints that hold the file (those after count-a's install.d), all one inode (hard-link copies of one tree).
+      const before = await listCheckpoints(ws.cache);
+      const held = new Set((await Promise.all(before.map((c) => ino(c, 'var/lib/count/big')))).filter((i) => i !== null));
+      expect(held.size).toBe(1);
+      const installB = (await Promise.all(before.map((c) => ino(c, 'var/lib/count/install-b')))).find((i) => i !== null);
+      expect(installB).toBeDefined();
+
+      await appendFile(path.join(ws.elements, 'count-b', 'install.d', '10-count-b'), '# edited\n');
+      const rebuilt = await build(ws);
+      expect(ran(rebuilt)).toEqual(ALL.slice(1));
+      const made = (await listCheckpoints(ws.cache)).filter((c) => !before.some((b) => b.key === c.key));
+      expect(made.length).toBeGreaterThan(0);
+      for (const c of made) {
+        expect(await ino(c, 'var/lib/count/big'), c.step).toBe([...held][0]);
+        // count-b's install.d wrote another time into install-b: that file is not the old one.
+        expect(await ino(c, 'var/lib/count/install-b'), c.step).not.toBe(installB);
+      }
+      const tar = path.join(ws.dir, 'out', 'count-a.tar');
+      const linked = await readFile(tar);
+      expect((await imgfactory(['cache', 'verify', '--cache-dir', ws.cache])).exitCode).toBe(0); // both checkpoints hold what they recorded
+
+      // The same build with no checkpoints and no cached output: every layer is applied, none merged, nothing linked.
+      await execa('rm', ['-rf', path.join(ws.cache, TREES_DIR)]);
+      const ls = JSON.parse((await imgfactory(['cache', 'ls', '--json', '--cache-dir', ws.cache])).stdout) as { key: string; step: string }[];
+      for (const e of ls.filter((e) => e.step === 'output/tar')) expect((await imgfactory(['cache', 'rm', e.key, '--cache-dir', ws.cache])).exitCode).toBe(0);
+      expect(ran(await build(ws))).toEqual([]);
+      expect((await readFile(tar)).equals(linked)).toBe(true);
     },
     LONG,
   );

@@ -3,16 +3,22 @@
 // merged view showed (whiteouts, opaque dirs, file<->dir replacements).
 // Moving a layer's files onto a tree (what a build does with a step it just
 // built) makes the very tree applying the packed blob makes, to the
-// nanosecond and the last xattr.
+// nanosecond and the last xattr; so does moving it with the files a tree
+// checkpoint already holds linked from there (shared-files.ts), which links
+// only files the same in every respect, at the same path, linked nowhere else.
 import { execa } from 'execa';
-import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { listCheckpoints, saveCheckpoint, verifyCheckpoint } from '../../src/cache/checkpoints.js';
+import type { FileDigest, LayerKey } from '../../src/cache/digest.js';
 import { isExcludedPath } from '../../src/cache/layer-exclude.js';
 import { applyLayer } from '../../src/cache/layer-apply.js';
 import { mergeLayer } from '../../src/cache/layer-merge.js';
 import { walkLayer } from '../../src/cache/layer-walk.js';
 import { packLayer } from '../../src/cache/layer-pack.js';
+import { SharedFiles } from '../../src/cache/shared-files.js';
+import { digestId } from '../../src/cache/tree-record.js';
 import { copyDebianTree, debianTree } from '../support/debian-tree.js';
 import { scratchDir } from '../support/run-dir.js';
 import { scaled } from '../support/slowdown.js';
@@ -153,5 +159,62 @@ describe('layer round trip', () => {
     // A copied-up file carries overlayfs' trusted.overlay.origin; the moved one must not.
     expect((await execa('getfattr', ['-h', '-d', '-m', '-', path.join(upper, 'etc/debian_version')])).stdout).toContain('trusted.overlay.origin');
     await expectMergeMatches(upper, 'upper', moved, target);
+  }, SLOW);
+
+  it('links from a tree checkpoint the files it holds the same, and the tree is the one moving makes', async () => {
+    const work = await scratchDir('shared');
+    const held = await copyDebianTree(path.join(work, 'held'));
+    // In the checkpoint: cat linked at a second path (its inode is at two paths of that tree).
+    await sh(held, 'ln usr/bin/cat srv/cat-twin');
+    const cache = path.join(work, 'cache');
+    const hex = 'ab'.repeat(32);
+    const meta = { key: `sha256:${hex}` as LayerKey, layer: `sha256:${'cd'.repeat(32)}` as FileDigest, image: 'other', step: 'x/install.d/01' };
+    expect(await saveCheckpoint(cache, held, meta)).toBe(true);
+    const checkpointTree = path.join(cache, 'trees-v2', hex, 'tree');
+
+    // The layer: the same files in new inodes, a few of them not the same.
+    const layer = await copyDebianTree(path.join(work, 'layer'));
+    const version = await stat(path.join(layer, 'etc/debian_version'));
+    const text = await readFile(path.join(layer, 'etc/debian_version'), 'utf8');
+    await writeFile(path.join(layer, 'etc/debian_version'), text.replace(/\d/, (d) => String((Number(d) + 1) % 10)));
+    await execa('touch', ['-d', `@${version.mtimeMs / 1000}`, path.join(layer, 'etc/debian_version')]); // same size and mtime, other bytes
+    await sh(layer, `
+      chmod 4755 usr/bin/true
+      ln usr/bin/false usr/local/bin/false-twin
+      setfattr -n user.note -v x usr/bin/sleep
+      cp -a usr/bin/ls usr/local/bin/ls-copy
+    `);
+    const [plainSrc, sharedSrc, plain, linked] = ['plain-src', 'shared-src', 'plain', 'linked'].map((d) => path.join(work, d)) as [string, string, string, string];
+    for (const d of [plainSrc, sharedSrc]) await execa('cp', ['-a', layer, d]);
+    for (const d of [plain, linked]) await mkdir(d);
+
+    const walkedPlain = await walkLayer(plainSrc, { source: 'tree' });
+    const walkedShared = await walkLayer(sharedSrc, { source: 'tree' });
+    if (!walkedPlain.ok || !walkedShared.ok) throw new Error('walk failed');
+    const a = await mergeLayer(walkedPlain.value, plainSrc, plain);
+    const known = new Map<string, string>();
+    const b = await mergeLayer(walkedShared.value, sharedSrc, linked, new SharedFiles(cache, known));
+    if (!a.ok || !b.ok) throw new Error('merge failed');
+    expect(a.value.shared).toEqual({ files: 0, bytes: 0 });
+
+    const diffs = await compareTrees(plain, linked, { ignore, mtime: 'ns' });
+    expect(diffs, formatDifferences(diffs)).toEqual([]);
+    const ino = async (root: string, rel: string) => (await stat(path.join(root, rel))).ino;
+    for (const rel of ['usr/bin/ls', 'usr/bin/dpkg', 'usr/lib/os-release']) expect(await ino(linked, rel), rel).toBe(await ino(checkpointTree, rel));
+    for (const rel of ['etc/debian_version', 'usr/bin/true', 'usr/bin/false', 'usr/bin/sleep', 'usr/bin/cat']) {
+      expect(await ino(linked, rel), rel).not.toBe(await ino(checkpointTree, rel));
+    }
+    expect((await stat(path.join(linked, 'usr/local/bin/ls-copy'))).nlink).toBe(1);
+    const inodes = async (root: string) => new Map((await execa('find', ['.', '-type', 'f', '-printf', '%P %i\n'], { cwd: root })).stdout.split('\n').map((l) => l.split(' ') as [string, string]));
+    const theirs = await inodes(checkpointTree);
+    const same = [...(await inodes(linked))].filter(([rel, i]) => theirs.get(rel) === i);
+    expect(b.value.shared.files).toBeGreaterThan(1000);
+    expect(b.value.shared.files).toBe(same.length);
+    const ls = await stat(path.join(checkpointTree, 'usr/bin/ls'), { bigint: true });
+    expect(known.get(digestId(ls.ino, ls.size, ls.mtimeNs))).toMatch(/^[0-9a-f]{64}$/); // the next record reads it from here
+
+    // The checkpoint is untouched.
+    const [checkpoint] = await listCheckpoints(cache);
+    expect(await verifyCheckpoint(cache, checkpoint!, new Map())).toBeNull();
   }, SLOW);
 });
