@@ -33,7 +33,7 @@ import { linkSync, lstatSync, renameSync, type BigIntStats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { listCheckpoints } from './checkpoints.js';
-import { digestId, fileSha256, parseRecord, statPart, type KnownDigests } from './tree-record.js';
+import { digestId, fileSha256, isRegularFile, parseRecord, statPart, type KnownDigests } from './tree-record.js';
 
 /** A layer with fewer file bytes than this takes nothing (and does not read the index). */
 export const SHARE_MIN_LAYER_BYTES = 16 * 1024 * 1024;
@@ -90,8 +90,9 @@ export class SharedFiles {
         if (!record) continue;
         const paths = new Map<string, number>(); // recorded inode -> paths it is at
         for (const line of record) paths.set(line[2], (paths.get(line[2]) ?? 0) + 1);
-        for (const [rel, stat, ino, sha256, xattrs] of record) {
-          if (index.has(rel) || xattrs !== '' || paths.get(ino) !== 1 || !isRegularFile(stat)) continue;
+        for (const line of record) {
+          const [rel, stat, ino, sha256, xattrs] = line;
+          if (index.has(rel) || xattrs !== '' || paths.get(ino) !== 1 || !isRegularFile(line)) continue;
           index.set(rel, { abs: path.join(c.dir, 'tree', rel), stat, sha256 });
         }
       }
@@ -100,9 +101,6 @@ export class SharedFiles {
     return this.index;
   }
 }
-
-/** By the file type bits of a record's mode (octal). */
-const isRegularFile = (stat: string): boolean => (parseInt(stat.split(' ')[0]!, 8) & 0o170000) === 0o100000;
 
 function lstatIf(file: string): BigIntStats | undefined {
   try {

@@ -198,8 +198,10 @@ function firstDifference(was: RecordLine[], now: RecordLine[], same: (a: RecordL
   return problems.length === 1 ? problems[0]! : `${problems[0]} (and ${problems.length - 1} more ${problems.length === 2 ? 'change' : 'changes'})`;
 }
 
-/** By the file type bits of the recorded mode (octal; a sticky /tmp is 41777). */
-const isDirectory = (line: RecordLine): boolean => (parseInt(line[1].split(' ')[0]!, 8) & 0o170000) === 0o040000;
+/** The file type bits of the recorded mode (octal; a sticky /tmp is 41777). */
+const typeBits = (line: RecordLine): number => parseInt(line[1].split(' ')[0]!, 8) & 0o170000;
+const isDirectory = (line: RecordLine): boolean => typeBits(line) === 0o040000;
+export const isRegularFile = (line: RecordLine): boolean => typeBits(line) === 0o100000;
 
 function change(was: RecordLine, now: RecordLine): string {
   const [wMode, wOwner, wSize, wMtime] = was[1].split(' ');
