@@ -66,18 +66,23 @@ export async function hasCheckpoint(cache: string, key: LayerKey): Promise<boole
 
 /**
  * Keeps `tree` as the checkpoint of `meta.key`, with its record (file
- * digests in `known` are taken, not read again). Returns false (and leaves
- * nothing behind) when it cannot: another filesystem than the cache's (hard
- * links cannot cross), or out of space. Never fails the build.
+ * digests in `known` are taken, not read again): a hard-link copy of it, or
+ * with `how: 'move'` the tree itself, renamed into the cache — for a tree
+ * the build is done with (it is gone afterwards unless this returns early:
+ * the checkpoint exists already, or the tree is on another filesystem).
+ * Returns false (and leaves nothing behind) when it cannot: another
+ * filesystem than the cache's (hard links cannot cross), or out of space.
+ * Never fails the build.
  */
-export async function saveCheckpoint(cache: string, tree: string, meta: CheckpointMeta, known?: KnownDigests): Promise<boolean> {
+export async function saveCheckpoint(cache: string, tree: string, meta: CheckpointMeta, known?: KnownDigests, how: 'link' | 'move' = 'link'): Promise<boolean> {
   if (await hasCheckpoint(cache, meta.key)) return true;
   await mkdir(treesRoot(cache), { recursive: true });
   if (!(await sameFilesystem(tree, treesRoot(cache)))) return false;
   const tmp = tempName(cache, 'new');
   try {
     await mkdir(tmp);
-    await mustRun('cp', ['-a', '-l', '--no-target-directory', tree, path.join(tmp, 'tree')]);
+    if (how === 'move') await rename(tree, path.join(tmp, 'tree'));
+    else await mustRun('cp', ['-a', '-l', '--no-target-directory', tree, path.join(tmp, 'tree')]);
     await writeFile(path.join(tmp, 'record'), encodeRecord(await recordTree(path.join(tmp, 'tree'), known)));
     await writeFile(path.join(tmp, 'meta.json'), `${JSON.stringify(meta)}\n`);
     await rename(tmp, checkpointDir(cache, meta.key));

@@ -10,15 +10,18 @@
 // Checkpoints (src/cache/checkpoints.ts): after a step, when at least
 // CHECKPOINT_EVERY bytes of layers (zstd) were applied to the tree since the
 // last one, and after the last step (so a build differing only in its
-// outputs starts at the end), the tree is kept; the newest KEEP_PER_IMAGE of
-// an image stay. A checkpoint that no longer holds what it recorded is
-// reported and passed over for the next one down the chain. The file
-// digests of the checkpoint restored and of each one kept are carried along
-// (`known`), so a checkpoint made later in the build hashes only new files.
+// outputs starts at the end; that one is the build's tree itself, moved
+// into the cache after the outputs), the tree is kept; the newest
+// KEEP_PER_IMAGE of an image stay. A
+// checkpoint that no longer holds what it recorded is reported and passed
+// over for the next one down the chain. The file digests of the checkpoint
+// restored and of each one kept are carried along (`known`), so a
+// checkpoint made later in the build hashes only new files.
 import { rename, rm } from 'node:fs/promises';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import { layerKey } from '../cache/keys.js';
-import { hasCheckpoint, pruneCheckpoints, restoreCheckpoint, saveCheckpoint } from '../cache/checkpoints.js';
+import { hasCheckpoint, pruneCheckpoints, restoreCheckpoint, saveCheckpoint, type CheckpointMeta } from '../cache/checkpoints.js';
+import { mountsUnder, readMountInfo } from '../sandbox/mountinfo.js';
 import type { KnownDigests } from '../cache/tree-record.js';
 import { VOLATILE_RECORD_KIND, type WantedKind } from '../cache/entry-descriptor.js';
 import type { LayerEntry, LayerStore } from '../cache/store.js';
@@ -154,9 +157,17 @@ export async function restoreDeepest(chain: ChainLink[], cacheDir: string, tree:
   return 0;
 }
 
-/** Decides, step by step, when the tree is worth keeping. */
+/**
+ * Decides, step by step, when the tree is worth keeping. The last step's
+ * checkpoint is kept by `settle`, once the outputs are written: the tree is
+ * then moved into the cache instead of copied (the build is done with it;
+ * outputs only read it). With `linkLast` (a shell opens after the last step,
+ * and may write the tree) it is copied at once, as the others are.
+ */
 export class Checkpointer {
   private sinceLast = 0;
+  private last: CheckpointMeta | null = null;
+  private pruning: Promise<void> | null = null;
 
   constructor(
     private readonly cacheDir: string,
@@ -165,19 +176,35 @@ export class Checkpointer {
     private readonly total: number,
     /** Digests of the tree's files already known (the restored checkpoint's, then each kept one's). */
     private readonly known: KnownDigests,
+    private readonly linkLast = false,
   ) {}
 
-  /** Call after step `index` was built or applied with the layer `layer` of `layerBytes`. Returns whether a checkpoint was kept. */
-  async after(index: number, step: Step, key: LayerKey, layer: FileDigest, layerBytes: number): Promise<boolean> {
+  /** Call after step `index` was built or applied with the layer `layer` of `layerBytes`. */
+  async after(index: number, step: Step, key: LayerKey, layer: FileDigest, layerBytes: number): Promise<void> {
     this.sinceLast += layerBytes;
     const last = index === this.total - 1;
-    if (this.sinceLast === 0 || (this.sinceLast < CHECKPOINT_EVERY && !last)) return false;
-    const kept = await saveCheckpoint(this.cacheDir, this.tree, { key, layer, image: this.image, step: step.id }, this.known);
-    if (kept) this.sinceLast = 0;
-    return kept;
+    if (this.sinceLast === 0 || (this.sinceLast < CHECKPOINT_EVERY && !last)) return;
+    const meta = { key, layer, image: this.image, step: step.id };
+    if (last && !this.linkLast) this.last = meta;
+    else if (await saveCheckpoint(this.cacheDir, this.tree, meta, this.known)) this.sinceLast = 0;
   }
 
-  async prune(): Promise<void> {
-    await pruneCheckpoints(this.cacheDir, this.image, KEEP_PER_IMAGE);
+  /**
+   * Removes all but the image's newest checkpoints, leaving room for the
+   * last step's: started before the outputs are written, so that the
+   * deleting is done meanwhile (`settle` waits for it).
+   */
+  startPruning(): void {
+    this.pruning ??= pruneCheckpoints(this.cacheDir, this.image, this.last ? KEEP_PER_IMAGE - 1 : KEEP_PER_IMAGE);
+    // Awaited by settle(); a build that fails before it never waits for it.
+    this.pruning.catch(() => undefined);
+  }
+
+  /** After the outputs: the pruning done, keeps the last step's checkpoint (moving the tree away, unless something is mounted below it). */
+  async settle(): Promise<void> {
+    this.startPruning();
+    await this.pruning;
+    if (this.last && mountsUnder(await readMountInfo(), this.tree).length === 0) await saveCheckpoint(this.cacheDir, this.tree, this.last, this.known, 'move');
+    this.last = null;
   }
 }

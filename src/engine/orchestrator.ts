@@ -30,7 +30,7 @@ import { secretRefs } from '../secrets/secret.js';
 import { findDibLib } from '../steps/dib-runtime.js';
 import { outsideWritable } from '../steps/hook-env.js';
 import { prepareInputs } from '../steps/inputs.js';
-import { throwIfInterrupted } from '../process/interrupt.js';
+import { interruption, throwIfInterrupted } from '../process/interrupt.js';
 import { createBuildDir, recoverBuilds, removeBuildDir, type BuildDir } from './build-dir.js';
 import { Doing, explainFailure, type Places } from './doing.js';
 import { SharedFiles } from '../cache/shared-files.js';
@@ -169,7 +169,7 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
     const env = (place: Place): Record<string, string> => hookEnv({ place, distro: o.distro, hooksDir: dir.hooks, declared: o.declared, sourceDateEpoch: epoch.seconds, dibLib, image: { name: o.imageName, elements } });
     for (const b of breaks?.at.get(i) ?? []) await openShell(b.name, b.place, env(b.place), shell!);
   };
-  const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length, known) : null;
+  const checkpoints = o.cacheDir && store ? new Checkpointer(o.cacheDir, o.imageName, dir.tree, plan.steps.length, known, breaks?.at.has(plan.steps.length) ?? false) : null;
   const shared = o.cacheDir && store ? new SharedFiles(o.cacheDir, known) : undefined;
   const hostWritable = outsideWritable(o.declared, o.hostWritable);
   // As disk-image-create does for DIB_IMAGE_CACHE: a directory hooks may fill must exist to be bound writable.
@@ -229,26 +229,36 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
       }
     }
   }
-  await shellsAt(plan.steps.length);
-  await checkpoints?.prune();
-  throwIfInterrupted(ports.signal);
-  doing.now({ what: 'listing the installed packages', writesTo: ['cache'] });
-  const packages = await treePackages(dir.tree, store, parent!.key, parent!.layer, o.imageName);
-  const outputContext = { ...outputs, lastKey: parent!.key, lastLayer: parent!.layer, store, name: outputStem(o.imageName, o.tag), emit, doing };
-  // The last key may be one the cache has outputs for although a step ran (one that reads the host wrote what it wrote before).
-  const files =
-    (await cachedOutputs(outputContext)) ??
-    (await writeOutputs({
-      ...outputContext,
-      tree: dir.tree,
-      hooksDir: dir.hooks,
-      // Disk images are assembled on disk even when the tree is in memory:
-      // a filesystem image and a raw disk each as large as the tree.
-      workDir: path.join(dir.root, 'assemble'),
-      logDir: dir.logs,
-      sandbox,
-      clusterSource: qcow2ReuseSource(o.cacheDir, outputContext.name, outputs.request.disk),
-    }));
+  let packages: ManifestPackage[];
+  let files: OutputFile[];
+  try {
+    await shellsAt(plan.steps.length);
+    throwIfInterrupted(ports.signal);
+    checkpoints?.startPruning();
+    doing.now({ what: 'listing the installed packages', writesTo: ['cache'] });
+    packages = await treePackages(dir.tree, store, parent!.key, parent!.layer, o.imageName);
+    const outputContext = { ...outputs, lastKey: parent!.key, lastLayer: parent!.layer, store, name: outputStem(o.imageName, o.tag), emit, doing };
+    // The last key may be one the cache has outputs for although a step ran (one that reads the host wrote what it wrote before).
+    files =
+      (await cachedOutputs(outputContext)) ??
+      (await writeOutputs({
+        ...outputContext,
+        tree: dir.tree,
+        hooksDir: dir.hooks,
+        // Disk images are assembled on disk even when the tree is in memory:
+        // a filesystem image and a raw disk each as large as the tree.
+        workDir: path.join(dir.root, 'assemble'),
+        logDir: dir.logs,
+        sandbox,
+        clusterSource: qcow2ReuseSource(o.cacheDir, outputContext.name, outputs.request.disk),
+      }));
+  } catch (e) {
+    // The tree is still the last step's: kept all the same, unless the build is being stopped (it ends at once).
+    if (!interruption.aborted && !ports.signal?.aborted) await checkpoints?.settle().catch(() => undefined);
+    throw e;
+  }
+  doing.now({ what: "keeping the last step's tree as its checkpoint", writesTo: ['cache'] });
+  await checkpoints?.settle();
   await ports.afterSteps?.(reports);
   throwIfInterrupted(ports.signal);
   doing.now({ what: 'writing the manifest', writesTo: ['output directory'] });

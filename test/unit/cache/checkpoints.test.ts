@@ -82,6 +82,27 @@ describe('tree checkpoints', () => {
     expect(await describeTree(tree)).toBe(before);
   });
 
+  it("keeps a tree the build is done with by moving it: the same directories and files, restored like a copied one", async () => {
+    const cache = await scratchDir('cp-cache');
+    const tree = await sampleTree();
+    const before = await describeTree(tree);
+    const dirIno = (await stat(path.join(tree, 'etc'))).ino;
+    expect(await saveCheckpoint(cache, tree, meta(7), undefined, 'move')).toBe(true);
+    await expect(stat(tree)).rejects.toThrow(/ENOENT/);
+    const [kept] = await listCheckpoints(cache);
+    // Moved, not copied: a copy would have made the directories anew.
+    expect((await stat(path.join(kept!.dir, 'tree', 'etc'))).ino).toBe(dirIno);
+    const restored = path.join(await scratchDir('cp-restored'), 'tree');
+    expect(await restore(cache, 7, restored)).toBe(true);
+    expect(await describeTree(restored)).toBe(before);
+
+    // A checkpoint of that key exists already: the tree stays where it is.
+    const second = await sampleTree();
+    const secondBefore = await describeTree(second);
+    expect(await saveCheckpoint(cache, second, meta(7), undefined, 'move')).toBe(true);
+    expect(await describeTree(second)).toBe(secondBefore);
+  });
+
   it('is not restored after a file was written in place through a shared link: reported, removed, the tree left absent', async () => {
     // Issue 18: a checkpoint's /etc/debian_version overwritten in place
     // reached the next build's output.
