@@ -12,11 +12,11 @@
 // last one, and after the last step (so a build differing only in its
 // outputs starts at the end; that one is the build's tree itself, moved
 // into the cache after the outputs), the tree is kept; the newest
-// KEEP_PER_IMAGE of an image stay. A
-// checkpoint that no longer holds what it recorded is reported and passed
-// over for the next one down the chain. The file digests of the checkpoint
-// restored and of each one kept are carried along (`known`), so a
-// checkpoint made later in the build hashes only new files.
+// KEEP_PER_IMAGE of an image stay. A checkpoint that no longer holds what it
+// recorded is reported and passed over for the next one down the chain. The
+// file digests of the checkpoint restored and of each one kept are carried
+// along (`known`), so a checkpoint made later in the build hashes only new
+// files.
 import { rename, rm } from 'node:fs/promises';
 import type { FileDigest, LayerKey } from '../cache/digest.js';
 import { layerKey } from '../cache/keys.js';

@@ -3,11 +3,13 @@
 //
 // Why: `mkfs.ext4 -d` reads the tree file after file with one synchronous
 // read in flight. When the tree's files are not cached — a tree restored
-// from a checkpoint made hours ago, a cache on a CI runner that just
+// from a checkpoint the host has dropped from memory (the bench host pages
+// out what went unused for a minute), a cache on a CI runner that just
 // started — it waits for the disk once per file: the controller's 2.6 GB in
 // ~98 k files took mkfs 113 s instead of 21 s warm on the bench host, reading
 // at 26 MB/s from a disk that gives 800 MB/s. Sixteen readers side by side
-// read the same files in 6 s.
+// (these threads) read the same files in ~11 s, and mkfs run beside them
+// took 22 s.
 //
 // Only a hint: it changes no byte anywhere, never fails (a file that is gone
 // or unreadable is skipped) and never follows a link or opens anything but a
@@ -70,14 +72,12 @@ parentPort.postMessage({ files: count, bytes });
 /** Starts reading `dir`'s regular files ahead; see the header. */
 export function readAhead(dir: string, threads = READ_AHEAD_THREADS): ReadAhead {
   const control = new Int32Array(new SharedArrayBuffer(8));
-  const workers: Worker[] = [];
   const run = async (): Promise<ReadAheadTotals> => {
     const files: string[] = [];
     await walk(dir, files, control);
     if (Atomics.load(control, STOP) !== 0 || files.length === 0) return { files: 0, bytes: 0 };
     const results = Array.from({ length: Math.max(1, Math.min(threads, Math.ceil(files.length / FILES_PER_THREAD))) }, () => {
       const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { files, control } });
-      workers.push(w);
       return new Promise<ReadAheadTotals>((resolve) => {
         let got: ReadAheadTotals = { files: 0, bytes: 0 };
         w.on('message', (m: ReadAheadTotals) => (got = m));

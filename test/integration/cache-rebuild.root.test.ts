@@ -105,7 +105,7 @@ describe('rebuilds redo only what changed', () => {
     async () => {
       const ws = await workspace('checkpoint');
       await build(ws);
-      // The last step's checkpoint is made while the tar is written: the build waits for it, and it holds what it recorded.
+      // The last step's checkpoint is the build's tree, moved into the cache after the tar was written: it is there when the build returns, and holds what it recorded.
       expect((await listCheckpoints(ws.cache)).map((c) => c.step)).toContain('builtin/finalise-tree');
       expect((await imgfactory(['cache', 'verify', '--cache-dir', ws.cache])).exitCode).toBe(0);
       await appendFile(path.join(ws.elements, 'count-a', 'finalise.d', '30-count-a'), '# edited\n');
