@@ -200,11 +200,16 @@ export class Checkpointer {
     this.pruning.catch(() => undefined);
   }
 
-  /** After the outputs: the pruning done, keeps the last step's checkpoint (moving the tree away, unless something is mounted below it). */
-  async settle(): Promise<void> {
+  /**
+   * After the outputs: the pruning done, keeps the last step's checkpoint,
+   * moving the tree away (unless something is mounted below it). With
+   * `how: 'link'` (the outputs failed, and the failure's report may still
+   * measure the tree) a hard-link copy instead.
+   */
+  async settle(how: 'move' | 'link' = 'move'): Promise<void> {
     this.startPruning();
     await this.pruning;
-    if (this.last && mountsUnder(await readMountInfo(), this.tree).length === 0) await saveCheckpoint(this.cacheDir, this.tree, this.last, this.known, 'move');
+    if (this.last && mountsUnder(await readMountInfo(), this.tree).length === 0) await saveCheckpoint(this.cacheDir, this.tree, this.last, this.known, how);
     this.last = null;
   }
 }

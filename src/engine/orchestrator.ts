@@ -253,8 +253,8 @@ async function orchestrateIn(o: BuildRequest, ports: EnginePorts, track: Trackin
         clusterSource: qcow2ReuseSource(o.cacheDir, outputContext.name, outputs.request.disk),
       }));
   } catch (e) {
-    // The tree is still the last step's: kept all the same, unless the build is being stopped (it ends at once).
-    if (!interruption.aborted && !ports.signal?.aborted) await checkpoints?.settle().catch(() => undefined);
+    // The tree is still the last step's: kept all the same (copied: a full disk's report measures it), unless the build is being stopped (it ends at once).
+    if (!interruption.aborted && !ports.signal?.aborted) await checkpoints?.settle('link').catch(() => undefined);
     throw e;
   }
   doing.now({ what: "keeping the last step's tree as its checkpoint", writesTo: ['cache'] });
